@@ -1,0 +1,42 @@
+# Whistle: `make run` serves on http://127.0.0.1:8000 (SQLite); `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PICCOLO_CONF := whistle.piccolo_conf
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Development run: keys are created on first use with a passphrase kept in data/ (change it
+# and move keys/office_recovery.key offline for production; see README).
+run: $(STAMP)
+	@mkdir -p data && chmod 700 data
+	@test -f data/dev-passphrase || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > data/dev-passphrase)
+	$(BIN)/whistle init --passphrase-file data/dev-passphrase
+	$(BIN)/whistle migrate
+	WHISTLE_DEVELOPMENT=true $(BIN)/whistle serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.intake
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

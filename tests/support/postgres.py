@@ -1,0 +1,98 @@
+"""A throw-away PostgreSQL cluster for the test session, from the machine's own binaries.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system user.
+A missing server is a failure with a clear message, never a silent skip: PostgreSQL is the
+production engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def find_bindir() -> Path:
+    candidates = []
+    if pg_config := shutil.which("pg_config"):
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    raise RuntimeError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package "
+        "'postgresql' (.ci/run does) - the suite tests PostgreSQL for real."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PostgresCluster:
+    bindir: Path
+    directory: Path
+    port: int
+    user: str = "postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True)
+
+    @classmethod
+    def start(cls) -> PostgresCluster:
+        bindir = find_bindir()
+        directory = Path(tempfile.mkdtemp(prefix="whistle-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(directory, "postgres", "postgres")
+        cluster = cls(bindir=bindir, directory=directory, port=free_port())
+        data = directory / "data"
+        cluster._run(
+            bindir / "initdb",
+            "-D",
+            data,
+            "-U",
+            cluster.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        cluster._run(
+            bindir / "pg_ctl", "-D", data, "-o", options, "-l", directory / "log", "-w", "start"
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", cluster.port), timeout=1).close()
+                return cluster
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"PostgreSQL did not start; see {directory / 'log'}")
+
+    def stop(self) -> None:
+        try:
+            self._run(
+                self.bindir / "pg_ctl", "-D", self.directory / "data", "-m", "immediate", "stop"
+            )
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""The composition root: ``create_app(settings)`` wires the whole application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, Request
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from whistle.context import Context
+from whistle.db import engine as db
+from whistle.db.migrations import pending_migrations
+from whistle.i18n import current_language
+from whistle.intake.api import ReporterApi
+from whistle.intake.routes import PublicPages
+from whistle.settings import Settings
+from whistle.web.dependencies import provide_context
+from whistle.web.errors import EXCEPTION_HANDLERS
+from whistle.web.routes import LANGUAGE_COOKIE, SiteRoutes, language_for
+from whistle.web.security import security_headers_hook
+from whistle.web.templating import template_config
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+async def _set_language(request: Request) -> None:
+    current_language.set(
+        language_for(
+            request.query_params.get("lang"),
+            request.cookies.get(LANGUAGE_COOKIE),
+            request.headers.get("accept-language"),
+        )
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application. Refuses to start without keys (MissingKeys names the files)."""
+    settings = settings or Settings.from_env()
+    ctx = Context.create(settings)
+
+    async def open_db(app: Litestar) -> None:
+        await db.open_database(settings)
+        if pending := await pending_migrations():
+            raise RuntimeError(
+                f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
+            )
+
+    async def close_db(app: Litestar) -> None:
+        await db.close_database()
+
+    return Litestar(
+        route_handlers=[
+            SiteRoutes,
+            PublicPages,
+            ReporterApi,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
+        state=State({"ctx": ctx}),
+        on_startup=[open_db],
+        on_shutdown=[close_db],
+        before_request=_set_language,
+        before_send=[security_headers_hook(settings.development)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        csrf_config=CSRFConfig(
+            secret=ctx.keyring.web_secret.hex(),
+            cookie_name="whistle_csrf",
+            cookie_secure=not settings.development,
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            # The API authenticates with bearer tokens, never cookies, so it has no CSRF exposure.
+            exclude=[r"^/api/"],
+        ),
+        template_config=template_config(),
+        openapi_config=OpenAPIConfig(
+            title="Whistle API",
+            version="1.0.0",
+            description="Anonymous integrity reporting: the reporter's API for the mobile app.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/openapi.json"])],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+        request_max_body_size=settings.max_request_bytes,
+        debug=False,
+    )

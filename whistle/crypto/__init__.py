@@ -1,0 +1,98 @@
+"""Cryptography for Whistle: tracking codes, key derivation, envelopes and installation keys.
+
+Everything is built on the `cryptography` package; see DESIGN.md, section "Cryptography".
+"""
+
+from whistle.crypto.codes import (
+    ALPHABET,
+    ReporterSecrets,
+    derive_reporter_secrets,
+    format_tracking_code,
+    new_tracking_code,
+    normalise_tracking_code,
+)
+from whistle.crypto.envelope import (
+    associated_data,
+    decrypt,
+    encrypt,
+    generate_keypair,
+    new_data_key,
+    new_session_id,
+    protect_private_key,
+    public_key_from_private,
+    seal,
+    session_lookup,
+    session_secret_key,
+    unprotect_private_key,
+    unseal,
+    unwrap_key,
+    wrap_key,
+)
+from whistle.crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    InvalidTrackingCode,
+    MissingKeys,
+    WrongPassphrase,
+)
+from whistle.crypto.kdf import (
+    Argon2Params,
+    KeyDerivationLimiter,
+    argon2id,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from whistle.crypto.keyring import (
+    AUDIT_SIGNING,
+    AUDIT_VERIFY,
+    OFFICE_PRIVATE,
+    OFFICE_PUBLIC,
+    RECEIPT_SALT,
+    WEB_SECRET,
+    Keyring,
+    init_keys,
+)
+
+__all__ = [
+    "ALPHABET",
+    "AUDIT_SIGNING",
+    "AUDIT_VERIFY",
+    "OFFICE_PRIVATE",
+    "OFFICE_PUBLIC",
+    "RECEIPT_SALT",
+    "WEB_SECRET",
+    "Argon2Params",
+    "CryptoError",
+    "DecryptionError",
+    "InvalidTrackingCode",
+    "KeyDerivationLimiter",
+    "Keyring",
+    "MissingKeys",
+    "ReporterSecrets",
+    "WrongPassphrase",
+    "argon2id",
+    "associated_data",
+    "decrypt",
+    "derive_reporter_secrets",
+    "encrypt",
+    "format_tracking_code",
+    "generate_keypair",
+    "hash_password",
+    "init_keys",
+    "needs_rehash",
+    "new_data_key",
+    "new_session_id",
+    "new_tracking_code",
+    "normalise_tracking_code",
+    "protect_private_key",
+    "public_key_from_private",
+    "seal",
+    "session_lookup",
+    "session_secret_key",
+    "unprotect_private_key",
+    "unseal",
+    "unwrap_key",
+    "verify_password",
+    "wrap_key",
+]

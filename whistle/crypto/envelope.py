@@ -1,0 +1,256 @@
+"""Authenticated encryption of report data, key wrapping, sealing to public keys and sessions.
+
+Blob layouts (all start with a version byte so formats can evolve):
+
+- encrypt / wrap_key:      0x01 | nonce (12) | AES-256-GCM ciphertext and tag
+- seal:                    0x01 | ephemeral X25519 public key (32) | nonce (12) | ciphertext+tag
+- protect_private_key:     0x01 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
+                           | nonce (12) | ciphertext+tag
+
+Every opening function raises DecryptionError, with a fixed message, on any failure: it never
+returns wrong plaintext and never passes on the underlying library's exception text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from whistle.crypto.errors import DecryptionError
+from whistle.crypto.kdf import Argon2Params, argon2id, password_bytes
+
+__all__ = [
+    "KEY_BYTES",
+    "associated_data",
+    "decrypt",
+    "encrypt",
+    "generate_keypair",
+    "new_data_key",
+    "new_session_id",
+    "protect_private_key",
+    "public_key_from_private",
+    "seal",
+    "session_lookup",
+    "session_secret_key",
+    "unprotect_private_key",
+    "unseal",
+    "unwrap_key",
+    "wrap_key",
+]
+
+KEY_BYTES = 32
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_X25519_BYTES = 32
+_VERSION = b"\x01"
+
+_AAD_PREFIX = b"whistle/v1\x00"
+_SEAL_INFO = b"whistle-seal/v1"
+_OFFICER_KEY_AAD = b"whistle-officer-key/v1"
+_OFFICER_KEY_SALT_BYTES = 16
+_SESSION_INFO = b"whistle-session/v1"
+_SESSION_ID_BYTES = 32
+
+
+def _require_key(key: bytes) -> bytes:
+    """Check that a symmetric key is 32 bytes; a short key must never silently pick AES-128."""
+    if not isinstance(key, bytes | bytearray | memoryview) or len(key) != KEY_BYTES:
+        raise ValueError("key must be 32 bytes")
+    return bytes(key)
+
+
+def new_data_key() -> bytes:
+    """Return a fresh random 256-bit key (one per report, encrypting all of its data)."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def associated_data(report_id: str, purpose: str) -> bytes:
+    """Encode (report id, purpose) unambiguously to bind a ciphertext to its report and use.
+
+    Each part is length-prefixed, so no two different pairs give the same bytes; a value moved to
+    another report or column therefore fails to decrypt.
+    """
+    if not isinstance(report_id, str) or not isinstance(purpose, str):
+        raise TypeError("report_id and purpose must be strings")
+    if not purpose:
+        raise ValueError("purpose must not be empty")
+    parts = [report_id.encode("utf-8"), purpose.encode("utf-8")]
+    return _AAD_PREFIX + b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+def encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt and authenticate with AES-256-GCM under a random 96-bit nonce."""
+    aead = AESGCM(_require_key(key))
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return _VERSION + nonce + aead.encrypt(nonce, bytes(plaintext), bytes(aad))
+
+
+def decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Open an encrypt() blob; any failure (key, aad, tampering, format) is DecryptionError."""
+    try:
+        data = bytes(blob)
+        if len(data) < 1 + _NONCE_BYTES + _TAG_BYTES or data[:1] != _VERSION:
+            raise DecryptionError()
+        aead = AESGCM(_require_key(key))
+        return aead.decrypt(data[1 : 1 + _NONCE_BYTES], data[1 + _NONCE_BYTES :], bytes(aad))
+    except Exception:
+        raise DecryptionError() from None
+
+
+def wrap_key(kek: bytes, data_key: bytes, aad: bytes) -> bytes:
+    """Encrypt a 32-byte data key under a key-encryption key (for example the reporter's)."""
+    return encrypt(kek, _require_key(data_key), aad)
+
+
+def unwrap_key(kek: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Recover a data key wrapped by wrap_key(); DecryptionError on any failure."""
+    data_key = decrypt(kek, blob, aad)
+    if len(data_key) != KEY_BYTES:
+        raise DecryptionError()
+    return data_key
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """Create an X25519 key pair as raw bytes (private, public), e.g. for an officer."""
+    private = X25519PrivateKey.generate()
+    return (
+        private.private_bytes_raw(),
+        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+    )
+
+
+def public_key_from_private(private_key: bytes) -> bytes:
+    """Return the raw X25519 public key belonging to a raw private key."""
+    private = X25519PrivateKey.from_private_bytes(bytes(private_key))
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _seal_key(
+    shared: bytes, ephemeral_public: bytes, recipient_public: bytes, context: bytes
+) -> bytes:
+    """Derive the one-time AES key of a sealed box, bound to both public keys and the context."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=ephemeral_public + recipient_public,
+        info=_SEAL_INFO + context,
+    ).derive(shared)
+
+
+def seal(public_key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    """Encrypt for the holder of an X25519 private key (anonymous sender, ephemeral key).
+
+    Used to wrap report keys for officers and the office recovery key; `context` is
+    authenticated, so a sealed key cannot be replayed for another report or purpose.
+    """
+    if (
+        not isinstance(public_key, bytes | bytearray | memoryview)
+        or len(public_key) != _X25519_BYTES
+    ):
+        raise ValueError("public key must be 32 bytes")
+    recipient_public = bytes(public_key)
+    context = bytes(context)
+    recipient = X25519PublicKey.from_public_bytes(recipient_public)
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    shared = ephemeral.exchange(recipient)
+    key = _seal_key(shared, ephemeral_public, recipient_public, context)
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return (
+        _VERSION + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, bytes(plaintext), context)
+    )
+
+
+def unseal(private_key: bytes, blob: bytes, context: bytes) -> bytes:
+    """Open a seal() blob with the recipient's raw private key; DecryptionError on any failure."""
+    try:
+        data = bytes(blob)
+        context = bytes(context)
+        header = 1 + _X25519_BYTES + _NONCE_BYTES
+        if len(data) < header + _TAG_BYTES or data[:1] != _VERSION:
+            raise DecryptionError()
+        private = X25519PrivateKey.from_private_bytes(bytes(private_key))
+        recipient_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        ephemeral_public = data[1 : 1 + _X25519_BYTES]
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+        key = _seal_key(shared, ephemeral_public, recipient_public, context)
+        nonce = data[1 + _X25519_BYTES : header]
+        return AESGCM(key).decrypt(nonce, data[header:], context)
+    except Exception:
+        raise DecryptionError() from None
+
+
+def protect_private_key(private_key: bytes, password: str, params: Argon2Params) -> bytes:
+    """Encrypt a private key under an Argon2id key derived from a password or passphrase.
+
+    The parameters and a fresh salt (distinct from any password-hash salt) travel inside the blob,
+    so the costs can be raised later and the blob is self-contained.
+    """
+    if not isinstance(private_key, bytes | bytearray | memoryview) or len(private_key) == 0:
+        raise ValueError("private key must be non-empty bytes")
+    encoded_params = params.encode().encode("ascii")
+    salt = secrets.token_bytes(_OFFICER_KEY_SALT_BYTES)
+    key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    ciphertext = AESGCM(key).encrypt(nonce, bytes(private_key), _OFFICER_KEY_AAD)
+    header = _VERSION + len(encoded_params).to_bytes(2, "big") + encoded_params
+    return header + salt + nonce + ciphertext
+
+
+def unprotect_private_key(blob: bytes, password: str) -> bytes:
+    """Recover a key protected by protect_private_key(); DecryptionError on a wrong password."""
+    if not isinstance(password, str):
+        raise DecryptionError()
+    try:
+        data = bytes(blob)
+        if len(data) < 3 or data[:1] != _VERSION:
+            raise DecryptionError()
+        params_len = int.from_bytes(data[1:3], "big")
+        offset = 3 + params_len
+        params = Argon2Params.decode(data[3:offset].decode("ascii"))
+        salt = data[offset : offset + _OFFICER_KEY_SALT_BYTES]
+        offset += _OFFICER_KEY_SALT_BYTES
+        nonce = data[offset : offset + _NONCE_BYTES]
+        offset += _NONCE_BYTES
+        ciphertext = data[offset:]
+        if len(salt) != _OFFICER_KEY_SALT_BYTES or len(nonce) != _NONCE_BYTES:
+            raise DecryptionError()
+        if len(ciphertext) < _TAG_BYTES:
+            raise DecryptionError()
+        key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+        return AESGCM(key).decrypt(nonce, ciphertext, _OFFICER_KEY_AAD)
+    except Exception:
+        raise DecryptionError() from None
+
+
+def new_session_id() -> bytes:
+    """Return a fresh random 256-bit session id (it lives only in the client's cookie)."""
+    return secrets.token_bytes(_SESSION_ID_BYTES)
+
+
+def _require_session_id(session_id: bytes) -> bytes:
+    """Accept only bytes-like session ids, so a str cookie value is never hashed by accident."""
+    if not isinstance(session_id, bytes | bytearray | memoryview):
+        raise TypeError("session id must be bytes")
+    return bytes(session_id)
+
+
+def session_secret_key(session_id: bytes) -> bytes:
+    """Derive the key that encrypts what a session unlocks; the database never holds it."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=_SESSION_INFO,
+    ).derive(_require_session_id(session_id))
+
+
+def session_lookup(session_id: bytes) -> bytes:
+    """Return the SHA-256 of a session id: what the database stores to find the session."""
+    return hashlib.sha256(_require_session_id(session_id)).digest()

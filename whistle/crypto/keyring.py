@@ -1,0 +1,258 @@
+"""Installation keys kept as files in the keys directory.
+
+`whistle init` creates whatever is missing and never overwrites anything: replacing the receipt
+salt or the office recovery key would make every existing report unreachable. Files are created
+with mode 0600 in a 0700 directory. The office recovery private key is passphrase-protected and
+may be moved offline; the running application only needs its public half.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from whistle.crypto.envelope import (
+    generate_keypair,
+    protect_private_key,
+    public_key_from_private,
+    unprotect_private_key,
+)
+from whistle.crypto.errors import CryptoError, DecryptionError, MissingKeys, WrongPassphrase
+from whistle.crypto.kdf import Argon2Params
+
+__all__ = [
+    "AUDIT_SIGNING",
+    "AUDIT_VERIFY",
+    "MIN_PASSPHRASE_CHARS",
+    "OFFICE_PRIVATE",
+    "OFFICE_PUBLIC",
+    "RECEIPT_SALT",
+    "REQUIRED_FILES",
+    "WEB_SECRET",
+    "Keyring",
+    "init_keys",
+]
+
+logger = logging.getLogger(__name__)
+
+OFFICE_PUBLIC = "office_recovery.pub"
+OFFICE_PRIVATE = "office_recovery.key"
+RECEIPT_SALT = "receipt_salt"
+AUDIT_SIGNING = "audit_signing.key"
+AUDIT_VERIFY = "audit_signing.pub"
+WEB_SECRET = "web_secret"  # noqa: S105 - a file name, not a secret
+
+# What the running application needs; the office private key is deliberately not among them.
+REQUIRED_FILES = (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_SIGNING, AUDIT_VERIFY, WEB_SECRET)
+MIN_PASSPHRASE_CHARS = 12
+_RAW_BYTES = 32
+
+
+def _create_file(path: Path, data: bytes) -> None:
+    """Write a new 0600 file, failing if anything (even a symlink) already has that name."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Flush the directory entry so newly created key files survive a crash."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_raw(keys_dir: Path, name: str) -> bytes:
+    """Read a raw 32-byte key file, refusing damaged ones (the error names the file only)."""
+    data = (keys_dir / name).read_bytes()
+    if len(data) != _RAW_BYTES:
+        raise CryptoError(f"key file {name} is damaged (unexpected size)")
+    return data
+
+
+def _ed25519_public(private_key: bytes) -> bytes:
+    """Return the raw Ed25519 public key of a raw private key."""
+    return (
+        Ed25519PrivateKey.from_private_bytes(private_key)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+
+
+def _check_passphrase(passphrase: str) -> None:
+    """Refuse passphrases too weak to protect the office recovery key (without echoing them)."""
+    if (
+        not isinstance(passphrase, str)
+        or len(passphrase) < MIN_PASSPHRASE_CHARS
+        or not passphrase.strip()
+    ):
+        raise ValueError(f"the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters")
+
+
+def init_keys(keys_dir: Path, passphrase: str, params: Argon2Params) -> list[str]:
+    """Create every missing key file and return the names created; existing files stay untouched.
+
+    If the office recovery public key exists, its private half may legitimately be offline, so
+    nothing is generated for it. A private key whose public file is missing gets its public file
+    rebuilt from it (the office key needs the passphrase for that).
+    """
+    _check_passphrase(passphrase)
+    keys_dir = Path(keys_dir)
+    if not keys_dir.exists():
+        keys_dir.mkdir(mode=0o700, parents=True)
+        keys_dir.chmod(0o700)
+    elif not keys_dir.is_dir():
+        raise NotADirectoryError(f"{keys_dir} is not a directory")
+
+    def exists(name: str) -> bool:
+        return os.path.lexists(keys_dir / name)
+
+    created: list[str] = []
+
+    def create(name: str, data: bytes) -> None:
+        _create_file(keys_dir / name, data)
+        created.append(name)
+
+    for name in (RECEIPT_SALT, WEB_SECRET):
+        if not exists(name):
+            create(name, secrets.token_bytes(_RAW_BYTES))
+
+    if not exists(AUDIT_SIGNING):
+        if exists(AUDIT_VERIFY):
+            raise CryptoError(
+                f"{AUDIT_VERIFY} exists without {AUDIT_SIGNING}: restore {AUDIT_SIGNING} from "
+                f"backup, or move {AUDIT_VERIFY} away to start a new audit signing key"
+            )
+        signing = Ed25519PrivateKey.generate().private_bytes_raw()
+        create(AUDIT_SIGNING, signing)
+    if not exists(AUDIT_VERIFY):
+        create(AUDIT_VERIFY, _ed25519_public(_read_raw(keys_dir, AUDIT_SIGNING)))
+
+    if not exists(OFFICE_PUBLIC):
+        if exists(OFFICE_PRIVATE):
+            try:
+                private = unprotect_private_key(
+                    (keys_dir / OFFICE_PRIVATE).read_bytes(), passphrase
+                )
+            except DecryptionError:
+                raise WrongPassphrase(f"the passphrase does not open {OFFICE_PRIVATE}") from None
+            create(OFFICE_PUBLIC, public_key_from_private(private))
+        else:
+            private, public = generate_keypair()
+            # Private half first: if we stop in between, the next run rebuilds the public file.
+            create(OFFICE_PRIVATE, protect_private_key(private, passphrase, params))
+            create(OFFICE_PUBLIC, public)
+
+    if created:
+        _fsync_dir(keys_dir)
+    return created
+
+
+def _warn_if_exposed(keys_dir: Path, name: str) -> None:
+    """Log (file name only) when a secret key file is readable by group or others."""
+    try:
+        mode = (keys_dir / name).stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning("key file %s is accessible to group or others; chmod 600 it", name)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The keys the running application needs; the office private key stays on disk (or offline)."""
+
+    office_public_key: bytes
+    receipt_salt: bytes = field(repr=False)
+    audit_signing_key: bytes = field(repr=False)
+    audit_verify_key: bytes
+    web_secret: bytes = field(repr=False)
+    keys_dir: Path
+
+    @classmethod
+    def load(cls, keys_dir: Path) -> Keyring:
+        """Read the key files, raising MissingKeys (naming them) when any required one is absent."""
+        keys_dir = Path(keys_dir)
+        missing = [name for name in REQUIRED_FILES if not (keys_dir / name).is_file()]
+        if missing:
+            raise MissingKeys(missing, keys_dir)
+        for name in (RECEIPT_SALT, AUDIT_SIGNING, WEB_SECRET):
+            _warn_if_exposed(keys_dir, name)
+        office_public = _read_raw(keys_dir, OFFICE_PUBLIC)
+        audit_signing = _read_raw(keys_dir, AUDIT_SIGNING)
+        audit_verify = _read_raw(keys_dir, AUDIT_VERIFY)
+        try:
+            X25519PublicKey.from_public_bytes(office_public)
+            matches = _ed25519_public(audit_signing) == audit_verify
+        except ValueError:
+            matches = False
+        if not matches:
+            raise CryptoError(f"{AUDIT_SIGNING}, {AUDIT_VERIFY} or {OFFICE_PUBLIC} is damaged")
+        return cls(
+            office_public_key=office_public,
+            receipt_salt=_read_raw(keys_dir, RECEIPT_SALT),
+            audit_signing_key=audit_signing,
+            audit_verify_key=audit_verify,
+            web_secret=_read_raw(keys_dir, WEB_SECRET),
+            keys_dir=keys_dir,
+        )
+
+    def unlock_office_private_key(self, passphrase: str) -> bytes:
+        """Open the office recovery private key (for recovery only); WrongPassphrase if it fails."""
+        path = self.keys_dir / OFFICE_PRIVATE
+        if not path.is_file():
+            raise MissingKeys([OFFICE_PRIVATE], self.keys_dir)
+        if not isinstance(passphrase, str):
+            raise WrongPassphrase()
+        try:
+            private = unprotect_private_key(path.read_bytes(), passphrase)
+        except DecryptionError:
+            raise WrongPassphrase() from None
+        try:
+            matches = public_key_from_private(private) == self.office_public_key
+        except ValueError:
+            matches = False
+        if not matches:
+            raise CryptoError(f"{OFFICE_PRIVATE} does not belong to {OFFICE_PUBLIC}")
+        return private
+
+    def sign_audit(self, message: bytes) -> bytes:
+        """Sign an audit checkpoint so an offline copy can later prove history was not rewritten."""
+        return Ed25519PrivateKey.from_private_bytes(self.audit_signing_key).sign(bytes(message))
+
+    @staticmethod
+    def verify_audit_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
+        """Check an audit checkpoint signature; False for a bad signature or malformed key."""
+        try:
+            Ed25519PublicKey.from_public_bytes(bytes(public_key)).verify(
+                bytes(signature), bytes(message)
+            )
+        except (InvalidSignature, ValueError, TypeError):
+            return False
+        return True

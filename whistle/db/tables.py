@@ -1,0 +1,131 @@
+"""Piccolo tables: the whole schema in one file.
+
+Only workflow metadata is stored in plain text (threat model 1); every column that holds what a
+reporter or an officer wrote is a ``Bytea`` of AES-GCM ciphertext under the report's data key.
+The DDL lives in migrations/, written and reviewed by hand; these classes must match it.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    UUID,
+    BigInt,
+    Boolean,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+
+class Officer(Table, tablename="officer"):
+    id = Serial(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=128)
+    # Comma-separated, sorted role names (admin, triage, investigator, auditor).
+    roles = Varchar(length=128)
+    active = Boolean(default=True)
+    password_hash = Text()
+    must_change_password = Boolean(default=True)
+    # X25519 key pair: the private half is AES-GCM under an Argon2id key from the password.
+    public_key = Bytea()
+    private_key_protected = Bytea()
+    # TOTP secret sealed to the officer's own public key: readable only after the password.
+    totp_secret_sealed = Bytea(null=True, default=None)
+    failed_logins = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Report(Table, tablename="report"):
+    id = UUID(primary_key=True)
+    # Internal case number (e.g. 2026-0042): officers only, unrelated to the tracking code.
+    case_number = Varchar(length=16, unique=True)
+    # SHA-256 (hex) of the first half of the Argon2id derivation of the tracking code.
+    lookup_id = Varchar(length=64, unique=True)
+    category = Varchar(length=32)
+    status = Varchar(length=24)
+    outcome = Varchar(length=32, null=True, default=None)
+    referred_to = Varchar(length=64, null=True, default=None)
+    priority = Varchar(length=8, default="normal")
+    retaliation_risk = Boolean(default=False)
+    # Reporter-originated times are kept to the hour (threat model 2).
+    received_at = Timestamptz()
+    acknowledge_due = Timestamptz()
+    acknowledged_at = Timestamptz(null=True, default=None)
+    feedback_due = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()
+    # AES-GCM ciphertext of the report's JSON body (purpose "content").
+    content = Bytea()
+
+
+class ReportKey(Table, tablename="report_key"):
+    """One wrap of a report's data key for one holder: the reporter, the office, or an officer."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    holder = Varchar(length=16)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.cascade)
+    wrapped = Bytea()
+
+
+class StatusEvent(Table, tablename="status_event"):
+    """The case timeline; reason and public note are ciphertext under the report key."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+    from_status = Varchar(length=24, null=True, default=None)
+    to_status = Varchar(length=24)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.restrict)
+    reason = Bytea(null=True, default=None)
+    public_note = Bytea(null=True, default=None)
+
+
+class CaseCounter(Table, tablename="case_counter"):
+    """The last case number issued per year; the row lock serialises concurrent intakes."""
+
+    year = Integer(primary_key=True)
+    last_number = Integer(default=0)
+
+
+class WebSession(Table, tablename="web_session"):
+    """Reporter and officer sessions. Only a hash of the id is stored; the secret the session
+    unlocked is AES-GCM under a key derived from the id, which lives only in the cookie."""
+
+    lookup = Varchar(length=64, primary_key=True)
+    kind = Varchar(length=16)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.cascade)
+    secret = Bytea()
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+
+
+class AuditEntry(Table, tablename="audit_entry"):
+    """Append-only, hash-chained log; written only through ``whistle.audit.append``."""
+
+    seq = BigInt(primary_key=True)
+    at = Timestamptz()
+    actor = Varchar(length=80)
+    action = Varchar(length=64)
+    case_number = Varchar(length=16, null=True, default=None)
+    details = Text()
+    prev_hash = Varchar(length=64)
+    entry_hash = Varchar(length=64)
+
+
+ALL_TABLES: list[type[Table]] = [
+    Officer,
+    Report,
+    ReportKey,
+    StatusEvent,
+    CaseCounter,
+    WebSession,
+    AuditEntry,
+]

@@ -1,0 +1,54 @@
+"""Domain errors: raised once by service functions, rendered by one handler in whistle.web.
+
+Messages are shown to users, so they are short, in Bahasa Indonesia through gettext at render
+time, and never contain secrets, codes or report text.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+    title = "Permintaan tidak dapat diproses"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule; ``errors`` maps each field to its message."""
+
+    status_code = 422
+    title = "Isian belum benar"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Periksa kembali isian yang ditandai.")
+        self.errors = errors
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    title = "Perlu masuk terlebih dahulu"
+
+
+class InvalidTrackingCode(DomainError):
+    """Wrong, unknown or malformed code: one message for all, so nothing is learnt from it."""
+
+    status_code = 401
+    title = "Kode pelacakan tidak dikenali"
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    title = "Akses ditolak"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Tidak ditemukan"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Tidak dapat dilakukan pada keadaan saat ini"

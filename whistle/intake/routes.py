@@ -1,0 +1,133 @@
+"""Public pages: home, the report form, the receipt, and tracking. Thin over intake.service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
+from whistle.context import Context
+from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
+from whistle.intake import service
+from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, MONEY_CATEGORIES, validate_report
+
+REPORTER_COOKIE = "whistle_reporter"
+FORM_FIELDS = (
+    "category",
+    "description",
+    "location",
+    "incident_date",
+    "incident_time",
+    "persons_involved",
+    "amount_requested",
+    "how_known",
+)
+
+
+def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
+    return Cookie(
+        key=REPORTER_COOKIE,
+        value=value,
+        path="/track",
+        httponly=True,
+        secure=not ctx.settings.development,
+        samesite="strict",
+        max_age=0 if expire else None,
+    )
+
+
+async def _form_page(
+    values: dict[str, Any], errors: dict[str, str], excluded: list[str], status: int = 200
+) -> Template:
+    return Template(
+        template_name="public/report_form.html",
+        context={
+            "values": values,
+            "errors": errors,
+            "excluded": {str(value) for value in excluded},
+            "officers": await service.excludable_officers(),
+            "categories": CATEGORIES,
+            "money_categories": MONEY_CATEGORIES,
+            "how_known": HOW_KNOWN,
+            "limits": LIMITS,
+        },
+        status_code=status,
+    )
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self) -> Template:
+        return Template(template_name="public/home.html", context={"categories": CATEGORIES})
+
+    @get("/report", name="report_form")
+    async def report_form(self) -> Template:
+        return await _form_page({}, {}, [])
+
+    @post("/report", name="report_submit")
+    async def report_submit(self, request: Request, ctx: NamedDependency[Context]) -> Template:
+        form = await request.form()
+        values = {name: form.get(name, "") for name in FORM_FIELDS}
+        excluded = form.getall("excluded_officers", [])
+        try:
+            report = validate_report(values, excluded=excluded)
+            receipt = await service.submit_report(ctx, report)
+        except ValidationFailed as failure:
+            return await _form_page(values, failure.errors, excluded, status=422)
+        return Template(template_name="public/receipt.html", context={"receipt": receipt})
+
+    @get("/track", name="track_form")
+    async def track_form(self, expired: FromQuery[bool] = False) -> Template:
+        return Template(template_name="public/track.html", context={"expired": expired})
+
+    @post("/track", name="track_open")
+    async def track_open(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Redirect | Template:
+        form = await request.form()
+        try:
+            token = await service.start_reporter_session(ctx, str(form.get("tracking_code", "")))
+        except InvalidTrackingCode as failure:
+            # The code typed is never echoed back.
+            return Template(
+                template_name="public/track.html",
+                context={"error": failure.title},
+                status_code=401,
+            )
+        return Redirect(
+            path="/track/report", cookies=[reporter_cookie(ctx, token)], status_code=303
+        )
+
+    @get("/track/report", name="track_view")
+    async def track_view(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true")
+        view = await service.reporter_view(report_id, data_key)
+        return Template(
+            template_name="public/track_view.html",
+            context={
+                "view": view,
+                "status_labels": STATUS_LABELS,
+                "status_explanations": STATUS_EXPLANATIONS,
+                "categories": CATEGORIES,
+                "how_known": HOW_KNOWN,
+            },
+        )
+
+    @post("/track/logout", name="track_logout")
+    async def track_logout(self, request: Request, ctx: NamedDependency[Context]) -> Redirect:
+        await service.end_reporter_session(request.cookies.get(REPORTER_COOKIE))
+        return Redirect(path="/", cookies=[reporter_cookie(ctx, "", expire=True)], status_code=303)

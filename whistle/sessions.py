@@ -1,0 +1,102 @@
+"""Server-side sessions for reporters and officers alike (DESIGN.md, Sessions).
+
+The random session id lives only in the client's cookie or bearer token. The database keeps
+SHA-256 of it and the secret the session unlocked (a report key, an officer's private key),
+encrypted under a key derived from the id: a dump of the table yields nothing usable, and any
+app instance sharing the database can serve the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from whistle.crypto import (
+    DecryptionError,
+    decrypt,
+    encrypt,
+    new_session_id,
+    session_lookup,
+    session_secret_key,
+)
+from whistle.db.tables import WebSession
+
+REPORTER = "reporter"
+OFFICER = "officer"
+
+
+@dataclass(frozen=True)
+class Session:
+    kind: str
+    officer_id: int | None
+    secret: bytes
+    created_at: datetime
+
+
+def _aad(kind: str) -> bytes:
+    return b"whistle-session/" + kind.encode()
+
+
+def _decode_token(token: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == 32 else None
+
+
+async def create_session(
+    kind: str, secret: bytes, *, lifetime: timedelta, officer_id: int | None = None
+) -> str:
+    """Store a new session and return its token (the only copy of the id)."""
+    session_id = new_session_id()
+    now = datetime.now(UTC)
+    await WebSession.insert(
+        WebSession(
+            lookup=session_lookup(session_id).hex(),
+            kind=kind,
+            officer=officer_id,
+            secret=encrypt(session_secret_key(session_id), secret, _aad(kind)),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return base64.urlsafe_b64encode(session_id).rstrip(b"=").decode()
+
+
+async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Session | None:
+    """The live session behind ``token``, or None. Expired sessions are deleted on sight."""
+    session_id = _decode_token(token or "")
+    if session_id is None:
+        return None
+    lookup = session_lookup(session_id).hex()
+    row = await WebSession.objects().where(WebSession.lookup == lookup).first()
+    if row is None or row.kind != kind:
+        return None
+    now = datetime.now(UTC)
+    if row.expires_at <= now or row.last_seen_at + idle <= now:
+        await WebSession.delete().where(WebSession.lookup == lookup)
+        return None
+    try:
+        secret = decrypt(session_secret_key(session_id), row.secret, _aad(kind))
+    except DecryptionError:
+        return None
+    await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.lookup == lookup)
+    return Session(kind=kind, officer_id=row.officer, secret=secret, created_at=row.created_at)
+
+
+async def destroy_session(token: str | None) -> None:
+    session_id = _decode_token(token or "")
+    if session_id is not None:
+        await WebSession.delete().where(WebSession.lookup == session_lookup(session_id).hex())
+
+
+async def purge_expired_sessions() -> int:
+    now = datetime.now(UTC)
+    deleted = (
+        await WebSession.delete().where(WebSession.expires_at <= now).returning(WebSession.lookup)
+    )
+    return len(deleted)

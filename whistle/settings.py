@@ -1,0 +1,167 @@
+"""The one place that reads the environment.
+
+Every knob of Whistle is a ``WHISTLE_*`` variable parsed here into an immutable ``Settings``.
+A malformed value stops start-up with a message that names the variable (never its value when it
+is a secret).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from whistle.crypto.kdf import Argon2Params
+
+
+class SettingsError(ValueError):
+    """A WHISTLE_* variable has a value Whistle cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///data/whistle.db"
+    keys_dir: Path = Path("keys")
+    # Argon2id costs for tracking codes, passwords and officer keys (stored with every hash).
+    argon2_memory_kib: int = 65536
+    argon2_iterations: int = 3
+    argon2_lanes: int = 1
+    # How many Argon2id derivations may run at once: each holds argon2_memory_kib of memory.
+    kdf_concurrency: int = 4
+    development: bool = False
+    acknowledge_days: int = 7
+    feedback_days: int = 90
+    due_soon_days: int = 3
+    officer_idle_minutes: int = 30
+    officer_session_hours: int = 12
+    reporter_idle_minutes: int = 20
+    login_lockout_threshold: int = 5
+    max_request_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+    # Secrets: kept out of repr so they never reach a log line or a traceback.
+    office_passphrase: str | None = field(default=None, repr=False)
+
+    @property
+    def argon2(self) -> Argon2Params:
+        return Argon2Params(
+            memory_kib=self.argon2_memory_kib,
+            iterations=self.argon2_iterations,
+            lanes=self.argon2_lanes,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file named by ``sqlite:///relative/path`` or ``sqlite:////absolute/path``."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``WHISTLE_*`` variables (``os.environ`` when ``env`` is None)."""
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        defaults = cls()
+        settings = cls(
+            database_url=reader.database_url("WHISTLE_DATABASE_URL", defaults.database_url),
+            keys_dir=Path(reader.text("WHISTLE_KEYS_DIR", str(defaults.keys_dir))),
+            argon2_memory_kib=reader.integer(
+                "WHISTLE_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, minimum=8
+            ),
+            argon2_iterations=reader.integer(
+                "WHISTLE_ARGON2_ITERATIONS", defaults.argon2_iterations, minimum=1
+            ),
+            argon2_lanes=reader.integer("WHISTLE_ARGON2_LANES", defaults.argon2_lanes, minimum=1),
+            kdf_concurrency=reader.integer(
+                "WHISTLE_KDF_CONCURRENCY", defaults.kdf_concurrency, minimum=1
+            ),
+            development=reader.boolean("WHISTLE_DEVELOPMENT", defaults.development),
+            acknowledge_days=reader.integer(
+                "WHISTLE_ACKNOWLEDGE_DAYS", defaults.acknowledge_days, minimum=1
+            ),
+            feedback_days=reader.integer(
+                "WHISTLE_FEEDBACK_DAYS", defaults.feedback_days, minimum=1
+            ),
+            due_soon_days=reader.integer(
+                "WHISTLE_DUE_SOON_DAYS", defaults.due_soon_days, minimum=0
+            ),
+            officer_idle_minutes=reader.integer(
+                "WHISTLE_OFFICER_IDLE_MINUTES", defaults.officer_idle_minutes, minimum=1
+            ),
+            officer_session_hours=reader.integer(
+                "WHISTLE_OFFICER_SESSION_HOURS", defaults.officer_session_hours, minimum=1
+            ),
+            reporter_idle_minutes=reader.integer(
+                "WHISTLE_REPORTER_IDLE_MINUTES", defaults.reporter_idle_minutes, minimum=1
+            ),
+            login_lockout_threshold=reader.integer(
+                "WHISTLE_LOGIN_LOCKOUT_THRESHOLD", defaults.login_lockout_threshold, minimum=1
+            ),
+            max_request_bytes=reader.integer(
+                "WHISTLE_MAX_REQUEST_BYTES", defaults.max_request_bytes, minimum=1024
+            ),
+            log_level=reader.choice(
+                "WHISTLE_LOG_LEVEL", defaults.log_level, {"DEBUG", "INFO", "WARNING", "ERROR"}
+            ),
+            office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
+        )
+        return settings
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str) -> str:
+        value = self.env.get(name, "").strip()
+        return value or default
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        if value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in {"1", "true", "yes", "on"}:
+            return True
+        if raw in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+    def choice(self, name: str, default: str, allowed: set[str]) -> str:
+        raw = self.env.get(name, "").strip().upper()
+        if not raw:
+            return default
+        if raw not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
+        return raw
+
+    def database_url(self, name: str, default: str) -> str:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        if raw.startswith("sqlite:///") and len(raw) > len("sqlite:///"):
+            return raw
+        if raw.startswith(("postgresql://", "postgres://")):
+            # Only the scheme is echoed: the URL may carry a password.
+            return raw
+        scheme = raw.split(":", 1)[0] if ":" in raw else "(none)"
+        raise SettingsError(
+            f"{name} must start with sqlite:/// or postgresql:// (scheme given: {scheme})"
+        )

@@ -1,0 +1,100 @@
+"""One place that renders errors: an HTML page for pages, RFC 9457 problem JSON for /api."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from whistle.errors import DomainError, ValidationFailed
+from whistle.i18n import N_, gettext
+
+log = logging.getLogger("whistle.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+GENERIC_TITLES = {
+    400: N_("Permintaan tidak valid"),
+    401: N_("Perlu masuk terlebih dahulu"),
+    403: N_("Akses ditolak"),
+    404: N_("Halaman tidak ditemukan"),
+    405: N_("Metode tidak diizinkan"),
+    413: N_("Kiriman terlalu besar"),
+    415: N_("Jenis isi tidak didukung"),
+    422: N_("Isian belum benar"),
+    429: N_("Terlalu banyak permintaan, coba lagi sebentar lagi"),
+    500: N_("Terjadi kesalahan pada sistem"),
+}
+
+
+def wants_problem_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    title = gettext(title)
+    detail = gettext(detail) if detail else None
+    if wants_problem_json(request):
+        body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+        if detail and detail != title:
+            body["detail"] = detail
+        if errors:
+            body["errors"] = {name: gettext(message) for name, message in errors.items()}
+        return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "detail": detail},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response[Any]:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(request, exc.status_code, exc.title, exc.detail, errors, headers)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    title = GENERIC_TITLES.get(status, GENERIC_TITLES[400] if status < 500 else GENERIC_TITLES[500])
+    errors = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        # Litestar/msgspec messages name the field and the expected type, never the value.
+        errors = {
+            str(item.get("key") or "body"): str(item.get("message", ""))
+            for item in exc.extra
+            if isinstance(item, dict)
+        }
+    detail = exc.detail if status < 500 and exc.detail and exc.detail != title else None
+    if isinstance(exc, ValidationException):
+        detail = N_("Isi permintaan tidak sesuai dengan skema.")
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(request, status, title, detail, errors, headers)
+
+
+def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
+    # Type and stack only: an exception's message may quote data a reporter wrote.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, stack
+    )
+    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, GENERIC_TITLES[500])
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_internal_error,
+}

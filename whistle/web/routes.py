@@ -1,0 +1,51 @@
+"""Small site-wide routes: language choice and a health check."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.datastructures import Cookie
+from litestar.params import FromQuery
+from litestar.response import Redirect
+
+from whistle.i18n import LANGUAGES, choose_language
+from whistle.web.dependencies import safe_next
+
+LANGUAGE_COOKIE = "lang"
+
+
+class SiteRoutes(Controller):
+    include_in_schema = False
+
+    @get("/bahasa", name="set_language")
+    async def set_language(
+        self, lang: FromQuery[str] = "id", next: FromQuery[str] = "/"
+    ) -> Redirect:
+        language = choose_language(lang)
+        return Redirect(
+            path=safe_next(next),
+            cookies=[
+                Cookie(
+                    key=LANGUAGE_COOKIE,
+                    value=language,
+                    max_age=365 * 24 * 3600,
+                    httponly=True,
+                    samesite="strict",
+                )
+            ],
+        )
+
+    @get("/healthz", name="health")
+    async def health(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+
+def language_for(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """Query parameter, then cookie, then the browser's first supported language."""
+    for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return choose_language(None)
