@@ -169,7 +169,8 @@ POSTGRES = [
 # Both engines understand these.
 COMMON = [
     # One wrap per officer per report; one reporter wrap and one office wrap per report.
-    "CREATE UNIQUE INDEX report_key_officer ON report_key (officer, report) WHERE officer IS NOT NULL",
+    "CREATE UNIQUE INDEX report_key_officer ON report_key (officer, report) "
+    "WHERE officer IS NOT NULL",
     "CREATE UNIQUE INDEX report_key_holder ON report_key (report, holder) WHERE officer IS NULL",
     "CREATE INDEX report_key_report ON report_key (report)",
     # Inbox: filtered by status/category/priority, sorted by deadline.

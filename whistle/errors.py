@@ -44,6 +44,10 @@ class PermissionDenied(DomainError):
     title = "Akses ditolak"
 
 
+class PasswordChangeRequired(PermissionDenied):
+    title = "Ganti kata sandi terlebih dahulu"
+
+
 class NotFound(DomainError):
     status_code = 404
     title = "Tidak ditemukan"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
-
 from tests.helpers import VALID_REPORT, post_form, submit_report_form
+from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
 
 
 async def test_form_report_opens_with_its_code_and_nothing_else(client):

@@ -37,9 +37,12 @@ class Officer(Table, tablename="officer"):
     private_key_protected = Bytea()
     # TOTP secret sealed to the officer's own public key: readable only after the password.
     totp_secret_sealed = Bytea(null=True, default=None)
+    # A secret being enrolled: sealed like the active one, promoted once a code from it verifies.
+    totp_pending_sealed = Bytea(null=True, default=None)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
 
 
 class Report(Table, tablename="report"):
@@ -60,6 +63,7 @@ class Report(Table, tablename="report"):
     acknowledged_at = Timestamptz(null=True, default=None)
     feedback_due = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
+    concluded_at = Timestamptz(null=True, default=None)
     # AES-GCM ciphertext of the report's JSON body (purpose "content").
     content = Bytea()
 
@@ -120,6 +124,43 @@ class AuditEntry(Table, tablename="audit_entry"):
     entry_hash = Varchar(length=64)
 
 
+class CaseAssignment(Table, tablename="case_assignment"):
+    """An investigator assigned to a case (their key wrap lives in report_key)."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    assigned_by = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    assigned_at = Timestamptz()
+
+
+class CaseNote(Table, tablename="case_note"):
+    """Internal notes: ciphertext under the report key, never shown to the reporter."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    at = Timestamptz()
+    body = Bytea()
+
+
+class Recusal(Table, tablename="recusal"):
+    """An officer's declared conflict of interest: they hold no key and can never be assigned."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+    reason = Bytea()
+
+
+class SystemSetting(Table, tablename="system_setting"):
+    """Settings an administrator changes at run time (e.g. two-factor required for all)."""
+
+    key = Varchar(length=64, primary_key=True)
+    value = Text()
+
+
 ALL_TABLES: list[type[Table]] = [
     Officer,
     Report,
@@ -128,4 +169,8 @@ ALL_TABLES: list[type[Table]] = [
     CaseCounter,
     WebSession,
     AuditEntry,
+    CaseAssignment,
+    CaseNote,
+    Recusal,
+    SystemSetting,
 ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import traceback
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from whistle.errors import DomainError, ValidationFailed
+from whistle.errors import DomainError, PasswordChangeRequired, ValidationFailed
 from whistle.i18n import N_, gettext
 
 log = logging.getLogger("whistle.errors")
@@ -61,6 +62,12 @@ def error_response(
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response[Any]:
+    if not wants_problem_json(request) and request.url.path.startswith("/officer"):
+        # Officer pages send people where they can act: the login or the password change.
+        if exc.status_code == 401:
+            return Redirect(path=f"/officer/login?next={quote(request.url.path)}", status_code=303)
+        if isinstance(exc, PasswordChangeRequired):
+            return Redirect(path="/officer/password", status_code=303)
     errors = exc.errors if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return error_response(request, exc.status_code, exc.title, exc.detail, errors, headers)
