@@ -13,12 +13,15 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from whistle.audit.routes import ROUTES as AUDIT_ROUTES
+from whistle.cases.routes import ROUTES as CASE_ROUTES
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.i18n import current_language
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
+from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
@@ -59,6 +62,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteRoutes,
             PublicPages,
             ReporterApi,
+            *OFFICER_ROUTES,
+            *CASE_ROUTES,
+            *AUDIT_ROUTES,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from whistle.audit.actions import ALL_ACTIONS
 from whistle.db import engine as db
 from whistle.db.tables import AuditEntry
 
@@ -76,6 +77,8 @@ async def append(
     ``details`` must hold only non-secret workflow facts (ids, statuses, role names): never report
     text, tracking codes, passwords or keys.
     """
+    if action not in ALL_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to whistle.audit.actions")
     details = details or {}
     at = (at or datetime.now(UTC)).astimezone(UTC)
     if not db.is_sqlite():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from whistle import audit, sessions
+from whistle.audit import actions
 from whistle.cases import statuses
 from whistle.context import Context
 from whistle.crypto import (
@@ -195,7 +196,7 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             StatusEvent(report=report_id, at=received_at, to_status=statuses.RECEIVED)
         )
         await audit.append(
-            "report.received",
+            actions.REPORT_RECEIVED,
             actor="reporter",
             case_number=case_number,
             details={"category": report.category, "key_holders": len(wraps)},

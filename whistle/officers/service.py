@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from whistle import audit
+from whistle.audit import actions
 from whistle.context import Context
 from whistle.crypto import generate_keypair, hash_password, protect_private_key
 from whistle.db import engine as db
@@ -87,7 +88,7 @@ async def add_officer(
         )
         officer_id = rows[0]["id"]
         await audit.append(
-            "officer.added",
+            actions.OFFICER_ADDED,
             actor=actor,
             details={"officer": username, "roles": role_list},
         )

@@ -1,0 +1,44 @@
+"""Every audit action name, in one registry: ``append`` refuses any other.
+
+Add the constant here when adding an action, then call ``audit.append(actions.X, ...)``. The
+audit test enumerates this list and checks that each action leaves exactly one entry.
+"""
+
+# ruff: noqa: S105 - action names, not secrets
+
+# Reporter side (recorded without anything that identifies the reporter; time to the hour).
+REPORT_RECEIVED = "report.received"
+
+# Officer accounts and sessions.
+LOGIN = "officer.login"
+LOGIN_FAILED = "officer.login_failed"
+LOGOUT = "officer.logout"
+PASSWORD_CHANGED = "officer.password_changed"
+TOTP_ENABLED = "officer.totp_enabled"
+TOTP_DISABLED = "officer.totp_disabled"
+OFFICER_ADDED = "officer.added"
+OFFICER_DISABLED = "officer.disabled"
+OFFICER_ENABLED = "officer.enabled"
+OFFICER_PASSWORD_RESET = "officer.password_reset"
+OFFICER_ROLES_CHANGED = "officer.roles_changed"
+SETTING_CHANGED = "settings.changed"
+KEYS_RECOVERED = "keys.recovered"
+
+# Cases.
+CASE_OPENED = "case.opened"
+CASE_STATUS_CHANGED = "case.status_changed"
+CASE_TRIAGED = "case.triaged"
+CASE_ASSIGNED = "case.assigned"
+CASE_UNASSIGNED = "case.unassigned"
+CASE_ACCESS_GRANTED = "case.access_granted"
+CASE_ACCESS_REVOKED = "case.access_revoked"
+CASE_RECUSED = "case.recused"
+CASE_NOTE_ADDED = "case.note_added"
+
+# The audit log itself.
+AUDIT_EXPORTED = "audit.exported"
+AUDIT_CHECKPOINT = "audit.checkpoint"
+
+ALL_ACTIONS = frozenset(
+    value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+)

@@ -1,0 +1,3 @@
+"""HTTP routes of whistle.audit; app.py registers ``ROUTES``."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""HTTP routes of whistle.cases; app.py registers ``ROUTES``."""
+
+ROUTES: list = []

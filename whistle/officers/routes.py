@@ -1,0 +1,3 @@
+"""HTTP routes of whistle.officers; app.py registers ``ROUTES``."""
+
+ROUTES: list = []
