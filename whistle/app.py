@@ -21,6 +21,7 @@ from whistle.db.migrations import pending_migrations
 from whistle.i18n import current_language
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
+from whistle.officers.auth import provide_officer
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
@@ -69,7 +70,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
-        dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
+        dependencies={
+            "ctx": Provide(provide_context, sync_to_thread=False),
+            # Only meaningful behind officer_guard, which puts the officer on the connection.
+            "officer": Provide(provide_officer, sync_to_thread=False),
+        },
         state=State({"ctx": ctx}),
         on_startup=[open_db],
         on_shutdown=[close_db],

@@ -112,3 +112,26 @@ async def append(
         )
     )
     return AuditRecord(seq, at, actor, action, case_number, details, prev_hash, digest)
+
+
+def _record(row: dict[str, Any]) -> AuditRecord:
+    return AuditRecord(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        case_number=row["case_number"],
+        details=json.loads(row["details"]),
+        prev_hash=row["prev_hash"],
+        entry_hash=row["entry_hash"],
+    )
+
+
+async def case_history(case_number: str) -> list[AuditRecord]:
+    """Every entry about one case, oldest first (shown on the case page)."""
+    rows = (
+        await AuditEntry.select()
+        .where(AuditEntry.case_number == case_number)
+        .order_by(AuditEntry.seq)
+    )
+    return [_record(row) for row in rows]
