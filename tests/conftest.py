@@ -49,11 +49,11 @@ def _base_settings(keys_dir: Path, database_url: str) -> Settings:
 
 
 async def _migrate(settings: Settings) -> None:
-    await db.open_database(settings)
+    engine = await db.open_database(settings)
     try:
         await migrate()
     finally:
-        await db.close_database()
+        await db.close_database(engine)
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,11 @@ async def settings(
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Settings]:
     """The engine opened and bound for service-level tests."""
-    await db.open_database(settings)
+    engine = await db.open_database(settings)
     try:
         yield settings
     finally:
-        await db.close_database()
+        await db.close_database(engine)
 
 
 @pytest.fixture

@@ -49,14 +49,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ctx = Context.create(settings)
 
     async def open_db(app: Litestar) -> None:
-        await db.open_database(settings)
+        app.state.engine = await db.open_database(settings)
         if pending := await pending_migrations():
             raise RuntimeError(
                 f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
             )
 
     async def close_db(app: Litestar) -> None:
-        await db.close_database()
+        await db.close_database(app.state.engine)
 
     return Litestar(
         route_handlers=[

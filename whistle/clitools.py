@@ -30,11 +30,11 @@ def load_settings() -> Settings:
 
 def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
-        await db.open_database(settings)
+        engine = await db.open_database(settings)
         try:
             return await work()
         finally:
-            await db.close_database()
+            await db.close_database(engine)
 
     try:
         return asyncio.run(main())

@@ -70,9 +70,10 @@ async def open_database(settings: Settings) -> Engine:
     return engine
 
 
-async def close_database() -> None:
-    engine = _engine
-    if isinstance(engine, PostgresEngine):
+async def close_database(engine: Engine | None = None) -> None:
+    """Close ``engine`` (by default the bound one): its PostgreSQL pool, if any."""
+    engine = engine or _engine
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
 
