@@ -1,0 +1,156 @@
+"""A real server process, real requests: what a reporter writes never reaches the database in
+plain text or any log line, and nothing of the reporter's device is stored or logged."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import httpx
+
+from tests.support.postgres import PostgresCluster, free_port
+
+MARKER = "ZEBRAMARKER7731"
+USER_AGENT = "MarkerPhone/9.9 (UAMARKER4242)"
+FORWARDED_IP = "203.0.113.77"
+# The reporter's requests come from their own loopback address, so it can be told from the
+# server's (127.0.0.1) in what the server wrote.
+CLIENT_IP = "127.0.0.2"
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+CODE = re.compile(r'id="tracking-code"[^>]*>([0-9A-Z-]{19})<')
+FREE_TEXT = {
+    "description": f"Petugas meminta uang {MARKER} di loket untuk mempercepat paspor.",
+    "location": f"Loket {MARKER}",
+    "persons_involved": f"Petugas {MARKER}",
+}
+
+
+def _server_env(settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WHISTLE_DATABASE_URL": settings.database_url,
+        "WHISTLE_KEYS_DIR": str(settings.keys_dir),
+        "WHISTLE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+        "WHISTLE_ARGON2_ITERATIONS": str(settings.argon2_iterations),
+        "WHISTLE_LOG_LEVEL": "DEBUG",
+        "WHISTLE_DEVELOPMENT": "true",
+    }
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def _exercise(base: str) -> None:
+    headers = {"User-Agent": USER_AGENT, "X-Forwarded-For": FORWARDED_IP, "X-Real-IP": FORWARDED_IP}
+
+    def transport() -> httpx.HTTPTransport:
+        return httpx.HTTPTransport(local_address=CLIENT_IP)
+
+    with httpx.Client(
+        base_url=base, headers=headers, follow_redirects=True, transport=transport()
+    ) as web:
+        token = CSRF_FIELD.search(web.get("/report").text).group(1)
+        form = {
+            "category": "pungli",
+            "amount_requested": "500000",
+            "incident_date": "2026-11-01",
+            "how_known": "witnessed",
+            **FREE_TEXT,
+            "_csrf_token": token,
+        }
+        receipt = web.post("/report", data=form)
+        assert receipt.status_code == 200
+        code = CODE.search(receipt.text).group(1)
+        # A rejected submission too: its text must not be logged either.
+        rejected = web.post("/report", data={**form, "category": "salah"})
+        assert rejected.status_code == 422
+        token = CSRF_FIELD.search(web.get("/track").text).group(1)
+        view = web.post("/track", data={"tracking_code": code, "_csrf_token": token})
+        assert MARKER in view.text
+    with httpx.Client(base_url=base, headers=headers, transport=transport()) as api:
+        created = api.post("/api/v1/reports", json={"category": "calo", **FREE_TEXT})
+        assert created.status_code == 201
+        bad = api.post("/api/v1/reports", json={"category": "calo", "description": MARKER * 3000})
+        assert bad.status_code == 422
+        session = api.post(
+            "/api/v1/session", json={"tracking_code": created.json()["tracking_code"]}
+        )
+        bearer = {"Authorization": f"Bearer {session.json()['token']}"}
+        assert MARKER in api.get("/api/v1/report", headers=bearer).text
+        assert api.post("/api/v1/session", json={"tracking_code": MARKER}).status_code == 401
+
+
+def _database_bytes(settings, engine_name: str, cluster: PostgresCluster | None) -> bytes:
+    if engine_name == "sqlite":
+        path = settings.sqlite_path
+        return b"".join(
+            Path(f"{path}{suffix}").read_bytes()
+            for suffix in ("", "-wal", "-shm")
+            if Path(f"{path}{suffix}").exists()
+        )
+    assert cluster is not None
+    database = settings.database_url.rsplit("/", 1)[1]
+    dump = subprocess.run(
+        [
+            str(cluster.bindir / "pg_dump"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port),
+            "-U",
+            cluster.user,
+            database,
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return dump.stdout
+
+
+def _serve_and_exercise(settings, log: Path) -> None:
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "whistle.cli", "serve", "--port", str(port)],
+            env=_server_env(settings),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(port, process, log)
+        _exercise(f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+async def test_marker_device_and_address_appear_nowhere(settings, engine_name, templates, tmp_path):
+    log = tmp_path / "server.log"
+    await anyio.to_thread.run_sync(_serve_and_exercise, settings, log)
+    logged = log.read_text()
+    assert "Application startup complete" in logged, "the log was captured"
+    for needle in (MARKER, USER_AGENT, "UAMARKER4242", FORWARDED_IP, CLIENT_IP):
+        assert needle not in logged, f"{needle!r} reached the server log"
+
+    stored = _database_bytes(settings, engine_name, templates.postgres)
+    assert b"pungli" in stored and b"calo" in stored, "the dump holds the reports' metadata"
+    for needle in (MARKER, "UAMARKER4242", FORWARDED_IP, CLIENT_IP, "MarkerPhone"):
+        for encoding in ("utf-8", "utf-16-le"):
+            assert needle.encode(encoding) not in stored, f"{needle!r} stored ({encoding})"
