@@ -1,0 +1,136 @@
+"""The `whistle` command on a fresh directory: init, migrate, officer add, serve refusing
+without keys. Run as real subprocesses, the way an administrator runs them."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from whistle.crypto.keyring import REQUIRED_FILES
+
+PASSPHRASE = "a very long office passphrase"
+
+
+def whistle(*args: str, env: dict[str, str], stdin: str | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "whistle.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WHISTLE_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'whistle.db'}",
+        "WHISTLE_KEYS_DIR": str(tmp_path / "keys"),
+        "WHISTLE_ARGON2_MEMORY_KIB": "256",
+        "WHISTLE_ARGON2_ITERATIONS": "1",
+    }
+
+
+def test_every_command_has_help(cli_env):
+    for command in (
+        [],
+        ["init"],
+        ["migrate"],
+        ["serve"],
+        ["officer", "add"],
+        ["audit"],
+        ["keys"],
+    ):
+        result = whistle(*command, "--help", env=cli_env)
+        assert result.returncode == 0, result.stderr
+        assert "Usage:" in result.stdout
+
+
+def test_init_creates_private_key_files_once_and_never_overwrites(cli_env, tmp_path):
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text(PASSPHRASE + "\n")
+    first = whistle("init", "--passphrase-file", str(passphrase_file), env=cli_env)
+    assert first.returncode == 0, first.stderr
+    keys = tmp_path / "keys"
+    names = sorted(path.name for path in keys.iterdir())
+    assert set(REQUIRED_FILES) <= set(names)
+    for path in keys.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    before = {path.name: path.read_bytes() for path in keys.iterdir()}
+    second = whistle("init", env={**cli_env, "WHISTLE_OFFICE_PASSPHRASE": "another passphrase!"})
+    assert second.returncode == 0
+    assert "nothing changed" in second.stdout
+    assert {path.name: path.read_bytes() for path in keys.iterdir()} == before
+    assert PASSPHRASE not in first.stdout + first.stderr
+
+
+def test_init_refuses_a_short_passphrase_without_echoing_it(cli_env):
+    result = whistle("init", env={**cli_env, "WHISTLE_OFFICE_PASSPHRASE": "short9"})
+    assert result.returncode != 0
+    assert "at least 12" in result.stderr
+    assert "short9" not in result.stderr + result.stdout
+
+
+def test_migrate_then_officer_add_non_interactively(cli_env):
+    assert whistle("init", env={**cli_env, "WHISTLE_OFFICE_PASSPHRASE": PASSPHRASE}).returncode == 0
+    migrated = whistle("migrate", env=cli_env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied" in migrated.stdout
+    assert "up to date" in whistle("migrate", env=cli_env).stdout
+
+    added = whistle(
+        "officer",
+        "add",
+        "siti",
+        "--role",
+        "triage",
+        "--password-stdin",
+        env=cli_env,
+        stdin="a long and unusual passphrase 42\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "unusual passphrase" not in added.stdout + added.stderr
+    weak = whistle(
+        "officer",
+        "add",
+        "budi",
+        "--role",
+        "triage",
+        "--password-stdin",
+        env=cli_env,
+        stdin="password123\n",
+    )
+    assert weak.returncode != 0
+    assert "12 karakter" in weak.stderr
+    duplicate = whistle(
+        "officer",
+        "add",
+        "siti",
+        "--role",
+        "triage",
+        "--password-stdin",
+        env=cli_env,
+        stdin="another long passphrase 77\n",
+    )
+    assert duplicate.returncode != 0
+    assert "sudah dipakai" in duplicate.stderr
+
+
+def test_serve_refuses_to_start_without_keys(cli_env):
+    result = whistle("serve", "--port", "1", env=cli_env)
+    assert result.returncode != 0
+    assert "whistle init" in result.stderr
+
+
+def test_malformed_setting_stops_a_command_naming_the_variable(cli_env):
+    result = whistle("migrate", env={**cli_env, "WHISTLE_ARGON2_ITERATIONS": "many"})
+    assert result.returncode != 0
+    assert "WHISTLE_ARGON2_ITERATIONS" in result.stderr

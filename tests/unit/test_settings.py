@@ -1,0 +1,63 @@
+"""Settings come from WHISTLE_* variables; a malformed value names its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from whistle.settings import Settings, SettingsError
+
+
+def test_defaults_without_environment():
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///data/whistle.db"
+    assert settings.is_sqlite and settings.sqlite_path == Path("data/whistle.db")
+    assert settings.keys_dir == Path("keys")
+    assert settings.argon2.memory_kib == 65536
+    assert settings.development is False
+    assert (settings.acknowledge_days, settings.feedback_days) == (7, 90)
+
+
+def test_values_are_read_and_typed():
+    settings = Settings.from_env(
+        {
+            "WHISTLE_DATABASE_URL": "postgresql://whistle:s3cret@db.internal:5433/wbs",
+            "WHISTLE_KEYS_DIR": "/srv/whistle/keys",
+            "WHISTLE_ARGON2_MEMORY_KIB": "19456",
+            "WHISTLE_ARGON2_ITERATIONS": "2",
+            "WHISTLE_DEVELOPMENT": "yes",
+            "WHISTLE_ACKNOWLEDGE_DAYS": "5",
+            "WHISTLE_LOG_LEVEL": "warning",
+            "WHISTLE_OFFICE_PASSPHRASE": "hunter2 hunter2",
+        }
+    )
+    assert not settings.is_sqlite
+    assert settings.keys_dir == Path("/srv/whistle/keys")
+    assert (settings.argon2.memory_kib, settings.argon2.iterations) == (19456, 2)
+    assert settings.development is True
+    assert settings.acknowledge_days == 5
+    assert settings.log_level == "WARNING"
+    assert "hunter2" not in repr(settings), "secrets stay out of repr (and so out of logs)"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WHISTLE_ARGON2_MEMORY_KIB", "lots"),
+        ("WHISTLE_ARGON2_ITERATIONS", "0"),
+        ("WHISTLE_DEVELOPMENT", "maybe"),
+        ("WHISTLE_DATABASE_URL", "mysql://root@localhost/x"),
+        ("WHISTLE_LOG_LEVEL", "LOUD"),
+        ("WHISTLE_KDF_CONCURRENCY", "-1"),
+    ],
+)
+def test_malformed_value_names_the_variable(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_database_url_error_does_not_echo_credentials():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"WHISTLE_DATABASE_URL": "mysql://root:topsecret@localhost/x"})
+    assert "topsecret" not in str(caught.value)
