@@ -38,7 +38,6 @@ async def _set_language(request: Request) -> None:
         language_for(
             request.query_params.get("lang"),
             request.cookies.get(LANGUAGE_COOKIE),
-            request.headers.get("accept-language"),
         )
     )
 

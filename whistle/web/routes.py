@@ -39,13 +39,13 @@ class SiteRoutes(Controller):
         return {"status": "ok"}
 
 
-def language_for(query: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """Query parameter, then cookie, then the browser's first supported language."""
+def language_for(query: str | None, cookie: str | None) -> str:
+    """The language asked for in the query or chosen earlier (cookie); else Bahasa Indonesia.
+
+    The browser's Accept-Language is deliberately ignored: many Indonesian phones send English,
+    and the office's public face is Indonesian first.
+    """
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
             return candidate
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
     return choose_language(None)
