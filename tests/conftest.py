@@ -94,7 +94,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         and "engine_name" not in metafunc.fixturenames
     ):
         metafunc.fixturenames.append("engine_name")
-    if "engine_name" in metafunc.fixturenames:
+    already = any(
+        marker.args and marker.args[0] == "engine_name"
+        for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if "engine_name" in metafunc.fixturenames and not already:
         metafunc.parametrize("engine_name", ["sqlite", "postgres"])
 
 

@@ -3,19 +3,15 @@ plain text or any log line, and nothing of the reporter's device is stored or lo
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import anyio
 import httpx
 
-from tests.support.postgres import PostgresCluster, free_port
+from tests.support.postgres import PostgresCluster
+from tests.support.server import running_server
 
 MARKER = "ZEBRAMARKER7731"
 USER_AGENT = "MarkerPhone/9.9 (UAMARKER4242)"
@@ -30,31 +26,6 @@ FREE_TEXT = {
     "location": f"Loket {MARKER}",
     "persons_involved": f"Petugas {MARKER}",
 }
-
-
-def _server_env(settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WHISTLE_DATABASE_URL": settings.database_url,
-        "WHISTLE_KEYS_DIR": str(settings.keys_dir),
-        "WHISTLE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
-        "WHISTLE_ARGON2_ITERATIONS": str(settings.argon2_iterations),
-        "WHISTLE_LOG_LEVEL": "DEBUG",
-        "WHISTLE_DEVELOPMENT": "true",
-    }
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not start")
 
 
 def _exercise(base: str) -> None:
@@ -125,20 +96,8 @@ def _database_bytes(settings, engine_name: str, cluster: PostgresCluster | None)
 
 
 def _serve_and_exercise(settings, log: Path) -> None:
-    port = free_port()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "whistle.cli", "serve", "--port", str(port)],
-            env=_server_env(settings),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(port, process, log)
-        _exercise(f"http://127.0.0.1:{port}")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+    with running_server(settings, log, WHISTLE_LOG_LEVEL="DEBUG") as base:
+        _exercise(base)
 
 
 async def test_marker_device_and_address_appear_nowhere(settings, engine_name, templates, tmp_path):

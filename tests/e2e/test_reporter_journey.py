@@ -1,0 +1,118 @@
+"""A citizen on a small phone, in a real browser (Chromium through Playwright), JavaScript off:
+file a report, keep the code, come back and read the status. Pages pass axe's serious and
+critical checks and make no request to any other host."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, sync_playwright
+
+from tests.support.server import running_server
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+DESCRIPTION = "Di loket 2 petugas meminta Rp300.000 agar wawancara paspor didahulukan."
+
+
+def _fits_phone_width(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= PHONE["width"], f"{page.url} scrolls sideways ({overflow}px)"
+
+
+def _accessible(page: Page, axe: Axe) -> None:
+    results = axe.run(page)
+    serious = [
+        (violation["id"], violation["impact"], len(violation["nodes"]))
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"{page.url}: {serious}"
+
+
+def _journey(base: str) -> None:
+    host = urlsplit(base).netloc
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+            page = context.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+
+            page.goto(base + "/")
+            page.get_by_role("link", name="Buat Pengaduan").first.click()
+            assert page.url.endswith("/report")
+
+            page.get_by_role("button", name="Kirim Pengaduan").click()
+            assert page.get_by_text("Laporan belum terkirim.").is_visible()
+            assert page.get_by_text("Pilih jenis pelanggaran dari daftar.").is_visible()
+
+            page.get_by_label("Jenis pelanggaran").select_option("pungli")
+            page.get_by_label("Apa yang terjadi?").fill(DESCRIPTION)
+            page.get_by_label("Di mana?").fill("Loket 2")
+            page.get_by_label("Saya mengalaminya sendiri").check()
+            page.get_by_label(re.compile("Jumlah uang yang diminta")).fill("300000")
+            page.get_by_role("button", name="Kirim Pengaduan").click()
+
+            code = page.locator("#tracking-code").inner_text().strip()
+            assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
+            assert page.get_by_text("tidak dapat dipulihkan").is_visible()
+            _fits_phone_width(page)
+
+            page.get_by_role("link", name="Cek Status").first.click()
+            page.get_by_label("Kode pelacakan").fill(code.lower().replace("-", " "))
+            page.get_by_role("button", name="Buka Laporan").click()
+            assert page.get_by_text("Status Pengaduan Anda").is_visible()
+            assert page.locator(".status-label").inner_text() == "Diterima"
+            assert page.get_by_text(DESCRIPTION).is_visible()
+            assert page.get_by_text("Rp300.000", exact=True).is_visible()
+            _fits_phone_width(page)
+
+            page.get_by_role("button", name=re.compile("Tutup laporan")).click()
+            page.goto(base + "/track/report")
+            assert page.url.endswith("/track?expired=true"), "closing ends the reporter session"
+            context.close()
+
+            # axe needs script: a second context, JavaScript on, same pages.
+            axe = Axe()
+            checked = browser.new_context(viewport=PHONE).new_page()
+            for path in ("/", "/report", "/track"):
+                checked.goto(base + path)
+                _accessible(checked, axe)
+                _fits_phone_width(checked)
+            checked.goto(base + "/report")
+            checked.get_by_role("button", name="Kirim Pengaduan").click()
+            _accessible(checked, axe)  # the form with its error messages
+        finally:
+            browser.close()
+    foreign = [url for url in requested if urlsplit(url).netloc != host]
+    assert not foreign, f"third-party requests: {foreign}"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_reporter_journey_on_a_phone(settings, tmp_path: Path):
+    log = tmp_path / "server.log"
+
+    def run() -> None:
+        if not Path(CHROMIUM).exists():
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        with running_server(settings, log) as base:
+            _journey(base)
+
+    await anyio.to_thread.run_sync(run)

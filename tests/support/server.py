@@ -1,0 +1,60 @@
+"""Run `whistle serve` as a real process on a free loopback port, for tests that need one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.postgres import free_port
+from whistle.settings import Settings
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WHISTLE_DATABASE_URL": settings.database_url,
+        "WHISTLE_KEYS_DIR": str(settings.keys_dir),
+        "WHISTLE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+        "WHISTLE_ARGON2_ITERATIONS": str(settings.argon2_iterations),
+        "WHISTLE_DEVELOPMENT": "true",
+        **extra,
+    }
+
+
+@contextmanager
+def running_server(settings: Settings, log: Path, **extra_env: str) -> Iterator[str]:
+    """Yield the base URL of a live server; its combined output goes to ``log``."""
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "whistle.cli", "serve", "--port", str(port)],
+            env=server_env(settings, **extra_env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
