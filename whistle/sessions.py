@@ -51,6 +51,8 @@ async def create_session(
     kind: str, secret: bytes, *, lifetime: timedelta, officer_id: int | None = None
 ) -> str:
     """Store a new session and return its token (the only copy of the id)."""
+    # Expired rows would only say that someone was active when: clear them as we go.
+    await purge_expired_sessions()
     session_id = new_session_id()
     now = datetime.now(UTC)
     await WebSession.insert(
