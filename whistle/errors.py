@@ -48,6 +48,10 @@ class PasswordChangeRequired(PermissionDenied):
     title = "Ganti kata sandi terlebih dahulu"
 
 
+class TwoFactorEnrolmentRequired(PermissionDenied):
+    title = "Aktifkan verifikasi dua langkah terlebih dahulu"
+
+
 class NotFound(DomainError):
     status_code = 404
     title = "Tidak ditemukan"

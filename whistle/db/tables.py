@@ -39,6 +39,8 @@ class Officer(Table, tablename="officer"):
     totp_secret_sealed = Bytea(null=True, default=None)
     # A secret being enrolled: sealed like the active one, promoted once a code from it verifies.
     totp_pending_sealed = Bytea(null=True, default=None)
+    # The last TOTP time step accepted: codes of that step or earlier are refused (no replay).
+    totp_last_step = BigInt(null=True, default=None)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
@@ -161,6 +163,15 @@ class SystemSetting(Table, tablename="system_setting"):
     value = Text()
 
 
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed logins per account, keyed by HMAC-SHA256(web secret, username): unknown and
+    known usernames are counted alike, and no username is stored."""
+
+    key = Varchar(length=64, primary_key=True)
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Officer,
     Report,
@@ -173,4 +184,5 @@ ALL_TABLES: list[type[Table]] = [
     CaseNote,
     Recusal,
     SystemSetting,
+    LoginThrottle,
 ]

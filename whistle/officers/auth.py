@@ -9,19 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from whistle import sessions
 from whistle.context import Context
 from whistle.db.tables import Officer
-from whistle.errors import NotAuthenticated, PasswordChangeRequired, PermissionDenied
+from whistle.errors import (
+    NotAuthenticated,
+    PasswordChangeRequired,
+    PermissionDenied,
+    TwoFactorEnrolmentRequired,
+)
 from whistle.i18n import N_
+from whistle.officers.policy import totp_required
 
 OFFICER_COOKIE = "whistle_officer"
 # Handler opt keys: roles any of which admits the officer; routes open before the password change.
 ROLES_OPT = "roles"
 ALLOW_PASSWORD_CHANGE_PENDING_OPT = "allow_password_change_pending"  # noqa: S105 - not a secret
+# Routes open to an officer who must still enrol two-factor authentication (when required).
+ALLOW_TOTP_ENROLMENT_PENDING_OPT = "allow_totp_enrolment_pending"
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class CurrentOfficer:
     # The unlocked X25519 private key: lives only in this request, from the session.
     private_key: bytes = field(repr=False)
     session_token: str = field(repr=False)
+    totp_enabled: bool = False
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
@@ -58,6 +68,7 @@ async def load_current_officer(ctx: Context, token: str | None) -> CurrentOffice
         must_change_password=row.must_change_password,
         private_key=session.secret,
         session_token=token or "",
+        totp_enabled=row.totp_secret_sealed is not None,
     )
 
 
@@ -73,11 +84,18 @@ async def officer_guard(connection: ASGIConnection, handler: BaseRouteHandler) -
         raise NotAuthenticated(N_("Silakan masuk terlebih dahulu."))
     if officer.must_change_password and not handler.opt.get(ALLOW_PASSWORD_CHANGE_PENDING_OPT):
         raise PasswordChangeRequired()
+    if (
+        not officer.totp_enabled
+        and not handler.opt.get(ALLOW_TOTP_ENROLMENT_PENDING_OPT)
+        and await totp_required()
+    ):
+        raise TwoFactorEnrolmentRequired()
     allowed = handler.opt.get(ROLES_OPT)
     if allowed and not officer.has(*allowed):
         raise PermissionDenied()
     connection.state.officer = officer
 
 
-def provide_officer(connection: ASGIConnection) -> CurrentOfficer:
-    return connection.state.officer
+def provide_officer(request: Request) -> CurrentOfficer:
+    # ``request`` is a name Litestar injects; ``connection`` would be read as a query parameter.
+    return request.state.officer

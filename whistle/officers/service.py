@@ -1,4 +1,4 @@
-"""Officer accounts: creation and the key pair every officer holds.
+"""Officer accounts: creation, the key pair every officer holds, password change and TOTP.
 
 Each officer has an X25519 key pair; report keys are sealed to the public half, and the private
 half is stored only encrypted under an Argon2id key derived from the officer's password.
@@ -6,17 +6,25 @@ half is stored only encrypted under an Argon2id key derived from the officer's p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from whistle import audit
+from whistle import audit, sessions
 from whistle.audit import actions
 from whistle.context import Context
-from whistle.crypto import generate_keypair, hash_password, protect_private_key
+from whistle.crypto import (
+    DecryptionError,
+    generate_keypair,
+    hash_password,
+    protect_private_key,
+    unprotect_private_key,
+    verify_password,
+)
 from whistle.db import engine as db
-from whistle.db.tables import Officer
-from whistle.errors import Conflict, ValidationFailed
+from whistle.db.tables import Officer, WebSession
+from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
+from whistle.officers import policy, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles
 
@@ -30,7 +38,7 @@ class ProtectedKeys:
     private_key_protected: bytes
 
 
-def _protect_new_keys(password: str, ctx: Context) -> ProtectedKeys:
+def protect_new_keys(password: str, ctx: Context) -> ProtectedKeys:
     """Blocking (two Argon2id runs): call through ``ctx.kdf.run``."""
     private_key, public_key = generate_keypair()
     return ProtectedKeys(
@@ -68,7 +76,7 @@ async def add_officer(
     if problem := password_problem(password, username):
         raise ValidationFailed({"password": problem})
     display_name = (display_name or username).strip()[:128]
-    keys = await ctx.kdf.run(_protect_new_keys, password, ctx)
+    keys = await ctx.kdf.run(protect_new_keys, password, ctx)
     async with db.transaction():
         if await Officer.exists().where(Officer.username == username):
             raise Conflict(N_("Nama pengguna sudah dipakai."))
@@ -93,3 +101,149 @@ async def add_officer(
             details={"officer": username, "roles": role_list},
         )
     return officer_id
+
+
+async def officer_by_username(username: str) -> Officer:
+    """The officer row for ``username``; NotFound otherwise."""
+    row = await Officer.objects().where(Officer.username == username.strip().lower()).first()
+    if row is None:
+        raise NotFound(N_("Petugas tidak ditemukan."))
+    return row
+
+
+async def officer_by_id(officer_id: int) -> Officer:
+    row = await Officer.objects().where(Officer.id == officer_id).first()
+    if row is None:
+        raise NotFound(N_("Petugas tidak ditemukan."))
+    return row
+
+
+def _reprotect(private_key: bytes, password: str, ctx: Context) -> tuple[str, bytes]:
+    """Blocking (two Argon2id runs): a new hash and the SAME private key under ``password``."""
+    return (
+        hash_password(password, ctx.settings.argon2),
+        protect_private_key(private_key, password, ctx.settings.argon2),
+    )
+
+
+async def change_password(
+    ctx: Context, officer_id: int, *, current: str, new: str, confirm: str
+) -> str:
+    """Change an officer's own password and return a fresh session token.
+
+    The current password must open the private key; the same key is then protected under the
+    new password, so every report wrapped for the officer stays readable. All the officer's
+    other sessions end.
+    """
+    row = await officer_by_id(officer_id)
+    errors: dict[str, str] = {}
+    if problem := password_problem(new, row.username):
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = N_("Kata sandi baru harus berbeda dari yang lama.")
+    if new != confirm:
+        errors["confirm_password"] = N_("Kedua isian kata sandi baru tidak sama.")
+    try:
+        private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, current)
+    except DecryptionError:
+        errors["current_password"] = N_("Kata sandi saat ini salah.")
+    if errors:
+        raise ValidationFailed(errors)
+    password_hash, protected = await ctx.kdf.run(_reprotect, private_key, new, ctx)
+    async with db.transaction():
+        await Officer.update(
+            {
+                Officer.password_hash: password_hash,
+                Officer.private_key_protected: protected,
+                Officer.must_change_password: False,
+            }
+        ).where(Officer.id == row.id)
+        await WebSession.delete().where(WebSession.officer == row.id)
+        token = await sessions.create_session(
+            sessions.OFFICER,
+            private_key,
+            officer_id=row.id,
+            lifetime=timedelta(hours=ctx.settings.officer_session_hours),
+        )
+        await audit.append(actions.PASSWORD_CHANGED, actor=row.username)
+    return token
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """What the enrolment page shows: the pending secret as text and as a QR code."""
+
+    secret_text: str
+    uri: str = field(repr=False)
+    qr_svg: str = field(repr=False)
+
+
+async def totp_enrolment(
+    officer_id: int, private_key: bytes, *, renew: bool = False
+) -> TotpEnrolment:
+    """The pending TOTP secret (created and stored sealed on first call, or when ``renew``)."""
+    async with db.transaction():
+        row = await officer_by_id(officer_id)
+        if row.totp_secret_sealed is not None:
+            raise Conflict(N_("Verifikasi dua langkah sudah aktif."))
+        secret = None
+        if row.totp_pending_sealed is not None and not renew:
+            try:
+                secret = totp.unseal_secret(private_key, row.id, row.totp_pending_sealed)
+            except DecryptionError:
+                secret = None  # sealed to a key pair replaced by a reset: start again
+        if secret is None:
+            secret = totp.new_secret()
+            await Officer.update(
+                {Officer.totp_pending_sealed: totp.seal_secret(row.public_key, row.id, secret)}
+            ).where(Officer.id == row.id)
+    uri = totp.provisioning_uri(secret, row.username)
+    return TotpEnrolment(
+        secret_text=totp.grouped(totp.base32_secret(secret)), uri=uri, qr_svg=totp.qr_svg(uri)
+    )
+
+
+async def confirm_totp(officer_id: int, private_key: bytes, code: str) -> None:
+    """Activate the pending secret once a code from it verifies."""
+    async with db.transaction():
+        row = await officer_by_id(officer_id)
+        if row.totp_secret_sealed is not None:
+            raise Conflict(N_("Verifikasi dua langkah sudah aktif."))
+        secret = None
+        if row.totp_pending_sealed is not None:
+            try:
+                secret = totp.unseal_secret(private_key, row.id, row.totp_pending_sealed)
+            except DecryptionError:
+                secret = None
+        step = totp.matching_step(secret, code, last_step=None) if secret else None
+        if step is None:
+            raise ValidationFailed(
+                {"code": N_("Kode tidak cocok. Periksa jam ponsel Anda dan coba kode terbaru.")}
+            )
+        await Officer.update(
+            {
+                Officer.totp_secret_sealed: row.totp_pending_sealed,
+                Officer.totp_pending_sealed: None,
+                # The code just used for enrolment cannot be used again at login.
+                Officer.totp_last_step: step,
+            }
+        ).where(Officer.id == row.id)
+        await audit.append(actions.TOTP_ENABLED, actor=row.username)
+
+
+async def disable_totp(ctx: Context, officer_id: int, password: str) -> None:
+    """Turn two-factor off after re-checking the password; refused while it is required."""
+    if await policy.totp_required():
+        raise Conflict(N_("Verifikasi dua langkah diwajibkan untuk semua petugas."))
+    row = await officer_by_id(officer_id)
+    if not await ctx.kdf.run(verify_password, password, row.password_hash):
+        raise ValidationFailed({"password": N_("Kata sandi salah.")})
+    async with db.transaction():
+        await Officer.update(
+            {
+                Officer.totp_secret_sealed: None,
+                Officer.totp_pending_sealed: None,
+                Officer.totp_last_step: None,
+            }
+        ).where(Officer.id == row.id)
+        await audit.append(actions.TOTP_DISABLED, actor=row.username)

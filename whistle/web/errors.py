@@ -12,7 +12,12 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from whistle.errors import DomainError, PasswordChangeRequired, ValidationFailed
+from whistle.errors import (
+    DomainError,
+    PasswordChangeRequired,
+    TwoFactorEnrolmentRequired,
+    ValidationFailed,
+)
 from whistle.i18n import N_, gettext
 
 log = logging.getLogger("whistle.errors")
@@ -68,6 +73,8 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response[Any]:
             return Redirect(path=f"/officer/login?next={quote(request.url.path)}", status_code=303)
         if isinstance(exc, PasswordChangeRequired):
             return Redirect(path="/officer/password", status_code=303)
+        if isinstance(exc, TwoFactorEnrolmentRequired):
+            return Redirect(path="/officer/account/totp", status_code=303)
     errors = exc.errors if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return error_response(request, exc.status_code, exc.title, exc.detail, errors, headers)
