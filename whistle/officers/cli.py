@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from whistle.clitools import context_for, load_settings, read_secret, run_with_db
+from whistle.context import Context
+from whistle.crypto import CryptoError
+from whistle.officers.roles import ALL_ROLES
 
 
 @click.group()
@@ -66,3 +71,114 @@ def officer_add(
 @click.group()
 def keys() -> None:
     """Key administration (office recovery key)."""
+
+
+ROLE_CHOICE = click.Choice(sorted(ALL_ROLES))
+
+
+def _run_on_officer(username: str, action: Callable[[Context, int], Awaitable[Any]]) -> None:
+    """Resolve ``username`` and run one administrative action with the database open."""
+    from whistle.officers.service import officer_by_username
+
+    settings = load_settings()
+    ctx = context_for(settings)
+
+    async def work() -> Any:
+        row = await officer_by_username(username)
+        return await action(ctx, row.id)
+
+    run_with_db(settings, work)
+
+
+@officer.command("disable")
+@click.argument("username")
+def officer_disable(username: str) -> None:
+    """Disable an officer: sessions end, their report keys and assignments are deleted."""
+    from whistle.officers.admin import disable_officer
+
+    _run_on_officer(username, lambda ctx, oid: disable_officer(ctx, oid, actor="cli"))
+    click.echo(f"officer {username} disabled; their report keys and assignments were removed")
+
+
+@officer.command("enable")
+@click.argument("username")
+def officer_enable(username: str) -> None:
+    """Enable a disabled officer (access to cases must be granted again)."""
+    from whistle.officers.admin import enable_officer
+
+    _run_on_officer(username, lambda ctx, oid: enable_officer(ctx, oid, actor="cli"))
+    click.echo(f"officer {username} enabled; grant case access again (e.g. `whistle keys recover`)")
+
+
+@officer.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first stdin line.")
+def officer_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a temporary password and a NEW key pair; the officer must change it at next login."""
+    from whistle.officers.admin import reset_password
+
+    password = read_secret(
+        from_file=None, from_stdin=password_stdin, env_value=None, prompt="New password"
+    )
+    _run_on_officer(username, lambda ctx, oid: reset_password(ctx, oid, password, actor="cli"))
+    click.echo(
+        f"password of {username} reset: new key pair, case access removed, must change password"
+    )
+
+
+@officer.command("roles")
+@click.argument("username")
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=ROLE_CHOICE, help="Repeat for several."
+)
+def officer_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Replace an officer's roles."""
+    from whistle.officers.admin import set_roles
+
+    _run_on_officer(username, lambda ctx, oid: set_roles(ctx, oid, list(roles), actor="cli"))
+    click.echo(f"officer {username} now has role(s) {', '.join(sorted(set(roles)))}")
+
+
+@officer.command("list")
+def officer_list() -> None:
+    """List officers: username, roles, state, two-factor."""
+    from whistle.officers.admin import list_officers
+
+    settings = load_settings()
+    ctx = context_for(settings)
+    rows = run_with_db(settings, lambda: list_officers(ctx))
+    for row in rows:
+        state = "active" if row.active else "disabled"
+        if row.active and row.locked:
+            state = "locked"
+        flags = [state, "2fa" if row.totp_enabled else "no-2fa"]
+        if row.must_change_password:
+            flags.append("must-change-password")
+        click.echo(f"{row.username}\t{','.join(row.roles)}\t{' '.join(flags)}")
+
+
+@keys.command("recover")
+@click.option("--officer", "username", required=True, help="Officer to grant their cases to.")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the office recovery passphrase (else $WHISTLE_OFFICE_PASSPHRASE or a prompt).",
+)
+def keys_recover(username: str, passphrase_file: Path | None) -> None:
+    """Grant an officer every open case they should hold, with the office recovery key."""
+    from whistle.officers.recovery import recover_keys
+
+    settings = load_settings()
+    passphrase = read_secret(
+        from_file=passphrase_file,
+        from_stdin=False,
+        env_value=settings.office_passphrase,
+        prompt="Office recovery passphrase",
+    )
+    ctx = context_for(settings)
+    try:
+        granted = run_with_db(settings, lambda: recover_keys(ctx, username, passphrase))
+    except CryptoError as error:
+        # WrongPassphrase or a missing office private key: the message names files only.
+        raise click.ClickException(str(error)) from None
+    click.echo(f"granted {granted} case key(s) to {username}")
