@@ -1,0 +1,84 @@
+"""`whistle keys recover`: the office recovery key grants an officer the open cases they should
+hold, and nothing else (exclusions, recusals, archived cases and other investigators' cases)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import OFFICE_PASSPHRASE
+from tests.helpers import VALID_REPORT, submit_report_form
+from tests.integration.test_officers_account import read_report_as
+from tests.integration.test_officers_login import audit_rows
+from tests.officer_support import make_officer
+from whistle.cases import statuses
+from whistle.crypto import WrongPassphrase, unprotect_private_key
+from whistle.db.tables import CaseAssignment, Officer, Recusal, Report, ReportKey
+from whistle.officers import admin
+from whistle.officers.recovery import recover_keys
+
+TEMPORARY = "a temporary passphrase 2026 x"
+
+
+async def wrapped_reports(officer_id: int) -> set[str]:
+    rows = await ReportKey.select(ReportKey.report).where(ReportKey.officer == officer_id)
+    return {str(row["report"]) for row in rows}
+
+
+async def reports_by_number() -> list[str]:
+    return [str(row["id"]) for row in await Report.select(Report.id).order_by(Report.case_number)]
+
+
+async def test_recovery_grants_triage_every_open_case_except_exclusions(client, ctx):
+    await make_officer(ctx, "siti", ["triage"])
+    budi = await make_officer(ctx, "budi", ["triage"])
+    await submit_report_form(client)  # 0: budi should hold it
+    await submit_report_form(client, {**VALID_REPORT, "excluded_officers": str(budi)})  # 1
+    await submit_report_form(client)  # 2: budi recuses
+    await submit_report_form(client)  # 3: archived
+    ids = await reports_by_number()
+    assert await wrapped_reports(budi) == {ids[0], ids[2], ids[3]}
+    await Recusal.insert(
+        Recusal(report=ids[2], officer=budi, at=datetime.now(UTC), reason=b"\x01ciphertext")
+    )
+    await Report.update({Report.status: statuses.ARCHIVED}).where(Report.id == ids[3])
+
+    # The reset leaves Budi with a new key pair and no wraps at all.
+    await admin.reset_password(ctx, budi, TEMPORARY, actor="root")
+    assert await wrapped_reports(budi) == set()
+
+    with pytest.raises(WrongPassphrase):
+        await recover_keys(ctx, "budi", "not the office passphrase")
+    assert await wrapped_reports(budi) == set()
+
+    granted = await recover_keys(ctx, "budi", OFFICE_PASSPHRASE)
+    assert granted == 1
+    assert await wrapped_reports(budi) == {ids[0]}
+    row = await Officer.objects().where(Officer.id == budi).first()
+    private_key = unprotect_private_key(row.private_key_protected, TEMPORARY)
+    report = await read_report_as(budi, private_key)
+    assert report["description"] == VALID_REPORT["description"]
+
+    # Nothing more to grant on a second run; each run leaves one audit entry with the count.
+    assert await recover_keys(ctx, "budi", OFFICE_PASSPHRASE) == 0
+    entries = await audit_rows("keys.recovered")
+    assert [entry["details"]["granted"] for entry in entries] == [1, 0]
+    assert entries[0]["details"]["officer"] == "budi"
+    assert OFFICE_PASSPHRASE not in str(entries)
+
+
+async def test_recovery_grants_an_investigator_only_assigned_cases(client, ctx):
+    await make_officer(ctx, "siti", ["triage"])
+    await submit_report_form(client)
+    await submit_report_form(client)
+    ids = await reports_by_number()
+    rudi = await make_officer(ctx, "rudi", ["investigator"])
+    await CaseAssignment.insert(
+        CaseAssignment(report=ids[1], officer=rudi, assigned_at=datetime.now(UTC))
+    )
+    assert await recover_keys(ctx, "rudi", OFFICE_PASSPHRASE) == 1
+    assert await wrapped_reports(rudi) == {ids[1]}
+    auditor = await make_officer(ctx, "ani", ["auditor", "admin"])
+    assert await recover_keys(ctx, "ani", OFFICE_PASSPHRASE) == 0
+    assert await wrapped_reports(auditor) == set()
