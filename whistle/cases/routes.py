@@ -1,3 +1,326 @@
-"""HTTP routes of whistle.cases; app.py registers ``ROUTES``."""
+"""HTTP routes of whistle.cases (inbox and case page); app.py registers ``ROUTES``.
 
-ROUTES: list = []
+Thin controllers over inbox and service: each POST reads its form, calls one service function
+and redirects (303); a form sent back with a mistake re-renders the case page with the message
+beside the field and the typed values kept, having changed nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from whistle.audit import actions
+from whistle.cases import inbox as inbox_service
+from whistle.cases import service, workflow
+from whistle.cases.statuses import OUTCOME_LABELS, PRIORITY_LABELS, STATUS_LABELS
+from whistle.context import Context
+from whistle.db.tables import Officer
+from whistle.errors import ValidationFailed
+from whistle.i18n import N_
+from whistle.intake.schemas import CATEGORIES, HOW_KNOWN
+from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
+
+CASE_ROLES = {"triage", "investigator"}
+
+
+def _case_url(number: str) -> str:
+    return f"/officer/cases/{number}"
+
+
+async def _investigators() -> list[dict[str, Any]]:
+    rows = (
+        await Officer.select(Officer.id, Officer.display_name, Officer.roles)
+        .where(Officer.active == True)  # noqa: E712 - piccolo builds SQL from it
+        .order_by(Officer.display_name)
+    )
+    return [row for row in rows if "investigator" in row["roles"].split(",")]
+
+
+async def _case_page(
+    ctx: Context,
+    officer: CurrentOfficer,
+    number: str,
+    *,
+    record: bool = True,
+    form: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    view = await service.open_case(ctx, officer, number, record=record)
+    return Template(
+        template_name="officer/case.html",
+        context={
+            "officer": officer,
+            "case": view,
+            "failed_form": form,
+            "errors": errors or {},
+            "values": values or {},
+            "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "priority_labels": PRIORITY_LABELS,
+            "categories": CATEGORIES,
+            "how_known": HOW_KNOWN,
+            "referral_suggestions": workflow.REFERRAL_SUGGESTIONS,
+            "limits": {
+                "reason": workflow.REASON_MAX,
+                "public_note": workflow.PUBLIC_NOTE_MAX,
+                "referred_to": workflow.REFERRED_TO_MAX,
+                "note": service.NOTE_MAX,
+                "recusal": service.RECUSAL_REASON_MAX,
+            },
+            "action_labels": ACTION_LABELS,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+# How the case's audit history names each action (the audit viewer has its own page).
+ACTION_LABELS = {
+    actions.REPORT_RECEIVED: N_("Laporan diterima"),
+    actions.CASE_OPENED: N_("Kasus dibuka"),
+    actions.CASE_STATUS_CHANGED: N_("Status diubah"),
+    actions.CASE_TRIAGED: N_("Prioritas/risiko diubah"),
+    actions.CASE_ASSIGNED: N_("Investigator ditugaskan"),
+    actions.CASE_UNASSIGNED: N_("Penugasan dicabut"),
+    actions.CASE_ACCESS_GRANTED: N_("Akses diberikan"),
+    actions.CASE_ACCESS_REVOKED: N_("Akses dicabut"),
+    actions.CASE_RECUSED: N_("Konflik kepentingan dinyatakan"),
+    actions.CASE_NOTE_ADDED: N_("Catatan internal ditambahkan"),
+}
+
+
+class CasePages(Controller):
+    path = "/officer"
+    guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
+    include_in_schema = False
+    opt = {ROLES_OPT: CASE_ROLES}  # noqa: RUF012
+
+    @get("/", name="officer_inbox")
+    async def inbox(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+    ) -> Template:
+        view = inbox_service.InboxFilter.parse(dict(request.query_params))
+        page = await inbox_service.inbox(officer.id, view, due_soon_days=ctx.settings.due_soon_days)
+        return Template(
+            template_name="officer/inbox.html",
+            context={
+                "officer": officer,
+                "page": page,
+                "view": view,
+                "investigators": await _investigators(),
+                "status_labels": STATUS_LABELS,
+                "priority_labels": PRIORITY_LABELS,
+                "categories": CATEGORIES,
+                "due_soon_days": ctx.settings.due_soon_days,
+            },
+        )
+
+    @get("/cases/{number:str}", name="officer_case")
+    async def case(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template:
+        return await _case_page(ctx, officer, number)
+
+    async def _submit(
+        self,
+        ctx: Context,
+        officer: CurrentOfficer,
+        number: str,
+        form_name: str,
+        values: dict[str, Any],
+        action: Awaitable[Any],
+        *,
+        then: str | None = None,
+    ) -> Template | Redirect:
+        try:
+            await action
+        except ValidationFailed as failure:
+            return await _case_page(
+                ctx,
+                officer,
+                number,
+                record=False,
+                form=form_name,
+                errors=failure.errors,
+                values=values,
+            )
+        return Redirect(path=then or _case_url(number), status_code=303)
+
+    @post("/cases/{number:str}/transition", name="officer_case_transition")
+    async def transition(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        values = {
+            name: str(form.get(name, ""))
+            for name in ("transition", "reason", "public_note", "outcome", "referred_to")
+        }
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            f"transition:{values['transition']}",
+            values,
+            service.apply_transition(
+                ctx,
+                officer,
+                number,
+                values["transition"],
+                reason=values["reason"],
+                public_note=values["public_note"],
+                outcome=values["outcome"],
+                referred_to=values["referred_to"],
+            ),
+        )
+
+    @post("/cases/{number:str}/triage", name="officer_case_triage")
+    async def triage(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        values = {
+            "priority": str(form.get("priority", "")),
+            "retaliation_risk": form.get("retaliation_risk") == "on",
+        }
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "triage",
+            values,
+            service.set_triage(
+                officer,
+                number,
+                priority=values["priority"],
+                retaliation_risk=values["retaliation_risk"],
+            ),
+        )
+
+    @post("/cases/{number:str}/notes", name="officer_case_note")
+    async def note(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        values = {"body": str(form.get("body", ""))}
+        return await self._submit(
+            ctx, officer, number, "note", values, service.add_note(officer, number, values["body"])
+        )
+
+    @post("/cases/{number:str}/assign", name="officer_case_assign")
+    async def assign(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "assign",
+            {},
+            service.assign(officer, number, form.get("officer_id")),
+        )
+
+    @post("/cases/{number:str}/unassign", name="officer_case_unassign")
+    async def unassign(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "unassign",
+            {},
+            service.unassign(officer, number, form.get("officer_id")),
+        )
+
+    @post("/cases/{number:str}/grant", name="officer_case_grant")
+    async def grant(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "grant",
+            {},
+            service.grant_access(officer, number, form.get("officer_id")),
+        )
+
+    @post("/cases/{number:str}/revoke", name="officer_case_revoke")
+    async def revoke(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "revoke",
+            {},
+            service.revoke_access(officer, number, form.get("officer_id")),
+        )
+
+    @post("/cases/{number:str}/recuse", name="officer_case_recuse")
+    async def recuse(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[str],
+    ) -> Template | Redirect:
+        form = await request.form()
+        values = {"recusal_reason": str(form.get("recusal_reason", ""))}
+        return await self._submit(
+            ctx,
+            officer,
+            number,
+            "recuse",
+            values,
+            service.recuse(officer, number, values["recusal_reason"]),
+            then="/officer",
+        )
+
+
+ROUTES: list = [CasePages]

@@ -39,3 +39,18 @@ OUTCOME_LABELS: dict[str, str] = {
     "substantiated_criminal": N_("Terbukti - tindak pidana"),
     "not_substantiated": N_("Tidak terbukti"),
 }
+
+# Statuses in which the office still owes the reporter an answer: deadlines run only here.
+OPEN_STATUSES: frozenset[str] = frozenset({RECEIVED, VERIFICATION, INVESTIGATION})
+
+LOW = "low"
+NORMAL = "normal"
+HIGH = "high"
+URGENT = "urgent"
+
+PRIORITY_LABELS: dict[str, str] = {
+    LOW: N_("Rendah"),
+    NORMAL: N_("Normal"),
+    HIGH: N_("Tinggi"),
+    URGENT: N_("Mendesak"),
+}

@@ -1,0 +1,57 @@
+"""Helpers for the case tests: file reports through intake, act as an officer at service level."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.helpers import VALID_REPORT, csrf_token
+from tests.officer_support import session_for
+from whistle.context import Context
+from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
+from whistle.intake import service as intake
+from whistle.intake.schemas import validate_report
+from whistle.officers.auth import CurrentOfficer, load_current_officer
+
+CASE_LINK = re.compile(r'href="/officer/cases/([0-9]{4}-[0-9]+)"')
+
+
+async def file_report(
+    ctx: Context, *, excluded: list[int] | None = None, **fields: str
+) -> tuple[str, str]:
+    """File a report through intake; returns (case number, tracking code)."""
+    receipt = await intake.submit_report(
+        ctx, validate_report({**VALID_REPORT, **fields}, excluded=excluded or [])
+    )
+    report_id, _ = await intake.unlock_with_code(ctx, receipt.tracking_code)
+    row = await Report.select(Report.case_number).where(Report.id == report_id).first()
+    return row["case_number"], receipt.tracking_code
+
+
+async def as_officer(ctx: Context, username: str) -> CurrentOfficer:
+    """The officer as a request sees them: their private key unlocked through a session."""
+    officer = await load_current_officer(ctx, await session_for(ctx, username))
+    assert officer is not None
+    return officer
+
+
+async def snapshot(case_number: str) -> dict:
+    """What a refused action must leave unchanged."""
+    row = await Report.select().where(Report.case_number == case_number).first()
+    return {
+        "report": row,
+        "events": await StatusEvent.count().where(StatusEvent.report == row["id"]),
+        "audit": await AuditEntry.count(),
+        "wraps": await ReportKey.count().where(ReportKey.report == row["id"]),
+    }
+
+
+async def post_case(
+    client: httpx.AsyncClient, case_number: str, action: str, data: dict
+) -> httpx.Response:
+    """POST one of the case page's forms with the CSRF token the page carries."""
+    token = await csrf_token(client, f"/officer/cases/{case_number}")
+    return await client.post(
+        f"/officer/cases/{case_number}/{action}", data={**data, "_csrf_token": token}
+    )

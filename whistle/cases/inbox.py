@@ -1,0 +1,285 @@
+"""The officer's inbox: the cases whose key is wrapped for them, metadata only, deadline first.
+
+Nothing here decrypts: a row is case number, category, status, priority, dates and assignees,
+all plain workflow metadata (threat model 1), so a page of 50 costs two indexed queries whatever
+the number of cases. The sort and filter expressions are the ones indexed by migration
+2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from whistle.cases import statuses as st
+from whistle.db import engine as db
+from whistle.db.tables import CaseAssignment
+from whistle.intake.schemas import CATEGORIES
+
+PAGE_SIZE = 50
+OPEN_RANK = "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"
+DUE = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due END)"
+# Below this many wraps the officer's own wraps drive the query (an investigator's handful);
+# above it the deadline index does, stopping after one page (a triage officer's thousands).
+SMALL_INBOX = 500
+
+STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
+DUE_FILTERS = ("overdue", "due_soon")
+SORTS = ("deadline", "newest")
+ASSIGNEE_NONE = "none"
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str = ""
+    category: str = ""
+    priority: str = ""
+    # An officer id as text, or "none" for cases nobody is assigned to.
+    assignee: str = ""
+    due: str = ""
+    sort: str = "deadline"
+    page: int = 1
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> InboxFilter:
+        """Unknown values are dropped rather than refused: a stale bookmark still opens."""
+
+        def pick(name: str, allowed) -> str:
+            value = str(raw.get(name) or "")
+            return value if value in allowed else ""
+
+        assignee = str(raw.get("assignee") or "")
+        if assignee != ASSIGNEE_NONE and not assignee.isdigit():
+            assignee = ""
+        page = str(raw.get("page") or "1")
+        return cls(
+            status=pick("status", STATUS_FILTERS),
+            category=pick("category", CATEGORIES),
+            priority=pick("priority", st.PRIORITY_LABELS),
+            assignee=assignee,
+            due=pick("due", DUE_FILTERS),
+            sort=pick("sort", SORTS) or "deadline",
+            page=min(max(int(page), 1), 100_000) if page.isdigit() else 1,
+        )
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """The non-default parameters, for links that keep the other filters."""
+        values = {
+            "status": self.status,
+            "category": self.category,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "due": self.due,
+            "sort": "" if self.sort == "deadline" else self.sort,
+            "page": "" if self.page == 1 else str(self.page),
+        }
+        values.update({name: str(value) for name, value in changes.items()})
+        return {name: value for name, value in values.items() if value and value != "1"}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # "acknowledge" or "feedback"
+    due: datetime
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: uuid.UUID
+    case_number: str
+    category: str
+    status: str
+    priority: str
+    retaliation_risk: bool
+    received_at: datetime
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
+    deadline: Deadline | None
+    assignees: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    filter: InboxFilter
+    has_next: bool
+
+
+def next_deadline(
+    status: str,
+    acknowledge_due: datetime,
+    acknowledged_at: datetime | None,
+    feedback_due: datetime | None,
+    *,
+    now: datetime,
+    due_soon_days: int,
+) -> Deadline | None:
+    """The deadline that runs now: acknowledgement until acknowledged, then feedback, and none
+    once the case is closed. Flags overdue, and due soon (within ``due_soon_days``)."""
+    if status not in st.OPEN_STATUSES:
+        return None
+    if acknowledged_at is None:
+        kind, due = "acknowledge", acknowledge_due
+    elif feedback_due is not None:
+        kind, due = "feedback", feedback_due
+    else:
+        return None
+    overdue = due < now
+    return Deadline(kind, due, overdue, not overdue and due < now + timedelta(days=due_soon_days))
+
+
+class _Sql:
+    """WHERE fragments with their arguments, in placeholder order."""
+
+    def __init__(self) -> None:
+        self.where: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, fragment: str, *args: Any) -> None:
+        self.where.append(fragment)
+        self.args.extend(args)
+
+
+def _filters(sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int) -> None:
+    if view.status == "open":
+        sql.add(f"{OPEN_RANK} = 0")
+    elif view.status == "closed":
+        sql.add(f"{OPEN_RANK} = 1")
+    elif view.status:
+        sql.add("status = {}", view.status)
+    if view.category:
+        sql.add("category = {}", view.category)
+    if view.priority:
+        sql.add("priority = {}", view.priority)
+    if view.assignee == ASSIGNEE_NONE:
+        sql.add("NOT EXISTS (SELECT 1 FROM case_assignment a WHERE a.report = report.id)")
+    elif view.assignee:
+        # One investigator's assignments are few: let their index drive.
+        sql.add(
+            "id IN (SELECT a.report FROM case_assignment a WHERE a.officer = {})",
+            int(view.assignee),
+        )
+    if view.due == "overdue":
+        sql.add(f"{OPEN_RANK} = 0 AND {DUE} < {{}}", now)
+    elif view.due == "due_soon":
+        sql.add(
+            f"{OPEN_RANK} = 0 AND {DUE} >= {{}} AND {DUE} < {{}}",
+            now,
+            now + timedelta(days=due_soon_days),
+        )
+
+
+def _order(view: InboxFilter) -> str:
+    if view.sort == "newest":
+        return "received_at DESC, case_number DESC"
+    if view.status or view.due:
+        # The rank is fixed by the filter: sorting by it too would make SQLite sort the whole
+        # range instead of reading the index in order.
+        return f"{DUE}, case_number"
+    return f"{OPEN_RANK}, {DUE}, case_number"
+
+
+COLUMNS = (
+    "id, case_number, category, status, priority, retaliation_risk, received_at, "
+    "acknowledge_due, acknowledged_at, feedback_due"
+)
+
+
+def inbox_sql(
+    officer_id: int, view: InboxFilter, *, now: datetime, due_soon_days: int, small: bool
+) -> tuple[str, list[Any]]:
+    """The page query and its arguments (exposed for the query-plan test and the benchmark)."""
+    sql = _Sql()
+    if small:
+        # Few wraps: read them through report_key's (officer, report) index, sort the handful.
+        sql.add(
+            "id IN (SELECT k.report FROM report_key k WHERE k.officer = {})",
+            officer_id,
+        )
+    else:
+        # Many wraps: walk the deadline index and keep the rows this officer holds a key for.
+        sql.add(
+            "EXISTS (SELECT 1 FROM report_key k WHERE k.report = report.id AND k.officer = {})",
+            officer_id,
+        )
+    _filters(sql, view, now=now, due_soon_days=due_soon_days)
+    # Only constant fragments are joined here; every value travels as a placeholder argument.
+    where = " AND ".join(sql.where)
+    text = (
+        f"SELECT {COLUMNS} FROM report WHERE {where} ORDER BY {_order(view)} LIMIT {{}} OFFSET {{}}"  # noqa: S608
+    )
+    return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
+
+
+async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
+    """How many wraps the officer holds, counted only up to ``limit`` (cheap either way)."""
+    rows = await db.fetch(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM report_key WHERE officer = {} LIMIT {}) AS w",
+        officer_id,
+        limit,
+    )
+    return int(rows[0]["n"])
+
+
+def _as_utc(value: Any) -> Any:
+    # SQLite hands back text for columns read through raw SQL in some drivers' paths.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    return value
+
+
+async def inbox(
+    officer_id: int, view: InboxFilter, *, due_soon_days: int, now: datetime | None = None
+) -> InboxPage:
+    """One page of the officer's inbox under ``view``'s filters and sort."""
+    now = now or datetime.now(UTC)
+    small = await wrap_count(officer_id) < SMALL_INBOX
+    text, args = inbox_sql(officer_id, view, now=now, due_soon_days=due_soon_days, small=small)
+    rows = await db.fetch(text, *args)
+    has_next = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    ids = [row["id"] for row in rows]
+    assignees: dict[str, list[str]] = {}
+    if ids:
+        for row in await (
+            CaseAssignment.select(
+                CaseAssignment.report, CaseAssignment.officer.display_name.as_alias("display_name")
+            )
+            .where(CaseAssignment.report.is_in(ids))
+            .order_by(CaseAssignment.officer.display_name)
+        ):
+            assignees.setdefault(str(row["report"]), []).append(row["display_name"])
+    result = []
+    for row in rows:
+        acknowledge_due = _as_utc(row["acknowledge_due"])
+        acknowledged_at = _as_utc(row["acknowledged_at"])
+        feedback_due = _as_utc(row["feedback_due"])
+        result.append(
+            InboxRow(
+                id=row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"])),
+                case_number=row["case_number"],
+                category=row["category"],
+                status=row["status"],
+                priority=row["priority"],
+                retaliation_risk=bool(row["retaliation_risk"]),
+                received_at=_as_utc(row["received_at"]),
+                acknowledge_due=acknowledge_due,
+                acknowledged_at=acknowledged_at,
+                feedback_due=feedback_due,
+                deadline=next_deadline(
+                    row["status"],
+                    acknowledge_due,
+                    acknowledged_at,
+                    feedback_due,
+                    now=now,
+                    due_soon_days=due_soon_days,
+                ),
+                assignees=assignees.get(str(row["id"]), []),
+            )
+        )
+    return InboxPage(rows=result, filter=view, has_next=has_next)

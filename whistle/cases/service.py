@@ -1,0 +1,607 @@
+"""The officer's work on a case: open it, move it through the workflow, assign, recuse, annotate.
+
+Nothing here knows about HTTP. Every function acts as a logged-in ``CurrentOfficer`` and first
+unwraps the case's data key with that officer's own private key: an officer without a wrap can
+neither read nor change the case. Each change commits together with its audit entry, whose
+details carry usernames and statuses, never what anybody wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from whistle import audit
+from whistle.audit import actions
+from whistle.audit.service import AuditRecord, case_history
+from whistle.cases import access, workflow
+from whistle.cases import statuses as st
+from whistle.cases.inbox import Deadline, next_deadline
+from whistle.context import Context
+from whistle.crypto import associated_data, decrypt, encrypt
+from whistle.db import engine as db
+from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
+from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from whistle.i18n import N_
+from whistle.intake.schemas import ReportInput
+from whistle.intake.service import CONTENT, HOLDER_OFFICER
+from whistle.officers.auth import CurrentOfficer
+
+# Associated-data purposes of the ciphertexts this package writes (intake reads "public_note").
+STATUS_REASON = "status_reason"
+PUBLIC_NOTE = "public_note"
+NOTE = "note"
+RECUSAL = "recusal"
+NOTE_MAX = 5000
+RECUSAL_REASON_MAX = 2000
+TRIAGE = "triage"
+INVESTIGATOR = "investigator"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    from_status: str | None
+    to_status: str
+    officer: str | None
+    reason: str | None
+    public_note: str | None
+
+
+@dataclass(frozen=True)
+class NoteItem:
+    at: datetime
+    officer: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class RecusalItem:
+    at: datetime
+    officer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the case page shows, decrypted for the officer who opened it."""
+
+    id: uuid.UUID
+    case_number: str
+    category: str
+    status: str
+    outcome: str | None
+    referred_to: str | None
+    priority: str
+    retaliation_risk: bool
+    received_at: datetime
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
+    concluded_at: datetime | None
+    updated_at: datetime
+    deadline: Deadline | None
+    report: ReportInput
+    timeline: list[TimelineItem]
+    notes: list[NoteItem]
+    assignees: list[Person]
+    holders: list[Person]
+    recusals: list[RecusalItem]
+    excluded: list[Person]
+    is_assigned: bool
+    transitions: list[workflow.Transition]
+    # Who the officer may assign (investigators) or grant access to (triage); empty unless triage.
+    assignable: list[Person]
+    grantable: list[Person]
+    history: list[AuditRecord]
+
+
+@dataclass(frozen=True)
+class _Case:
+    row: dict[str, Any]
+    data_key: bytes
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.row["id"]
+
+    @property
+    def rid(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def number(self) -> str:
+        return self.row["case_number"]
+
+    def seal(self, text: str, purpose: str) -> bytes:
+        return encrypt(self.data_key, text.encode(), associated_data(self.rid, purpose))
+
+    def open(self, blob: bytes, purpose: str) -> str:
+        return decrypt(self.data_key, blob, associated_data(self.rid, purpose)).decode()
+
+    def report(self) -> ReportInput:
+        return ReportInput.from_json(json.loads(self.open(self.row["content"], CONTENT)))
+
+
+async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
+    """The case and its data key unwrapped for ``officer``: NotFound, or PermissionDenied when
+    they hold no key (the page then shows nothing of the case)."""
+    row = await Report.select().where(Report.case_number == case_number).first()
+    if row is None:
+        raise NotFound(N_("Kasus tidak ditemukan."))
+    return _Case(row, await access.officer_data_key(row["id"], officer))
+
+
+def _require_triage(officer: CurrentOfficer) -> None:
+    if not officer.has(TRIAGE):
+        raise PermissionDenied(N_("Hanya Tim WBS (triase) yang dapat melakukan ini."))
+
+
+async def _is_assigned(report_id: uuid.UUID, officer_id: int) -> bool:
+    return await CaseAssignment.exists().where(
+        (CaseAssignment.report == report_id) & (CaseAssignment.officer == officer_id)
+    )
+
+
+async def _person(officer_id: int) -> Person:
+    row = (
+        await Officer.select(Officer.id, Officer.username, Officer.display_name)
+        .where(Officer.id == officer_id)
+        .first()
+    )
+    if row is None:
+        raise ValidationFailed({"officer_id": N_("Petugas tidak ditemukan.")})
+    return Person(row["id"], row["username"], row["display_name"])
+
+
+def _people(rows: list[dict[str, Any]]) -> list[Person]:
+    return [Person(row["id"], row["username"], row["display_name"]) for row in rows]
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+async def open_case(
+    ctx: Context, officer: CurrentOfficer, case_number: str, *, record: bool = True
+) -> CaseView:
+    """Decrypt the case for the officer and record the opening (CASE_OPENED).
+
+    ``record=False`` re-renders a page just shown (a form sent back with a mistake): the
+    opening was already recorded, and refused input must change nothing."""
+    case = await _case(officer, case_number)
+    if record:
+        async with db.transaction():
+            await audit.append(actions.CASE_OPENED, actor=officer.username, case_number=case.number)
+    report = case.report()
+    row = case.row
+    events = (
+        await StatusEvent.select(
+            StatusEvent.at,
+            StatusEvent.from_status,
+            StatusEvent.to_status,
+            StatusEvent.officer.display_name.as_alias("officer_name"),
+            StatusEvent.reason,
+            StatusEvent.public_note,
+        )
+        .where(StatusEvent.report == case.id)
+        .order_by(StatusEvent.id)
+    )
+    notes = (
+        await CaseNote.select(
+            CaseNote.at, CaseNote.officer.display_name.as_alias("officer_name"), CaseNote.body
+        )
+        .where(CaseNote.report == case.id)
+        .order_by(CaseNote.id)
+    )
+    recusals = (
+        await Recusal.select(
+            Recusal.at, Recusal.officer.display_name.as_alias("officer_name"), Recusal.reason
+        )
+        .where(Recusal.report == case.id)
+        .order_by(Recusal.id)
+    )
+    assignees = _people(
+        await db.fetch(
+            "SELECT o.id, o.username, o.display_name FROM case_assignment a "
+            "JOIN officer o ON o.id = a.officer WHERE a.report = {} ORDER BY o.display_name",
+            case.id,
+        )
+    )
+    holders = _people(
+        await db.fetch(
+            "SELECT o.id, o.username, o.display_name FROM report_key k "
+            "JOIN officer o ON o.id = k.officer WHERE k.report = {} AND k.holder = {} "
+            "ORDER BY o.display_name",
+            case.id,
+            HOLDER_OFFICER,
+        )
+    )
+    is_assigned = any(person.id == officer.id for person in assignees)
+    assignable: list[Person] = []
+    grantable: list[Person] = []
+    if officer.has(TRIAGE):
+        recused = {
+            r["officer"]
+            for r in await Recusal.select(Recusal.officer).where(Recusal.report == case.id)
+        }
+        barred = recused | set(report.excluded_officers)
+        assigned_ids = {person.id for person in assignees}
+        holder_ids = {person.id for person in holders}
+        candidates = (
+            await Officer.select(Officer.id, Officer.username, Officer.display_name, Officer.roles)
+            .where(Officer.active == True)  # noqa: E712 - piccolo builds SQL from it
+            .order_by(Officer.display_name)
+        )
+        for candidate in candidates:
+            if candidate["id"] in barred:
+                continue
+            roles = set(candidate["roles"].split(","))
+            person = Person(candidate["id"], candidate["username"], candidate["display_name"])
+            if INVESTIGATOR in roles and candidate["id"] not in assigned_ids:
+                assignable.append(person)
+            if TRIAGE in roles and candidate["id"] not in holder_ids:
+                grantable.append(person)
+    excluded = (
+        _people(
+            await Officer.select(Officer.id, Officer.username, Officer.display_name).where(
+                Officer.id.is_in(report.excluded_officers)
+            )
+        )
+        if report.excluded_officers
+        else []
+    )
+    now = datetime.now(UTC)
+    return CaseView(
+        id=case.id,
+        case_number=case.number,
+        category=row["category"],
+        status=row["status"],
+        outcome=row["outcome"],
+        referred_to=row["referred_to"],
+        priority=row["priority"],
+        retaliation_risk=row["retaliation_risk"],
+        received_at=row["received_at"],
+        acknowledge_due=row["acknowledge_due"],
+        acknowledged_at=row["acknowledged_at"],
+        feedback_due=row["feedback_due"],
+        concluded_at=row["concluded_at"],
+        updated_at=row["updated_at"],
+        deadline=next_deadline(
+            row["status"],
+            row["acknowledge_due"],
+            row["acknowledged_at"],
+            row["feedback_due"],
+            now=now,
+            due_soon_days=ctx.settings.due_soon_days,
+        ),
+        report=report,
+        timeline=[
+            TimelineItem(
+                at=event["at"],
+                from_status=event["from_status"],
+                to_status=event["to_status"],
+                officer=event["officer_name"],
+                reason=case.open(event["reason"], STATUS_REASON) if event["reason"] else None,
+                public_note=(
+                    case.open(event["public_note"], PUBLIC_NOTE) if event["public_note"] else None
+                ),
+            )
+            for event in events
+        ],
+        notes=[
+            NoteItem(note["at"], note["officer_name"], case.open(note["body"], NOTE))
+            for note in notes
+        ],
+        assignees=assignees,
+        holders=holders,
+        recusals=[
+            RecusalItem(item["at"], item["officer_name"], case.open(item["reason"], RECUSAL))
+            for item in recusals
+        ],
+        excluded=excluded,
+        is_assigned=is_assigned,
+        transitions=workflow.allowed(row["status"], officer.roles, assigned=is_assigned),
+        assignable=assignable,
+        grantable=grantable,
+        history=await case_history(case.number),
+    )
+
+
+# --- workflow ------------------------------------------------------------------------------
+
+
+async def apply_transition(
+    ctx: Context,
+    officer: CurrentOfficer,
+    case_number: str,
+    name: str,
+    *,
+    reason: str | None,
+    public_note: str | None = None,
+    outcome: str | None = None,
+    referred_to: str | None = None,
+) -> str:
+    """Move the case along one declared transition; returns the new status.
+
+    Refused moves (Conflict, PermissionDenied, ValidationFailed) write nothing. Leaving
+    "received" acknowledges the report and starts the feedback deadline; reopening owes the
+    reporter a new answer, so the feedback deadline starts again."""
+    now = datetime.now(UTC)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        status = case.row["status"]
+        move = workflow.check(
+            name,
+            status,
+            officer.roles,
+            assigned=await _is_assigned(case.id, officer.id),
+            reason=reason,
+            public_note=public_note,
+            outcome=outcome,
+            referred_to=referred_to,
+        )
+        target = move.transition.target
+        changes: dict[Any, Any] = {Report.status: target, Report.updated_at: now}
+        if case.row["acknowledged_at"] is None:
+            changes[Report.acknowledged_at] = now
+            changes[Report.feedback_due] = now + timedelta(days=ctx.settings.feedback_days)
+        if move.transition.name == "reopen":
+            changes.update(
+                {
+                    Report.outcome: None,
+                    Report.referred_to: None,
+                    Report.concluded_at: None,
+                    Report.feedback_due: now + timedelta(days=ctx.settings.feedback_days),
+                }
+            )
+        elif target in (st.CONCLUDED, st.NOT_ACTIONABLE, st.REFERRED):
+            changes[Report.concluded_at] = now
+            changes[Report.outcome] = move.outcome
+            changes[Report.referred_to] = move.referred_to
+        # Conditional on the status read above: a concurrent move makes this one a Conflict.
+        updated = (
+            await Report.update(changes)
+            .where((Report.id == case.id) & (Report.status == status))
+            .returning(Report.id)
+        )
+        if not updated:
+            raise Conflict(N_("Status kasus baru saja diubah orang lain. Muat ulang halaman."))
+        await StatusEvent.insert(
+            StatusEvent(
+                report=case.id,
+                at=now,
+                from_status=status,
+                to_status=target,
+                officer=officer.id,
+                reason=case.seal(move.reason, STATUS_REASON),
+                public_note=case.seal(move.public_note, PUBLIC_NOTE) if move.public_note else None,
+            )
+        )
+        await audit.append(
+            actions.CASE_STATUS_CHANGED,
+            actor=officer.username,
+            case_number=case.number,
+            details={
+                "transition": move.transition.name,
+                "from": status,
+                "to": target,
+                "outcome": move.outcome,
+                "referred_to": move.referred_to,
+                "public_note": move.public_note is not None,
+            },
+            at=now,
+        )
+    return target
+
+
+# --- triage: priority and retaliation risk -------------------------------------------------
+
+
+async def set_triage(
+    officer: CurrentOfficer, case_number: str, *, priority: str, retaliation_risk: bool
+) -> bool:
+    """Set priority and the retaliation-risk flag (triage only); returns whether they changed."""
+    _require_triage(officer)
+    if priority not in st.PRIORITY_LABELS:
+        raise ValidationFailed({"priority": N_("Pilih prioritas dari daftar.")})
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        before = (case.row["priority"], bool(case.row["retaliation_risk"]))
+        if before == (priority, retaliation_risk):
+            return False
+        await Report.update(
+            {
+                Report.priority: priority,
+                Report.retaliation_risk: retaliation_risk,
+                Report.updated_at: datetime.now(UTC),
+            }
+        ).where(Report.id == case.id)
+        await audit.append(
+            actions.CASE_TRIAGED,
+            actor=officer.username,
+            case_number=case.number,
+            details={
+                "priority": {"from": before[0], "to": priority},
+                "retaliation_risk": {"from": before[1], "to": retaliation_risk},
+            },
+        )
+    return True
+
+
+# --- internal notes ------------------------------------------------------------------------
+
+
+async def add_note(officer: CurrentOfficer, case_number: str, body: str | None) -> None:
+    """An internal note, encrypted under the case key; the reporter never sees it."""
+    body = _clean(body)
+    if not body:
+        raise ValidationFailed({"body": N_("Tulis isi catatan.")})
+    if len(body) > NOTE_MAX:
+        raise ValidationFailed({"body": N_("Catatan terlalu panjang (paling banyak 5.000 huruf).")})
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        await CaseNote.insert(
+            CaseNote(
+                report=case.id, officer=officer.id, at=datetime.now(UTC), body=case.seal(body, NOTE)
+            )
+        )
+        await audit.append(actions.CASE_NOTE_ADDED, actor=officer.username, case_number=case.number)
+
+
+# --- assignment and access -----------------------------------------------------------------
+
+
+def _officer_id(value: Any) -> int:
+    text = str(value or "").strip()
+    if not text.isdigit():
+        raise ValidationFailed({"officer_id": N_("Pilih petugas dari daftar.")})
+    return int(text)
+
+
+async def _roles_of(officer_id: int) -> set[str]:
+    row = await Officer.select(Officer.roles).where(Officer.id == officer_id).first()
+    return set(row["roles"].split(",")) if row else set()
+
+
+async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any) -> None:
+    """Assign an investigator and seal the case key for them (triage only). Refused for an
+    officer the reporter excluded or who recused: they never hold the key."""
+    _require_triage(officer)
+    target_id = _officer_id(investigator_id)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        target = await _person(target_id)
+        if INVESTIGATOR not in await _roles_of(target_id):
+            raise Conflict(N_("Hanya investigator yang dapat ditugaskan."))
+        if await _is_assigned(case.id, target_id):
+            raise Conflict(N_("Petugas ini sudah ditugaskan pada kasus ini."))
+        granted = await access.grant(case.id, case.data_key, case.row["content"], target_id)
+        await CaseAssignment.insert(
+            CaseAssignment(
+                report=case.id,
+                officer=target_id,
+                assigned_by=officer.id,
+                assigned_at=datetime.now(UTC),
+            )
+        )
+        await audit.append(
+            actions.CASE_ASSIGNED,
+            actor=officer.username,
+            case_number=case.number,
+            details={"officer": target.username, "key_granted": granted},
+        )
+
+
+async def unassign(officer: CurrentOfficer, case_number: str, investigator_id: Any) -> None:
+    """Remove an assignment and the assignee's key. A triage officer keeps the key they hold
+    as triage (revoke it separately)."""
+    _require_triage(officer)
+    target_id = _officer_id(investigator_id)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        target = await _person(target_id)
+        if not await _is_assigned(case.id, target_id):
+            raise Conflict(N_("Petugas ini tidak ditugaskan pada kasus ini."))
+        await CaseAssignment.delete().where(
+            (CaseAssignment.report == case.id) & (CaseAssignment.officer == target_id)
+        )
+        revoked = False
+        if TRIAGE not in await _roles_of(target_id):
+            revoked = await access.revoke(case.id, target_id)
+        await audit.append(
+            actions.CASE_UNASSIGNED,
+            actor=officer.username,
+            case_number=case.number,
+            details={"officer": target.username, "key_revoked": revoked},
+        )
+
+
+async def grant_access(officer: CurrentOfficer, case_number: str, colleague_id: Any) -> None:
+    """Give another triage officer the case key: unwrap with yours, seal for theirs."""
+    _require_triage(officer)
+    target_id = _officer_id(colleague_id)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        target = await _person(target_id)
+        if TRIAGE not in await _roles_of(target_id):
+            raise Conflict(
+                N_("Akses hanya dapat diberikan kepada Tim WBS; investigator ditugaskan.")
+            )
+        if not await access.grant(case.id, case.data_key, case.row["content"], target_id):
+            raise Conflict(N_("Petugas ini sudah memegang kunci kasus ini."))
+        await audit.append(
+            actions.CASE_ACCESS_GRANTED,
+            actor=officer.username,
+            case_number=case.number,
+            details={"officer": target.username},
+        )
+
+
+async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id: Any) -> None:
+    """Delete a colleague's key (and assignment, if any). Not your own: recuse instead."""
+    _require_triage(officer)
+    target_id = _officer_id(colleague_id)
+    if target_id == officer.id:
+        raise Conflict(N_("Gunakan pernyataan konflik kepentingan untuk melepas akses Anda."))
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        target = await _person(target_id)
+        unassigned = await _is_assigned(case.id, target_id)
+        await CaseAssignment.delete().where(
+            (CaseAssignment.report == case.id) & (CaseAssignment.officer == target_id)
+        )
+        if not await access.revoke(case.id, target_id):
+            raise Conflict(N_("Petugas ini tidak memegang kunci kasus ini."))
+        await audit.append(
+            actions.CASE_ACCESS_REVOKED,
+            actor=officer.username,
+            case_number=case.number,
+            details={"officer": target.username, "unassigned": unassigned},
+        )
+
+
+async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) -> None:
+    """Declare a conflict of interest: the reason is kept encrypted, and the officer's key and
+    assignment go in the same transaction. From then on they can never be assigned or granted."""
+    reason = _clean(reason)
+    if not reason:
+        raise ValidationFailed({"recusal_reason": N_("Tuliskan alasan konflik kepentingan.")})
+    if len(reason) > RECUSAL_REASON_MAX:
+        raise ValidationFailed(
+            {"recusal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
+        )
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        unassigned = await _is_assigned(case.id, officer.id)
+        await Recusal.insert(
+            Recusal(
+                report=case.id,
+                officer=officer.id,
+                at=datetime.now(UTC),
+                reason=case.seal(reason, RECUSAL),
+            )
+        )
+        await CaseAssignment.delete().where(
+            (CaseAssignment.report == case.id) & (CaseAssignment.officer == officer.id)
+        )
+        await access.revoke(case.id, officer.id)
+        await audit.append(
+            actions.CASE_RECUSED,
+            actor=officer.username,
+            case_number=case.number,
+            details={"officer": officer.username, "unassigned": unassigned},
+        )

@@ -1,0 +1,178 @@
+"""The case workflow as a state machine: every legal move is one declared ``Transition``.
+
+Nothing else in Whistle decides which status may follow which, who may move a case, or what a
+move must carry. ``check`` validates a requested move and raises a domain error that changes
+nothing; the service applies what it returns.
+
+| name           | from                                | to             | who              |
+| -------------- | ----------------------------------- | -------------- | ---------------- |
+| verify         | received                            | verification   | triage           |
+| investigate    | verification                        | investigation  | triage           |
+| conclude       | investigation                       | concluded      | triage, assignee |
+| not_actionable | verification, investigation         | not_actionable | triage           |
+| refer          | verification, investigation         | referred       | triage           |
+| archive        | concluded, not_actionable, referred | archived       | triage           |
+| reopen         | concluded, not_actionable, referred | verification   | triage           |
+
+"assignee" is an investigator assigned to the case. Conclude also requires an outcome, refer
+the body the case goes to (KPK, Ombudsman, police, another unit: free text, 64 characters).
+
+Every move requires a reason (kept encrypted, shown to officers) and may carry a note the
+reporter reads on /track. The investigator who did the work may record its conclusion; every
+other move (and archiving any closed case, not only a concluded one) is the triage team's.
+An archived case is final: it is kept for statistics and retention, not reopened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from whistle.cases import statuses as st
+from whistle.errors import Conflict, PermissionDenied, ValidationFailed
+from whistle.i18n import N_
+
+TRIAGE = "triage"
+INVESTIGATOR = "investigator"
+
+REASON_MAX = 2000
+PUBLIC_NOTE_MAX = 2000
+REFERRED_TO_MAX = 64
+# Bodies a case is usually referred to; the form offers them, any other unit may be typed.
+REFERRAL_SUGGESTIONS = (
+    "KPK",
+    "Ombudsman RI",
+    "Kepolisian",
+    "Kejaksaan",
+    "Inspektorat Jenderal",
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+    # Roles admitted only on a case they are assigned to.
+    assignee_roles: frozenset[str] = frozenset()
+    needs_outcome: bool = False
+    needs_referral: bool = False
+
+    def admits(self, roles: Iterable[str], *, assigned: bool) -> bool:
+        roles = set(roles)
+        return bool(roles & self.roles) or (assigned and bool(roles & self.assignee_roles))
+
+
+def _t(name, label, sources, target, **options) -> Transition:
+    roles = frozenset(options.pop("roles", {TRIAGE}))
+    return Transition(name, label, frozenset(sources), target, roles, **options)
+
+
+CLOSED_REVIEWABLE = (st.CONCLUDED, st.NOT_ACTIONABLE, st.REFERRED)
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        _t("verify", N_("Mulai verifikasi"), [st.RECEIVED], st.VERIFICATION),
+        _t("investigate", N_("Mulai investigasi"), [st.VERIFICATION], st.INVESTIGATION),
+        _t(
+            "conclude",
+            N_("Selesaikan dengan hasil"),
+            [st.INVESTIGATION],
+            st.CONCLUDED,
+            assignee_roles=frozenset({INVESTIGATOR}),
+            needs_outcome=True,
+        ),
+        _t(
+            "not_actionable",
+            N_("Nyatakan tidak dapat ditindaklanjuti"),
+            [st.VERIFICATION, st.INVESTIGATION],
+            st.NOT_ACTIONABLE,
+        ),
+        _t(
+            "refer",
+            N_("Limpahkan ke pihak berwenang"),
+            [st.VERIFICATION, st.INVESTIGATION],
+            st.REFERRED,
+            needs_referral=True,
+        ),
+        _t("archive", N_("Arsipkan"), CLOSED_REVIEWABLE, st.ARCHIVED),
+        _t("reopen", N_("Buka kembali"), CLOSED_REVIEWABLE, st.VERIFICATION),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    """A validated request to apply ``transition``: the clean values the service stores."""
+
+    transition: Transition
+    from_status: str
+    reason: str
+    public_note: str | None
+    outcome: str | None
+    referred_to: str | None
+
+
+def allowed(status: str, roles: Iterable[str], *, assigned: bool) -> list[Transition]:
+    """The transitions this officer may apply to a case in ``status`` (the forms to show)."""
+    roles = set(roles)
+    return [
+        t
+        for t in TRANSITIONS.values()
+        if status in t.sources and t.admits(roles, assigned=assigned)
+    ]
+
+
+def _clean(value: str | None) -> str:
+    return (value or "").replace("\r\n", "\n").strip()
+
+
+def check(
+    name: str,
+    status: str,
+    roles: Iterable[str],
+    *,
+    assigned: bool,
+    reason: str | None,
+    public_note: str | None = None,
+    outcome: str | None = None,
+    referred_to: str | None = None,
+) -> Move:
+    """Validate a requested move; raise Conflict (illegal from this status), PermissionDenied
+    (role) or ValidationFailed (fields), each before anything is written."""
+    transition = TRANSITIONS.get(name)
+    if transition is None or status not in transition.sources:
+        raise Conflict(N_("Perubahan status ini tidak diizinkan dari status kasus saat ini."))
+    if not transition.admits(roles, assigned=assigned):
+        raise PermissionDenied(N_("Peran Anda tidak diizinkan melakukan perubahan status ini."))
+    errors: dict[str, str] = {}
+    reason = _clean(reason)
+    if not reason:
+        errors["reason"] = N_("Tuliskan alasan perubahan status.")
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")
+    note = _clean(public_note)
+    if len(note) > PUBLIC_NOTE_MAX:
+        errors["public_note"] = N_("Catatan terlalu panjang (paling banyak 2.000 huruf).")
+    clean_outcome = _clean(outcome) or None
+    if transition.needs_outcome and clean_outcome not in st.OUTCOME_LABELS:
+        errors["outcome"] = N_("Pilih hasil penanganan.")
+    clean_referral = " ".join(_clean(referred_to).split()) or None
+    if transition.needs_referral:
+        if not clean_referral:
+            errors["referred_to"] = N_("Sebutkan pihak yang menerima pelimpahan.")
+        elif len(clean_referral) > REFERRED_TO_MAX:
+            errors["referred_to"] = N_("Nama pihak terlalu panjang (paling banyak 64 huruf).")
+    if errors:
+        raise ValidationFailed(errors)
+    return Move(
+        transition=transition,
+        from_status=status,
+        reason=reason,
+        public_note=note or None,
+        outcome=clean_outcome if transition.needs_outcome else None,
+        referred_to=clean_referral if transition.needs_referral else None,
+    )
