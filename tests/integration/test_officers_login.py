@@ -9,7 +9,8 @@ import httpx
 
 from tests.helpers import csrf_token
 from tests.officer_support import DEFAULT_PASSWORD, make_officer
-from whistle.crypto import session_lookup
+from whistle.context import Context
+from whistle.crypto import public_key_from_private, session_lookup, unprotect_private_key
 from whistle.db.tables import AuditEntry, LoginThrottle, Officer, WebSession
 from whistle.officers import totp
 from whistle.officers.auth import OFFICER_COOKIE
@@ -249,7 +250,7 @@ async def test_login_and_logout_without_csrf_token_are_refused(client, ctx):
         follow_redirects=False,
     )
     assert refused.status_code == 403
-    assert "CSRF" in refused.text or "Akses ditolak" in refused.text
+    assert "token keamanan tidak ada" in refused.text
     assert not session_cookie(client)
     assert await WebSession.count() == 0
     assert await AuditEntry.count().where(AuditEntry.action == "officer.login") == 0
@@ -257,6 +258,7 @@ async def test_login_and_logout_without_csrf_token_are_refused(client, ctx):
     await login(client, "siti")
     logout = await client.post("/officer/logout", data={}, follow_redirects=False)
     assert logout.status_code == 403
+    assert "token keamanan tidak ada" in logout.text
     assert await WebSession.count() == 1
     assert (await account_page(client)).status_code == 200
 
@@ -275,3 +277,17 @@ async def test_must_change_password_goes_to_the_password_page(client, ctx):
     assert response.headers["location"] == "/officer/password"
     blocked = await account_page(client)
     assert blocked.status_code == 303 and blocked.headers["location"] == "/officer/password"
+
+
+async def test_login_upgrades_a_hash_made_with_other_costs(client, ctx):
+    older = Context(
+        settings=ctx.settings.with_changes(argon2_iterations=2), keyring=ctx.keyring, kdf=ctx.kdf
+    )
+    await make_officer(older, "siti", ["triage"])
+    before = await Officer.objects().where(Officer.username == "siti").first()
+    assert "t=2" in before.password_hash
+    assert (await login(client, "siti")).status_code == 303
+    after = await Officer.objects().where(Officer.username == "siti").first()
+    assert "t=1" in after.password_hash
+    private_key = unprotect_private_key(after.private_key_protected, DEFAULT_PASSWORD)
+    assert public_key_from_private(private_key) == before.public_key

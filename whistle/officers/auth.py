@@ -73,7 +73,8 @@ async def load_current_officer(ctx: Context, token: str | None) -> CurrentOffice
 
 
 async def officer_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Every officer route: a live session, the password changed if required, an allowed role.
+    """Every officer route: a live session, the password changed if required, two-factor
+    enrolled if the administrator requires it, an allowed role.
 
     Roles come from the handler's ``opt={"roles": {...}}``; a route without them admits any
     officer. The officer is kept on ``connection.state.officer`` for ``provide_officer``.

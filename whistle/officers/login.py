@@ -21,6 +21,7 @@ from whistle.crypto import (
     Argon2Params,
     DecryptionError,
     hash_password,
+    needs_rehash,
     unprotect_private_key,
     verify_password,
 )
@@ -30,6 +31,7 @@ from whistle.errors import NotAuthenticated
 from whistle.i18n import N_
 from whistle.officers import throttle, totp
 from whistle.officers.auth import load_current_officer
+from whistle.officers.service import reprotect_key
 
 UNKNOWN_ACTOR = "unknown"
 
@@ -121,6 +123,11 @@ async def authenticate(
         if step is None:
             raise await _refuse(ctx, name, actor, BAD_TOTP, GENERIC_FAILURE, count=True)
 
+    # Costs raised since the password was set: store a new hash and key blob (same key).
+    upgraded = None
+    if needs_rehash(row.password_hash, ctx.settings.argon2):
+        upgraded = await ctx.kdf.run(reprotect_key, private_key, password, ctx)
+
     now = datetime.now(UTC)
     async with db.transaction():
         if step is not None:
@@ -138,7 +145,10 @@ async def authenticate(
             replayed = False
         if not replayed:
             await throttle.clear(ctx, name)
-            await Officer.update({Officer.last_login_at: now}).where(Officer.id == row.id)
+            changes: dict = {Officer.last_login_at: now}
+            if upgraded is not None:
+                changes[Officer.password_hash], changes[Officer.private_key_protected] = upgraded
+            await Officer.update(changes).where(Officer.id == row.id)
             token = await sessions.create_session(
                 sessions.OFFICER,
                 private_key,

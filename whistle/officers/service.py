@@ -118,7 +118,7 @@ async def officer_by_id(officer_id: int) -> Officer:
     return row
 
 
-def _reprotect(private_key: bytes, password: str, ctx: Context) -> tuple[str, bytes]:
+def reprotect_key(private_key: bytes, password: str, ctx: Context) -> tuple[str, bytes]:
     """Blocking (two Argon2id runs): a new hash and the SAME private key under ``password``."""
     return (
         hash_password(password, ctx.settings.argon2),
@@ -149,7 +149,7 @@ async def change_password(
         errors["current_password"] = N_("Kata sandi saat ini salah.")
     if errors:
         raise ValidationFailed(errors)
-    password_hash, protected = await ctx.kdf.run(_reprotect, private_key, new, ctx)
+    password_hash, protected = await ctx.kdf.run(reprotect_key, private_key, new, ctx)
     async with db.transaction():
         await Officer.update(
             {

@@ -36,6 +36,13 @@ GENERIC_TITLES = {
     500: N_("Terjadi kesalahan pada sistem"),
 }
 
+# Litestar's CSRF middleware refuses with this detail; people get an explanation instead.
+CSRF_FAILED = "CSRF token verification failed"
+CSRF_FAILED_DETAIL = N_(
+    "Formulir tidak sah atau sudah kedaluwarsa (token keamanan tidak ada). "
+    "Muat ulang halaman lalu coba lagi."
+)
+
 
 def wants_problem_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
@@ -94,6 +101,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]
     detail = exc.detail if status < 500 and exc.detail and exc.detail != title else None
     if isinstance(exc, ValidationException):
         detail = N_("Isi permintaan tidak sesuai dengan skema.")
+    if status == 403 and exc.detail == CSRF_FAILED:
+        detail = CSRF_FAILED_DETAIL
     headers = dict(exc.headers) if exc.headers else None
     return error_response(request, status, title, detail, errors, headers)
 
