@@ -1,0 +1,161 @@
+"""The inbox: filters, deadline sort, pagination, flags, metadata only, and indexed queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from bench.inbox import (
+    INVESTIGATOR_ID,
+    TRIAGE_ID,
+    fake_cases,
+    seed_postgres,
+    seed_sqlite,
+)
+from tests.cases_support import CASE_LINK, as_officer, file_report
+from tests.helpers import VALID_REPORT
+from tests.officer_support import logged_in, make_officer
+from whistle.cases import inbox, service
+from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
+from whistle.db import engine as db
+from whistle.db.tables import Report
+
+PLAN_CASES = 10_000
+
+
+async def _numbers(client, query: str = "") -> list[str]:
+    response = await client.get(f"/officer{query}")
+    assert response.status_code == 200
+    return CASE_LINK.findall(response.text)
+
+
+async def _set_due(number: str, **columns: datetime | None) -> None:
+    await Report.update({getattr(Report, name): value for name, value in columns.items()}).where(
+        Report.case_number == number
+    )
+
+
+async def test_filters_and_deadline_sort(client, ctx):
+    await make_officer(ctx, "tina", ["triage"])
+    ivan_id = await make_officer(ctx, "ivan", ["investigator"])
+    tina = await as_officer(ctx, "tina")
+    now = datetime.now(UTC)
+    a, _ = await file_report(ctx, category="pungli")
+    b, _ = await file_report(ctx, category="calo")
+    c, _ = await file_report(ctx, category="calo")
+    d, _ = await file_report(ctx, category="pungli")
+    # a: overdue acknowledgement; b: acknowledgement due in a day; c: in verification (feedback
+    # due in 90 days), urgent, assigned; d: closed.
+    await _set_due(a, acknowledge_due=now - timedelta(days=1))
+    await _set_due(b, acknowledge_due=now + timedelta(days=1))
+    await service.apply_transition(ctx, tina, c, "verify", reason="x")
+    await service.set_triage(tina, c, priority="urgent", retaliation_risk=True)
+    await service.assign(tina, c, ivan_id)
+    await service.apply_transition(ctx, tina, d, "verify", reason="x")
+    await service.apply_transition(ctx, tina, d, "not_actionable", reason="x")
+
+    await logged_in(client, ctx, "tina")
+    # Default: open cases by nearest deadline, closed ones last.
+    assert await _numbers(client) == [a, b, c, d]
+    assert await _numbers(client, "?status=open") == [a, b, c]
+    assert await _numbers(client, "?status=closed") == [d]
+    assert await _numbers(client, "?status=verification") == [c]
+    assert await _numbers(client, "?category=calo") == [b, c]
+    assert await _numbers(client, "?priority=urgent") == [c]
+    assert await _numbers(client, f"?assignee={ivan_id}") == [c]
+    assert await _numbers(client, "?assignee=none") == [a, b, d]
+    assert await _numbers(client, "?due=overdue") == [a]
+    assert await _numbers(client, "?due=due_soon") == [b]
+    assert await _numbers(client, "?category=pungli&status=open") == [a]
+    newest = await _numbers(client, "?sort=newest")
+    assert sorted(newest) == sorted([a, b, c, d])
+    # Unknown values are ignored rather than failing the page.
+    assert await _numbers(client, "?status=bogus&page=x&assignee=';--") == [a, b, c, d]
+
+    page = (await client.get("/officer")).text
+    row_a = page[page.index(a) : page.index(b)]
+    assert "TERLAMBAT" in row_a
+    row_b = page[page.index(b) : page.index(c)]
+    assert "Segera jatuh tempo" in row_b and "TERLAMBAT" not in row_b
+    row_c = page[page.index(c) : page.index(d)]
+    assert "Mendesak" in row_c and "Risiko pembalasan" in row_c and "Ivan" in row_c
+    # Metadata only: nothing the reporter wrote.
+    assert VALID_REPORT["description"] not in page and "Loket 3" not in page
+
+
+async def test_pagination(client, ctx):
+    await make_officer(ctx, "tina", ["triage"])
+    numbers = [(await file_report(ctx))[0] for _ in range(PAGE_SIZE + 3)]
+    await logged_in(client, ctx, "tina")
+    first = await client.get("/officer")
+    shown = CASE_LINK.findall(first.text)
+    assert len(shown) == PAGE_SIZE
+    assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
+    second = await client.get("/officer?page=2")
+    rest = CASE_LINK.findall(second.text)
+    assert len(rest) == 3 and 'rel="next"' not in second.text and 'rel="prev"' in second.text
+    assert sorted(shown + rest) == sorted(numbers)
+    # Same deadline hour for all: the case number breaks the tie, so pages never overlap.
+    assert shown + rest == sorted(numbers)
+    # Filters survive paging.
+    filtered = await client.get("/officer?category=pungli")
+    assert re.search(r'href="/officer\?category=pungli&amp;page=2"', filtered.text)
+
+
+def _full_scan_of_report(plan: str) -> bool:
+    return bool(re.search(r"^SCAN report$|Seq Scan on report\b", plan, re.MULTILINE))
+
+
+async def _plan(text: str, args: list) -> str:
+    if db.is_sqlite():
+        rows = await db.fetch("EXPLAIN QUERY PLAN " + text, *args)
+        return "\n".join(row["detail"] for row in rows)
+    return "\n".join(row["QUERY PLAN"] for row in await db.fetch("EXPLAIN " + text, *args))
+
+
+async def test_the_inbox_queries_use_the_deadline_indexes(database):
+    """With realistic volume and statistics (as the benchmark seeds them, smaller), each view
+    reads an index in order and stops after a page: no full scan of report."""
+    cases = fake_cases(PLAN_CASES)
+    if database.is_sqlite:
+        seed_sqlite(database.sqlite_path, cases)
+    else:
+        await seed_postgres(database.database_url, cases)
+    now = datetime.now(UTC)
+    expected = {
+        InboxFilter(): "report_inbox_due",
+        InboxFilter(due="overdue"): "report_inbox_due",
+        InboxFilter(status="open"): "report_inbox_due",
+        InboxFilter(status="investigation"): "report_inbox_status_due",
+        InboxFilter(category="pungli", status="open"): "report_inbox_category_due",
+        InboxFilter(priority="urgent"): "report_inbox_priority_due",
+        InboxFilter(sort="newest"): "report_inbox_received",
+    }
+    for view, index in expected.items():
+        text, args = inbox_sql(TRIAGE_ID, view, now=now, due_soon_days=3, small=False)
+        plan = await _plan(text, args)
+        assert index in plan and not _full_scan_of_report(plan), (view, plan)
+    # An investigator's few wraps drive their query through report_key's officer index.
+    text, args = inbox_sql(INVESTIGATOR_ID, InboxFilter(), now=now, due_soon_days=3, small=True)
+    plan = await _plan(text, args)
+    assert "report_key_officer" in plan and not _full_scan_of_report(plan), plan
+    # And the service function answers from them.
+    page = await inbox.inbox(TRIAGE_ID, InboxFilter(), due_soon_days=3)
+    assert len(page.rows) == PAGE_SIZE and page.has_next
+
+
+async def test_next_deadline_rules():
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    ack_due = now + timedelta(days=2)
+    deadline = inbox.next_deadline("received", ack_due, None, None, now=now, due_soon_days=3)
+    assert deadline.kind == "acknowledge" and deadline.due_soon and not deadline.overdue
+    late = inbox.next_deadline(
+        "verification",
+        ack_due,
+        now - timedelta(days=100),
+        now - timedelta(days=1),
+        now=now,
+        due_soon_days=3,
+    )
+    assert late.kind == "feedback" and late.overdue and not late.due_soon
+    assert inbox.next_deadline("concluded", ack_due, now, now, now=now, due_soon_days=3) is None
