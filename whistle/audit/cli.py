@@ -2,9 +2,114 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+CLI_ACTOR = "cli"
 
 
 @click.group()
 def audit() -> None:
     """The tamper-evident audit log."""
+
+
+@audit.command()
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the checkpoint to this file instead of standard output.",
+)
+def checkpoint(output: Path | None) -> None:
+    """Sign the chain's head (sequence, hash) for keeping outside the server.
+
+    Taking it appends an audit.checkpoint entry, and the checkpoint names that entry as the head.
+    """
+    from whistle.audit.checkpoint import take_checkpoint
+    from whistle.clitools import context_for, load_settings, run_with_db
+
+    settings = load_settings()
+    ctx = context_for(settings)
+    signed = run_with_db(settings, lambda: take_checkpoint(ctx.keyring, actor=CLI_ACTOR))
+    if output is None:
+        click.echo(signed.to_json(), nl=False)
+    else:
+        output.write_text(signed.to_json())
+        click.echo(f"checkpoint of entry {signed.seq} written to {output}", err=True)
+
+
+class _Progress:
+    """A bar on a terminal; otherwise a counter line every tenth of the way."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.next_report = self.total / 10
+        self.bar = None
+        if sys.stderr.isatty():
+            self.bar = click.progressbar(
+                length=self.total, label="verifying", file=sys.stderr, show_pos=True
+            )
+            self.bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.bar is not None:
+            self.bar.update(count)
+        elif self.done >= self.next_report:
+            click.echo(f"checked {self.done}/{self.total} entries", err=True)
+            while self.next_report <= self.done:
+                self.next_report += self.total / 10
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@audit.command()
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint from `whistle audit checkpoint`: the chain must still extend it.",
+)
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
+def verify(checkpoint_file: Path | None, batch_size: int) -> None:
+    """Recompute the whole chain and name the first broken entry (exit status 1)."""
+    from whistle.audit.checkpoint import CheckpointError, check_signature, parse
+    from whistle.audit.verify import chain_length, verify_chain
+    from whistle.clitools import context_for, load_settings, run_with_db
+
+    settings = load_settings()
+    ctx = context_for(settings)
+    signed = None
+    if checkpoint_file is not None:
+        try:
+            signed = parse(checkpoint_file.read_text())
+            check_signature(signed, ctx.keyring.audit_verify_key)
+        except (CheckpointError, UnicodeDecodeError) as error:
+            raise click.ClickException(f"checkpoint refused: {error}") from None
+
+    async def work():
+        progress = _Progress(await chain_length())
+        try:
+            return await verify_chain(signed, batch_size=batch_size, progress=progress.advance)
+        finally:
+            progress.close()
+
+    result = run_with_db(settings, work)
+    if result.ok:
+        extends = f"; extends the checkpoint at entry {signed.seq}" if signed else ""
+        click.echo(
+            f"OK: {result.entries_checked} entries, head {result.head_seq}/{result.head_hash}"
+            f"{extends}"
+        )
+        return
+    problem = result.problem
+    click.echo(f"BROKEN at entry {problem.seq} ({problem.kind}): {problem.explanation}")
+    click.echo(
+        f"{result.entries_checked} entries before it are intact "
+        f"(up to {result.head_seq}/{result.head_hash})"
+    )
+    click.get_current_context().exit(1)

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.engine.sqlite import TransactionType
+
 from whistle.audit.actions import ALL_ACTIONS
 from whistle.db import engine as db
 from whistle.db.tables import AuditEntry
 
 GENESIS_HASH = "0" * 64
+# The actor of every reporter-originated entry: nothing that could identify the reporter.
+REPORTER_ACTOR = "reporter"
+# Column sizes (migrations): checked here so both engines refuse the same values.
+MAX_ACTOR_CHARS = 80
+MAX_CASE_NUMBER_CHARS = 16
 # Any constant: PostgreSQL transactions that append take this advisory lock, so appends are
 # strictly ordered across app instances. SQLite's IMMEDIATE transactions already serialise writers.
 _POSTGRES_APPEND_LOCK = 0x5748_4953_544C  # "WHISTL"
@@ -37,7 +44,9 @@ class AuditRecord:
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def entry_hash(
@@ -79,9 +88,20 @@ async def append(
     """
     if action not in ALL_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to whistle.audit.actions")
-    details = details or {}
+    if not actor or len(actor) > MAX_ACTOR_CHARS:
+        raise ValueError(f"audit actor must have 1 to {MAX_ACTOR_CHARS} characters")
+    if case_number is not None and len(case_number) > MAX_CASE_NUMBER_CHARS:
+        raise ValueError(f"audit case number longer than {MAX_CASE_NUMBER_CHARS} characters")
+    details_json = canonical_json(details or {})  # refuses what JSON cannot hold, before writing
+    # Hash what verify will read back (tuples become lists, keys strings), not the caller's dict.
+    details = json.loads(details_json)
     at = (at or datetime.now(UTC)).astimezone(UTC)
+    if actor == REPORTER_ACTOR:
+        # Threat model 2: reporter-originated events are kept to the hour, whatever the caller.
+        at = at.replace(minute=0, second=0, microsecond=0)
+    _require_write_transaction()
     if not db.is_sqlite():
+        # Held until the action's transaction ends: the next append reads this entry as head.
         await db.fetch("SELECT pg_advisory_xact_lock({})", _POSTGRES_APPEND_LOCK)
     head = (
         await AuditEntry.select(AuditEntry.seq, AuditEntry.entry_hash)
@@ -106,12 +126,28 @@ async def append(
             actor=actor,
             action=action,
             case_number=case_number,
-            details=canonical_json(details),
+            details=details_json,
             prev_hash=prev_hash,
             entry_hash=digest,
         )
     )
     return AuditRecord(seq, at, actor, action, case_number, details, prev_hash, digest)
+
+
+def _require_write_transaction() -> None:
+    """Refuse to append outside the action's own write transaction.
+
+    Outside one, the head read and the insert would be separate statements (two appends could
+    pick the same seq) and the PostgreSQL advisory lock would be released at once. On SQLite the
+    transaction must be IMMEDIATE (``db.transaction()``): it takes the write lock at BEGIN, so
+    appends queue instead of reading a head that another writer is about to replace.
+    """
+    transaction = db.current().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("audit.append must run inside the action's db.transaction()")
+    kind = getattr(transaction, "transaction_type", None)
+    if db.is_sqlite() and kind not in (TransactionType.immediate, TransactionType.exclusive):
+        raise RuntimeError("audit.append on SQLite needs db.transaction() (BEGIN IMMEDIATE)")
 
 
 def _record(row: dict[str, Any]) -> AuditRecord:
