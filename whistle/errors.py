@@ -6,10 +6,12 @@ time, and never contain secrets, codes or report text.
 
 from __future__ import annotations
 
+from whistle.i18n import N_
+
 
 class DomainError(Exception):
     status_code = 400
-    title = "Permintaan tidak dapat diproses"
+    title = N_("Permintaan tidak dapat diproses")
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
@@ -20,43 +22,43 @@ class ValidationFailed(DomainError):
     """Input broke a rule; ``errors`` maps each field to its message."""
 
     status_code = 422
-    title = "Isian belum benar"
+    title = N_("Isian belum benar")
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("Periksa kembali isian yang ditandai.")
+        super().__init__(N_("Periksa kembali isian yang ditandai."))
         self.errors = errors
 
 
 class NotAuthenticated(DomainError):
     status_code = 401
-    title = "Perlu masuk terlebih dahulu"
+    title = N_("Perlu masuk terlebih dahulu")
 
 
 class InvalidTrackingCode(DomainError):
     """Wrong, unknown or malformed code: one message for all, so nothing is learnt from it."""
 
     status_code = 401
-    title = "Kode pelacakan tidak dikenali"
+    title = N_("Kode pelacakan tidak dikenali")
 
 
 class PermissionDenied(DomainError):
     status_code = 403
-    title = "Akses ditolak"
+    title = N_("Akses ditolak")
 
 
 class PasswordChangeRequired(PermissionDenied):
-    title = "Ganti kata sandi terlebih dahulu"
+    title = N_("Ganti kata sandi terlebih dahulu")
 
 
 class TwoFactorEnrolmentRequired(PermissionDenied):
-    title = "Aktifkan verifikasi dua langkah terlebih dahulu"
+    title = N_("Aktifkan verifikasi dua langkah terlebih dahulu")
 
 
 class NotFound(DomainError):
     status_code = 404
-    title = "Tidak ditemukan"
+    title = N_("Tidak ditemukan")
 
 
 class Conflict(DomainError):
     status_code = 409
-    title = "Tidak dapat dilakukan pada keadaan saat ini"
+    title = N_("Tidak dapat dilakukan pada keadaan saat ini")
