@@ -150,7 +150,7 @@ def _require_write_transaction() -> None:
         raise RuntimeError("audit.append on SQLite needs db.transaction() (BEGIN IMMEDIATE)")
 
 
-def _record(row: dict[str, Any]) -> AuditRecord:
+def record_from_row(row: dict[str, Any]) -> AuditRecord:
     return AuditRecord(
         seq=row["seq"],
         at=row["at"],
@@ -170,4 +170,4 @@ async def case_history(case_number: str) -> list[AuditRecord]:
         .where(AuditEntry.case_number == case_number)
         .order_by(AuditEntry.seq)
     )
-    return [_record(row) for row in rows]
+    return [record_from_row(row) for row in rows]
