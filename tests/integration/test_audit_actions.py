@@ -1,0 +1,257 @@
+"""Every audit action that exists is left in the log exactly once by the real action that
+records it.
+
+``PERFORMERS`` maps each action in ``whistle.audit.actions.ALL_ACTIONS`` to a function that
+prepares what the action needs and returns the action itself. An action added to the registry
+without a performer here fails ``test_every_registered_action_has_a_performer`` and its own
+parametrised case: add the performer with the service function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.cases_support import as_officer, file_report
+from tests.conftest import OFFICE_PASSPHRASE
+from tests.officer_support import DEFAULT_PASSWORD, make_officer
+from whistle.audit import actions, queries
+from whistle.audit.checkpoint import take_checkpoint
+from whistle.audit.verify import verify_chain
+from whistle.cases import service as cases
+from whistle.context import Context
+from whistle.db.tables import AuditEntry, Officer
+from whistle.officers import admin, login, policy, recovery, totp
+from whistle.officers import service as officers
+
+NEW_PASSWORD = "another long passphrase 77"
+
+
+@dataclass
+class World:
+    """Officers and one filed case, made before the action under test."""
+
+    ctx: Context
+    case_number: str
+    triage_id: int
+    investigator_id: int
+    late_triage_id: int  # joined after the report was filed: holds no key to it
+
+
+Act = Callable[[], Awaitable[object]]
+PERFORMERS: dict[str, Callable[[World], Awaitable[Act]]] = {}
+
+
+def performs(action: str):
+    def register(function: Callable[[World], Awaitable[Act]]):
+        assert action not in PERFORMERS, f"two performers for {action}"
+        PERFORMERS[action] = function
+        return function
+
+    return register
+
+
+async def expect_refusal(call: Awaitable[object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        await call
+
+
+@performs(actions.REPORT_RECEIVED)
+async def _report_received(world: World) -> Act:
+    return lambda: file_report(world.ctx)
+
+
+@performs(actions.LOGIN)
+async def _login(world: World) -> Act:
+    return lambda: login.authenticate(world.ctx, "tri", DEFAULT_PASSWORD)
+
+
+@performs(actions.LOGIN_FAILED)
+async def _login_failed(world: World) -> Act:
+    return lambda: expect_refusal(
+        login.authenticate(world.ctx, "tri", "not the password at all"), login.LoginRefused
+    )
+
+
+@performs(actions.LOGOUT)
+async def _logout(world: World) -> Act:
+    result = await login.authenticate(world.ctx, "tri", DEFAULT_PASSWORD)
+    return lambda: login.logout(world.ctx, result.token)
+
+
+@performs(actions.PASSWORD_CHANGED)
+async def _password_changed(world: World) -> Act:
+    return lambda: officers.change_password(
+        world.ctx,
+        world.triage_id,
+        current=DEFAULT_PASSWORD,
+        new=NEW_PASSWORD,
+        confirm=NEW_PASSWORD,
+    )
+
+
+async def _enrolment_code(world: World) -> tuple[bytes, str]:
+    """Start TOTP enrolment for the triage officer; return their private key and a valid code."""
+    officer = await as_officer(world.ctx, "tri")
+    await officers.totp_enrolment(officer.id, officer.private_key)
+    row = await Officer.objects().where(Officer.id == officer.id).first()
+    secret = totp.unseal_secret(officer.private_key, officer.id, row.totp_pending_sealed)
+    return officer.private_key, totp.code_for(secret, totp.current_step())
+
+
+@performs(actions.TOTP_ENABLED)
+async def _totp_enabled(world: World) -> Act:
+    private_key, code = await _enrolment_code(world)
+    return lambda: officers.confirm_totp(world.triage_id, private_key, code)
+
+
+@performs(actions.TOTP_DISABLED)
+async def _totp_disabled(world: World) -> Act:
+    private_key, code = await _enrolment_code(world)
+    await officers.confirm_totp(world.triage_id, private_key, code)
+    return lambda: officers.disable_totp(world.ctx, world.triage_id, DEFAULT_PASSWORD)
+
+
+@performs(actions.OFFICER_ADDED)
+async def _officer_added(world: World) -> Act:
+    return lambda: make_officer(world.ctx, "newcomer", ["auditor"])
+
+
+@performs(actions.OFFICER_DISABLED)
+async def _officer_disabled(world: World) -> Act:
+    return lambda: admin.disable_officer(world.ctx, world.investigator_id, actor="root")
+
+
+@performs(actions.OFFICER_ENABLED)
+async def _officer_enabled(world: World) -> Act:
+    await admin.disable_officer(world.ctx, world.investigator_id, actor="root")
+    return lambda: admin.enable_officer(world.ctx, world.investigator_id, actor="root")
+
+
+@performs(actions.OFFICER_PASSWORD_RESET)
+async def _officer_password_reset(world: World) -> Act:
+    return lambda: admin.reset_password(
+        world.ctx, world.investigator_id, "a fresh temporary passphrase 9", actor="root"
+    )
+
+
+@performs(actions.OFFICER_ROLES_CHANGED)
+async def _officer_roles_changed(world: World) -> Act:
+    return lambda: admin.set_roles(
+        world.ctx, world.investigator_id, ["investigator", "auditor"], actor="root"
+    )
+
+
+@performs(actions.SETTING_CHANGED)
+async def _setting_changed(world: World) -> Act:
+    return lambda: policy.set_totp_required(True, actor="root")
+
+
+@performs(actions.KEYS_RECOVERED)
+async def _keys_recovered(world: World) -> Act:
+    return lambda: recovery.recover_keys(world.ctx, "tri2", OFFICE_PASSPHRASE, actor="cli")
+
+
+@performs(actions.CASE_OPENED)
+async def _case_opened(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.open_case(world.ctx, officer, world.case_number)
+
+
+@performs(actions.CASE_STATUS_CHANGED)
+async def _case_status_changed(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.apply_transition(
+        world.ctx, officer, world.case_number, "verify", reason="Mulai verifikasi"
+    )
+
+
+@performs(actions.CASE_TRIAGED)
+async def _case_triaged(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.set_triage(
+        officer, world.case_number, priority="high", retaliation_risk=True
+    )
+
+
+@performs(actions.CASE_ASSIGNED)
+async def _case_assigned(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.assign(officer, world.case_number, world.investigator_id)
+
+
+@performs(actions.CASE_UNASSIGNED)
+async def _case_unassigned(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    await cases.assign(officer, world.case_number, world.investigator_id)
+    return lambda: cases.unassign(officer, world.case_number, world.investigator_id)
+
+
+@performs(actions.CASE_ACCESS_GRANTED)
+async def _case_access_granted(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.grant_access(officer, world.case_number, world.late_triage_id)
+
+
+@performs(actions.CASE_ACCESS_REVOKED)
+async def _case_access_revoked(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    await cases.grant_access(officer, world.case_number, world.late_triage_id)
+    return lambda: cases.revoke_access(officer, world.case_number, world.late_triage_id)
+
+
+@performs(actions.CASE_RECUSED)
+async def _case_recused(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.recuse(officer, world.case_number, "Terlapor adalah saudara saya.")
+
+
+@performs(actions.CASE_NOTE_ADDED)
+async def _case_note_added(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.add_note(officer, world.case_number, "Saksi dihubungi besok.")
+
+
+@performs(actions.AUDIT_EXPORTED)
+async def _audit_exported(world: World) -> Act:
+    return lambda: queries.start_export(queries.AuditFilter(actor="tri"), actor="aud")
+
+
+@performs(actions.AUDIT_CHECKPOINT)
+async def _audit_checkpoint(world: World) -> Act:
+    return lambda: take_checkpoint(world.ctx.keyring, actor="cli")
+
+
+async def make_world(ctx: Context) -> World:
+    triage_id = await make_officer(ctx, "tri", ["triage"])
+    investigator_id = await make_officer(ctx, "inv", ["investigator"])
+    await make_officer(ctx, "root", ["admin"])
+    await make_officer(ctx, "aud", ["auditor"])
+    case_number, _ = await file_report(ctx)
+    late_triage_id = await make_officer(ctx, "tri2", ["triage"])
+    return World(ctx, case_number, triage_id, investigator_id, late_triage_id)
+
+
+async def entries_after(seq: int) -> list[dict]:
+    return await AuditEntry.select(AuditEntry.action).where(AuditEntry.seq > seq)
+
+
+def test_every_registered_action_has_a_performer():
+    assert set(PERFORMERS) - actions.ALL_ACTIONS == set(), "performers for unknown actions"
+    missing = sorted(actions.ALL_ACTIONS - set(PERFORMERS))
+    assert not missing, f"audit actions no test performs: {missing}"
+
+
+@pytest.mark.parametrize("action", sorted(actions.ALL_ACTIONS))
+async def test_the_action_leaves_exactly_one_entry(ctx, action):
+    performer = PERFORMERS.get(action)
+    assert performer is not None, f"no performer for {action}: add one in this file"
+    world = await make_world(ctx)
+    act = await performer(world)
+    head = await AuditEntry.select(AuditEntry.seq).order_by(AuditEntry.seq, ascending=False).first()
+    await act()
+    new_entries = [row["action"] for row in await entries_after(head["seq"])]
+    assert new_entries == [action]
+    assert (await verify_chain()).ok
