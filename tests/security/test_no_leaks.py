@@ -28,7 +28,8 @@ FREE_TEXT = {
 }
 
 
-def _exercise(base: str) -> None:
+def _exercise(base: str) -> list[str]:
+    """File and reopen reports through the form and the API; return the tracking codes."""
     headers = {"User-Agent": USER_AGENT, "X-Forwarded-For": FORWARDED_IP, "X-Real-IP": FORWARDED_IP}
 
     def transport() -> httpx.HTTPTransport:
@@ -66,6 +67,7 @@ def _exercise(base: str) -> None:
         bearer = {"Authorization": f"Bearer {session.json()['token']}"}
         assert MARKER in api.get("/api/v1/report", headers=bearer).text
         assert api.post("/api/v1/session", json={"tracking_code": MARKER}).status_code == 401
+    return [code, created.json()["tracking_code"]]
 
 
 def _database_bytes(settings, engine_name: str, cluster: PostgresCluster | None) -> bytes:
@@ -95,21 +97,23 @@ def _database_bytes(settings, engine_name: str, cluster: PostgresCluster | None)
     return dump.stdout
 
 
-def _serve_and_exercise(settings, log: Path) -> None:
+def _serve_and_exercise(settings, log: Path) -> list[str]:
     with running_server(settings, log, WHISTLE_LOG_LEVEL="DEBUG") as base:
-        _exercise(base)
+        return _exercise(base)
 
 
 async def test_marker_device_and_address_appear_nowhere(settings, engine_name, templates, tmp_path):
     log = tmp_path / "server.log"
-    await anyio.to_thread.run_sync(_serve_and_exercise, settings, log)
+    codes = await anyio.to_thread.run_sync(_serve_and_exercise, settings, log)
     logged = log.read_text()
+    for code in codes:
+        assert code not in logged and code.replace("-", "") not in logged, "a code was logged"
     assert "Application startup complete" in logged, "the log was captured"
     for needle in (MARKER, USER_AGENT, "UAMARKER4242", FORWARDED_IP, CLIENT_IP):
         assert needle not in logged, f"{needle!r} reached the server log"
 
     stored = _database_bytes(settings, engine_name, templates.postgres)
     assert b"pungli" in stored and b"calo" in stored, "the dump holds the reports' metadata"
-    for needle in (MARKER, "UAMARKER4242", FORWARDED_IP, CLIENT_IP, "MarkerPhone"):
+    for needle in (MARKER, "UAMARKER4242", FORWARDED_IP, CLIENT_IP, "MarkerPhone", *codes):
         for encoding in ("utf-8", "utf-16-le"):
             assert needle.encode(encoding) not in stored, f"{needle!r} stored ({encoding})"
