@@ -4,13 +4,12 @@ plain text or any log line, and nothing of the reporter's device is stored or lo
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import anyio
 import httpx
 
-from tests.support.postgres import PostgresCluster
+from tests.support.dump import database_copy
 from tests.support.server import running_server
 
 MARKER = "ZEBRAMARKER7731"
@@ -70,33 +69,6 @@ def _exercise(base: str) -> list[str]:
     return [code, created.json()["tracking_code"]]
 
 
-def _database_bytes(settings, engine_name: str, cluster: PostgresCluster | None) -> bytes:
-    if engine_name == "sqlite":
-        path = settings.sqlite_path
-        return b"".join(
-            Path(f"{path}{suffix}").read_bytes()
-            for suffix in ("", "-wal", "-shm")
-            if Path(f"{path}{suffix}").exists()
-        )
-    assert cluster is not None
-    database = settings.database_url.rsplit("/", 1)[1]
-    dump = subprocess.run(
-        [
-            str(cluster.bindir / "pg_dump"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(cluster.port),
-            "-U",
-            cluster.user,
-            database,
-        ],
-        capture_output=True,
-        check=True,
-    )
-    return dump.stdout
-
-
 def _serve_and_exercise(settings, log: Path) -> list[str]:
     with running_server(settings, log, WHISTLE_LOG_LEVEL="DEBUG") as base:
         return _exercise(base)
@@ -112,7 +84,7 @@ async def test_marker_device_and_address_appear_nowhere(settings, engine_name, t
     for needle in (MARKER, USER_AGENT, "UAMARKER4242", FORWARDED_IP, CLIENT_IP):
         assert needle not in logged, f"{needle!r} reached the server log"
 
-    stored = _database_bytes(settings, engine_name, templates.postgres)
+    stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)
     assert b"pungli" in stored and b"calo" in stored, "the dump holds the reports' metadata"
     for needle in (MARKER, "UAMARKER4242", FORWARDED_IP, CLIENT_IP, "MarkerPhone", *codes):
         for encoding in ("utf-8", "utf-16-le"):

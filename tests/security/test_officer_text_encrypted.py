@@ -3,16 +3,17 @@ unreadable in a database copy as what the reporter wrote."""
 
 from __future__ import annotations
 
-import subprocess
+import anyio
 
 from tests.cases_support import as_officer, file_report
 from tests.officer_support import make_officer
+from tests.support.dump import database_copy
 from whistle.cases import service as cases
 
 MARKER = "OFFICERMARKER5150"
 
 
-async def test_officer_written_text_never_stored_in_plain(ctx, settings, engine_name, templates):
+async def test_officer_written_text_never_stored_in_plain(ctx, settings, templates):
     await make_officer(ctx, "triage", ["triage"])
     await make_officer(ctx, "triage.two", ["triage"])
     number, _ = await file_report(ctx)
@@ -28,27 +29,7 @@ async def test_officer_written_text_never_stored_in_plain(ctx, settings, engine_
     )
     await cases.recuse(await as_officer(ctx, "triage.two"), number, f"Saudara {MARKER}")
 
-    if engine_name == "sqlite":
-        path = settings.sqlite_path
-        stored = b"".join(
-            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
-        )
-    else:
-        cluster = templates.postgres
-        stored = subprocess.run(
-            [
-                str(cluster.bindir / "pg_dump"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(cluster.port),
-                "-U",
-                cluster.user,
-                settings.database_url.rsplit("/", 1)[1],
-            ],
-            capture_output=True,
-            check=True,
-        ).stdout
+    stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)
     assert number.encode() in stored, "the copy holds the case"
     assert MARKER.encode() not in stored
     assert MARKER.encode("utf-16-le") not in stored
