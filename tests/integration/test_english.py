@@ -7,7 +7,9 @@ from functools import cache
 import httpx
 from babel.messages.pofile import read_po
 
+from tests.cases_support import file_report
 from tests.helpers import CODE, VALID_REPORT, post_form
+from tests.officer_support import logged_in, make_officer
 from whistle.i18n import LOCALE_DIR
 
 ENGLISH_HTML = '<html lang="en">'
@@ -151,3 +153,21 @@ async def test_api_categories_follow_the_language_cookie(client):
     assert english["calo"] == "Brokers (calo) / brokering"
     assert english["lainnya"] == "Other"
     assert [item["code"] for item in indonesian] == list(english)
+
+
+async def test_officer_pages_in_english(client, ctx):
+    await make_officer(ctx, "tim", ["triage", "auditor"])
+    case_number, _code = await file_report(ctx)
+    await logged_in(client, ctx, "tim")
+    await choose_english(client, "/officer")
+
+    inbox = await client.get("/officer")
+    assert_english(inbox, "Inbox", "Case number", "Clear filters", "Illegal levies (pungli)")
+    case = await client.get(f"/officer/cases/{case_number}")
+    assert_english(
+        case, "Change status", "Start verification", "Internal notes", "Case audit trail"
+    )
+    audit = await client.get("/officer/audit")
+    assert_english(audit, "Audit Log", "Report received", "Export CSV")
+    account = await client.get("/officer/account")
+    assert_english(account, "My Account", "Two-step verification", "Auditor (Inspektorat")
