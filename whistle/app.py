@@ -18,7 +18,6 @@ from whistle.cases.routes import ROUTES as CASE_ROUTES
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
-from whistle.i18n import current_language
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
 from whistle.officers.auth import provide_officer
@@ -26,7 +25,7 @@ from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
-from whistle.web.routes import LANGUAGE_COOKIE, SiteRoutes, language_for
+from whistle.web.routes import SiteRoutes, set_request_language
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
 
@@ -34,12 +33,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 async def _set_language(request: Request) -> None:
-    current_language.set(
-        language_for(
-            request.query_params.get("lang"),
-            request.cookies.get(LANGUAGE_COOKIE),
-        )
-    )
+    set_request_language(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -15,14 +15,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from whistle.audit import actions
+from whistle.audit.labels import ACTION_LABELS
 from whistle.cases import inbox as inbox_service
 from whistle.cases import service, workflow
 from whistle.cases.statuses import OUTCOME_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from whistle.context import Context
 from whistle.db.tables import Officer
 from whistle.errors import ValidationFailed
-from whistle.i18n import N_
 from whistle.intake.schemas import CATEGORIES, HOW_KNOWN
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
 
@@ -78,21 +77,6 @@ async def _case_page(
         },
         status_code=422 if errors else 200,
     )
-
-
-# How the case's audit history names each action (the audit viewer has its own page).
-ACTION_LABELS = {
-    actions.REPORT_RECEIVED: N_("Laporan diterima"),
-    actions.CASE_OPENED: N_("Kasus dibuka"),
-    actions.CASE_STATUS_CHANGED: N_("Status diubah"),
-    actions.CASE_TRIAGED: N_("Prioritas/risiko diubah"),
-    actions.CASE_ASSIGNED: N_("Investigator ditugaskan"),
-    actions.CASE_UNASSIGNED: N_("Penugasan dicabut"),
-    actions.CASE_ACCESS_GRANTED: N_("Akses diberikan"),
-    actions.CASE_ACCESS_REVOKED: N_("Akses dicabut"),
-    actions.CASE_RECUSED: N_("Konflik kepentingan dinyatakan"),
-    actions.CASE_NOTE_ADDED: N_("Catatan internal ditambahkan"),
-}
 
 
 class CasePages(Controller):

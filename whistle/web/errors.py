@@ -18,8 +18,8 @@ from whistle.errors import (
     TwoFactorEnrolmentRequired,
     ValidationFailed,
 )
-from whistle.i18n import N_, current_language, gettext
-from whistle.web.routes import LANGUAGE_COOKIE, language_for
+from whistle.i18n import N_, gettext
+from whistle.web.routes import set_request_language
 
 log = logging.getLogger("whistle.errors")
 
@@ -59,9 +59,7 @@ def error_response(
 ) -> Response[Any]:
     # Errors raised before a handler runs (no route, CSRF refusal, guards) skip the app's
     # before_request hook, so the language is chosen here as well.
-    current_language.set(
-        language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-    )
+    set_request_language(request)
     title = gettext(title)
     detail = gettext(detail) if detail else None
     if wants_problem_json(request):

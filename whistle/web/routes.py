@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from whistle.i18n import LANGUAGES, choose_language
+from whistle.i18n import LANGUAGES, choose_language, current_language
 from whistle.web.dependencies import safe_next
 
 LANGUAGE_COOKIE = "lang"
@@ -49,3 +49,10 @@ def language_for(query: str | None, cookie: str | None) -> str:
         if candidate in LANGUAGES:
             return candidate
     return choose_language(None)
+
+
+def set_request_language(request: Request) -> None:
+    """Choose this request's interface language (query, then cookie, then Indonesian)."""
+    current_language.set(
+        language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+    )
