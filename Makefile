@@ -37,6 +37,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.inbox
+	$(BIN)/python -m bench.audit_verify
 
 # Interface text: re-extract the Indonesian message ids, then bring the English catalog up to
 # date (new ids arrive untranslated; the i18n test names them until they are translated).
