@@ -79,6 +79,15 @@ async def _case_page(
     )
 
 
+# The case page's forms that act on one colleague's access: action -> service function.
+PEOPLE_ACTIONS = {
+    "assign": service.assign,
+    "unassign": service.unassign,
+    "grant": service.grant_access,
+    "revoke": service.revoke_access,
+}
+
+
 class CasePages(Controller):
     path = "/officer"
     guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
@@ -214,76 +223,27 @@ class CasePages(Controller):
             ctx, officer, number, "note", values, service.add_note(officer, number, values["body"])
         )
 
-    @post("/cases/{number:str}/assign", name="officer_case_assign")
-    async def assign(
+    @post(
+        [f"/cases/{{number:str}}/{action}" for action in PEOPLE_ACTIONS],
+        name="officer_case_people",
+    )
+    async def people(
         self,
         request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         number: FromPath[str],
     ) -> Template | Redirect:
+        """Assign, unassign, grant or revoke: one colleague, named by ``officer_id``."""
+        action = request.url.path.rsplit("/", 1)[1]
         form = await request.form()
         return await self._submit(
             ctx,
             officer,
             number,
-            "assign",
+            action,
             {},
-            service.assign(officer, number, form.get("officer_id")),
-        )
-
-    @post("/cases/{number:str}/unassign", name="officer_case_unassign")
-    async def unassign(
-        self,
-        request: Request,
-        ctx: NamedDependency[Context],
-        officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        return await self._submit(
-            ctx,
-            officer,
-            number,
-            "unassign",
-            {},
-            service.unassign(officer, number, form.get("officer_id")),
-        )
-
-    @post("/cases/{number:str}/grant", name="officer_case_grant")
-    async def grant(
-        self,
-        request: Request,
-        ctx: NamedDependency[Context],
-        officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        return await self._submit(
-            ctx,
-            officer,
-            number,
-            "grant",
-            {},
-            service.grant_access(officer, number, form.get("officer_id")),
-        )
-
-    @post("/cases/{number:str}/revoke", name="officer_case_revoke")
-    async def revoke(
-        self,
-        request: Request,
-        ctx: NamedDependency[Context],
-        officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        return await self._submit(
-            ctx,
-            officer,
-            number,
-            "revoke",
-            {},
-            service.revoke_access(officer, number, form.get("officer_id")),
+            PEOPLE_ACTIONS[action](officer, number, form.get("officer_id")),
         )
 
     @post("/cases/{number:str}/recuse", name="officer_case_recuse")
