@@ -15,6 +15,7 @@ from whistle.context import Context
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, MONEY_CATEGORIES, validate_report
+from whistle.web.dependencies import session_cookie
 
 REPORTER_COOKIE = "whistle_reporter"
 FORM_FIELDS = (
@@ -30,15 +31,7 @@ FORM_FIELDS = (
 
 
 def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
-    return Cookie(
-        key=REPORTER_COOKIE,
-        value=value,
-        path="/track",
-        httponly=True,
-        secure=not ctx.settings.development,
-        samesite="strict",
-        max_age=0 if expire else None,
-    )
+    return session_cookie(ctx, REPORTER_COOKIE, value, "/track", expire=expire)
 
 
 async def _form_page(

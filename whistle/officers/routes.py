@@ -25,7 +25,7 @@ from whistle.officers.auth import (
     officer_guard,
 )
 from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, ROLE_LABELS, TRIAGE
-from whistle.web.dependencies import safe_next
+from whistle.web.dependencies import safe_next, session_cookie
 
 LOGIN_STATUS = {
     login.BAD_CREDENTIALS: 401,
@@ -36,15 +36,7 @@ LOGIN_STATUS = {
 
 
 def officer_cookie(ctx: Context, token: str, *, expire: bool = False) -> Cookie:
-    return Cookie(
-        key=OFFICER_COOKIE,
-        value=token,
-        path="/officer",
-        httponly=True,
-        secure=not ctx.settings.development,
-        samesite="strict",
-        max_age=0 if expire else None,
-    )
+    return session_cookie(ctx, OFFICER_COOKIE, token, "/officer", expire=expire)
 
 
 def home_for(roles: frozenset[str] | set[str]) -> str:

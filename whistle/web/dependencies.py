@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from whistle.context import Context
 
@@ -22,3 +23,19 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return default
+
+
+def session_cookie(
+    ctx: Context, key: str, token: str, path: str, *, expire: bool = False
+) -> Cookie:
+    """A session cookie: script can't read it, other sites can't send it, https only in
+    production, and it ends with the browser session (or now, with ``expire``)."""
+    return Cookie(
+        key=key,
+        value=token,
+        path=path,
+        httponly=True,
+        secure=not ctx.settings.development,
+        samesite="strict",
+        max_age=0 if expire else None,
+    )
