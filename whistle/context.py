@@ -21,5 +21,5 @@ class Context:
         return cls(
             settings=settings,
             keyring=Keyring.load(settings.keys_dir),
-            kdf=KeyDerivationLimiter(settings.kdf_concurrency),
+            kdf=KeyDerivationLimiter(settings.kdf_concurrency, settings.kdf_queue),
         )

@@ -29,6 +29,8 @@ class Settings:
     argon2_lanes: int = 1
     # How many Argon2id derivations may run at once: each holds argon2_memory_kib of memory.
     kdf_concurrency: int = 4
+    # How many more may wait for a slot; beyond that a request is refused at once (503).
+    kdf_queue: int = 64
     development: bool = False
     acknowledge_days: int = 7
     feedback_days: int = 90
@@ -81,6 +83,7 @@ class Settings:
             kdf_concurrency=reader.integer(
                 "WHISTLE_KDF_CONCURRENCY", defaults.kdf_concurrency, minimum=1
             ),
+            kdf_queue=reader.integer("WHISTLE_KDF_QUEUE", defaults.kdf_queue, minimum=0),
             development=reader.boolean("WHISTLE_DEVELOPMENT", defaults.development),
             acknowledge_days=reader.integer(
                 "WHISTLE_ACKNOWLEDGE_DAYS", defaults.acknowledge_days, minimum=1

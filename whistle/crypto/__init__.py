@@ -31,6 +31,7 @@ from whistle.crypto.envelope import (
 from whistle.crypto.errors import (
     CryptoError,
     DecryptionError,
+    DerivationQueueFull,
     InvalidTrackingCode,
     MissingKeys,
     WrongPassphrase,
@@ -65,6 +66,7 @@ __all__ = [
     "Argon2Params",
     "CryptoError",
     "DecryptionError",
+    "DerivationQueueFull",
     "InvalidTrackingCode",
     "KeyDerivationLimiter",
     "Keyring",

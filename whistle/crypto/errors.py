@@ -58,3 +58,10 @@ class WrongPassphrase(CryptoError):
     def __init__(self, message: str = "wrong passphrase") -> None:
         """Build the error; the default message is deliberately generic."""
         super().__init__(message)
+
+
+class DerivationQueueFull(CryptoError):
+    """More key derivations are waiting than the limiter accepts: refuse now, retry later."""
+
+    def __init__(self) -> None:
+        super().__init__("too many key derivations waiting")

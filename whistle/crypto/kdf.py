@@ -22,6 +22,8 @@ import anyio.lowlevel
 import anyio.to_thread
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from whistle.crypto.errors import DerivationQueueFull
+
 __all__ = [
     "Argon2Params",
     "KeyDerivationLimiter",
@@ -117,13 +119,19 @@ class KeyDerivationLimiter:
     configuration time, outside any loop.
     """
 
-    def __init__(self, max_concurrent: int) -> None:
-        """Remember the bound; no event-loop object is created here."""
+    def __init__(self, max_concurrent: int, max_waiting: int | None = None) -> None:
+        """Remember the bounds; no event-loop object is created here.
+
+        ``max_waiting`` caps the queue behind the running derivations: one more caller gets
+        DerivationQueueFull at once instead of waiting (None: the queue is unbounded).
+        """
         if not isinstance(max_concurrent, int) or isinstance(max_concurrent, bool):
             raise TypeError("max_concurrent must be an integer")
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.max_concurrent = max_concurrent
+        self.max_waiting = max_waiting
+        self._in_flight = 0
         self._limiter: anyio.CapacityLimiter | None = None
         self._token: object | None = None
 
@@ -142,7 +150,16 @@ class KeyDerivationLimiter:
         the bound holds for the memory actually in use.
         """
         limiter = self._current_limiter()
-        return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+        if (
+            self.max_waiting is not None
+            and self._in_flight >= self.max_concurrent + self.max_waiting
+        ):
+            raise DerivationQueueFull()
+        self._in_flight += 1
+        try:
+            return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+        finally:
+            self._in_flight -= 1
 
 
 def _b64encode(data: bytes) -> str:

@@ -12,10 +12,12 @@ from litestar.response import Redirect, Template
 
 from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
+from whistle.crypto import DerivationQueueFull
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, MONEY_CATEGORIES, validate_report
 from whistle.web.dependencies import session_cookie
+from whistle.web.errors import BUSY_RETRY_SECONDS
 
 REPORTER_COOKIE = "whistle_reporter"
 FORM_FIELDS = (
@@ -35,7 +37,12 @@ def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie
 
 
 async def _form_page(
-    values: dict[str, Any], errors: dict[str, str], excluded: list[str], status: int = 200
+    values: dict[str, Any],
+    errors: dict[str, str],
+    excluded: list[str],
+    status: int = 200,
+    *,
+    busy: bool = False,
 ) -> Template:
     return Template(
         template_name="public/report_form.html",
@@ -48,8 +55,10 @@ async def _form_page(
             "money_categories": MONEY_CATEGORIES,
             "how_known": HOW_KNOWN,
             "limits": LIMITS,
+            "busy": busy,
         },
         status_code=status,
+        headers={"Retry-After": str(BUSY_RETRY_SECONDS)} if busy else None,
     )
 
 
@@ -74,6 +83,9 @@ class PublicPages(Controller):
             receipt = await service.submit_report(ctx, report)
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)
+        except DerivationQueueFull:
+            # Nothing was stored; keep what was typed so sending again is one tap.
+            return await _form_page(values, {}, excluded, status=503, busy=True)
         return Template(template_name="public/receipt.html", context={"receipt": receipt})
 
     @get("/track", name="track_form")

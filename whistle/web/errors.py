@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from whistle.crypto import DerivationQueueFull
 from whistle.errors import (
     DomainError,
     PasswordChangeRequired,
@@ -24,6 +25,9 @@ from whistle.web.routes import set_request_language
 log = logging.getLogger("whistle.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+BUSY_TITLE = N_("Sistem sedang sibuk")
+BUSY_DETAIL = N_("Banyak permintaan sedang diproses. Tidak ada yang tersimpan; coba lagi sebentar.")
+BUSY_RETRY_SECONDS = 10
 GENERIC_TITLES = {
     400: N_("Permintaan tidak valid"),
     401: N_("Perlu masuk terlebih dahulu"),
@@ -111,6 +115,13 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]
     return error_response(request, status, title, detail, errors, headers)
 
 
+def handle_busy(request: Request, exc: DerivationQueueFull) -> Response[Any]:
+    """Too many key derivations queued: refuse at once, ask to retry (nothing was stored)."""
+    return error_response(
+        request, 503, BUSY_TITLE, BUSY_DETAIL, headers={"Retry-After": str(BUSY_RETRY_SECONDS)}
+    )
+
+
 def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
     # Type and stack only: an exception's message may quote data a reporter wrote.
     stack = "".join(traceback.format_tb(exc.__traceback__))
@@ -121,6 +132,7 @@ def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
 
 
 EXCEPTION_HANDLERS = {
+    DerivationQueueFull: handle_busy,
     DomainError: handle_domain_error,
     HTTPException: handle_http_exception,
     Exception: handle_internal_error,

@@ -1,0 +1,53 @@
+"""A burst of key derivations beyond the queue is refused at once, stores nothing, and the
+reporter's typed report is kept on the page."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from tests.helpers import VALID_REPORT, csrf_token
+from whistle.app import create_app
+from whistle.crypto import DerivationQueueFull, KeyDerivationLimiter
+from whistle.db.tables import Report
+
+
+async def test_limiter_refuses_beyond_running_plus_waiting():
+    limiter = KeyDerivationLimiter(1, max_waiting=1)
+    release = threading.Event()
+    async with anyio.create_task_group() as group:
+        group.start_soon(limiter.run, release.wait)
+        group.start_soon(limiter.run, release.wait)
+        await anyio.sleep(0.05)
+        with pytest.raises(DerivationQueueFull):
+            await limiter.run(sum, [1])
+        release.set()
+    assert await limiter.run(sum, [1, 2]) == 3, "capacity comes back once they finish"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_busy_form_keeps_what_was_typed_and_stores_nothing(settings):
+    import httpx
+
+    app = create_app(settings.with_changes(kdf_concurrency=1, kdf_queue=0))
+    kdf = app.state.ctx.kdf
+    release = threading.Event()
+    async with app.lifespan(), anyio.create_task_group() as group:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://testserver.local"
+        ) as client:
+            token = await csrf_token(client, "/report")
+            group.start_soon(kdf.run, release.wait)  # the only slot is taken
+            await anyio.sleep(0.05)
+            page = await client.post("/report", data={**VALID_REPORT, "_csrf_token": token})
+            api = await client.post("/api/v1/reports", json=VALID_REPORT)
+            release.set()
+    assert page.status_code == 503
+    assert page.headers["retry-after"]
+    assert "sistem sedang sibuk" in page.text
+    assert VALID_REPORT["description"] in page.text
+    assert api.status_code == 503
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert await Report.count() == 0
