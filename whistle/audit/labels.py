@@ -7,9 +7,9 @@ from whistle.i18n import N_
 
 ACTION_LABELS = {
     actions.REPORT_RECEIVED: N_("Laporan diterima"),
-    actions.LOGIN: N_("Masuk"),
+    actions.LOGIN: N_("Petugas masuk"),
     actions.LOGIN_FAILED: N_("Gagal masuk"),
-    actions.LOGOUT: N_("Keluar"),
+    actions.LOGOUT: N_("Petugas keluar"),
     actions.PASSWORD_CHANGED: N_("Kata sandi diganti"),
     actions.TOTP_ENABLED: N_("Verifikasi dua langkah diaktifkan"),
     actions.TOTP_DISABLED: N_("Verifikasi dua langkah dinonaktifkan"),
