@@ -74,7 +74,7 @@ def _serve_and_exercise(settings, log: Path) -> list[str]:
         return _exercise(base)
 
 
-async def test_marker_device_and_address_appear_nowhere(settings, engine_name, templates, tmp_path):
+async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp_path):
     log = tmp_path / "server.log"
     codes = await anyio.to_thread.run_sync(_serve_and_exercise, settings, log)
     logged = log.read_text()

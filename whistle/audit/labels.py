@@ -32,8 +32,3 @@ ACTION_LABELS = {
     actions.AUDIT_EXPORTED: N_("Log audit diekspor"),
     actions.AUDIT_CHECKPOINT: N_("Titik periksa log audit dibuat"),
 }
-
-
-def label_for(action: str) -> str:
-    """The label's message id; an action added without a label shows its technical name."""
-    return ACTION_LABELS.get(action, action)

@@ -15,7 +15,7 @@ from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
-from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, MONEY_CATEGORIES, validate_report
+from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, validate_report
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS
 
@@ -52,7 +52,6 @@ async def _form_page(
             "excluded": {str(value) for value in excluded},
             "officers": await service.excludable_officers(),
             "categories": CATEGORIES,
-            "money_categories": MONEY_CATEGORIES,
             "how_known": HOW_KNOWN,
             "limits": LIMITS,
             "busy": busy,

@@ -26,8 +26,6 @@ CATEGORIES: dict[str, str] = {
     "diskriminasi": N_("Diskriminasi"),
     "lainnya": N_("Lainnya"),
 }
-# Categories where money was asked for, so the form asks how much.
-MONEY_CATEGORIES = frozenset({"pungli", "calo", "gratifikasi_suap"})
 
 HOW_KNOWN: dict[str, str] = {
     "experienced": N_("Saya mengalaminya sendiri"),

@@ -77,29 +77,34 @@ async def add_officer(
         raise ValidationFailed({"password": problem})
     display_name = (display_name or username).strip()[:128]
     keys = await ctx.kdf.run(protect_new_keys, password, ctx)
-    async with db.transaction():
-        if await Officer.exists().where(Officer.username == username):
-            raise Conflict(N_("Nama pengguna sudah dipakai."))
-        rows = await Officer.insert(
-            Officer(
-                username=username,
-                display_name=display_name,
-                roles=",".join(role_list),
-                active=True,
-                password_hash=keys.password_hash,
-                must_change_password=must_change_password,
-                public_key=keys.public_key,
-                private_key_protected=keys.private_key_protected,
-                failed_logins=0,
-                created_at=datetime.now(UTC),
+    # The unique index decides, so two administrators adding the same name at once get the
+    # same clear answer as one adding a taken name.
+    try:
+        async with db.transaction():
+            rows = await Officer.insert(
+                Officer(
+                    username=username,
+                    display_name=display_name,
+                    roles=",".join(role_list),
+                    active=True,
+                    password_hash=keys.password_hash,
+                    must_change_password=must_change_password,
+                    public_key=keys.public_key,
+                    private_key_protected=keys.private_key_protected,
+                    failed_logins=0,
+                    created_at=datetime.now(UTC),
+                )
             )
-        )
-        officer_id = rows[0]["id"]
-        await audit.append(
-            actions.OFFICER_ADDED,
-            actor=actor,
-            details={"officer": username, "roles": role_list},
-        )
+            officer_id = rows[0]["id"]
+            await audit.append(
+                actions.OFFICER_ADDED,
+                actor=actor,
+                details={"officer": username, "roles": role_list},
+            )
+    except Exception as error:
+        if db.is_unique_violation(error):
+            raise Conflict(N_("Nama pengguna sudah dipakai.")) from None
+        raise
     return officer_id
 
 
