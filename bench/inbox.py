@@ -30,7 +30,7 @@ from whistle.cases.inbox import InboxFilter, inbox, inbox_sql
 from whistle.crypto import Argon2Params, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
-from whistle.intake.schemas import CATEGORIES
+from whistle.reports.content import CATEGORIES
 from whistle.settings import Settings
 
 NOW = datetime.now(UTC)

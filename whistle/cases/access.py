@@ -15,9 +15,9 @@ from whistle.crypto import DecryptionError, associated_data, decrypt, seal, unse
 from whistle.db.tables import Officer, Recusal, ReportKey
 from whistle.errors import Conflict, PermissionDenied
 from whistle.i18n import N_
-from whistle.intake.schemas import ReportInput
 from whistle.intake.service import CONTENT, HOLDER_OFFICER, key_purpose
 from whistle.officers.auth import CurrentOfficer
+from whistle.reports.content import ReportInput
 
 
 def _officer_aad(report_id: uuid.UUID, officer_id: int) -> bytes:

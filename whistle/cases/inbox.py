@@ -16,7 +16,7 @@ from typing import Any
 from whistle.cases import statuses as st
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment
-from whistle.intake.schemas import CATEGORIES
+from whistle.reports.content import CATEGORIES
 
 PAGE_SIZE = 50
 OPEN_RANK = "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"

@@ -22,8 +22,8 @@ from whistle.cases.statuses import OUTCOME_LABELS, PRIORITY_LABELS, STATUS_LABEL
 from whistle.context import Context
 from whistle.db.tables import Officer
 from whistle.errors import ValidationFailed
-from whistle.intake.schemas import CATEGORIES, HOW_KNOWN
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
+from whistle.reports.content import CATEGORIES, HOW_KNOWN
 
 CASE_ROLES = {"triage", "investigator"}
 

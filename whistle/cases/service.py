@@ -26,9 +26,9 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
 from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
-from whistle.intake.schemas import ReportInput
 from whistle.intake.service import CONTENT, HOLDER_OFFICER
 from whistle.officers.auth import CurrentOfficer
+from whistle.reports.content import ReportInput
 
 # Associated-data purposes of the ciphertexts this package writes (intake reads "public_note").
 STATUS_REASON = "status_reason"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,26 +11,10 @@ import msgspec
 
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
+from whistle.reports.content import CATEGORIES, HOW_KNOWN, ReportInput
 
 # Wall-clock dates are the office's (WIB, UTC+7): "not in the future" means by the office's day.
 OFFICE_TZ_OFFSET = timedelta(hours=7)
-
-CATEGORIES: dict[str, str] = {
-    "pungli": N_("Pungutan liar (pungli)"),
-    "calo": N_("Calo / percaloan"),
-    "gratifikasi_suap": N_("Gratifikasi / suap"),
-    "penyalahgunaan_wewenang": N_("Penyalahgunaan wewenang"),
-    "kode_etik_disiplin": N_("Pelanggaran kode etik / disiplin"),
-    "pelayanan_buruk": N_("Pelayanan buruk / maladministrasi"),
-    "diskriminasi": N_("Diskriminasi"),
-    "lainnya": N_("Lainnya"),
-}
-
-HOW_KNOWN: dict[str, str] = {
-    "experienced": N_("Saya mengalaminya sendiri"),
-    "witnessed": N_("Saya melihatnya langsung"),
-    "heard": N_("Saya mendengar dari orang lain"),
-}
 
 LIMITS = {
     "description": 10_000,
@@ -43,29 +26,6 @@ MAX_AMOUNT_RUPIAH = 10_000_000_000
 MAX_EXCLUDED = 20
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class ReportInput:
-    """A validated report, exactly what is encrypted as the report's content."""
-
-    category: str
-    description: str
-    location: str = ""
-    incident_date: str = ""
-    incident_time: str = ""
-    persons_involved: str = ""
-    amount_requested: int | None = None
-    how_known: str = ""
-    excluded_officers: list[int] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ReportInput:
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**known)
 
 
 class ReportSubmission(msgspec.Struct, forbid_unknown_fields=True):

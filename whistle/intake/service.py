@@ -33,7 +33,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, Report, ReportKey, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.i18n import N_
-from whistle.intake.schemas import ReportInput
+from whistle.reports.content import ReportInput
 
 HOLDER_REPORTER = "reporter"
 HOLDER_OFFICE = "office"

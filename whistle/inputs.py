@@ -1,0 +1,34 @@
+"""One rule for every value that comes from outside (form, query, path, JSON).
+
+Typed request bodies and parameters use these bounded types, so an out-of-range id, page or
+date is refused with a 4xx before anything reaches the database, and the OpenAPI document
+declares the same bounds the server enforces.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from msgspec import Meta
+
+# PostgreSQL `integer` / `serial`: the widest id any table uses.
+DB_INT_MAX = 2**31 - 1
+# PostgreSQL `bigint` (audit sequence numbers).
+DB_BIGINT_MAX = 2**63 - 1
+MAX_PAGE = 10_000
+FIRST_SUPPORTED_YEAR = 2000
+LAST_SUPPORTED_YEAR = 2100
+
+DbId = Annotated[int, Meta(ge=1, le=DB_INT_MAX)]
+AuditSeq = Annotated[int, Meta(ge=0, le=DB_BIGINT_MAX)]
+PageNumber = Annotated[int, Meta(ge=1, le=MAX_PAGE)]
+
+# Characters that have no place in anything a person types: C0 controls except tab and newlines,
+# DEL. NUL in particular is refused by PostgreSQL text columns.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NO_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def has_control_characters(text: str) -> bool:
+    return CONTROL_CHARACTERS.search(text) is not None

@@ -1,0 +1,1 @@
+"""The report layer: what a report says and who can read it (its envelope)."""
