@@ -45,7 +45,9 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _base_settings(keys_dir: Path, database_url: str) -> Settings:
-    return Settings(database_url=database_url, keys_dir=keys_dir, **TEST_ARGON2)
+    return Settings(
+        database_url=database_url, keys_dir=keys_dir, strict_templates=True, **TEST_ARGON2
+    )
 
 
 async def _migrate(settings: Settings) -> None:

@@ -13,15 +13,24 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from whistle.audit.labels import ACTION_LABELS
 from whistle.audit.routes import ROUTES as AUDIT_ROUTES
 from whistle.cases.routes import ROUTES as CASE_ROUTES
+from whistle.cases.statuses import (
+    OUTCOME_LABELS,
+    PRIORITY_LABELS,
+    STATUS_EXPLANATIONS,
+    STATUS_LABELS,
+)
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
 from whistle.officers.auth import provide_officer
+from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
+from whistle.reports.content import CATEGORIES, HOW_KNOWN
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
@@ -30,6 +39,17 @@ from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+# Template filters that name a code in the reader's language: {{ case.status | status_label }}.
+TEMPLATE_LABELS = {
+    "status_label": STATUS_LABELS,
+    "status_explanation": STATUS_EXPLANATIONS,
+    "outcome_label": OUTCOME_LABELS,
+    "priority_label": PRIORITY_LABELS,
+    "category_label": CATEGORIES,
+    "how_known_label": HOW_KNOWN,
+    "role_label": ROLE_LABELS,
+    "action_label": ACTION_LABELS,
+}
 
 
 async def _set_language(request: Request) -> None:
@@ -83,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The API authenticates with bearer tokens, never cookies, so it has no CSRF exposure.
             exclude=[r"^/api/"],
         ),
-        template_config=template_config(),
+        template_config=template_config(TEMPLATE_LABELS, strict=settings.strict_templates),
         openapi_config=OpenAPIConfig(
             title="Whistle API",
             version="1.0.0",

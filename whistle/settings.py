@@ -41,6 +41,9 @@ class Settings:
     login_lockout_threshold: int = 5
     max_request_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    # A template reading a variable its handler did not pass fails (tests turn this on); in
+    # production such a slip renders as empty text rather than refusing a reporter's page.
+    strict_templates: bool = False
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -112,6 +115,7 @@ class Settings:
             log_level=reader.choice(
                 "WHISTLE_LOG_LEVEL", defaults.log_level, {"DEBUG", "INFO", "WARNING", "ERROR"}
             ),
+            strict_templates=reader.boolean("WHISTLE_STRICT_TEMPLATES", defaults.strict_templates),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )
         return settings

@@ -24,6 +24,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         "WHISTLE_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
         "WHISTLE_ARGON2_ITERATIONS": str(settings.argon2_iterations),
         "WHISTLE_DEVELOPMENT": "true",
+        "WHISTLE_STRICT_TEMPLATES": "true",
         **extra,
     }
 

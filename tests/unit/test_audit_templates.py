@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from whistle.app import TEMPLATE_LABELS
 from whistle.audit.actions import ALL_ACTIONS
 from whistle.audit.labels import ACTION_LABELS
 from whistle.audit.service import GENESIS_HASH, AuditRecord
@@ -14,8 +15,9 @@ def test_every_action_has_a_label():
     assert set(ACTION_LABELS) == ALL_ACTIONS
 
 
-def render(name: str, **context) -> str:
-    return template_config().engine_instance.get_template(name).render(**context)
+def render(name: str, labels=TEMPLATE_LABELS, **context) -> str:
+    config = template_config(labels, strict=True)
+    return config.engine_instance.get_template(name).render(**context)
 
 
 def test_case_history_partial_lists_the_entries_with_labels():
@@ -31,13 +33,16 @@ def test_case_history_partial_lists_the_entries_with_labels():
             entry_hash="a" * 64,
         )
     ]
-    html = render("officer/_case_history.html", case_history=history, action_labels=ACTION_LABELS)
+    html = render("officer/_case_history.html", case_history=history)
     assert "<td>7</td>" in html
     assert "28 November 2026, 09.00 WIB" in html
     assert "Status diubah" in html
     assert "from: received; to: verification" in html
-    # Without labels in the context, the technical name is shown.
-    assert "case.status_changed" in render("officer/_case_history.html", case_history=history)
+    # An action without a label is shown by its technical name.
+    unlabelled = {**TEMPLATE_LABELS, "action_label": {}}
+    assert "case.status_changed" in render(
+        "officer/_case_history.html", unlabelled, case_history=history
+    )
 
 
 def test_case_history_partial_says_when_there_is_nothing():

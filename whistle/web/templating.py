@@ -1,12 +1,26 @@
-"""Jinja set-up: autoescaped templates, gettext for every visible string, date formatting."""
+"""Jinja set-up: autoescaped templates, gettext for every visible string, date formatting,
+label filters, and URLs from route names.
+
+Label tables (code -> Indonesian message id) belong to their domain packages; the composition
+root hands them in by name, and each becomes a filter that translates in the request's
+language: ``{{ case.status | status_label }}``. ``options("status_label")`` lists a table's
+codes with their translated labels, for menus. A code missing from its table shows as itself.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
+from jinja2 import StrictUndefined, Undefined, pass_context
+from jinja2.runtime import Context as JinjaContext
+from litestar.exceptions import NoRouteMatchFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -15,6 +29,8 @@ from whistle import i18n
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 # The office's wall clock (WIB). Times shown to people are in it.
 WIB = timezone(timedelta(hours=7), "WIB")
+
+LabelTables = Mapping[str, Mapping[str, str]]
 
 
 def _date(value: date | datetime | None) -> str:
@@ -39,20 +55,69 @@ def _rupiah(value: int | None) -> str:
     return "Rp" + format_decimal(value, locale="id")
 
 
-def _configure(engine: JinjaTemplateEngine) -> None:
-    env = engine.engine
-    env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters["date_id"] = _date
-    env.filters["datetime_id"] = _datetime
-    env.filters["rupiah"] = _rupiah
-    env.globals["languages"] = i18n.LANGUAGES
-    env.globals["current_language"] = i18n.current_language.get
-    env.trim_blocks = True
-    env.lstrip_blocks = True
+def _label_filter(table: Mapping[str, str]) -> Callable[[JinjaContext, Any], str]:
+    # pass_context keeps Jinja from folding a constant code at compile time, in whatever
+    # language happened to be current then.
+    @pass_context
+    def label(_context: JinjaContext, code: Any) -> str:
+        text = table.get(str(code))
+        return i18n.gettext(text) if text is not None else str(code)
+
+    return label
 
 
-def template_config() -> TemplateConfig:
+def _options(tables: LabelTables) -> Callable[[str], list[tuple[str, str]]]:
+    def options(name: str) -> list[tuple[str, str]]:
+        """The codes of label table ``name`` with their translated labels, in table order."""
+        return [(code, i18n.gettext(text)) for code, text in tables[name].items()]
+
+    return options
+
+
+_PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+@pass_context
+def url_for_action(context: JinjaContext, route_name: str, action: str, **params: Any) -> str:
+    """The URL of the path ending in ``/action`` of route ``route_name``.
+
+    For a handler that serves one path per action under one name, where ``url_for`` would
+    always pick the first path.
+    """
+    index = context["request"].app.get_handler_index_by_name(route_name)
+    paths = [path for path in (index or {}).get("paths", []) if path.endswith(f"/{action}")]
+    if len(paths) != 1:
+        raise NoRouteMatchFoundException(f"route {route_name} has no single path for {action}")
+    return _PATH_PARAMETER.sub(lambda match: quote(str(params[match[1]]), safe=""), paths[0])
+
+
+def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngine], None]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        env = engine.engine
+        env.add_extension("jinja2.ext.i18n")
+        env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+        env.filters["date_id"] = _date
+        env.filters["datetime_id"] = _datetime
+        env.filters["rupiah"] = _rupiah
+        for name, table in labels.items():
+            env.filters[name] = _label_filter(table)
+        env.globals["options"] = _options(labels)
+        env.globals["url_for_action"] = url_for_action
+        env.globals["languages"] = i18n.LANGUAGES
+        env.globals["current_language"] = i18n.current_language.get
+        # Strict: a variable a template expects but the handler did not pass is an error,
+        # not an empty string.
+        env.undefined = StrictUndefined if strict else Undefined
+        env.trim_blocks = True
+        env.lstrip_blocks = True
+
+    return configure
+
+
+def template_config(labels: LabelTables | None = None, *, strict: bool = False) -> TemplateConfig:
+    """The template engine; ``labels`` maps filter names to label tables (see module doc)."""
     return TemplateConfig(
-        directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_configure
+        directory=TEMPLATES_DIR,
+        engine=JinjaTemplateEngine,
+        engine_callback=_configure(labels or {}, strict),
     )
