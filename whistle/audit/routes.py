@@ -15,7 +15,6 @@ from litestar.response import Stream, Template
 
 from whistle.audit import queries
 from whistle.audit.actions import ALL_ACTIONS
-from whistle.audit.labels import ACTION_LABELS
 from whistle.errors import ValidationFailed
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
 from whistle.officers.roles import ADMIN, AUDITOR
@@ -44,7 +43,6 @@ class AuditPages(Controller):
             "officer": officer,
             "values": raw,
             "actions": sorted(ALL_ACTIONS),
-            "action_labels": ACTION_LABELS,
             "errors": {},
             "page": None,
         }

@@ -15,15 +15,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from whistle.audit.labels import ACTION_LABELS
 from whistle.cases import inbox as inbox_service
 from whistle.cases import service, workflow
-from whistle.cases.statuses import OUTCOME_LABELS, PRIORITY_LABELS, STATUS_LABELS
 from whistle.context import Context
 from whistle.db.tables import Officer
 from whistle.errors import ValidationFailed
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
-from whistle.reports.content import CATEGORIES, HOW_KNOWN
 
 CASE_ROLES = {"triage", "investigator"}
 
@@ -60,11 +57,6 @@ async def _case_page(
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
-            "status_labels": STATUS_LABELS,
-            "outcome_labels": OUTCOME_LABELS,
-            "priority_labels": PRIORITY_LABELS,
-            "categories": CATEGORIES,
-            "how_known": HOW_KNOWN,
             "referral_suggestions": workflow.REFERRAL_SUGGESTIONS,
             "limits": {
                 "reason": workflow.REASON_MAX,
@@ -73,7 +65,6 @@ async def _case_page(
                 "note": service.NOTE_MAX,
                 "recusal": service.RECUSAL_REASON_MAX,
             },
-            "action_labels": ACTION_LABELS,
         },
         status_code=422 if errors else 200,
     )
@@ -110,9 +101,6 @@ class CasePages(Controller):
                 "page": page,
                 "view": view,
                 "investigators": await _investigators(),
-                "status_labels": STATUS_LABELS,
-                "priority_labels": PRIORITY_LABELS,
-                "categories": CATEGORIES,
                 "due_soon_days": ctx.settings.due_soon_days,
             },
         )

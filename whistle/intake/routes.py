@@ -10,12 +10,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
-from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, validate_report
+from whistle.intake.schemas import LIMITS, validate_report
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS
 
@@ -51,8 +50,6 @@ async def _form_page(
             "errors": errors,
             "excluded": {str(value) for value in excluded},
             "officers": await service.excludable_officers(),
-            "categories": CATEGORIES,
-            "how_known": HOW_KNOWN,
             "limits": LIMITS,
             "busy": busy,
         },
@@ -66,7 +63,7 @@ class PublicPages(Controller):
 
     @get("/", name="home")
     async def home(self) -> Template:
-        return Template(template_name="public/home.html", context={"categories": CATEGORIES})
+        return Template(template_name="public/home.html")
 
     @get("/report", name="report_form")
     async def report_form(self) -> Template:
@@ -122,13 +119,7 @@ class PublicPages(Controller):
         view = await service.reporter_view(report_id, data_key)
         return Template(
             template_name="public/track_view.html",
-            context={
-                "view": view,
-                "status_labels": STATUS_LABELS,
-                "status_explanations": STATUS_EXPLANATIONS,
-                "categories": CATEGORIES,
-                "how_known": HOW_KNOWN,
-            },
+            context={"view": view},
         )
 
     @post("/track/logout", name="track_logout")

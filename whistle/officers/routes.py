@@ -24,7 +24,7 @@ from whistle.officers.auth import (
     CurrentOfficer,
     officer_guard,
 )
-from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, ROLE_LABELS, TRIAGE
+from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE
 from whistle.web.dependencies import safe_next, session_cookie
 
 LOGIN_STATUS = {
@@ -53,7 +53,7 @@ def home_for(roles: frozenset[str] | set[str]) -> str:
 def _page(name: str, officer: CurrentOfficer | None, status: int = 200, **context: Any) -> Template:
     return Template(
         template_name=name,
-        context={"officer": officer, "role_labels": ROLE_LABELS, **context},
+        context={"officer": officer, **context},
         status_code=status,
     )
 
