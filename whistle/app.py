@@ -25,7 +25,8 @@ from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
-from whistle.web.routes import SiteRoutes, set_request_language
+from whistle.web.language import set_request_language
+from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
 

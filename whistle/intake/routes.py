@@ -10,12 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import CATEGORIES, HOW_KNOWN, LIMITS, validate_report
+from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS
 

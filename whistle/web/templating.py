@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from babel.dates import format_date, format_datetime
@@ -11,10 +11,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from whistle import i18n
+from whistle.clock import WIB
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
-# The office's wall clock (WIB). Times shown to people are in it.
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 def _date(value: date | datetime | None) -> str:
