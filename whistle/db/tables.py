@@ -46,7 +46,10 @@ class Officer(Table, tablename="officer"):
 
 
 class OfficerRole(Table, tablename="officer_role"):
-    """One role of one officer (admin, triage, investigator, auditor); unique per pair."""
+    """One role of one officer (admin, triage, investigator, auditor).
+
+    Migration t07: unique index officer_role_unique (officer, role), index officer_role_role
+    (role, officer) for the role filter, and a CHECK that role is one of the four names."""
 
     id = Serial(primary_key=True)
     officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
