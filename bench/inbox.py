@@ -25,11 +25,11 @@ from pathlib import Path
 import asyncpg
 
 from tests.support.postgres import PostgresCluster
-from whistle.cases import statuses as st
 from whistle.cases.inbox import InboxFilter, inbox, inbox_sql
 from whistle.crypto import Argon2Params, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
+from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
 from whistle.settings import Settings
 
@@ -108,12 +108,11 @@ DUMMY = b"\x01" + bytes(60)
 
 def officer_rows() -> list[tuple]:
     return [
-        (TRIAGE_ID, "triage", "Triage", "triage", True, "x", False, b"k", b"k", NOW),
+        (TRIAGE_ID, "triage", "Triage", True, "x", False, b"k", b"k", NOW),
         (
             INVESTIGATOR_ID,
             "investigator",
             "Investigator",
-            "investigator",
             True,
             "x",
             False,
@@ -124,11 +123,12 @@ def officer_rows() -> list[tuple]:
     ]
 
 
+OFFICER_ROLES = [(TRIAGE_ID, "triage"), (INVESTIGATOR_ID, "investigator")]
+
 OFFICER_COLUMNS = [
     "id",
     "username",
     "display_name",
-    "roles",
     "active",
     "password_hash",
     "must_change_password",
@@ -160,6 +160,9 @@ def seed_sqlite(path: Path, cases: list[dict]) -> None:
             [tuple(text(v) for v in row) for row in officer_rows()],
         )
         connection.executemany(
+            "INSERT INTO officer_role (officer, role) VALUES (?, ?)", OFFICER_ROLES
+        )
+        connection.executemany(
             _insert("report", REPORT_COLUMNS),
             [tuple(text(case.get(c, DUMMY)) for c in REPORT_COLUMNS) for case in cases],
         )
@@ -184,6 +187,9 @@ async def seed_postgres(url: str, cases: list[dict]) -> None:
             "officer", records=officer_rows(), columns=OFFICER_COLUMNS
         )
         await connection.execute("SELECT setval('officer_id_seq', 10)")
+        await connection.copy_records_to_table(
+            "officer_role", records=OFFICER_ROLES, columns=["officer", "role"]
+        )
         await connection.copy_records_to_table(
             "report",
             records=[tuple(case.get(c, DUMMY) for c in REPORT_COLUMNS) for case in cases],

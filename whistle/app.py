@@ -16,12 +16,6 @@ from litestar.static_files import create_static_files_router
 from whistle.audit.labels import ACTION_LABELS
 from whistle.audit.routes import ROUTES as AUDIT_ROUTES
 from whistle.cases.routes import ROUTES as CASE_ROUTES
-from whistle.cases.statuses import (
-    OUTCOME_LABELS,
-    PRIORITY_LABELS,
-    STATUS_EXPLANATIONS,
-    STATUS_LABELS,
-)
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
@@ -31,10 +25,17 @@ from whistle.officers.auth import provide_officer
 from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
+from whistle.reports.statuses import (
+    OUTCOME_LABELS,
+    PRIORITY_LABELS,
+    STATUS_EXPLANATIONS,
+    STATUS_LABELS,
+)
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
-from whistle.web.routes import SiteRoutes, set_request_language
+from whistle.web.language import set_request_language
+from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
 

@@ -32,3 +32,8 @@ NO_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 def has_control_characters(text: str) -> bool:
     return CONTROL_CHARACTERS.search(text) is not None
+
+
+def clean_text(text: str | None) -> str:
+    """Typed text as stored: Windows line ends made plain, surrounding blanks dropped."""
+    return (text or "").replace("\r\n", "\n").strip()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.cases_support import as_officer, file_report
-from tests.helpers import VALID_REPORT, csrf_token
-from tests.officer_support import make_officer, session_for
+from tests.support.cases import as_officer, file_report
+from tests.support.forms import VALID_REPORT, csrf_token
+from tests.support.officers import make_officer, session_for
 from whistle.cases import service as cases
 from whistle.db.tables import ReportKey
 from whistle.officers.auth import OFFICER_COOKIE

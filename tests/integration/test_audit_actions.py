@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.cases_support import as_officer, file_report
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.officer_support import DEFAULT_PASSWORD, make_officer
+from tests.support.cases import as_officer, file_report
+from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.audit import actions, queries
 from whistle.audit.checkpoint import take_checkpoint
 from whistle.audit.verify import verify_chain

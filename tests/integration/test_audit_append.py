@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from tests.audit_support import append_one, append_samples, entry_rows
+from tests.support.audit import append_one, append_samples, entry_rows
 from whistle.audit import actions, append
 from whistle.audit.service import GENESIS_HASH, REPORTER_ACTOR, canonical_json, entry_hash
 from whistle.audit.verify import verify_chain

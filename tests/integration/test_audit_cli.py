@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 from click.testing import CliRunner, Result
 
-from tests.audit_support import append_samples, disable_append_only_triggers, entry_rows
+from tests.support.audit import append_samples, disable_append_only_triggers, entry_rows
 from whistle.audit import actions
 from whistle.cli import main
 from whistle.db import engine as db

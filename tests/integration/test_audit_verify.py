@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.audit_support import append_samples, disable_append_only_triggers, entry_rows
+from tests.support.audit import append_samples, disable_append_only_triggers, entry_rows
 from whistle.audit import actions
 from whistle.audit.checkpoint import sign
 from whistle.audit.service import entry_hash

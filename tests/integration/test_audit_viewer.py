@@ -8,8 +8,8 @@ import itertools
 import re
 from datetime import UTC, datetime
 
-from tests.audit_support import append_one
-from tests.officer_support import logged_in, make_officer
+from tests.support.audit import append_one
+from tests.support.officers import logged_in, make_officer
 from whistle.audit import actions, append
 from whistle.audit.verify import verify_chain
 from whistle.db import engine as db

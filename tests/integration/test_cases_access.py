@@ -6,15 +6,16 @@ import json
 
 import pytest
 
-from tests.cases_support import as_officer, file_report, post_case, snapshot
-from tests.helpers import VALID_REPORT
-from tests.officer_support import logged_in, make_officer
+from tests.support.cases import as_officer, file_report, post_case, snapshot
+from tests.support.forms import VALID_REPORT
+from tests.support.officers import logged_in, make_officer
 from whistle.audit import actions
-from whistle.cases import access, service
+from whistle.cases import service
 from whistle.crypto import DecryptionError, associated_data, unseal
 from whistle.db.tables import AuditEntry, CaseAssignment, Officer, Recusal, Report, ReportKey
 from whistle.errors import Conflict, PermissionDenied
-from whistle.intake.service import HOLDER_OFFICER, key_purpose
+from whistle.reports import envelope
+from whistle.reports.envelope import HOLDER_OFFICER, key_purpose
 
 SECRET = VALID_REPORT["description"]
 
@@ -82,7 +83,7 @@ async def test_an_excluded_officer_cannot_read_be_assigned_granted_or_decrypt(cl
     await _cannot_decrypt_any_wrap(number, tom)
     await _cannot_decrypt_any_wrap(number, xavier)
     with pytest.raises(PermissionDenied):
-        await access.officer_data_key(await _report_id(number), tom)
+        await envelope.officer_data_key(await _report_id(number), tom.id, tom.private_key)
 
 
 async def test_a_recused_officer_loses_the_key_and_can_never_be_assigned_again(client, ctx):

@@ -12,9 +12,9 @@ from bench.inbox import (
     seed_postgres,
     seed_sqlite,
 )
-from tests.cases_support import CASE_LINK, as_officer, file_report
-from tests.helpers import VALID_REPORT
-from tests.officer_support import logged_in, make_officer
+from tests.support.cases import CASE_LINK, as_officer, file_report
+from tests.support.forms import VALID_REPORT
+from tests.support.officers import logged_in, make_officer
 from whistle.cases import inbox, service
 from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
 from whistle.db import engine as db

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from tests.cases_support import as_officer, file_report, post_case, snapshot
-from tests.helpers import VALID_REPORT, post_form, submit_report_form
-from tests.officer_support import logged_in, make_officer
+from tests.support.cases import as_officer, file_report, post_case, snapshot
+from tests.support.forms import VALID_REPORT, post_form, submit_report_form
+from tests.support.officers import logged_in, make_officer
 from whistle.audit import actions
 from whistle.cases import service, workflow
-from whistle.cases import statuses as st
 from whistle.db.tables import AuditEntry, Report, StatusEvent
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
+from whistle.reports import statuses as st
 
 # Each step: (transition, status expected after it). Three cases together cross every edge.
 WALKS = [

@@ -7,9 +7,9 @@ from functools import cache
 import httpx
 from babel.messages.pofile import read_po
 
-from tests.cases_support import file_report
-from tests.helpers import CODE, VALID_REPORT, post_form
-from tests.officer_support import logged_in, make_officer
+from tests.support.cases import file_report
+from tests.support.forms import CODE, VALID_REPORT, post_form
+from tests.support.officers import logged_in, make_officer
 from whistle.i18n import LOCALE_DIR
 
 ENGLISH_HTML = '<html lang="en">'

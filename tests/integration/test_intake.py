@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import VALID_REPORT, post_form, submit_report_form
+from tests.support.forms import VALID_REPORT, post_form, submit_report_form
 from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.helpers import VALID_REPORT, post_form
-from tests.officer_support import DEFAULT_PASSWORD, make_officer
+from tests.support.forms import VALID_REPORT, post_form
+from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.crypto import associated_data, decrypt, unprotect_private_key, unseal
 from whistle.db.tables import Officer, Report, ReportKey
 from whistle.errors import ValidationFailed

@@ -9,14 +9,14 @@ import re
 
 import httpx
 
-from tests.helpers import VALID_REPORT, csrf_token, submit_report_form
 from tests.integration.test_officers_login import audit_rows, login, session_cookie
-from tests.officer_support import DEFAULT_PASSWORD, logged_in, make_officer
+from tests.support.forms import VALID_REPORT, csrf_token, submit_report_form
+from tests.support.officers import DEFAULT_PASSWORD, logged_in, make_officer
 from whistle.crypto import associated_data, decrypt, unprotect_private_key, unseal
 from whistle.db.tables import Officer, Report, ReportKey, WebSession
-from whistle.intake.service import CONTENT, HOLDER_OFFICER, key_purpose
 from whistle.officers import policy, totp
 from whistle.officers.auth import OFFICER_COOKIE
+from whistle.reports.envelope import CONTENT, HOLDER_OFFICER, key_purpose
 
 NEW_PASSWORD = "quiet river under the old bridge"
 SECRET_TEXT = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')

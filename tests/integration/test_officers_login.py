@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.helpers import csrf_token
-from tests.officer_support import DEFAULT_PASSWORD, make_officer
+from tests.support.forms import csrf_token
+from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.context import Context
 from whistle.crypto import public_key_from_private, session_lookup, unprotect_private_key
 from whistle.db.tables import AuditEntry, LoginThrottle, Officer, WebSession

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.helpers import VALID_REPORT, submit_report_form
 from tests.integration.test_officers_account import read_report_as
 from tests.integration.test_officers_login import audit_rows
-from tests.officer_support import make_officer
-from whistle.cases import statuses
+from tests.support.forms import VALID_REPORT, submit_report_form
+from tests.support.officers import make_officer
 from whistle.crypto import WrongPassphrase, unprotect_private_key
 from whistle.db.tables import CaseAssignment, Officer, Recusal, Report, ReportKey
 from whistle.officers import admin
 from whistle.officers.recovery import recover_keys
+from whistle.reports import statuses
 
 TEMPORARY = "a temporary passphrase 2026 x"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.officer_support import DEFAULT_PASSWORD
+from tests.support.officers import DEFAULT_PASSWORD
 from whistle.db.tables import AuditEntry, Officer
 from whistle.errors import Conflict
 from whistle.officers.service import add_officer

@@ -8,7 +8,7 @@ import threading
 import anyio
 import pytest
 
-from tests.helpers import VALID_REPORT, csrf_token
+from tests.support.forms import VALID_REPORT, csrf_token
 from whistle.app import create_app
 from whistle.crypto import DerivationQueueFull, KeyDerivationLimiter
 from whistle.db.tables import Report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import VALID_REPORT
+from tests.support.forms import VALID_REPORT
 from whistle.db.tables import Report, WebSession
 
 

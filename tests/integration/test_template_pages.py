@@ -7,9 +7,9 @@ import html
 import re
 from urllib.parse import urlsplit
 
-from tests.cases_support import as_officer, file_report
-from tests.helpers import CODE, VALID_REPORT, post_form
-from tests.officer_support import logged_in, make_officer
+from tests.support.cases import as_officer, file_report
+from tests.support.forms import CODE, VALID_REPORT, post_form
+from tests.support.officers import logged_in, make_officer
 from whistle.app import create_app
 from whistle.cases import service
 

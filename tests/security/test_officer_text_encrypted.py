@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import anyio
 
-from tests.cases_support import as_officer, file_report
-from tests.officer_support import make_officer
+from tests.support.cases import as_officer, file_report
 from tests.support.dump import database_copy
+from tests.support.officers import make_officer
 from whistle.cases import service as cases
 
 MARKER = "OFFICERMARKER5150"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from whistle.cases import statuses as st
 from whistle.cases import workflow
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
+from whistle.reports import statuses as st
 
 
 def test_every_transition_joins_known_statuses_and_has_a_label():

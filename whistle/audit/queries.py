@@ -24,14 +24,13 @@ from whistle.audit.service import (
     canonical_json,
     record_from_row,
 )
+from whistle.clock import WIB_OFFSET
 from whistle.db import engine as db
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
 
 PAGE_SIZE = 100
 EXPORT_BATCH = 5000
-# The office's wall clock: a day in the filter is a day in WIB.
-WIB_OFFSET = timedelta(hours=7)
 # The query parameters of the filter form, also used by the export link.
 FILTER_FIELDS = ("actor", "action", "case", "date_from", "date_to")
 

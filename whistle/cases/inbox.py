@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whistle.cases import statuses as st
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment
+from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
 
 PAGE_SIZE = 50

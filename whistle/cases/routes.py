@@ -18,9 +18,9 @@ from litestar.response import Redirect, Template
 from whistle.cases import inbox as inbox_service
 from whistle.cases import service, workflow
 from whistle.context import Context
-from whistle.db.tables import Officer
 from whistle.errors import ValidationFailed
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
+from whistle.officers.roles import INVESTIGATOR, RoleHolder, officers_with_role
 
 CASE_ROLES = {"triage", "investigator"}
 
@@ -29,13 +29,8 @@ def _case_url(number: str) -> str:
     return f"/officer/cases/{number}"
 
 
-async def _investigators() -> list[dict[str, Any]]:
-    rows = (
-        await Officer.select(Officer.id, Officer.display_name, Officer.roles)
-        .where(Officer.active == True)  # noqa: E712 - piccolo builds SQL from it
-        .order_by(Officer.display_name)
-    )
-    return [row for row in rows if "investigator" in row["roles"].split(",")]
+async def _investigators() -> list[RoleHolder]:
+    return await officers_with_role(INVESTIGATOR)
 
 
 async def _case_page(

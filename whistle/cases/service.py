@@ -8,7 +8,6 @@ details carry usernames and statuses, never what anybody wrote.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,28 +16,23 @@ from typing import Any
 from whistle import audit
 from whistle.audit import actions
 from whistle.audit.service import AuditRecord, case_history
-from whistle.cases import access, workflow
-from whistle.cases import statuses as st
+from whistle.cases import workflow
 from whistle.cases.inbox import Deadline, next_deadline
 from whistle.context import Context
-from whistle.crypto import associated_data, decrypt, encrypt
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
 from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
-from whistle.intake.service import CONTENT, HOLDER_OFFICER
+from whistle.inputs import clean_text
 from whistle.officers.auth import CurrentOfficer
+from whistle.officers.roles import INVESTIGATOR, TRIAGE, officers_with_role, roles_of
+from whistle.reports import envelope
+from whistle.reports import statuses as st
 from whistle.reports.content import ReportInput
+from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
 
-# Associated-data purposes of the ciphertexts this package writes (intake reads "public_note").
-STATUS_REASON = "status_reason"
-PUBLIC_NOTE = "public_note"
-NOTE = "note"
-RECUSAL = "recusal"
 NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
-TRIAGE = "triage"
-INVESTIGATOR = "investigator"
 
 
 @dataclass(frozen=True)
@@ -116,21 +110,17 @@ class _Case:
         return self.row["id"]
 
     @property
-    def rid(self) -> str:
-        return str(self.row["id"])
-
-    @property
     def number(self) -> str:
         return self.row["case_number"]
 
     def seal(self, text: str, purpose: str) -> bytes:
-        return encrypt(self.data_key, text.encode(), associated_data(self.rid, purpose))
+        return envelope.seal_field(self.id, self.data_key, purpose, text)
 
-    def open(self, blob: bytes, purpose: str) -> str:
-        return decrypt(self.data_key, blob, associated_data(self.rid, purpose)).decode()
+    def open(self, blob: bytes | None, purpose: str) -> str | None:
+        return envelope.open_field(self.id, self.data_key, purpose, blob) if blob else None
 
     def report(self) -> ReportInput:
-        return ReportInput.from_json(json.loads(self.open(self.row["content"], CONTENT)))
+        return envelope.open_content(self.id, self.data_key, self.row["content"])
 
 
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
@@ -139,7 +129,7 @@ async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
     row = await Report.select().where(Report.case_number == case_number).first()
     if row is None:
         raise NotFound(N_("Kasus tidak ditemukan."))
-    return _Case(row, await access.officer_data_key(row["id"], officer))
+    return _Case(row, await envelope.officer_data_key(row["id"], officer.id, officer.private_key))
 
 
 def _require_triage(officer: CurrentOfficer) -> None:
@@ -168,10 +158,6 @@ def _people(rows: list[dict[str, Any]]) -> list[Person]:
     return [Person(row["id"], row["username"], row["display_name"]) for row in rows]
 
 
-def _clean(text: str | None) -> str:
-    return (text or "").replace("\r\n", "\n").strip()
-
-
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -188,32 +174,6 @@ async def open_case(
             await audit.append(actions.CASE_OPENED, actor=officer.username, case_number=case.number)
     report = case.report()
     row = case.row
-    events = (
-        await StatusEvent.select(
-            StatusEvent.at,
-            StatusEvent.from_status,
-            StatusEvent.to_status,
-            StatusEvent.officer.display_name.as_alias("officer_name"),
-            StatusEvent.reason,
-            StatusEvent.public_note,
-        )
-        .where(StatusEvent.report == case.id)
-        .order_by(StatusEvent.id)
-    )
-    notes = (
-        await CaseNote.select(
-            CaseNote.at, CaseNote.officer.display_name.as_alias("officer_name"), CaseNote.body
-        )
-        .where(CaseNote.report == case.id)
-        .order_by(CaseNote.id)
-    )
-    recusals = (
-        await Recusal.select(
-            Recusal.at, Recusal.officer.display_name.as_alias("officer_name"), Recusal.reason
-        )
-        .where(Recusal.report == case.id)
-        .order_by(Recusal.id)
-    )
     assignees = _people(
         await db.fetch(
             "SELECT o.id, o.username, o.display_name FROM case_assignment a "
@@ -221,50 +181,11 @@ async def open_case(
             case.id,
         )
     )
-    holders = _people(
-        await db.fetch(
-            "SELECT o.id, o.username, o.display_name FROM report_key k "
-            "JOIN officer o ON o.id = k.officer WHERE k.report = {} AND k.holder = {} "
-            "ORDER BY o.display_name",
-            case.id,
-            HOLDER_OFFICER,
-        )
-    )
+    holders = _people(await envelope.officer_holders(case.id))
     is_assigned = any(person.id == officer.id for person in assignees)
-    assignable: list[Person] = []
-    grantable: list[Person] = []
-    if officer.has(TRIAGE):
-        recused = {
-            r["officer"]
-            for r in await Recusal.select(Recusal.officer).where(Recusal.report == case.id)
-        }
-        barred = recused | set(report.excluded_officers)
-        assigned_ids = {person.id for person in assignees}
-        holder_ids = {person.id for person in holders}
-        candidates = (
-            await Officer.select(Officer.id, Officer.username, Officer.display_name, Officer.roles)
-            .where(Officer.active == True)  # noqa: E712 - piccolo builds SQL from it
-            .order_by(Officer.display_name)
-        )
-        for candidate in candidates:
-            if candidate["id"] in barred:
-                continue
-            roles = set(candidate["roles"].split(","))
-            person = Person(candidate["id"], candidate["username"], candidate["display_name"])
-            if INVESTIGATOR in roles and candidate["id"] not in assigned_ids:
-                assignable.append(person)
-            if TRIAGE in roles and candidate["id"] not in holder_ids:
-                grantable.append(person)
-    excluded = (
-        _people(
-            await Officer.select(Officer.id, Officer.username, Officer.display_name).where(
-                Officer.id.is_in(report.excluded_officers)
-            )
-        )
-        if report.excluded_officers
-        else []
+    assignable, grantable = (
+        await _candidates(case.id, report, assignees, holders) if officer.has(TRIAGE) else ([], [])
     )
-    now = datetime.now(UTC)
     return CaseView(
         id=case.id,
         case_number=case.number,
@@ -285,40 +206,115 @@ async def open_case(
             row["acknowledge_due"],
             row["acknowledged_at"],
             row["feedback_due"],
-            now=now,
+            now=datetime.now(UTC),
             due_soon_days=ctx.settings.due_soon_days,
         ),
         report=report,
-        timeline=[
-            TimelineItem(
-                at=event["at"],
-                from_status=event["from_status"],
-                to_status=event["to_status"],
-                officer=event["officer_name"],
-                reason=case.open(event["reason"], STATUS_REASON) if event["reason"] else None,
-                public_note=(
-                    case.open(event["public_note"], PUBLIC_NOTE) if event["public_note"] else None
-                ),
-            )
-            for event in events
-        ],
-        notes=[
-            NoteItem(note["at"], note["officer_name"], case.open(note["body"], NOTE))
-            for note in notes
-        ],
+        timeline=await _timeline(case),
+        notes=await _notes(case),
         assignees=assignees,
         holders=holders,
-        recusals=[
-            RecusalItem(item["at"], item["officer_name"], case.open(item["reason"], RECUSAL))
-            for item in recusals
-        ],
-        excluded=excluded,
+        recusals=await _recusals(case),
+        excluded=await _excluded(report),
         is_assigned=is_assigned,
         transitions=workflow.allowed(row["status"], officer.roles, assigned=is_assigned),
         assignable=assignable,
         grantable=grantable,
         history=await case_history(case.number),
     )
+
+
+async def _timeline(case: _Case) -> list[TimelineItem]:
+    """The case's status changes, with reasons and public notes decrypted."""
+    events = (
+        await StatusEvent.select(
+            StatusEvent.at,
+            StatusEvent.from_status,
+            StatusEvent.to_status,
+            StatusEvent.officer.display_name.as_alias("officer_name"),
+            StatusEvent.reason,
+            StatusEvent.public_note,
+        )
+        .where(StatusEvent.report == case.id)
+        .order_by(StatusEvent.id)
+    )
+    return [
+        TimelineItem(
+            at=event["at"],
+            from_status=event["from_status"],
+            to_status=event["to_status"],
+            officer=event["officer_name"],
+            reason=case.open(event["reason"], STATUS_REASON),
+            public_note=case.open(event["public_note"], PUBLIC_NOTE),
+        )
+        for event in events
+    ]
+
+
+async def _notes(case: _Case) -> list[NoteItem]:
+    """The internal notes, decrypted, oldest first."""
+    notes = (
+        await CaseNote.select(
+            CaseNote.at, CaseNote.officer.display_name.as_alias("officer_name"), CaseNote.body
+        )
+        .where(CaseNote.report == case.id)
+        .order_by(CaseNote.id)
+    )
+    return [
+        NoteItem(note["at"], note["officer_name"], case.open(note["body"], NOTE) or "")
+        for note in notes
+    ]
+
+
+async def _recusals(case: _Case) -> list[RecusalItem]:
+    """The declared conflicts of interest, reasons decrypted, oldest first."""
+    recusals = (
+        await Recusal.select(
+            Recusal.at, Recusal.officer.display_name.as_alias("officer_name"), Recusal.reason
+        )
+        .where(Recusal.report == case.id)
+        .order_by(Recusal.id)
+    )
+    return [
+        RecusalItem(item["at"], item["officer_name"], case.open(item["reason"], RECUSAL) or "")
+        for item in recusals
+    ]
+
+
+async def _excluded(report: ReportInput) -> list[Person]:
+    """The officers the reporter excluded (their ids live only in the encrypted report)."""
+    if not report.excluded_officers:
+        return []
+    return _people(
+        await Officer.select(Officer.id, Officer.username, Officer.display_name).where(
+            Officer.id.is_in(report.excluded_officers)
+        )
+    )
+
+
+async def _candidates(
+    report_id: uuid.UUID, report: ReportInput, assignees: list[Person], holders: list[Person]
+) -> tuple[list[Person], list[Person]]:
+    """Who a triage officer may assign (investigators) and grant access to (triage): never an
+    officer the reporter excluded or who recused, nor one already assigned or holding the key."""
+    recused = {
+        r["officer"]
+        for r in await Recusal.select(Recusal.officer).where(Recusal.report == report_id)
+    }
+    barred = recused | set(report.excluded_officers)
+    assigned_ids = {person.id for person in assignees}
+    holder_ids = {person.id for person in holders}
+    assignable = [
+        Person(o.id, o.username, o.display_name)
+        for o in await officers_with_role(INVESTIGATOR)
+        if o.id not in barred and o.id not in assigned_ids
+    ]
+    grantable = [
+        Person(o.id, o.username, o.display_name)
+        for o in await officers_with_role(TRIAGE)
+        if o.id not in barred and o.id not in holder_ids
+    ]
+    return assignable, grantable
 
 
 # --- workflow ------------------------------------------------------------------------------
@@ -447,7 +443,7 @@ async def set_triage(
 
 async def add_note(officer: CurrentOfficer, case_number: str, body: str | None) -> None:
     """An internal note, encrypted under the case key; the reporter never sees it."""
-    body = _clean(body)
+    body = clean_text(body)
     if not body:
         raise ValidationFailed({"body": N_("Tulis isi catatan.")})
     if len(body) > NOTE_MAX:
@@ -472,11 +468,6 @@ def _officer_id(value: Any) -> int:
     return int(text)
 
 
-async def _roles_of(officer_id: int) -> set[str]:
-    row = await Officer.select(Officer.roles).where(Officer.id == officer_id).first()
-    return set(row["roles"].split(",")) if row else set()
-
-
 async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any) -> None:
     """Assign an investigator and seal the case key for them (triage only). Refused for an
     officer the reporter excluded or who recused: they never hold the key."""
@@ -485,11 +476,11 @@ async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any
     async with db.transaction():
         case = await _case(officer, case_number)
         target = await _person(target_id)
-        if INVESTIGATOR not in await _roles_of(target_id):
+        if INVESTIGATOR not in await roles_of(target_id):
             raise Conflict(N_("Hanya investigator yang dapat ditugaskan."))
         if await _is_assigned(case.id, target_id):
             raise Conflict(N_("Petugas ini sudah ditugaskan pada kasus ini."))
-        granted = await access.grant(case.id, case.data_key, case.row["content"], target_id)
+        granted = await envelope.grant(case.id, case.data_key, case.row["content"], target_id)
         await CaseAssignment.insert(
             CaseAssignment(
                 report=case.id,
@@ -520,8 +511,8 @@ async def unassign(officer: CurrentOfficer, case_number: str, investigator_id: A
             (CaseAssignment.report == case.id) & (CaseAssignment.officer == target_id)
         )
         revoked = False
-        if TRIAGE not in await _roles_of(target_id):
-            revoked = await access.revoke(case.id, target_id)
+        if TRIAGE not in await roles_of(target_id):
+            revoked = await envelope.revoke(case.id, target_id)
         await audit.append(
             actions.CASE_UNASSIGNED,
             actor=officer.username,
@@ -537,11 +528,11 @@ async def grant_access(officer: CurrentOfficer, case_number: str, colleague_id: 
     async with db.transaction():
         case = await _case(officer, case_number)
         target = await _person(target_id)
-        if TRIAGE not in await _roles_of(target_id):
+        if TRIAGE not in await roles_of(target_id):
             raise Conflict(
                 N_("Akses hanya dapat diberikan kepada Tim WBS; investigator ditugaskan.")
             )
-        if not await access.grant(case.id, case.data_key, case.row["content"], target_id):
+        if not await envelope.grant(case.id, case.data_key, case.row["content"], target_id):
             raise Conflict(N_("Petugas ini sudah memegang kunci kasus ini."))
         await audit.append(
             actions.CASE_ACCESS_GRANTED,
@@ -564,7 +555,7 @@ async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id:
         await CaseAssignment.delete().where(
             (CaseAssignment.report == case.id) & (CaseAssignment.officer == target_id)
         )
-        if not await access.revoke(case.id, target_id):
+        if not await envelope.revoke(case.id, target_id):
             raise Conflict(N_("Petugas ini tidak memegang kunci kasus ini."))
         await audit.append(
             actions.CASE_ACCESS_REVOKED,
@@ -577,7 +568,7 @@ async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id:
 async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) -> None:
     """Declare a conflict of interest: the reason is kept encrypted, and the officer's key and
     assignment go in the same transaction. From then on they can never be assigned or granted."""
-    reason = _clean(reason)
+    reason = clean_text(reason)
     if not reason:
         raise ValidationFailed({"recusal_reason": N_("Tuliskan alasan konflik kepentingan.")})
     if len(reason) > RECUSAL_REASON_MAX:
@@ -598,7 +589,7 @@ async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) 
         await CaseAssignment.delete().where(
             (CaseAssignment.report == case.id) & (CaseAssignment.officer == officer.id)
         )
-        await access.revoke(case.id, officer.id)
+        await envelope.revoke(case.id, officer.id)
         await audit.append(
             actions.CASE_RECUSED,
             actor=officer.username,

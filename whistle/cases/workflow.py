@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from whistle.cases import statuses as st
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
+from whistle.inputs import clean_text
+from whistle.reports import statuses as st
 
 TRIAGE = "triage"
 INVESTIGATOR = "investigator"
@@ -126,10 +127,6 @@ def allowed(status: str, roles: Iterable[str], *, assigned: bool) -> list[Transi
     ]
 
 
-def _clean(value: str | None) -> str:
-    return (value or "").replace("\r\n", "\n").strip()
-
-
 def check(
     name: str,
     status: str,
@@ -149,18 +146,18 @@ def check(
     if not transition.admits(roles, assigned=assigned):
         raise PermissionDenied(N_("Peran Anda tidak diizinkan melakukan perubahan status ini."))
     errors: dict[str, str] = {}
-    reason = _clean(reason)
+    reason = clean_text(reason)
     if not reason:
         errors["reason"] = N_("Tuliskan alasan perubahan status.")
     elif len(reason) > REASON_MAX:
         errors["reason"] = N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")
-    note = _clean(public_note)
+    note = clean_text(public_note)
     if len(note) > PUBLIC_NOTE_MAX:
         errors["public_note"] = N_("Catatan terlalu panjang (paling banyak 2.000 huruf).")
-    clean_outcome = _clean(outcome) or None
+    clean_outcome = clean_text(outcome) or None
     if transition.needs_outcome and clean_outcome not in st.OUTCOME_LABELS:
         errors["outcome"] = N_("Pilih hasil penanganan.")
-    clean_referral = " ".join(_clean(referred_to).split()) or None
+    clean_referral = " ".join(clean_text(referred_to).split()) or None
     if transition.needs_referral:
         if not clean_referral:
             errors["referred_to"] = N_("Sebutkan pihak yang menerima pelimpahan.")

@@ -27,8 +27,6 @@ class Officer(Table, tablename="officer"):
     id = Serial(primary_key=True)
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=128)
-    # Comma-separated, sorted role names (admin, triage, investigator, auditor).
-    roles = Varchar(length=128)
     active = Boolean(default=True)
     password_hash = Text()
     must_change_password = Boolean(default=True)
@@ -45,6 +43,17 @@ class Officer(Table, tablename="officer"):
     locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+
+
+class OfficerRole(Table, tablename="officer_role"):
+    """One role of one officer (admin, triage, investigator, auditor).
+
+    Migration t07: unique index officer_role_unique (officer, role), index officer_role_role
+    (role, officer) for the role filter, and a CHECK that role is one of the four names."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    role = Varchar(length=16)
 
 
 class Report(Table, tablename="report"):
@@ -174,6 +183,7 @@ class LoginThrottle(Table, tablename="login_throttle"):
 
 ALL_TABLES: list[type[Table]] = [
     Officer,
+    OfficerRole,
     Report,
     ReportKey,
     StatusEvent,

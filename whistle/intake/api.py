@@ -9,11 +9,11 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
 from whistle.i18n import gettext
 from whistle.intake import service
 from whistle.intake.schemas import CATEGORIES, ReportSubmission, validate_report
+from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.web.dependencies import bearer_token
 
 

@@ -6,48 +6,29 @@ identifies the reporter's device is ever passed in.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from whistle import audit, sessions
 from whistle.audit import actions
-from whistle.cases import statuses
+from whistle.clock import to_the_hour
 from whistle.context import Context
 from whistle.crypto import (
     DecryptionError,
-    associated_data,
-    decrypt,
+    ReporterSecrets,
     derive_reporter_secrets,
-    encrypt,
-    new_data_key,
     new_tracking_code,
     normalise_tracking_code,
-    seal,
-    unwrap_key,
-    wrap_key,
 )
 from whistle.crypto import InvalidTrackingCode as MalformedCode
 from whistle.db import engine as db
-from whistle.db.tables import Officer, Report, ReportKey, StatusEvent
+from whistle.db.tables import Report, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.i18n import N_
+from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.reports import envelope, statuses
 from whistle.reports.content import ReportInput
-
-HOLDER_REPORTER = "reporter"
-HOLDER_OFFICE = "office"
-HOLDER_OFFICER = "officer"
-CONTENT = "content"
-
-
-def key_purpose(holder: str, officer_id: int | None = None) -> str:
-    return f"key:{holder}" if officer_id is None else f"key:{holder}:{officer_id}"
-
-
-def hour(moment: datetime) -> datetime:
-    """Reporter-originated times are stored to the hour (threat model 2)."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -83,25 +64,26 @@ class ExcludableOfficer:
 
 async def excludable_officers() -> list[ExcludableOfficer]:
     """Officers a reporter may exclude for conflict of interest (anyone who could read cases)."""
-    rows = (
-        await Officer.select(Officer.id, Officer.display_name, Officer.roles)
-        .where(
-            Officer.active == True  # noqa: E712 - piccolo builds SQL from the comparison
-        )
-        .order_by(Officer.display_name)
-    )
     return [
-        ExcludableOfficer(row["id"], row["display_name"])
-        for row in rows
-        if {"triage", "investigator"} & set(row["roles"].split(","))
+        ExcludableOfficer(officer.id, officer.display_name)
+        for officer in await officers_with_role(TRIAGE, INVESTIGATOR)
     ]
 
 
-async def _triage_officers() -> list[dict]:
-    rows = await Officer.select(Officer.id, Officer.roles, Officer.public_key).where(
-        Officer.active == True  # noqa: E712
-    )
-    return [row for row in rows if "triage" in row["roles"].split(",")]
+async def _readers(report: ReportInput) -> list[RoleHolder]:
+    """The triage officers the report is sealed to: every active one the reporter did not
+    exclude. Excluding all of them is refused (nobody could read the report)."""
+    triage = await officers_with_role(TRIAGE)
+    readers = [officer for officer in triage if officer.id not in report.excluded_officers]
+    if triage and not readers:
+        raise ValidationFailed(
+            {
+                "excluded_officers": N_(
+                    "Sisakan paling sedikit satu petugas Tim WBS yang dapat membaca laporan."
+                )
+            }
+        )
+    return readers
 
 
 async def _next_case_number(year: int) -> str:
@@ -127,74 +109,22 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
         derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.settings.argon2
     )
     report_id = uuid.uuid4()
-    rid = str(report_id)
-    data_key = new_data_key()
-    received_at = hour(datetime.now(UTC))
-    content = encrypt(
-        data_key, json.dumps(report.to_json()).encode(), associated_data(rid, CONTENT)
-    )
-    wraps = [
-        ReportKey(
-            report=report_id,
-            holder=HOLDER_REPORTER,
-            wrapped=wrap_key(
-                reporter.wrapping_key, data_key, associated_data(rid, key_purpose(HOLDER_REPORTER))
-            ),
-        ),
-        ReportKey(
-            report=report_id,
-            holder=HOLDER_OFFICE,
-            wrapped=seal(
-                ctx.keyring.office_public_key,
-                data_key,
-                associated_data(rid, key_purpose(HOLDER_OFFICE)),
-            ),
-        ),
-    ]
+    data_key = envelope.new_report_key()
+    received_at = to_the_hour(datetime.now(UTC))
+    content = envelope.seal_content(report_id, data_key, report)
     async with db.transaction():
-        triage = await _triage_officers()
-        readers = [row for row in triage if row["id"] not in report.excluded_officers]
-        if triage and not readers:
-            raise ValidationFailed(
-                {
-                    "excluded_officers": N_(
-                        "Sisakan paling sedikit satu petugas Tim WBS yang dapat membaca laporan."
-                    )
-                }
-            )
-        for officer in readers:
-            wraps.append(
-                ReportKey(
-                    report=report_id,
-                    holder=HOLDER_OFFICER,
-                    officer=officer["id"],
-                    wrapped=seal(
-                        officer["public_key"],
-                        data_key,
-                        associated_data(rid, key_purpose(HOLDER_OFFICER, officer["id"])),
-                    ),
-                )
-            )
-        case_number = await _next_case_number(received_at.year)
-        await Report.insert(
-            Report(
-                id=report_id,
-                case_number=case_number,
-                lookup_id=reporter.lookup_id.hex(),
-                category=report.category,
-                status=statuses.RECEIVED,
-                priority="normal",
-                retaliation_risk=False,
-                received_at=received_at,
-                acknowledge_due=received_at + timedelta(days=ctx.settings.acknowledge_days),
-                updated_at=received_at,
-                content=content,
-            )
+        wraps = [
+            envelope.wrap_for_reporter(report_id, data_key, reporter.wrapping_key),
+            envelope.wrap_for_office(report_id, data_key, ctx.keyring.office_public_key),
+            *(
+                envelope.wrap_for_officer(report_id, data_key, officer.id, officer.public_key)
+                for officer in await _readers(report)
+            ),
+        ]
+        case_number = await _store_report(
+            ctx, report_id, reporter, report.category, content, received_at
         )
-        await ReportKey.insert(*wraps)
-        await StatusEvent.insert(
-            StatusEvent(report=report_id, at=received_at, to_status=statuses.RECEIVED)
-        )
+        await envelope.store_wraps(*wraps)
         await audit.append(
             actions.REPORT_RECEIVED,
             actor="reporter",
@@ -203,6 +133,38 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             at=received_at,
         )
     return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
+
+
+async def _store_report(
+    ctx: Context,
+    report_id: uuid.UUID,
+    reporter: ReporterSecrets,
+    category: str,
+    content: bytes,
+    received_at: datetime,
+) -> str:
+    """Insert the report row (status received) and its first timeline entry; returns its
+    case number."""
+    case_number = await _next_case_number(received_at.year)
+    await Report.insert(
+        Report(
+            id=report_id,
+            case_number=case_number,
+            lookup_id=reporter.lookup_id.hex(),
+            category=category,
+            status=statuses.RECEIVED,
+            priority="normal",
+            retaliation_risk=False,
+            received_at=received_at,
+            acknowledge_due=received_at + timedelta(days=ctx.settings.acknowledge_days),
+            updated_at=received_at,
+            content=content,
+        )
+    )
+    await StatusEvent.insert(
+        StatusEvent(report=report_id, at=received_at, to_status=statuses.RECEIVED)
+    )
+    return case_number
 
 
 async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
@@ -223,26 +185,15 @@ async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
     )
     if normalised is None:
         raise InvalidTrackingCode()
-    row = await (
-        ReportKey.select(ReportKey.report, ReportKey.wrapped)
-        .where(
-            (ReportKey.report.lookup_id == reporter.lookup_id.hex())
-            & (ReportKey.holder == HOLDER_REPORTER)
-        )
-        .first()
-    )
-    if row is None:
+    found = await envelope.reporter_wrap(reporter.lookup_id.hex())
+    if found is None:
         raise InvalidTrackingCode()
-    rid = str(row["report"])
+    report_id, wrapped = found
     try:
-        data_key = unwrap_key(
-            reporter.wrapping_key,
-            row["wrapped"],
-            associated_data(rid, key_purpose(HOLDER_REPORTER)),
-        )
+        data_key = envelope.unwrap_for_reporter(report_id, wrapped, reporter.wrapping_key)
     except DecryptionError:
         raise InvalidTrackingCode() from None
-    return uuid.UUID(rid), data_key
+    return report_id, data_key
 
 
 async def start_reporter_session(ctx: Context, code: str) -> str:
@@ -269,10 +220,7 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
     row = await Report.objects().where(Report.id == report_id).first()
     if row is None:
         raise NotAuthenticated()
-    rid = str(report_id)
-    report = ReportInput.from_json(
-        json.loads(decrypt(data_key, row.content, associated_data(rid, CONTENT)))
-    )
+    report = envelope.open_content(report_id, data_key, row.content)
     events = (
         await StatusEvent.select(StatusEvent.to_status, StatusEvent.at, StatusEvent.public_note)
         .where(StatusEvent.report == report_id)
@@ -283,9 +231,7 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
             status=event["to_status"],
             at=event["at"],
             public_note=(
-                decrypt(
-                    data_key, event["public_note"], associated_data(rid, "public_note")
-                ).decode()
+                envelope.open_field(report_id, data_key, envelope.PUBLIC_NOTE, event["public_note"])
                 if event["public_note"]
                 else None
             ),

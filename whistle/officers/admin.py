@@ -14,14 +14,23 @@ from whistle import audit
 from whistle.audit import actions
 from whistle.context import Context
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment, Officer, ReportKey, WebSession
+from whistle.db.tables import CaseAssignment, Officer, WebSession
 from whistle.errors import Conflict, ValidationFailed
 from whistle.i18n import N_
-from whistle.intake.service import HOLDER_OFFICER
 from whistle.officers import throttle
 from whistle.officers.passwords import password_problem
-from whistle.officers.roles import ADMIN, INVESTIGATOR, TRIAGE, parse_roles
+from whistle.officers.roles import (
+    ADMIN,
+    INVESTIGATOR,
+    TRIAGE,
+    officers_with_role,
+    parse_roles,
+    replace_roles,
+    roles_by_officer,
+    roles_of,
+)
 from whistle.officers.service import officer_by_id, protect_new_keys
+from whistle.reports import envelope
 
 # PostgreSQL: changes that could remove the last administrator are serialised by this lock
 # (SQLite's IMMEDIATE transactions already serialise writers).
@@ -47,12 +56,12 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
         Officer.id,
         Officer.username,
         Officer.display_name,
-        Officer.roles,
         Officer.active,
         Officer.totp_secret_sealed,
         Officer.must_change_password,
         Officer.last_login_at,
     ).order_by(Officer.username)
+    roles = await roles_by_officer()
     result = []
     for row in rows:
         locked = await throttle.locked_until(ctx, row["username"]) is not None
@@ -61,7 +70,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
                 id=row["id"],
                 username=row["username"],
                 display_name=row["display_name"],
-                roles=row["roles"].split(","),
+                roles=roles.get(row["id"], []),
                 active=bool(row["active"]),
                 totp_enabled=row["totp_secret_sealed"] is not None,
                 must_change_password=bool(row["must_change_password"]),
@@ -78,20 +87,7 @@ async def _lock_admin_changes() -> None:
 
 
 async def _other_active_admins(officer_id: int) -> int:
-    rows = await Officer.select(Officer.id, Officer.roles).where(
-        (Officer.active == True) & (Officer.id != officer_id)  # noqa: E712
-    )
-    return sum(1 for row in rows if ADMIN in row["roles"].split(","))
-
-
-async def _delete_wraps(officer_id: int, *, keep_reports: set | None = None) -> int:
-    """Delete the officer's report-key wraps (all, or all but ``keep_reports``)."""
-    query = ReportKey.delete().where(
-        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
-    )
-    if keep_reports:
-        query = query.where(ReportKey.report.not_in(list(keep_reports)))
-    return len(await query.returning(ReportKey.id))
+    return sum(1 for admin in await officers_with_role(ADMIN) if admin.id != officer_id)
 
 
 async def disable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
@@ -101,10 +97,11 @@ async def disable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
         row = await officer_by_id(officer_id)
         if not row.active:
             return
-        if ADMIN in row.roles.split(",") and not await _other_active_admins(row.id):
+        roles = await roles_of(row.id)
+        if ADMIN in roles and not await _other_active_admins(row.id):
             raise Conflict(N_("Administrator aktif terakhir tidak dapat dinonaktifkan."))
         await Officer.update({Officer.active: False}).where(Officer.id == row.id)
-        wraps = await _delete_wraps(row.id)
+        wraps = await envelope.revoke_all(row.id)
         assignments = (
             await CaseAssignment.delete()
             .where(CaseAssignment.officer == row.id)
@@ -116,7 +113,7 @@ async def disable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
             actor=actor,
             details={
                 "officer": row.username,
-                "roles": row.roles.split(","),
+                "roles": roles,
                 "wraps_removed": wraps,
                 "assignments_removed": len(assignments),
             },
@@ -134,7 +131,7 @@ async def enable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
         await audit.append(
             actions.OFFICER_ENABLED,
             actor=actor,
-            details={"officer": row.username, "roles": row.roles.split(",")},
+            details={"officer": row.username, "roles": await roles_of(row.id)},
         )
 
 
@@ -161,7 +158,7 @@ async def reset_password(ctx: Context, officer_id: int, password: str, *, actor:
                 Officer.totp_last_step: None,
             }
         ).where(Officer.id == row.id)
-        wraps = await _delete_wraps(row.id)
+        wraps = await envelope.revoke_all(row.id)
         await WebSession.delete().where(WebSession.officer == row.id)
         await throttle.clear(ctx, row.username)
         await audit.append(
@@ -169,7 +166,7 @@ async def reset_password(ctx: Context, officer_id: int, password: str, *, actor:
             actor=actor,
             details={
                 "officer": row.username,
-                "roles": row.roles.split(","),
+                "roles": await roles_of(row.id),
                 "wraps_removed": wraps,
             },
         )
@@ -190,7 +187,7 @@ async def set_roles(ctx: Context, officer_id: int, roles: list[str] | str, *, ac
     async with db.transaction():
         await _lock_admin_changes()
         row = await officer_by_id(officer_id)
-        old_roles = row.roles.split(",")
+        old_roles = await roles_of(row.id)
         if old_roles == new_roles:
             return
         if (
@@ -200,7 +197,7 @@ async def set_roles(ctx: Context, officer_id: int, roles: list[str] | str, *, ac
             and not await _other_active_admins(row.id)
         ):
             raise Conflict(N_("Peran administrator aktif terakhir tidak dapat dicabut."))
-        await Officer.update({Officer.roles: ",".join(new_roles)}).where(Officer.id == row.id)
+        await replace_roles(row.id, new_roles)
         wraps = 0
         if TRIAGE not in new_roles:
             assigned: set = set()
@@ -211,7 +208,7 @@ async def set_roles(ctx: Context, officer_id: int, roles: list[str] | str, *, ac
                 assigned = {item["report"] for item in rows}
             else:
                 await CaseAssignment.delete().where(CaseAssignment.officer == row.id)
-            wraps = await _delete_wraps(row.id, keep_reports=assigned)
+            wraps = await envelope.revoke_all(row.id, keep_reports=assigned)
         await audit.append(
             actions.OFFICER_ROLES_CHANGED,
             actor=actor,

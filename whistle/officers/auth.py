@@ -24,6 +24,7 @@ from whistle.errors import (
 )
 from whistle.i18n import N_
 from whistle.officers.policy import totp_required
+from whistle.officers.roles import roles_of
 
 OFFICER_COOKIE = "whistle_officer"
 # Handler opt keys: roles any of which admits the officer; routes open before the password change.
@@ -64,7 +65,7 @@ async def load_current_officer(ctx: Context, token: str | None) -> CurrentOffice
         id=row.id,
         username=row.username,
         display_name=row.display_name,
-        roles=frozenset(row.roles.split(",")),
+        roles=frozenset(await roles_of(row.id)),
         must_change_password=row.must_change_password,
         private_key=session.secret,
         session_token=token or "",

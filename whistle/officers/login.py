@@ -31,6 +31,7 @@ from whistle.errors import NotAuthenticated
 from whistle.i18n import N_
 from whistle.officers import throttle, totp
 from whistle.officers.auth import load_current_officer
+from whistle.officers.roles import roles_of
 from whistle.officers.service import reprotect_key
 
 UNKNOWN_ACTOR = "unknown"
@@ -162,7 +163,7 @@ async def authenticate(
         token=token,
         officer_id=row.id,
         username=row.username,
-        roles=frozenset(row.roles.split(",")),
+        roles=frozenset(await roles_of(row.id)),
         must_change_password=row.must_change_password,
     )
 

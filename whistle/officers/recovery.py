@@ -9,26 +9,16 @@ or they recused from; an investigator only the cases assigned to them.
 
 from __future__ import annotations
 
-import json
-
 from whistle import audit
 from whistle.audit import actions
-from whistle.cases import statuses
 from whistle.context import Context
-from whistle.crypto import associated_data, decrypt, seal, unseal
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment, Recusal, Report, ReportKey
+from whistle.db.tables import CaseAssignment, Recusal, Report
 from whistle.errors import Conflict
 from whistle.i18n import N_
-from whistle.intake.service import CONTENT, HOLDER_OFFICE, HOLDER_OFFICER, key_purpose
-from whistle.officers.roles import INVESTIGATOR, TRIAGE
+from whistle.officers.roles import INVESTIGATOR, TRIAGE, roles_of
 from whistle.officers.service import officer_by_username
-
-
-def _excluded_by_reporter(data_key: bytes, report_id: str, content: bytes, officer_id: int) -> bool:
-    """The reporter's exclusions live inside the encrypted report, nowhere else."""
-    body = json.loads(decrypt(data_key, content, associated_data(report_id, CONTENT)))
-    return officer_id in body.get("excluded_officers", [])
+from whistle.reports import envelope, statuses
 
 
 async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: str = "cli") -> int:
@@ -40,15 +30,10 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
     officer = await officer_by_username(username)
     if not officer.active:
         raise Conflict(N_("Akun petugas ini dinonaktifkan."))
-    roles = set(officer.roles.split(","))
+    roles = set(await roles_of(officer.id))
     granted = 0
     async with db.transaction():
-        held = {
-            row["report"]
-            for row in await ReportKey.select(ReportKey.report).where(
-                (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer.id)
-            )
-        }
+        held = await envelope.reports_held_by(officer.id)
         recused = {
             row["report"]
             for row in await Recusal.select(Recusal.report).where(Recusal.officer == officer.id)
@@ -69,34 +54,10 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
         for report in reports:
             if report["id"] in held or report["id"] in recused:
                 continue
-            rid = str(report["id"])
-            office_wrap = (
-                await ReportKey.select(ReportKey.wrapped)
-                .where((ReportKey.report == report["id"]) & (ReportKey.holder == HOLDER_OFFICE))
-                .first()
-            )
-            if office_wrap is None:
-                continue
-            data_key = unseal(
-                office_private,
-                office_wrap["wrapped"],
-                associated_data(rid, key_purpose(HOLDER_OFFICE)),
-            )
-            if _excluded_by_reporter(data_key, rid, report["content"], officer.id):
-                continue
-            await ReportKey.insert(
-                ReportKey(
-                    report=report["id"],
-                    holder=HOLDER_OFFICER,
-                    officer=officer.id,
-                    wrapped=seal(
-                        officer.public_key,
-                        data_key,
-                        associated_data(rid, key_purpose(HOLDER_OFFICER, officer.id)),
-                    ),
-                )
-            )
-            granted += 1
+            if await envelope.recover_for_officer(
+                report["id"], report["content"], office_private, officer.id, officer.public_key
+            ):
+                granted += 1
         await audit.append(
             actions.KEYS_RECOVERED,
             actor=actor,

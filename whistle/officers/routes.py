@@ -24,7 +24,7 @@ from whistle.officers.auth import (
     CurrentOfficer,
     officer_guard,
 )
-from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE
+from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE, roles_of
 from whistle.web.dependencies import safe_next, session_cookie
 
 LOGIN_STATUS = {
@@ -310,7 +310,7 @@ class AdminPages(Controller):
             officer,
             status=status,
             target=target,
-            target_roles=roles if roles is not None else target.roles.split(","),
+            target_roles=roles if roles is not None else await roles_of(target.id),
             errors=errors or {},
         )
 

@@ -26,7 +26,7 @@ from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
 from whistle.officers import policy, totp
 from whistle.officers.passwords import password_problem
-from whistle.officers.roles import parse_roles
+from whistle.officers.roles import parse_roles, replace_roles
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -85,7 +85,6 @@ async def add_officer(
                 Officer(
                     username=username,
                     display_name=display_name,
-                    roles=",".join(role_list),
                     active=True,
                     password_hash=keys.password_hash,
                     must_change_password=must_change_password,
@@ -96,6 +95,7 @@ async def add_officer(
                 )
             )
             officer_id = rows[0]["id"]
+            await replace_roles(officer_id, role_list)
             await audit.append(
                 actions.OFFICER_ADDED,
                 actor=actor,

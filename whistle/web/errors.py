@@ -20,7 +20,7 @@ from whistle.errors import (
     ValidationFailed,
 )
 from whistle.i18n import N_, gettext
-from whistle.web.routes import set_request_language
+from whistle.web.language import set_request_language
 
 log = logging.getLogger("whistle.errors")
 

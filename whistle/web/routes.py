@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from whistle.i18n import LANGUAGES, choose_language, current_language
+from whistle.i18n import choose_language
 from whistle.web.dependencies import safe_next
-
-LANGUAGE_COOKIE = "lang"
+from whistle.web.language import LANGUAGE_COOKIE
 
 
 class SiteRoutes(Controller):
@@ -37,22 +36,3 @@ class SiteRoutes(Controller):
     @get("/healthz", name="health")
     async def health(self) -> dict[str, str]:
         return {"status": "ok"}
-
-
-def language_for(query: str | None, cookie: str | None) -> str:
-    """The language asked for in the query or chosen earlier (cookie); else Bahasa Indonesia.
-
-    The browser's Accept-Language is deliberately ignored: many Indonesian phones send English,
-    and the office's public face is Indonesian first.
-    """
-    for candidate in (query, cookie):
-        if candidate in LANGUAGES:
-            return candidate
-    return choose_language(None)
-
-
-def set_request_language(request: Request) -> None:
-    """Choose this request's interface language (query, then cookie, then Indonesian)."""
-    current_language.set(
-        language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-    )

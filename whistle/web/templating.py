@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,10 +25,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from whistle import i18n
+from whistle.clock import WIB
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
-# The office's wall clock (WIB). Times shown to people are in it.
-WIB = timezone(timedelta(hours=7), "WIB")
 
 LabelTables = Mapping[str, Mapping[str, str]]
 

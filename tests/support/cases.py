@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from tests.helpers import VALID_REPORT, csrf_token
-from tests.officer_support import session_for
+from tests.support.forms import VALID_REPORT, csrf_token
+from tests.support.officers import session_for
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
 from whistle.intake import service as intake

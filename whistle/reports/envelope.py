@@ -1,0 +1,312 @@
+"""The file that decides who can decrypt a report: its envelope.
+
+A report's data key (one random AES-256 key per report) encrypts everything anybody wrote about
+it: the report itself ("content") and each secret field of the case (reasons, public notes,
+internal notes, recusal reasons). Each ciphertext is bound to its report and purpose through the
+associated data, so a value copied to another report or column does not open.
+
+The data key itself is stored only wrapped, one row of ``report_key`` per holder:
+
+- the reporter: AES-GCM under the key derived from the tracking code (Argon2id);
+- the office: sealed to the office recovery public key (opened offline by ``keys recover``);
+- an officer: sealed to that officer's X25519 public key.
+
+Whoever holds no wrap cannot read the report: exclusion by the reporter and recusal mean no wrap
+at all, and they are enforced here, at the one place a wrap is created after intake. Every other
+module reads and writes report data through this one; ``tests/unit/test_envelope_owner.py`` fails
+when code elsewhere calls the sealing primitives for report data. Functions that touch the
+database expect to run inside the caller's ``db.transaction()``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from whistle.crypto import (
+    DecryptionError,
+    associated_data,
+    decrypt,
+    encrypt,
+    new_data_key,
+    seal,
+    unseal,
+    unwrap_key,
+    wrap_key,
+)
+from whistle.db.tables import Officer, Recusal, ReportKey
+from whistle.errors import Conflict, PermissionDenied
+from whistle.i18n import N_
+from whistle.reports.content import ReportInput
+
+# Who holds a wrap of the data key (report_key.holder).
+HOLDER_REPORTER = "reporter"
+HOLDER_OFFICE = "office"
+HOLDER_OFFICER = "officer"
+
+# Purposes bound into the associated data of each ciphertext under the data key.
+CONTENT = "content"
+STATUS_REASON = "status_reason"
+PUBLIC_NOTE = "public_note"
+NOTE = "note"
+RECUSAL = "recusal"
+SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
+
+_NO_KEY = N_("Anda tidak memegang kunci kasus ini.")
+
+
+def _aad(report_id: uuid.UUID, purpose: str) -> bytes:
+    return associated_data(str(report_id), purpose)
+
+
+def key_purpose(holder: str, officer_id: int | None = None) -> str:
+    """The associated-data purpose of one holder's wrap (an officer's is bound to their id)."""
+    return f"key:{holder}" if officer_id is None else f"key:{holder}:{officer_id}"
+
+
+def _key_aad(report_id: uuid.UUID, holder: str, officer_id: int | None = None) -> bytes:
+    return _aad(report_id, key_purpose(holder, officer_id))
+
+
+# --- the data key and what it encrypts ----------------------------------------------------
+
+
+def new_report_key() -> bytes:
+    """A fresh data key for one new report."""
+    return new_data_key()
+
+
+def seal_content(report_id: uuid.UUID, data_key: bytes, report: ReportInput) -> bytes:
+    """Encrypt the report's content (its JSON form) under its data key."""
+    return encrypt(data_key, json.dumps(report.to_json()).encode(), _aad(report_id, CONTENT))
+
+
+def open_content(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> ReportInput:
+    """Decrypt and parse the report's content; DecryptionError if it does not open."""
+    return ReportInput.from_json(json.loads(decrypt(data_key, blob, _aad(report_id, CONTENT))))
+
+
+def seal_field(report_id: uuid.UUID, data_key: bytes, purpose: str, text: str) -> bytes:
+    """Encrypt one secret field (``purpose`` is one of SECRET_FIELDS) under the data key."""
+    if purpose not in SECRET_FIELDS:
+        raise ValueError(f"unknown field purpose: {purpose}")
+    return encrypt(data_key, text.encode(), _aad(report_id, purpose))
+
+
+def open_field(report_id: uuid.UUID, data_key: bytes, purpose: str, blob: bytes) -> str:
+    """Decrypt one secret field sealed by seal_field() for the same report and purpose."""
+    if purpose not in SECRET_FIELDS:
+        raise ValueError(f"unknown field purpose: {purpose}")
+    return decrypt(data_key, blob, _aad(report_id, purpose)).decode()
+
+
+# --- wrapping the data key for each holder ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wrap:
+    """One holder's wrap of a report's data key, as stored in a report_key row."""
+
+    report_id: uuid.UUID
+    holder: str
+    wrapped: bytes
+    officer_id: int | None = None
+
+
+def wrap_for_reporter(report_id: uuid.UUID, data_key: bytes, wrapping_key: bytes) -> Wrap:
+    """The reporter's wrap: AES-GCM under the key derived from the tracking code."""
+    aad = _key_aad(report_id, HOLDER_REPORTER)
+    return Wrap(report_id, HOLDER_REPORTER, wrap_key(wrapping_key, data_key, aad))
+
+
+def wrap_for_office(report_id: uuid.UUID, data_key: bytes, office_public_key: bytes) -> Wrap:
+    """The office's wrap: sealed to the office recovery public key."""
+    aad = _key_aad(report_id, HOLDER_OFFICE)
+    return Wrap(report_id, HOLDER_OFFICE, seal(office_public_key, data_key, aad))
+
+
+def wrap_for_officer(
+    report_id: uuid.UUID, data_key: bytes, officer_id: int, public_key: bytes
+) -> Wrap:
+    """An officer's wrap: sealed to that officer's public key, bound to their id."""
+    aad = _key_aad(report_id, HOLDER_OFFICER, officer_id)
+    return Wrap(report_id, HOLDER_OFFICER, seal(public_key, data_key, aad), officer_id)
+
+
+async def store_wraps(*wraps: Wrap) -> None:
+    """Insert the wraps as report_key rows (inside the caller's transaction)."""
+    await ReportKey.insert(
+        *(
+            ReportKey(
+                report=wrap.report_id,
+                holder=wrap.holder,
+                officer=wrap.officer_id,
+                wrapped=wrap.wrapped,
+            )
+            for wrap in wraps
+        )
+    )
+
+
+# --- unwrapping ---------------------------------------------------------------------------
+
+
+def unwrap_for_reporter(report_id: uuid.UUID, wrapped: bytes, wrapping_key: bytes) -> bytes:
+    """The data key from the reporter's wrap; DecryptionError if the code's key does not open it."""
+    return unwrap_key(wrapping_key, wrapped, _key_aad(report_id, HOLDER_REPORTER))
+
+
+async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
+    """(report id, reporter's wrap) of the report whose tracking code has this lookup id."""
+    row = await (
+        ReportKey.select(ReportKey.report, ReportKey.wrapped)
+        .where((ReportKey.report.lookup_id == lookup_id) & (ReportKey.holder == HOLDER_REPORTER))
+        .first()
+    )
+    return None if row is None else (row["report"], row["wrapped"])
+
+
+async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: bytes) -> bytes:
+    """The report's data key, unwrapped with the officer's own private key.
+
+    Raises PermissionDenied when no key is wrapped for them (never assigned, excluded, recused,
+    revoked) or their wrap does not open (e.g. a key pair replaced by a password reset)."""
+    row = await (
+        ReportKey.select(ReportKey.wrapped)
+        .where(
+            (ReportKey.report == report_id)
+            & (ReportKey.holder == HOLDER_OFFICER)
+            & (ReportKey.officer == officer_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise PermissionDenied(_NO_KEY)
+    try:
+        return unseal(private_key, row["wrapped"], _key_aad(report_id, HOLDER_OFFICER, officer_id))
+    except DecryptionError:
+        raise PermissionDenied(_NO_KEY) from None
+
+
+async def office_data_key(report_id: uuid.UUID, office_private_key: bytes) -> bytes | None:
+    """The data key from the office's wrap (key recovery), or None if the report has none."""
+    row = await (
+        ReportKey.select(ReportKey.wrapped)
+        .where((ReportKey.report == report_id) & (ReportKey.holder == HOLDER_OFFICE))
+        .first()
+    )
+    if row is None:
+        return None
+    return unseal(office_private_key, row["wrapped"], _key_aad(report_id, HOLDER_OFFICE))
+
+
+# --- who holds the key --------------------------------------------------------------------
+
+
+async def holds_key(report_id: uuid.UUID, officer_id: int) -> bool:
+    """Whether the officer holds a wrap of the report's key."""
+    return await ReportKey.exists().where(
+        (ReportKey.report == report_id)
+        & (ReportKey.holder == HOLDER_OFFICER)
+        & (ReportKey.officer == officer_id)
+    )
+
+
+async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
+    """Ids of every report whose key the officer holds."""
+    rows = await ReportKey.select(ReportKey.report).where(
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+    )
+    return {row["report"] for row in rows}
+
+
+async def officer_holders(report_id: uuid.UUID) -> list[dict]:
+    """The officers holding the report's key (id, username, display_name), by display name."""
+    return await (
+        ReportKey.select(
+            ReportKey.officer.id.as_alias("id"),
+            ReportKey.officer.username.as_alias("username"),
+            ReportKey.officer.display_name.as_alias("display_name"),
+        )
+        .where((ReportKey.report == report_id) & (ReportKey.holder == HOLDER_OFFICER))
+        .order_by(ReportKey.officer.display_name)
+    )
+
+
+async def ineligibility(report_id: uuid.UUID, officer_id: int, excluded: set[int]) -> str | None:
+    """Why this officer may never hold the case's key, or None if they may.
+
+    ``excluded`` are the officers the reporter excluded (they live only in the content)."""
+    if officer_id in excluded:
+        return N_("Petugas ini dikecualikan oleh pelapor.")
+    if await Recusal.exists().where(
+        (Recusal.report == report_id) & (Recusal.officer == officer_id)
+    ):
+        return N_("Petugas ini telah menyatakan konflik kepentingan pada kasus ini.")
+    return None
+
+
+async def grant(report_id: uuid.UUID, data_key: bytes, content: bytes, to_officer_id: int) -> bool:
+    """Seal the data key for a colleague's public key; returns False if they already hold it.
+
+    ``content`` is the report's ciphertext, read with ``data_key`` to honour the reporter's
+    exclusions. Raises Conflict for an excluded, recused, unknown or disabled officer."""
+    excluded = set(open_content(report_id, data_key, content).excluded_officers)
+    reason = await ineligibility(report_id, to_officer_id, excluded)
+    if reason:
+        raise Conflict(reason)
+    officer = (
+        await Officer.select(Officer.public_key, Officer.active)
+        .where(Officer.id == to_officer_id)
+        .first()
+    )
+    if officer is None or not officer["active"]:
+        raise Conflict(N_("Petugas tidak ditemukan atau tidak aktif."))
+    if await holds_key(report_id, to_officer_id):
+        return False
+    await store_wraps(wrap_for_officer(report_id, data_key, to_officer_id, officer["public_key"]))
+    return True
+
+
+async def revoke(report_id: uuid.UUID, officer_id: int) -> bool:
+    """Delete the officer's wrap of the case's key; returns whether there was one."""
+    had = await holds_key(report_id, officer_id)
+    await ReportKey.delete().where(
+        (ReportKey.report == report_id)
+        & (ReportKey.holder == HOLDER_OFFICER)
+        & (ReportKey.officer == officer_id)
+    )
+    return had
+
+
+async def revoke_all(officer_id: int, *, keep_reports: Iterable[uuid.UUID] = ()) -> int:
+    """Delete every wrap the officer holds (except for ``keep_reports``); returns how many."""
+    query = ReportKey.delete().where(
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+    )
+    keep = list(keep_reports)
+    if keep:
+        query = query.where(ReportKey.report.not_in(keep))
+    return len(await query.returning(ReportKey.id))
+
+
+async def recover_for_officer(
+    report_id: uuid.UUID,
+    content: bytes,
+    office_private_key: bytes,
+    officer_id: int,
+    public_key: bytes,
+) -> bool:
+    """Key recovery: open the office wrap and seal the data key to the officer.
+
+    Returns False, sealing nothing, when the report has no office wrap or the reporter excluded
+    the officer. The caller has already checked recusal, role and existing wraps."""
+    data_key = await office_data_key(report_id, office_private_key)
+    if data_key is None:
+        return False
+    if officer_id in open_content(report_id, data_key, content).excluded_officers:
+        return False
+    await store_wraps(wrap_for_officer(report_id, data_key, officer_id, public_key))
+    return True
