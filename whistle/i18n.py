@@ -36,10 +36,10 @@ def translations(language: str) -> _gettext.NullTranslations:
     result = Translations()
     for message in catalog:
         if message.id and message.string and not message.fuzzy:
-            if isinstance(message.id, tuple):
+            if isinstance(message.id, tuple | list):
                 for index, text in enumerate(message.string):
                     result._catalog[(message.id[0], index)] = text
-            else:
+            elif isinstance(message.string, str):
                 result._catalog[message.id] = message.string
     return result
 
