@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -22,14 +20,13 @@ from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
 from whistle.officers.auth import provide_officer
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
+from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
 from whistle.web.routes import SiteRoutes, set_request_language
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
-
-STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 async def _set_language(request: Request) -> None:

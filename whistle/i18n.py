@@ -9,14 +9,14 @@ from __future__ import annotations
 import gettext as _gettext
 from contextvars import ContextVar
 from functools import cache
-from pathlib import Path
 
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from whistle.resources import LOCALE_DIR
+
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -11,8 +10,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from whistle import i18n
+from whistle.resources import TEMPLATES_DIR
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 # The office's wall clock (WIB). Times shown to people are in it.
 WIB = timezone(timedelta(hours=7), "WIB")
 
