@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -118,9 +119,19 @@ async def test_schema_check_names_each_difference(
     assert len(differences) == 5, report
 
 
-# Values for columns that only old schemas have (dropped since): the data an old installation
-# really held there, so that the migration dropping them meets data.
-OLD_ONLY_VALUES = {"officer": {"failed_logins": 3, "locked_until": None}}
+Saved = dict[str, list[dict[str, Any]]]
+
+# Columns only old schemas have (dropped or moved since), and what an old installation held in
+# them, worked out from the saved rows of today's tables: the migrations that drop or move them
+# meet real data.
+OLD_ONLY_VALUES: dict[str, dict[str, Callable[[dict[str, Any], Saved], Any]]] = {
+    "officer": {
+        "failed_logins": lambda officer, saved: 3,
+        "locked_until": lambda officer, saved: None,
+    },
+}
+# Tables that a migration fills from older columns: not copied in, compared afterwards (ids aside).
+DERIVED_TABLES: set[str] = set()
 
 
 async def _representative_data(ctx: Context) -> dict[str, object]:
@@ -152,13 +163,15 @@ async def _representative_data(ctx: Context) -> dict[str, object]:
     }
 
 
+def _without(column: str, rows: Iterable[dict[str, Any]]) -> list[str]:
+    return [repr(sorted((k, v) for k, v in row.items() if k != column)) for row in rows]
+
+
 def rows_columns(table: type[Table]) -> set[str]:
     return {column._meta.db_column_name for column in table._meta.columns}
 
 
-async def _copy_new_tables(
-    rows: dict[str, list[dict]], copied: dict[str, set[str]], migrated_to: str
-) -> None:
+async def _copy_new_tables(rows: Saved, copied: dict[str, set[str]], migrated_to: str) -> None:
     """Insert the saved rows of every table the migrations just created, in the columns it has
     now; PostgreSQL's sequences are moved past the copied ids as a restore would."""
     present = await actual_schema()
@@ -166,12 +179,16 @@ async def _copy_new_tables(
         name = table._meta.tablename
         if name in copied or name not in present:
             continue
-        columns = [c for c in present[name] if c not in OLD_ONLY_VALUES.get(name, {})]
+        if name in DERIVED_TABLES:
+            copied[name] = set()
+            continue
+        old_only = OLD_ONLY_VALUES.get(name, {})
+        columns = [c for c in present[name] if c not in old_only]
         missing = [c for c in columns if c not in rows_columns(table)]
         assert not missing, f"{name}.{missing} at {migrated_to}: list it in OLD_ONLY_VALUES"
-        names = [*columns, *OLD_ONLY_VALUES.get(name, {})]
+        names = [*columns, *old_only]
         for row in rows[name]:
-            values = [row[c] for c in columns] + list(OLD_ONLY_VALUES.get(name, {}).values())
+            values = [row[c] for c in columns] + [value(row, rows) for value in old_only.values()]
             await db.fetch(
                 # Names from tables.py and the catalog, values as parameters.
                 f"INSERT INTO {name} ({', '.join(names)}) "  # noqa: S608
@@ -215,6 +232,11 @@ async def test_data_survives_every_migration(
                 primary = table._meta.primary_key._meta.name
                 now = {row[primary]: row for row in await table.select()}
                 assert len(now) == len(rows[name]), name
+                if name in DERIVED_TABLES:
+                    assert sorted(_without(primary, now.values())) == sorted(
+                        _without(primary, rows[name])
+                    ), name
+                    continue
                 for row in rows[name]:
                     kept = {c: now[row[primary]][c] for c in copied[name]}
                     assert kept == {c: row[c] for c in copied[name]}, f"{name} {row[primary]}"
