@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -31,6 +29,7 @@ from whistle.reports.statuses import (
     STATUS_EXPLANATIONS,
     STATUS_LABELS,
 )
+from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
@@ -39,7 +38,6 @@ from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
 
-STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 # Template filters that name a code in the reader's language: {{ case.status | status_label }}.
 TEMPLATE_LABELS = {
     "status_label": STATUS_LABELS,

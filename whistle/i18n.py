@@ -9,14 +9,14 @@ from __future__ import annotations
 import gettext as _gettext
 from contextvars import ContextVar
 from functools import cache
-from pathlib import Path
 
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from whistle.resources import LOCALE_DIR
+
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
@@ -36,10 +36,10 @@ def translations(language: str) -> _gettext.NullTranslations:
     result = Translations()
     for message in catalog:
         if message.id and message.string and not message.fuzzy:
-            if isinstance(message.id, tuple):
+            if isinstance(message.id, tuple | list):
                 for index, text in enumerate(message.string):
                     result._catalog[(message.id[0], index)] = text
-            else:
+            elif isinstance(message.string, str):
                 result._catalog[message.id] = message.string
     return result
 

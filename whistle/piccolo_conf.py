@@ -5,6 +5,7 @@ engine always follows ``Settings`` rather than a second reading of the environme
 """
 
 from piccolo.conf.apps import AppRegistry
+from piccolo.engine.base import Engine
 
-DB = None
+DB: Engine | None = None
 APP_REGISTRY = AppRegistry(apps=["whistle.piccolo_app"])

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from whistle.crypto.kdf import Argon2Params
 
@@ -64,7 +65,7 @@ class Settings:
         """The SQLite file named by ``sqlite:///relative/path`` or ``sqlite:////absolute/path``."""
         return Path(self.database_url.removeprefix("sqlite:///"))
 
-    def with_changes(self, **changes: object) -> Settings:
+    def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod

@@ -33,13 +33,18 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 def running_server(settings: Settings, log: Path, **extra_env: str) -> Iterator[str]:
     """Yield the base URL of a live server; its combined output goes to ``log``."""
     port = free_port()
+    command = [sys.executable, "-m", "whistle.cli", "serve", "--port", str(port)]
+    with serving(command, port, log, env=server_env(settings, **extra_env)) as url:
+        yield url
+
+
+@contextmanager
+def serving(
+    command: list[str], port: int, log: Path, *, env: dict[str, str], cwd: Path | None = None
+) -> Iterator[str]:
+    """Run ``command`` (a server listening on ``port``) until the block ends; yield its URL."""
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "whistle.cli", "serve", "--port", str(port)],
-            env=server_env(settings, **extra_env),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -32,6 +32,7 @@ KERNEL = (
     "whistle.context",
     "whistle.sessions",
     "whistle.inputs",
+    "whistle.resources",
     "whistle.piccolo_conf",
     "whistle.piccolo_app",
 )

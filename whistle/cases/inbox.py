@@ -9,6 +9,7 @@ the number of cases. The sort and filter expressions are the ones indexed by mig
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,7 +47,7 @@ class InboxFilter:
     def parse(cls, raw: dict[str, Any]) -> InboxFilter:
         """Unknown values are dropped rather than refused: a stale bookmark still opens."""
 
-        def pick(name: str, allowed) -> str:
+        def pick(name: str, allowed: Container[str]) -> str:
             value = str(raw.get(name) or "")
             return value if value in allowed else ""
 

@@ -174,7 +174,7 @@ class CasePages(Controller):
         number: FromPath[str],
     ) -> Template | Redirect:
         form = await request.form()
-        values = {
+        values: dict[str, Any] = {
             "priority": str(form.get("priority", "")),
             "retaliation_risk": form.get("retaliation_risk") == "on",
         }

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
@@ -66,7 +67,7 @@ class Transition:
         return bool(roles & self.roles) or (assigned and bool(roles & self.assignee_roles))
 
 
-def _t(name, label, sources, target, **options) -> Transition:
+def _t(name: str, label: str, sources: Iterable[str], target: str, **options: Any) -> Transition:
     roles = frozenset(options.pop("roles", {TRIAGE}))
     return Transition(name, label, frozenset(sources), target, roles, **options)
 

@@ -11,6 +11,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from whistle import piccolo_conf
 from whistle.db.tables import ALL_TABLES
@@ -42,7 +43,8 @@ def bind(engine: Engine) -> None:
     global _engine
     _engine = engine
     piccolo_conf.DB = engine
-    for table in [*ALL_TABLES, Migration]:
+    tables: list[type[Table]] = [*ALL_TABLES, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
@@ -65,7 +67,7 @@ async def open_database(settings: Settings) -> Engine:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
         # The file holds only ciphertext and metadata, but it is nobody else's business.
         os.chmod(engine.path, 0o600)
-    else:
+    elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=10)
     return engine
 

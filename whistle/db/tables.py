@@ -2,7 +2,8 @@
 
 Only workflow metadata is stored in plain text (threat model 1); every column that holds what a
 reporter or an officer wrote is a ``Bytea`` of AES-GCM ciphertext under the report's data key.
-The DDL lives in migrations/, written and reviewed by hand; these classes must match it.
+The DDL lives in migrations/, written and reviewed by hand; these classes (and the index list in
+indexes.py) must match it, which tests/integration/test_migrations.py checks on both engines.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ class Officer(Table, tablename="officer"):
     totp_pending_sealed = Bytea(null=True, default=None)
     # The last TOTP time step accepted: codes of that step or earlier are refused (no replay).
     totp_last_step = BigInt(null=True, default=None)
-    failed_logins = Integer(default=0)
-    locked_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
 
@@ -52,7 +51,7 @@ class OfficerRole(Table, tablename="officer_role"):
     (role, officer) for the role filter, and a CHECK that role is one of the four names."""
 
     id = Serial(primary_key=True)
-    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
     role = Varchar(length=16)
 
 
@@ -83,7 +82,7 @@ class ReportKey(Table, tablename="report_key"):
     """One wrap of a report's data key for one holder: the reporter, the office, or an officer."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
     holder = Varchar(length=16)
     officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.cascade)
     wrapped = Bytea()
@@ -93,7 +92,7 @@ class StatusEvent(Table, tablename="status_event"):
     """The case timeline; reason and public note are ciphertext under the report key."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
     at = Timestamptz()
     from_status = Varchar(length=24, null=True, default=None)
     to_status = Varchar(length=24)
@@ -139,8 +138,8 @@ class CaseAssignment(Table, tablename="case_assignment"):
     """An investigator assigned to a case (their key wrap lives in report_key)."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade)
-    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
     assigned_by = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
     assigned_at = Timestamptz()
 
@@ -149,7 +148,7 @@ class CaseNote(Table, tablename="case_note"):
     """Internal notes: ciphertext under the report key, never shown to the reporter."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
     officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
     at = Timestamptz()
     body = Bytea()
@@ -159,8 +158,8 @@ class Recusal(Table, tablename="recusal"):
     """An officer's declared conflict of interest: they hold no key and can never be assigned."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade)
-    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
     at = Timestamptz()
     reason = Bytea()
 

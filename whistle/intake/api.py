@@ -58,7 +58,7 @@ class ReportOut(msgspec.Struct):
     report: ReportSubmission
 
 
-BEARER = [{"BearerToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 class ReporterApi(Controller):

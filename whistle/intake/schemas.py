@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -52,7 +52,9 @@ def _clean(value: Any) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
 
 
-def validate_report(raw: Mapping[str, Any], *, excluded: list[str] | list[int] = ()) -> ReportInput:
+def validate_report(
+    raw: Mapping[str, Any], *, excluded: Sequence[str] | Sequence[int] = ()
+) -> ReportInput:
     """Check every field against its rules; raise ValidationFailed naming each bad field.
 
     ``raw`` is the form or JSON body; ``excluded`` the officer ids ticked for exclusion.

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from whistle.i18n import N_
+from whistle.resources import COMMON_PASSWORDS_FILE
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-_COMMON_FILE = Path(__file__).with_name("common_passwords.txt")
 
 
 @cache
 def _common_passwords() -> frozenset[str]:
     return frozenset(
-        line.strip().lower() for line in _COMMON_FILE.read_text().splitlines() if line.strip()
+        line.strip().lower()
+        for line in COMMON_PASSWORDS_FILE.read_text().splitlines()
+        if line.strip()
     )
 
 

@@ -262,7 +262,7 @@ class AdminPages(Controller):
         officer: NamedDependency[CurrentOfficer],
     ) -> Template | Redirect:
         form = await request.form()
-        values = {
+        values: dict[str, Any] = {
             "username": str(form.get("username", ""))[:64],
             "display_name": str(form.get("display_name", ""))[:128],
             "roles": [str(role) for role in form.getall(ROLE_FIELD, [])],

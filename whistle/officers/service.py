@@ -90,7 +90,6 @@ async def add_officer(
                     must_change_password=must_change_password,
                     public_key=keys.public_key,
                     private_key_protected=keys.private_key_protected,
-                    failed_logins=0,
                     created_at=datetime.now(UTC),
                 )
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
@@ -21,7 +23,7 @@ BASE_HEADERS = {
 }
 
 
-def security_headers_hook(development: bool):
+def security_headers_hook(development: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """A ``before_send`` hook: it wraps the app's send, so even routing errors get the headers."""
     headers_to_add = dict(BASE_HEADERS)
     if not development:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,8 +25,7 @@ from litestar.template.config import TemplateConfig
 
 from whistle import i18n
 from whistle.clock import WIB
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+from whistle.resources import TEMPLATES_DIR
 
 LabelTables = Mapping[str, Mapping[str, str]]
 

@@ -1,0 +1,1 @@
+"""Jinja templates; installed inside the package as ``whistle.templates`` (see pyproject.toml)."""
