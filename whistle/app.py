@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -20,11 +20,12 @@ from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
-from whistle.officers.auth import provide_officer
+from whistle.officers.auth import OfficerAuthentication, provide_officer
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
+from whistle.web.forms import FORM_EXCEPTION_HANDLERS
 from whistle.web.routes import SiteRoutes, set_request_language
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
@@ -34,6 +35,20 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 async def _set_language(request: Request) -> None:
     set_request_language(request)
+
+
+def officer_router() -> Router:
+    """Every officer page under /officer: kept out of the public OpenAPI document, each request
+    authenticated by its session (login and logout excepted), each controller guarded for the
+    roles it serves, and a refused form shown again on its page."""
+    return Router(
+        path="/officer",
+        route_handlers=[*OFFICER_ROUTES, *CASE_ROUTES, *AUDIT_ROUTES],
+        middleware=[OfficerAuthentication],
+        dependencies={"officer": Provide(provide_officer, sync_to_thread=False)},
+        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        include_in_schema=False,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -56,17 +71,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteRoutes,
             PublicPages,
             ReporterApi,
-            *OFFICER_ROUTES,
-            *CASE_ROUTES,
-            *AUDIT_ROUTES,
+            officer_router(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
-            # Only meaningful behind officer_guard, which puts the officer on the connection.
-            "officer": Provide(provide_officer, sync_to_thread=False),
         },
         state=State({"ctx": ctx}),
         on_startup=[open_db],
