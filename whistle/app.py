@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,7 +19,7 @@ from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
-from whistle.officers.auth import provide_officer
+from whistle.officers.auth import OfficerAuthentication, provide_officer
 from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
@@ -33,6 +33,7 @@ from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
+from whistle.web.forms import FORM_EXCEPTION_HANDLERS
 from whistle.web.language import set_request_language
 from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
@@ -55,6 +56,20 @@ async def _set_language(request: Request) -> None:
     set_request_language(request)
 
 
+def officer_router() -> Router:
+    """Every officer page under /officer: kept out of the public OpenAPI document, each request
+    authenticated by its session (login and logout excepted), each controller guarded for the
+    roles it serves, and a refused form shown again on its page."""
+    return Router(
+        path="/officer",
+        route_handlers=[*OFFICER_ROUTES, *CASE_ROUTES, *AUDIT_ROUTES],
+        middleware=[OfficerAuthentication],
+        dependencies={"officer": Provide(provide_officer, sync_to_thread=False)},
+        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        include_in_schema=False,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Refuses to start without keys (MissingKeys names the files)."""
     settings = settings or Settings.from_env()
@@ -75,17 +90,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteRoutes,
             PublicPages,
             ReporterApi,
-            *OFFICER_ROUTES,
-            *CASE_ROUTES,
-            *AUDIT_ROUTES,
+            officer_router(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
-            # Only meaningful behind officer_guard, which puts the officer on the connection.
-            "officer": Provide(provide_officer, sync_to_thread=False),
         },
         state=State({"ctx": ctx}),
         on_startup=[open_db],

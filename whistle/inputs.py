@@ -8,8 +8,10 @@ declares the same bounds the server enforces.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
+from litestar.params import Parameter
 from msgspec import Meta
 
 # PostgreSQL `integer` / `serial`: the widest id any table uses.
@@ -37,3 +39,19 @@ def has_control_characters(text: str) -> bool:
 def clean_text(text: str | None) -> str:
     """Typed text as stored: Windows line ends made plain, surrounding blanks dropped."""
     return (text or "").replace("\r\n", "\n").strip()
+
+
+# A ticked HTML checkbox sends "on"; an unticked one sends nothing.
+Checkbox = Literal["on"] | None
+
+
+# Query and path parameters: Litestar ignores msgspec ``Meta`` on them (a page of 2**64 went
+# through), so their bounds are Litestar ``Parameter`` constraints.
+DbIdParam = Annotated[int, Parameter(ge=1, le=DB_INT_MAX)]
+# Optional inside the annotation: Litestar drops the bounds of ``Annotated[...] | None``.
+AuditCursorParam = Annotated[int | None, Parameter(ge=0, le=DB_BIGINT_MAX)]
+
+
+def is_supported_date(day: date) -> bool:
+    """Within the years the office's data can hold (far dates overflow time arithmetic)."""
+    return FIRST_SUPPORTED_YEAR <= day.year <= LAST_SUPPORTED_YEAR

@@ -13,6 +13,7 @@ from tests.support.cases import as_officer, file_report
 from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.officers import make_officer, session_for
 from whistle.cases import service as cases
+from whistle.cases.schemas import ColleagueAction
 from whistle.db.tables import ReportKey
 from whistle.officers.auth import OFFICER_COOKIE
 
@@ -81,13 +82,21 @@ PUBLIC = {("GET", "/officer/login"), ("POST", "/officer/login"), ("POST", "/offi
 
 def _officer_routes(app) -> set[tuple[str, str]]:
     return {
-        (method, route.path)
+        (method, path)
         for route in app.routes
         if route.path.startswith("/officer")
         for handler in getattr(route, "route_handlers", [])
         for method in handler.http_methods
         if method in ("GET", "POST")
+        for path in _concrete_actions(route.path)
     }
+
+
+def _concrete_actions(path: str) -> list[str]:
+    # The colleague forms share one route whose last segment is a declared action.
+    if path.endswith("/{action:str}"):
+        return [path.replace("{action:str}", action.value) for action in ColleagueAction]
+    return [path]
 
 
 def _outcome(response: httpx.Response, requested: str) -> str:

@@ -11,12 +11,17 @@ import pytest
 from tests.integration.test_officers_account import post
 from tests.integration.test_officers_login import audit_rows, login
 from tests.support.forms import submit_report_form
-from tests.support.officers import DEFAULT_PASSWORD, logged_in, make_officer, session_for
+from tests.support.officers import (
+    DEFAULT_PASSWORD,
+    logged_in,
+    make_officer,
+    roles_of_user,
+    session_for,
+)
 from whistle.db.tables import CaseAssignment, Officer, Report, ReportKey, WebSession
 from whistle.errors import Conflict
 from whistle.officers import admin, totp
 from whistle.officers.auth import OFFICER_COOKIE
-from whistle.officers.roles import roles_of
 
 ADMIN_PAGES = [
     "/officer/admin/officers",
@@ -27,11 +32,6 @@ TEMPORARY = "a temporary passphrase 2026 x"
 
 async def officer_row(username: str) -> Officer:
     return await Officer.objects().where(Officer.username == username).first()
-
-
-async def roles_of_user(username: str) -> str:
-    """The officer's stored roles, comma-joined in order, as they read before officer_role."""
-    return ",".join(await roles_of((await officer_row(username)).id))
 
 
 async def wraps_of(officer_id: int) -> int:

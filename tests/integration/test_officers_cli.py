@@ -11,11 +11,10 @@ from click.testing import CliRunner, Result
 from tests.conftest import OFFICE_PASSPHRASE, TEST_ARGON2
 from tests.integration.test_officers_login import audit_rows
 from tests.support.forms import submit_report_form
-from tests.support.officers import make_officer
+from tests.support.officers import make_officer, roles_of_user
 from whistle.cli import main
 from whistle.db import engine as db
 from whistle.db.tables import Officer, ReportKey
-from whistle.officers.roles import roles_of
 from whistle.settings import Settings
 
 PASSWORD = "a long and unusual passphrase 42"
@@ -49,11 +48,6 @@ async def whistle(settings: Settings, *args: str, input: str | None = None, **en
 
 async def officer(username: str) -> Officer:
     return await Officer.objects().where(Officer.username == username).first()
-
-
-async def roles_of_user(username: str) -> str:
-    """The officer's stored roles, comma-joined in order, as they read before officer_role."""
-    return ",".join(await roles_of((await officer(username)).id))
 
 
 async def test_officer_commands_manage_accounts(database, ctx):

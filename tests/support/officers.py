@@ -9,6 +9,7 @@ from whistle.context import Context
 from whistle.crypto import unprotect_private_key
 from whistle.db.tables import Officer
 from whistle.officers.auth import OFFICER_COOKIE
+from whistle.officers.roles import roles_of
 from whistle.officers.service import add_officer
 
 DEFAULT_PASSWORD = "a long and unusual passphrase 42"
@@ -41,3 +42,9 @@ async def logged_in(client: httpx.AsyncClient, ctx: Context, username: str) -> h
     """Put an officer session cookie on ``client`` (one officer per client)."""
     client.cookies.set(OFFICER_COOKIE, await session_for(ctx, username), domain="testserver.local")
     return client
+
+
+async def roles_of_user(username: str) -> str:
+    """The officer's stored roles, comma-joined in order, as they read before officer_role."""
+    row = await Officer.objects().where(Officer.username == username).first()
+    return ",".join(await roles_of(row.id))

@@ -28,6 +28,7 @@ from whistle.clock import WIB_OFFSET
 from whistle.db import engine as db
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
+from whistle.inputs import is_supported_date
 
 PAGE_SIZE = 100
 EXPORT_BATCH = 5000
@@ -69,10 +70,12 @@ class AuditFilter:
 
 
 def _parse_date(text: str) -> date | None:
+    """An ISO date within the supported years (far ones overflow the day arithmetic), or None."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if is_supported_date(day) else None
 
 
 def parse_filter(raw: Mapping[str, str]) -> AuditFilter:

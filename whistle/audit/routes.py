@@ -6,53 +6,70 @@ whistle.audit.queries.
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromQuery, Parameter
 from litestar.response import Stream, Template
 
 from whistle.audit import queries
 from whistle.audit.actions import ALL_ACTIONS
-from whistle.errors import ValidationFailed
-from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
+from whistle.inputs import NO_CONTROL_PATTERN, AuditCursorParam
+from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
 from whistle.officers.roles import ADMIN, AUDITOR
+from whistle.web.forms import FormFailure, redisplay
+
+# The filter form's fields, bounded; queries.parse_filter keeps the rules (known action, dates
+# in the supported years, a range that runs forward) and their messages.
+FilterText = Annotated[str, Parameter(max_length=256, pattern=NO_CONTROL_PATTERN)]
 
 
-def _raw_filter(request: Request) -> dict[str, str]:
-    return {name: str(request.query_params.get(name) or "") for name in queries.FILTER_FIELDS}
+def _page_context(officer: CurrentOfficer, values: dict[str, str]) -> dict:
+    return {
+        "officer": officer,
+        "values": values,
+        "actions": sorted(ALL_ACTIONS),
+        "errors": {},
+        "page": None,
+    }
+
+
+async def _filter_again(request: Request, failure: FormFailure) -> Template:
+    values = {name: str(failure.values.get(name) or "") for name in queries.FILTER_FIELDS}
+    context = {**_page_context(request.user, values), "errors": failure.errors}
+    return Template("officer/audit.html", context=context)
 
 
 class AuditPages(Controller):
-    path = "/officer/audit"
-    guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
-    opt = {ROLES_OPT: {ADMIN, AUDITOR}}  # noqa: RUF012
-    include_in_schema = False
+    path = "/audit"
+    guards = [*ACCOUNT_READY, requires_role(ADMIN, AUDITOR)]  # noqa: RUF012
 
-    @get("/", name="audit_log")
+    @get("/", name="audit_log", opt=redisplay(_filter_again))
     async def log(
         self,
-        request: Request,
         officer: NamedDependency[CurrentOfficer],
-        before: FromQuery[int | None] = None,
-        after: FromQuery[int | None] = None,
+        actor: FromQuery[FilterText] = "",
+        action: FromQuery[FilterText] = "",
+        case: FromQuery[FilterText] = "",
+        date_from: FromQuery[FilterText] = "",
+        date_to: FromQuery[FilterText] = "",
+        before: FromQuery[AuditCursorParam] = None,
+        after: FromQuery[AuditCursorParam] = None,
     ) -> Template:
-        raw = _raw_filter(request)
-        context = {
-            "officer": officer,
-            "values": raw,
-            "actions": sorted(ALL_ACTIONS),
-            "errors": {},
-            "page": None,
+        raw = {
+            "actor": actor,
+            "action": action,
+            "case": case,
+            "date_from": date_from,
+            "date_to": date_to,
         }
-        try:
-            audit_filter = queries.parse_filter(raw)
-        except ValidationFailed as failure:
-            context["errors"] = failure.errors
-            return Template("officer/audit.html", context=context, status_code=422)
+        # Bad filters raise ValidationFailed: the form comes back with the messages.
+        audit_filter = queries.parse_filter(raw)
         page = await queries.search(audit_filter, before=before, after=after)
         query = audit_filter.query()
+        context = _page_context(officer, raw)
         context.update(
             page=page,
             page_size=queries.PAGE_SIZE,
@@ -64,9 +81,25 @@ class AuditPages(Controller):
         return Template("officer/audit.html", context=context)
 
     @get("/export.csv", name="audit_export")
-    async def export(self, request: Request, officer: NamedDependency[CurrentOfficer]) -> Stream:
+    async def export(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        actor: FromQuery[FilterText] = "",
+        action: FromQuery[FilterText] = "",
+        case: FromQuery[FilterText] = "",
+        date_from: FromQuery[FilterText] = "",
+        date_to: FromQuery[FilterText] = "",
+    ) -> Stream:
         # Bad filters raise ValidationFailed: an error page, and nothing is exported or audited.
-        audit_filter = queries.parse_filter(_raw_filter(request))
+        audit_filter = queries.parse_filter(
+            {
+                "actor": actor,
+                "action": action,
+                "case": case,
+                "date_from": date_from,
+                "date_to": date_to,
+            }
+        )
         up_to_seq = await queries.start_export(audit_filter, actor=officer.username)
         return Stream(
             queries.export_csv(audit_filter, up_to_seq=up_to_seq),

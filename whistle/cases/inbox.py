@@ -16,6 +16,9 @@ from typing import Any
 
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment
+from whistle.errors import ValidationFailed
+from whistle.i18n import N_
+from whistle.inputs import DB_INT_MAX, MAX_PAGE
 from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
 
@@ -30,6 +33,17 @@ STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
 SORTS = ("deadline", "newest")
 ASSIGNEE_NONE = "none"
+
+
+def _number(text: str, name: str, largest: int) -> bool:
+    """Whether ``text`` is a usable number up to ``largest``. Words are not numbers (a stale
+    bookmark still opens), but digits that are no number we could hold ("²", 2**64) are refused:
+    they were never a link of ours."""
+    if not text.isdigit():
+        return False
+    if not (text.isascii() and len(text) <= len(str(largest)) and int(text) <= largest):
+        raise ValidationFailed({name: N_("Isian ini tidak valid.")})
+    return True
 
 
 @dataclass(frozen=True)
@@ -52,9 +66,13 @@ class InboxFilter:
             return value if value in allowed else ""
 
         assignee = str(raw.get("assignee") or "")
-        if assignee != ASSIGNEE_NONE and not assignee.isdigit():
+        if assignee != ASSIGNEE_NONE and not (
+            _number(assignee, "assignee", DB_INT_MAX) and int(assignee) >= 1
+        ):
             assignee = ""
         page = str(raw.get("page") or "1")
+        if not _number(page, "page", MAX_PAGE):
+            page = "1"
         return cls(
             status=pick("status", STATUS_FILTERS),
             category=pick("category", CATEGORIES),
@@ -62,7 +80,7 @@ class InboxFilter:
             assignee=assignee,
             due=pick("due", DUE_FILTERS),
             sort=pick("sort", SORTS) or "deadline",
-            page=min(max(int(page), 1), 100_000) if page.isdigit() else 1,
+            page=max(int(page), 1),
         )
 
     def query(self, **changes: Any) -> dict[str, str]:

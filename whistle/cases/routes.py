@@ -1,28 +1,43 @@
-"""HTTP routes of whistle.cases (inbox and case page); app.py registers ``ROUTES``.
+"""HTTP routes of whistle.cases (inbox and case page); app.py mounts ``ROUTES`` on the /officer
+router.
 
-Thin controllers over inbox and service: each POST reads its form, calls one service function
-and redirects (303); a form sent back with a mistake re-renders the case page with the message
-beside the field and the typed values kept, having changed nothing.
+Thin controllers over inbox and service: each POST takes its typed form, calls one service
+function and redirects (303); a form refused (by its types or by the service) comes back on the
+case page with the message beside the field and the typed values kept, having changed nothing
+(whistle.web.forms).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from whistle.cases import inbox as inbox_service
 from whistle.cases import service, workflow
+from whistle.cases.schemas import (
+    CaseNumberParam,
+    ColleagueAction,
+    ColleagueForm,
+    NoteForm,
+    RecusalForm,
+    TransitionForm,
+    TriageForm,
+)
 from whistle.context import Context
-from whistle.errors import ValidationFailed
-from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
-from whistle.officers.roles import INVESTIGATOR, RoleHolder, officers_with_role
+from whistle.i18n import N_
+from whistle.inputs import NO_CONTROL_PATTERN
+from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
+from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.web.forms import FormFailure, redisplay
 
-CASE_ROLES = {"triage", "investigator"}
+# Inbox filters: unknown words are dropped by InboxFilter (a stale bookmark still opens) and
+# numbers it could not hold refused; what could never be a filter is refused here.
+FilterChoice = Annotated[str, Parameter(max_length=32, pattern=NO_CONTROL_PATTERN)]
+FilterNumber = Annotated[str, Parameter(max_length=12, pattern=NO_CONTROL_PATTERN)]
 
 
 def _case_url(number: str) -> str:
@@ -65,35 +80,77 @@ async def _case_page(
     )
 
 
-# The case page's forms that act on one colleague's access: action -> service function.
-PEOPLE_ACTIONS = {
-    "assign": service.assign,
-    "unassign": service.unassign,
-    "grant": service.grant_access,
-    "revoke": service.revoke_access,
+CASE_FORM_OPT = "case_form"
+
+
+async def _case_form_again(request: Request, failure: FormFailure) -> Template:
+    """The case page with the refused form open, its message and what was typed."""
+    form = request.route_handler.opt[CASE_FORM_OPT]
+    if form == "transition":
+        form = f"transition:{failure.values.get('transition', '')}"
+    elif form == "colleague":
+        form = str(request.path_params["action"])
+    return await _case_page(
+        request.app.state.ctx,
+        request.user,
+        request.path_params["number"],
+        record=False,
+        form=form,
+        errors=failure.errors,
+        values=failure.values,
+    )
+
+
+def case_form(name: str, **messages: str) -> dict[str, Any]:
+    """Handler ``opt`` of a case-page form: its name on the page, and the page shown again."""
+    return {CASE_FORM_OPT: name, **redisplay(_case_form_again, **messages)}
+
+
+# The colleague forms: one service call each, with the same argument.
+COLLEAGUE_ACTIONS = {
+    ColleagueAction.ASSIGN: service.assign,
+    ColleagueAction.UNASSIGN: service.unassign,
+    ColleagueAction.GRANT: service.grant_access,
+    ColleagueAction.REVOKE: service.revoke_access,
 }
 
 
 class CasePages(Controller):
-    path = "/officer"
-    guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
-    include_in_schema = False
-    opt = {ROLES_OPT: CASE_ROLES}  # noqa: RUF012
+    path = "/"
+    guards = [*ACCOUNT_READY, requires_role(TRIAGE, INVESTIGATOR)]  # noqa: RUF012
 
     @get("/", name="officer_inbox")
     async def inbox(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
+        status: FromQuery[FilterChoice] = "",
+        category: FromQuery[FilterChoice] = "",
+        priority: FromQuery[FilterChoice] = "",
+        assignee: FromQuery[FilterNumber] = "",
+        due: FromQuery[FilterChoice] = "",
+        sort: FromQuery[FilterChoice] = "",
+        page: FromQuery[FilterNumber] = "",
     ) -> Template:
-        view = inbox_service.InboxFilter.parse(dict(request.query_params))
-        page = await inbox_service.inbox(officer.id, view, due_soon_days=ctx.settings.due_soon_days)
+        view = inbox_service.InboxFilter.parse(
+            {
+                "status": status,
+                "category": category,
+                "priority": priority,
+                "assignee": assignee,
+                "due": due,
+                "sort": sort,
+                "page": page,
+            }
+        )
+        inbox = await inbox_service.inbox(
+            officer.id, view, due_soon_days=ctx.settings.due_soon_days
+        )
         return Template(
             template_name="officer/inbox.html",
             context={
                 "officer": officer,
-                "page": page,
+                "page": inbox,
                 "view": view,
                 "investigators": await _investigators(),
                 "due_soon_days": ctx.settings.due_soon_days,
@@ -105,149 +162,84 @@ class CasePages(Controller):
         self,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
+        number: FromPath[CaseNumberParam],
     ) -> Template:
         return await _case_page(ctx, officer, number)
 
-    async def _submit(
-        self,
-        ctx: Context,
-        officer: CurrentOfficer,
-        number: str,
-        form_name: str,
-        values: dict[str, Any],
-        action: Awaitable[Any],
-        *,
-        then: str | None = None,
-    ) -> Template | Redirect:
-        try:
-            await action
-        except ValidationFailed as failure:
-            return await _case_page(
-                ctx,
-                officer,
-                number,
-                record=False,
-                form=form_name,
-                errors=failure.errors,
-                values=values,
-            )
-        return Redirect(path=then or _case_url(number), status_code=303)
-
-    @post("/cases/{number:str}/transition", name="officer_case_transition")
+    @post(
+        "/cases/{number:str}/transition",
+        name="officer_case_transition",
+        opt=case_form("transition"),
+    )
     async def transition(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        values = {
-            name: str(form.get(name, ""))
-            for name in ("transition", "reason", "public_note", "outcome", "referred_to")
-        }
-        return await self._submit(
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[TransitionForm],
+    ) -> Redirect:
+        await service.apply_transition(
             ctx,
             officer,
             number,
-            f"transition:{values['transition']}",
-            values,
-            service.apply_transition(
-                ctx,
-                officer,
-                number,
-                values["transition"],
-                reason=values["reason"],
-                public_note=values["public_note"],
-                outcome=values["outcome"],
-                referred_to=values["referred_to"],
-            ),
+            data.transition,
+            reason=data.reason,
+            public_note=data.public_note,
+            outcome=data.outcome,
+            referred_to=data.referred_to,
         )
+        return Redirect(path=_case_url(number), status_code=303)
 
-    @post("/cases/{number:str}/triage", name="officer_case_triage")
+    @post("/cases/{number:str}/triage", name="officer_case_triage", opt=case_form("triage"))
     async def triage(
         self,
-        request: Request,
-        ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        values: dict[str, Any] = {
-            "priority": str(form.get("priority", "")),
-            "retaliation_risk": form.get("retaliation_risk") == "on",
-        }
-        return await self._submit(
-            ctx,
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[TriageForm],
+    ) -> Redirect:
+        await service.set_triage(
             officer,
             number,
-            "triage",
-            values,
-            service.set_triage(
-                officer,
-                number,
-                priority=values["priority"],
-                retaliation_risk=values["retaliation_risk"],
-            ),
+            priority=data.priority,
+            retaliation_risk=data.retaliation_risk == "on",
         )
+        return Redirect(path=_case_url(number), status_code=303)
 
-    @post("/cases/{number:str}/notes", name="officer_case_note")
+    @post("/cases/{number:str}/notes", name="officer_case_note", opt=case_form("note"))
     async def note(
         self,
-        request: Request,
-        ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        values = {"body": str(form.get("body", ""))}
-        return await self._submit(
-            ctx, officer, number, "note", values, service.add_note(officer, number, values["body"])
-        )
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[NoteForm],
+    ) -> Redirect:
+        await service.add_note(officer, number, data.body)
+        return Redirect(path=_case_url(number), status_code=303)
 
     @post(
-        [f"/cases/{{number:str}}/{action}" for action in PEOPLE_ACTIONS],
+        "/cases/{number:str}/{action:str}",
         name="officer_case_people",
+        opt=case_form("colleague", officer_id=N_("Pilih petugas dari daftar.")),
     )
-    async def people(
+    async def colleague(
         self,
-        request: Request,
-        ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
+        number: FromPath[CaseNumberParam],
+        action: FromPath[ColleagueAction],
+        data: URLEncodedBody[ColleagueForm],
+    ) -> Redirect:
         """Assign, unassign, grant or revoke: one colleague, named by ``officer_id``."""
-        action = request.url.path.rsplit("/", 1)[1]
-        form = await request.form()
-        return await self._submit(
-            ctx,
-            officer,
-            number,
-            action,
-            {},
-            PEOPLE_ACTIONS[action](officer, number, form.get("officer_id")),
-        )
+        await COLLEAGUE_ACTIONS[action](officer, number, data.officer_id)
+        return Redirect(path=_case_url(number), status_code=303)
 
-    @post("/cases/{number:str}/recuse", name="officer_case_recuse")
+    @post("/cases/{number:str}/recuse", name="officer_case_recuse", opt=case_form("recuse"))
     async def recuse(
         self,
-        request: Request,
-        ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        number: FromPath[str],
-    ) -> Template | Redirect:
-        form = await request.form()
-        values = {"recusal_reason": str(form.get("recusal_reason", ""))}
-        return await self._submit(
-            ctx,
-            officer,
-            number,
-            "recuse",
-            values,
-            service.recuse(officer, number, values["recusal_reason"]),
-            then="/officer",
-        )
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[RecusalForm],
+    ) -> Redirect:
+        await service.recuse(officer, number, data.recusal_reason)
+        return Redirect(path="/officer", status_code=303)
 
 
 ROUTES: list = [CasePages]

@@ -1,17 +1,23 @@
-"""Who the officer behind a request is, and the guards every officer route carries.
+"""Who the officer behind a request is, and the small guards officer routes compose.
 
-An officer session's secret is the officer's unlocked X25519 private key, so a logged-in request
-can open exactly the reports whose key was sealed for that officer, and nothing else.
+``OfficerAuthentication`` (middleware on the /officer router) turns the session cookie into
+``request.user``; the guards then each check one thing: the password changed when required,
+two-factor enrolled when the office requires it, a role. An officer session's secret is the
+officer's unlocked X25519 private key, so a logged-in request can open exactly the reports whose
+key was sealed for that officer, and nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from whistle import sessions
 from whistle.context import Context
@@ -27,11 +33,10 @@ from whistle.officers.policy import totp_required
 from whistle.officers.roles import roles_of
 
 OFFICER_COOKIE = "whistle_officer"
-# Handler opt keys: roles any of which admits the officer; routes open before the password change.
-ROLES_OPT = "roles"
-ALLOW_PASSWORD_CHANGE_PENDING_OPT = "allow_password_change_pending"  # noqa: S105 - not a secret
-# Routes open to an officer who must still enrol two-factor authentication (when required).
-ALLOW_TOTP_ENROLMENT_PENDING_OPT = "allow_totp_enrolment_pending"
+# Controller/handler opt that lets a route through without a session (login, logout).
+PUBLIC_OPT = {"exclude_from_auth": True}
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -73,31 +78,49 @@ async def load_current_officer(ctx: Context, token: str | None) -> CurrentOffice
     )
 
 
-async def officer_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Every officer route: a live session, the password changed if required, two-factor
-    enrolled if the administrator requires it, an allowed role.
+class OfficerAuthentication(AbstractAuthenticationMiddleware):
+    """Loads the officer session for every /officer route not marked ``PUBLIC_OPT``: a live
+    session sets ``request.user`` to the ``CurrentOfficer``; none sends the browser to login."""
 
-    Roles come from the handler's ``opt={"roles": {...}}``; a route without them admits any
-    officer. The officer is kept on ``connection.state.officer`` for ``provide_officer``.
-    """
-    ctx: Context = connection.app.state.ctx
-    officer = await load_current_officer(ctx, connection.cookies.get(OFFICER_COOKIE))
-    if officer is None:
-        raise NotAuthenticated(N_("Silakan masuk terlebih dahulu."))
-    if officer.must_change_password and not handler.opt.get(ALLOW_PASSWORD_CHANGE_PENDING_OPT):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        token = connection.cookies.get(OFFICER_COOKIE)
+        officer = await load_current_officer(connection.app.state.ctx, token)
+        if officer is None:
+            raise NotAuthenticated(N_("Silakan masuk terlebih dahulu."))
+        return AuthenticationResult(user=officer, auth=token)
+
+
+def _officer(connection: ASGIConnection) -> CurrentOfficer:
+    return connection.user
+
+
+async def password_changed(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A temporary password (new account, reset) is replaced before anything else."""
+    if _officer(connection).must_change_password:
         raise PasswordChangeRequired()
-    if (
-        not officer.totp_enabled
-        and not handler.opt.get(ALLOW_TOTP_ENROLMENT_PENDING_OPT)
-        and await totp_required()
-    ):
+
+
+async def two_factor_when_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Two-factor enrolled, when the administrator requires it for every officer."""
+    if not _officer(connection).totp_enabled and await totp_required():
         raise TwoFactorEnrolmentRequired()
-    allowed = handler.opt.get(ROLES_OPT)
-    if allowed and not officer.has(*allowed):
-        raise PermissionDenied()
-    connection.state.officer = officer
 
 
-def provide_officer(request: Request) -> CurrentOfficer:
+def requires_role(*roles: str) -> Guard:
+    """A guard admitting an officer holding any of ``roles``."""
+
+    async def has_role(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if not _officer(connection).has(*roles):
+            raise PermissionDenied()
+
+    has_role.__name__ = f"requires_role({', '.join(roles)})"
+    return has_role
+
+
+# What every officer page needs beyond a session; only the account set-up pages skip some.
+ACCOUNT_READY: list[Guard] = [password_changed, two_factor_when_required]
+
+
+def provide_officer(request: Request[CurrentOfficer, Any, Any]) -> CurrentOfficer:
     # ``request`` is a name Litestar injects; ``connection`` would be read as a query parameter.
-    return request.state.officer
+    return request.user

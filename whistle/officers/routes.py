@@ -1,5 +1,7 @@
-"""HTTP routes of whistle.officers (login, own account, administration); app.py registers
-``ROUTES``. Thin controllers over login, service, admin and policy."""
+"""HTTP routes of whistle.officers (login, own account, administration); app.py mounts
+``ROUTES`` on the /officer router. Thin controllers over login, service, admin and policy; each
+controller's guards say who may enter, and a refused form comes back on its page
+(whistle.web.forms)."""
 
 from __future__ import annotations
 
@@ -8,24 +10,35 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from whistle import sessions
 from whistle.context import Context
-from whistle.errors import Conflict, ValidationFailed
+from whistle.errors import Conflict
 from whistle.i18n import N_
+from whistle.inputs import DbIdParam
 from whistle.officers import admin, login, policy, service
 from whistle.officers.auth import (
-    ALLOW_PASSWORD_CHANGE_PENDING_OPT,
-    ALLOW_TOTP_ENROLMENT_PENDING_OPT,
+    ACCOUNT_READY,
     OFFICER_COOKIE,
-    ROLES_OPT,
+    PUBLIC_OPT,
     CurrentOfficer,
-    officer_guard,
+    password_changed,
+    requires_role,
 )
 from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE, roles_of
+from whistle.officers.schemas import (
+    LoginForm,
+    NewOfficerForm,
+    PasswordChangeForm,
+    PasswordForm,
+    RolesForm,
+    SettingsForm,
+    TotpCodeForm,
+)
 from whistle.web.dependencies import safe_next, session_cookie
+from whistle.web.forms import FormFailure, redisplay
 
 LOGIN_STATUS = {
     login.BAD_CREDENTIALS: 401,
@@ -58,27 +71,125 @@ def _page(name: str, officer: CurrentOfficer | None, status: int = 200, **contex
     )
 
 
+def _text(values: dict[str, Any], name: str) -> str:
+    value = values.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _roles(values: dict[str, Any]) -> list[str]:
+    value = values.get("roles", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+# --- the pages a refused form is shown on again -----------------------------------------------
+
+
+async def _login_again(request: Request, failure: FormFailure) -> Template:
+    # The username typed is kept; the password and code never are.
+    return _page(
+        "officer/login.html",
+        None,
+        next=safe_next(_text(failure.values, "next"), ""),
+        values={"username": _text(failure.values, "username")[:64]},
+        error=next(iter(failure.errors.values())),
+    )
+
+
+async def _password_again(request: Request, failure: FormFailure) -> Template:
+    return _page("officer/password.html", request.user, errors=failure.errors)
+
+
+async def _totp_enrolment_again(request: Request, failure: FormFailure) -> Template:
+    officer: CurrentOfficer = request.user
+    enrolment = await service.totp_enrolment(officer.id, officer.private_key)
+    return _page("officer/totp.html", officer, enrolment=enrolment, errors=failure.errors)
+
+
+async def _totp_active_again(request: Request, failure: FormFailure) -> Template:
+    return _page("officer/totp_active.html", request.user, errors=failure.errors, conflict=None)
+
+
+async def _new_officer_again(request: Request, failure: FormFailure) -> Template:
+    values = {
+        "username": _text(failure.values, "username")[:64],
+        "display_name": _text(failure.values, "display_name")[:128],
+        "roles": _roles(failure.values),
+    }
+    return _page(
+        "officer/admin/officer_new.html", request.user, values=values, errors=failure.errors
+    )
+
+
+async def _officer_detail(
+    officer: CurrentOfficer,
+    target_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    roles: list[str] | None = None,
+) -> Template:
+    target = await service.officer_by_id(target_id)
+    return _page(
+        "officer/admin/officer.html",
+        officer,
+        status=status,
+        target=target,
+        target_roles=roles if roles is not None else await roles_of(target.id),
+        errors=errors or {},
+    )
+
+
+async def _officer_detail_again(request: Request, failure: FormFailure) -> Template:
+    roles = _roles(failure.values) if "roles" in failure.errors else None
+    return await _officer_detail(
+        request.user, request.path_params["officer_id"], errors=failure.errors, roles=roles
+    )
+
+
+async def _officer_list(
+    ctx: Context,
+    officer: CurrentOfficer,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    error: str | None = None,
+) -> Template:
+    return _page(
+        "officer/admin/officers.html",
+        officer,
+        status=status,
+        officers=await admin.list_officers(ctx),
+        require_totp=await policy.totp_required(),
+        message=message,
+        error=error,
+    )
+
+
+async def _officer_list_again(request: Request, failure: FormFailure) -> Template:
+    error = next(iter(failure.errors.values()))
+    return await _officer_list(request.app.state.ctx, request.user, error=error)
+
+
+# --- controllers --------------------------------------------------------------------------------
+
+
 class LoginPages(Controller):
     """Open to anyone: the login form and logout (which must work with an expired session)."""
 
-    path = "/officer"
-    include_in_schema = False
+    path = "/"
+    opt = PUBLIC_OPT
 
     @get("/login", name="officer_login_form")
     async def login_form(self, next: FromQuery[str] = "") -> Template:
         return _page("officer/login.html", None, next=safe_next(next, ""), values={}, error=None)
 
-    @post("/login", name="officer_login")
+    @post("/login", name="officer_login", opt=redisplay(_login_again))
     async def login_submit(
-        self, request: Request, ctx: NamedDependency[Context]
+        self, request: Request, ctx: NamedDependency[Context], data: URLEncodedBody[LoginForm]
     ) -> Redirect | Template:
-        form = await request.form()
-        username = str(form.get("username", ""))
-        next_page = safe_next(str(form.get("next", "")), "")
+        next_page = safe_next(data.next, "")
         try:
-            result = await login.authenticate(
-                ctx, username, str(form.get("password", "")), str(form.get("code", ""))
-            )
+            result = await login.authenticate(ctx, data.username, data.password, data.code)
         except login.LoginRefused as refused:
             # The username typed is kept; the password and code never are.
             return _page(
@@ -86,7 +197,7 @@ class LoginPages(Controller):
                 None,
                 status=LOGIN_STATUS.get(refused.reason, 401),
                 next=next_page,
-                values={"username": username[:64]},
+                values={"username": data.username[:64]},
                 error=refused.detail,
             )
         # Any earlier session on this browser ends: the new id is the only one in use.
@@ -105,17 +216,69 @@ class LoginPages(Controller):
         )
 
 
-ACCOUNT_SETUP = {ALLOW_PASSWORD_CHANGE_PENDING_OPT: True, ALLOW_TOTP_ENROLMENT_PENDING_OPT: True}
+class PasswordPages(Controller):
+    """Replacing a temporary password: open to any logged-in officer, before anything else."""
+
+    path = "/password"
+
+    @get("/", name="officer_password_form")
+    async def password_form(self, officer: NamedDependency[CurrentOfficer]) -> Template:
+        return _page("officer/password.html", officer, errors={})
+
+    @post("/", name="officer_password_change", opt=redisplay(_password_again))
+    async def password_change(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        data: URLEncodedBody[PasswordChangeForm],
+    ) -> Redirect:
+        token = await service.change_password(
+            ctx,
+            officer.id,
+            current=data.current_password,
+            new=data.new_password,
+            confirm=data.confirm_password,
+        )
+        return Redirect(
+            path="/officer/account?changed=password",
+            cookies=[officer_cookie(ctx, token)],
+            status_code=303,
+        )
+
+
+class TotpEnrolmentPages(Controller):
+    """Two-factor enrolment: open before enrolment, which the office may require."""
+
+    path = "/account/totp"
+    guards = [password_changed]  # noqa: RUF012 - Litestar's declared layer attribute
+
+    @get("/", name="officer_totp_form")
+    async def totp_form(self, officer: NamedDependency[CurrentOfficer]) -> Template | Redirect:
+        if officer.totp_enabled:
+            return _page("officer/totp_active.html", officer, errors={}, conflict=None)
+        enrolment = await service.totp_enrolment(officer.id, officer.private_key)
+        return _page("officer/totp.html", officer, enrolment=enrolment, errors={})
+
+    @post("/", name="officer_totp_confirm", opt=redisplay(_totp_enrolment_again))
+    async def totp_confirm(
+        self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[TotpCodeForm]
+    ) -> Redirect:
+        await service.confirm_totp(officer.id, officer.private_key, data.code)
+        return Redirect(path="/officer/account?changed=totp_on", status_code=303)
+
+    @post("/renew", name="officer_totp_renew")
+    async def totp_renew(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
+        await service.totp_enrolment(officer.id, officer.private_key, renew=True)
+        return Redirect(path="/officer/account/totp", status_code=303)
 
 
 class AccountPages(Controller):
-    """The officer's own account: summary, password change, two-factor enrolment."""
+    """The officer's own account: summary, turning two-factor off."""
 
-    path = "/officer"
-    guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
-    include_in_schema = False
+    path = "/account"
+    guards = [*ACCOUNT_READY]  # noqa: RUF012 - Litestar's declared layer attribute
 
-    @get("/account", name="officer_account")
+    @get("/", name="officer_account")
     async def account(
         self, officer: NamedDependency[CurrentOfficer], changed: FromQuery[str] = ""
     ) -> Template:
@@ -126,84 +289,15 @@ class AccountPages(Controller):
             changed=changed,
         )
 
-    @get("/password", name="officer_password_form", opt=ACCOUNT_SETUP)
-    async def password_form(self, officer: NamedDependency[CurrentOfficer]) -> Template:
-        return _page("officer/password.html", officer, errors={})
-
-    @post("/password", name="officer_password_change", opt=ACCOUNT_SETUP)
-    async def password_change(
-        self,
-        request: Request,
-        ctx: NamedDependency[Context],
-        officer: NamedDependency[CurrentOfficer],
-    ) -> Redirect | Template:
-        form = await request.form()
-        try:
-            token = await service.change_password(
-                ctx,
-                officer.id,
-                current=str(form.get("current_password", "")),
-                new=str(form.get("new_password", "")),
-                confirm=str(form.get("confirm_password", "")),
-            )
-        except ValidationFailed as failure:
-            return _page("officer/password.html", officer, status=422, errors=failure.errors)
-        return Redirect(
-            path="/officer/account?changed=password",
-            cookies=[officer_cookie(ctx, token)],
-            status_code=303,
-        )
-
-    @get("/account/totp", name="officer_totp_form", opt={ALLOW_TOTP_ENROLMENT_PENDING_OPT: True})
-    async def totp_form(self, officer: NamedDependency[CurrentOfficer]) -> Template | Redirect:
-        if officer.totp_enabled:
-            return _page("officer/totp_active.html", officer, errors={}, conflict=None)
-        enrolment = await service.totp_enrolment(officer.id, officer.private_key)
-        return _page("officer/totp.html", officer, enrolment=enrolment, errors={})
-
-    @post(
-        "/account/totp", name="officer_totp_confirm", opt={ALLOW_TOTP_ENROLMENT_PENDING_OPT: True}
-    )
-    async def totp_confirm(
-        self, request: Request, officer: NamedDependency[CurrentOfficer]
-    ) -> Template | Redirect:
-        form = await request.form()
-        try:
-            await service.confirm_totp(officer.id, officer.private_key, str(form.get("code", "")))
-        except ValidationFailed as failure:
-            enrolment = await service.totp_enrolment(officer.id, officer.private_key)
-            return _page(
-                "officer/totp.html", officer, status=422, enrolment=enrolment, errors=failure.errors
-            )
-        return Redirect(path="/officer/account?changed=totp_on", status_code=303)
-
-    @post(
-        "/account/totp/renew",
-        name="officer_totp_renew",
-        opt={ALLOW_TOTP_ENROLMENT_PENDING_OPT: True},
-    )
-    async def totp_renew(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
-        await service.totp_enrolment(officer.id, officer.private_key, renew=True)
-        return Redirect(path="/officer/account/totp", status_code=303)
-
-    @post("/account/totp/disable", name="officer_totp_disable")
+    @post("/totp/disable", name="officer_totp_disable", opt=redisplay(_totp_active_again))
     async def totp_disable(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
+        data: URLEncodedBody[PasswordForm],
     ) -> Template | Redirect:
-        form = await request.form()
         try:
-            await service.disable_totp(ctx, officer.id, str(form.get("password", "")))
-        except ValidationFailed as failure:
-            return _page(
-                "officer/totp_active.html",
-                officer,
-                status=422,
-                errors=failure.errors,
-                conflict=None,
-            )
+            await service.disable_totp(ctx, officer.id, data.password)
         except Conflict as conflict:
             return _page(
                 "officer/totp_active.html", officer, status=409, errors={}, conflict=conflict.detail
@@ -211,35 +305,11 @@ class AccountPages(Controller):
         return Redirect(path="/officer/account?changed=totp_off", status_code=303)
 
 
-ROLE_FIELD = "roles"
-
-
 class AdminPages(Controller):
     """Officer administration, for the admin role only."""
 
-    path = "/officer/admin"
-    guards = [officer_guard]  # noqa: RUF012 - Litestar's declared layer attribute
-    opt = {ROLES_OPT: {ADMIN}}  # noqa: RUF012
-    include_in_schema = False
-
-    async def _list(
-        self,
-        ctx: Context,
-        officer: CurrentOfficer,
-        *,
-        status: int = 200,
-        message: str | None = None,
-        error: str | None = None,
-    ) -> Template:
-        return _page(
-            "officer/admin/officers.html",
-            officer,
-            status=status,
-            officers=await admin.list_officers(ctx),
-            require_totp=await policy.totp_required(),
-            message=message,
-            error=error,
-        )
+    path = "/admin"
+    guards = [*ACCOUNT_READY, requires_role(ADMIN)]  # noqa: RUF012
 
     @get("/officers", name="admin_officers")
     async def officers(
@@ -248,44 +318,35 @@ class AdminPages(Controller):
         officer: NamedDependency[CurrentOfficer],
         done: FromQuery[str] = "",
     ) -> Template:
-        return await self._list(ctx, officer, message=ADMIN_MESSAGES.get(done))
+        return await _officer_list(ctx, officer, message=ADMIN_MESSAGES.get(done))
 
     @get("/officers/new", name="admin_officer_new_form")
     async def new_form(self, officer: NamedDependency[CurrentOfficer]) -> Template:
         return _page("officer/admin/officer_new.html", officer, values={"roles": []}, errors={})
 
-    @post("/officers/new", name="admin_officer_add")
+    @post("/officers/new", name="admin_officer_add", opt=redisplay(_new_officer_again))
     async def add(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
+        data: URLEncodedBody[NewOfficerForm],
     ) -> Template | Redirect:
-        form = await request.form()
-        values: dict[str, Any] = {
-            "username": str(form.get("username", ""))[:64],
-            "display_name": str(form.get("display_name", ""))[:128],
-            "roles": [str(role) for role in form.getall(ROLE_FIELD, [])],
-        }
         try:
             await service.add_officer(
                 ctx,
-                username=values["username"],
-                password=str(form.get("password", "")),
-                roles=values["roles"],
-                display_name=values["display_name"] or None,
+                username=data.username,
+                password=data.password,
+                roles=data.role_list(),
+                display_name=data.display_name or None,
                 actor=officer.username,
                 must_change_password=True,
             )
-        except ValidationFailed as failure:
-            return _page(
-                "officer/admin/officer_new.html",
-                officer,
-                status=422,
-                values=values,
-                errors=failure.errors,
-            )
         except Conflict as conflict:
+            values = {
+                "username": data.username,
+                "display_name": data.display_name,
+                "roles": data.role_list(),
+            }
             return _page(
                 "officer/admin/officer_new.html",
                 officer,
@@ -295,68 +356,49 @@ class AdminPages(Controller):
             )
         return Redirect(path="/officer/admin/officers?done=added", status_code=303)
 
-    async def _detail(
-        self,
-        officer: CurrentOfficer,
-        target_id: int,
-        *,
-        status: int = 200,
-        errors: dict[str, str] | None = None,
-        roles: list[str] | None = None,
-    ) -> Template:
-        target = await service.officer_by_id(target_id)
-        return _page(
-            "officer/admin/officer.html",
-            officer,
-            status=status,
-            target=target,
-            target_roles=roles if roles is not None else await roles_of(target.id),
-            errors=errors or {},
-        )
-
     @get("/officers/{officer_id:int}", name="admin_officer")
     async def detail(
-        self, officer: NamedDependency[CurrentOfficer], officer_id: FromPath[int]
+        self, officer: NamedDependency[CurrentOfficer], officer_id: FromPath[DbIdParam]
     ) -> Template:
-        return await self._detail(officer, officer_id)
+        return await _officer_detail(officer, officer_id)
 
-    @post("/officers/{officer_id:int}/roles", name="admin_officer_roles")
+    @post(
+        "/officers/{officer_id:int}/roles",
+        name="admin_officer_roles",
+        opt=redisplay(_officer_detail_again),
+    )
     async def roles(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        officer_id: FromPath[int],
+        officer_id: FromPath[DbIdParam],
+        data: URLEncodedBody[RolesForm],
     ) -> Template | Redirect:
-        form = await request.form()
-        roles = [str(role) for role in form.getall(ROLE_FIELD, [])]
         try:
-            await admin.set_roles(ctx, officer_id, roles, actor=officer.username)
-        except ValidationFailed as failure:
-            return await self._detail(
-                officer, officer_id, status=422, errors=failure.errors, roles=roles
-            )
+            await admin.set_roles(ctx, officer_id, data.role_list(), actor=officer.username)
         except Conflict as conflict:
-            return await self._detail(
-                officer, officer_id, status=409, errors={"roles": conflict.detail}, roles=roles
+            return await _officer_detail(
+                officer,
+                officer_id,
+                status=409,
+                errors={"roles": conflict.detail},
+                roles=data.role_list(),
             )
         return Redirect(path="/officer/admin/officers?done=roles", status_code=303)
 
-    @post("/officers/{officer_id:int}/reset-password", name="admin_officer_reset")
+    @post(
+        "/officers/{officer_id:int}/reset-password",
+        name="admin_officer_reset",
+        opt=redisplay(_officer_detail_again),
+    )
     async def reset(
         self,
-        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        officer_id: FromPath[int],
-    ) -> Template | Redirect:
-        form = await request.form()
-        try:
-            await admin.reset_password(
-                ctx, officer_id, str(form.get("password", "")), actor=officer.username
-            )
-        except ValidationFailed as failure:
-            return await self._detail(officer, officer_id, status=422, errors=failure.errors)
+        officer_id: FromPath[DbIdParam],
+        data: URLEncodedBody[PasswordForm],
+    ) -> Redirect:
+        await admin.reset_password(ctx, officer_id, data.password, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=reset", status_code=303)
 
     @post("/officers/{officer_id:int}/disable", name="admin_officer_disable")
@@ -364,12 +406,12 @@ class AdminPages(Controller):
         self,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        officer_id: FromPath[int],
+        officer_id: FromPath[DbIdParam],
     ) -> Template | Redirect:
         try:
             await admin.disable_officer(ctx, officer_id, actor=officer.username)
         except Conflict as conflict:
-            return await self._detail(
+            return await _officer_detail(
                 officer, officer_id, status=409, errors={"active": conflict.detail}
             )
         return Redirect(path="/officer/admin/officers?done=disabled", status_code=303)
@@ -379,17 +421,16 @@ class AdminPages(Controller):
         self,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        officer_id: FromPath[int],
+        officer_id: FromPath[DbIdParam],
     ) -> Redirect:
         await admin.enable_officer(ctx, officer_id, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=enabled", status_code=303)
 
-    @post("/settings", name="admin_settings")
+    @post("/settings", name="admin_settings", opt=redisplay(_officer_list_again))
     async def settings(
-        self, request: Request, officer: NamedDependency[CurrentOfficer]
+        self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[SettingsForm]
     ) -> Redirect:
-        form = await request.form()
-        await policy.set_totp_required(form.get("require_totp") == "on", actor=officer.username)
+        await policy.set_totp_required(data.require_totp == "on", actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=settings", status_code=303)
 
 
@@ -404,4 +445,4 @@ ADMIN_MESSAGES = {
     "settings": N_("Pengaturan disimpan."),
 }
 
-ROUTES: list = [LoginPages, AccountPages, AdminPages]
+ROUTES: list = [LoginPages, PasswordPages, TotpEnrolmentPages, AccountPages, AdminPages]

@@ -9,17 +9,14 @@ codes with their translated labels, for menus. A code missing from its table sho
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import StrictUndefined, Undefined, pass_context
 from jinja2.runtime import Context as JinjaContext
-from litestar.exceptions import NoRouteMatchFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -71,23 +68,6 @@ def _options(tables: LabelTables) -> Callable[[str], list[tuple[str, str]]]:
     return options
 
 
-_PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
-
-
-@pass_context
-def url_for_action(context: JinjaContext, route_name: str, action: str, **params: Any) -> str:
-    """The URL of the path ending in ``/action`` of route ``route_name``.
-
-    For a handler that serves one path per action under one name, where ``url_for`` would
-    always pick the first path.
-    """
-    index = context["request"].app.get_handler_index_by_name(route_name)
-    paths = [path for path in (index or {}).get("paths", []) if path.endswith(f"/{action}")]
-    if len(paths) != 1:
-        raise NoRouteMatchFoundException(f"route {route_name} has no single path for {action}")
-    return _PATH_PARAMETER.sub(lambda match: quote(str(params[match[1]]), safe=""), paths[0])
-
-
 def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngine], None]:
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
@@ -99,7 +79,6 @@ def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngi
         for name, table in labels.items():
             env.filters[name] = _label_filter(table)
         env.globals["options"] = _options(labels)
-        env.globals["url_for_action"] = url_for_action
         env.globals["languages"] = i18n.LANGUAGES
         env.globals["current_language"] = i18n.current_language.get
         # Strict: a variable a template expects but the handler did not pass is an error,
