@@ -25,6 +25,7 @@ from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
+from whistle.web.inbound import InboundGuard
 from whistle.web.routes import SiteRoutes, set_request_language
 from whistle.web.security import security_headers_hook
 from whistle.web.templating import template_config
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "officer": Provide(provide_officer, sync_to_thread=False),
         },
         state=State({"ctx": ctx}),
+        middleware=[InboundGuard()],
         on_startup=[open_db],
         on_shutdown=[close_db],
         before_request=_set_language,
