@@ -67,11 +67,12 @@ class AuditPages(Controller):
 
     @get("/export.csv", name="audit_export")
     async def export(self, request: Request, officer: NamedDependency[CurrentOfficer]) -> Stream:
-        # Bad filters raise ValidationFailed: an error page, and nothing is exported or audited.
+        # Bad filters raise ValidationFailed here, before the stream: an error page, and
+        # nothing is exported or audited.
         audit_filter = queries.parse_filter(_raw_filter(request))
-        up_to_seq = await queries.start_export(audit_filter, actor=officer.username)
+        up_to_seq = await queries.export_head()
         return Stream(
-            queries.export_csv(audit_filter, up_to_seq=up_to_seq),
+            queries.export_csv(audit_filter, up_to_seq=up_to_seq, actor=officer.username),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="audit-log-{up_to_seq}.csv"',
