@@ -13,7 +13,7 @@ import uuid
 
 from whistle.crypto import DecryptionError, associated_data, decrypt, seal, unseal
 from whistle.db.tables import Officer, Recusal, ReportKey
-from whistle.errors import Conflict, PermissionDenied
+from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
 from whistle.intake.service import CONTENT, HOLDER_OFFICER, key_purpose
 from whistle.officers.auth import CurrentOfficer
@@ -35,8 +35,9 @@ async def holds_key(report_id: uuid.UUID, officer_id: int) -> bool:
 async def officer_data_key(report_id: uuid.UUID, officer: CurrentOfficer) -> bytes:
     """The report's data key, unwrapped with the officer's own private key.
 
-    Raises PermissionDenied when no key is wrapped for them (never assigned, excluded, recused,
-    revoked) or their wrap does not open (e.g. a key pair replaced by a password reset)."""
+    Raises CaseUnreadable (a PermissionDenied answered as "not found") when no key is wrapped
+    for them (never assigned, excluded, recused, revoked, or no such report) or their wrap does
+    not open (e.g. a key pair replaced by a password reset)."""
     row = await (
         ReportKey.select(ReportKey.wrapped)
         .where(
@@ -47,11 +48,11 @@ async def officer_data_key(report_id: uuid.UUID, officer: CurrentOfficer) -> byt
         .first()
     )
     if row is None:
-        raise PermissionDenied(N_("Anda tidak memegang kunci kasus ini."))
+        raise CaseUnreadable()
     try:
         return unseal(officer.private_key, row["wrapped"], _officer_aad(report_id, officer.id))
     except DecryptionError:
-        raise PermissionDenied(N_("Anda tidak memegang kunci kasus ini.")) from None
+        raise CaseUnreadable() from None
 
 
 def excluded_officers(report_id: uuid.UUID, data_key: bytes, content: bytes) -> set[int]:

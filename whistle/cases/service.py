@@ -24,7 +24,7 @@ from whistle.context import Context
 from whistle.crypto import associated_data, decrypt, encrypt
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
-from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
 from whistle.intake.service import CONTENT, HOLDER_OFFICER
 from whistle.officers.auth import CurrentOfficer
@@ -39,6 +39,8 @@ NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
 TRIAGE = "triage"
 INVESTIGATOR = "investigator"
+# The id looked up for a case number that matches nothing: no key is ever wrapped for it.
+_NO_REPORT = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,13 @@ class _Case:
 
 
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
-    """The case and its data key unwrapped for ``officer``: NotFound, or PermissionDenied when
-    they hold no key (the page then shows nothing of the case)."""
+    """The case and its data key unwrapped for ``officer``, or CaseUnreadable (404) when there
+    is no such case or they hold no key to it: the same error, after the same queries, so an
+    officer cannot tell a case they may not read from one that does not exist."""
     row = await Report.select().where(Report.case_number == case_number).first()
-    if row is None:
-        raise NotFound(N_("Kasus tidak ditemukan."))
-    return _Case(row, await access.officer_data_key(row["id"], officer))
+    report_id = row["id"] if row is not None else _NO_REPORT
+    data_key = await access.officer_data_key(report_id, officer)  # no key for _NO_REPORT
+    return _Case(row, data_key)
 
 
 def _require_triage(officer: CurrentOfficer) -> None:
