@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar, Request
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
@@ -19,10 +18,11 @@ from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
-from whistle.intake.routes import PublicPages
-from whistle.officers.auth import provide_officer
+from whistle.intake.routes import REPORTER_COOKIE, PublicPages
+from whistle.officers.auth import OFFICER_COOKIE, provide_officer
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
+from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
 from whistle.web.inbound import InboundGuard
@@ -70,21 +70,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "officer": Provide(provide_officer, sync_to_thread=False),
         },
         state=State({"ctx": ctx}),
-        middleware=[InboundGuard()],
+        middleware=[
+            InboundGuard(),
+            # Every form; the JSON API authenticates with bearer tokens, never cookies.
+            SessionBoundCsrf(
+                CsrfPolicy(
+                    secret=ctx.keyring.web_secret,
+                    secure_cookie=not settings.development,
+                    session_cookies=(OFFICER_COOKIE, REPORTER_COOKIE),
+                )
+            ),
+        ],
         on_startup=[open_db],
         on_shutdown=[close_db],
         before_request=_set_language,
         before_send=[security_headers_hook(settings.development)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        csrf_config=CSRFConfig(
-            secret=ctx.keyring.web_secret.hex(),
-            cookie_name="whistle_csrf",
-            cookie_secure=not settings.development,
-            cookie_httponly=True,
-            cookie_samesite="strict",
-            # The API authenticates with bearer tokens, never cookies, so it has no CSRF exposure.
-            exclude=[r"^/api/"],
-        ),
         template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Whistle API",
