@@ -6,12 +6,13 @@ Each test is named after its finding and fails on the code before the fix.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from tests.helpers import VALID_REPORT
 from whistle.db.tables import AuditEntry, Report
-from whistle.web.inbound import MAX_JSON_DEPTH, json_depth
+from whistle.web.inbound import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_depth
 
 REPORT_JSON = json.dumps(VALID_REPORT).encode()
 
@@ -87,18 +88,39 @@ async def test_api_body_nested_1000_deep_is_refused_with_400(client, path):
     assert await Report.count() == 0
 
 
+async def test_api_json_body_beyond_what_the_api_needs_is_refused_with_413(client):
+    body = b'{"category": "pungli", "description": "' + b"a" * MAX_JSON_BYTES + b'"}'
+    response = await client.post(
+        "/api/v1/reports", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert _is_problem(response, 413), response.text
+    assert await Report.count() == 0
+
+
 def test_json_depth_counts_brackets_outside_strings_only():
     assert json_depth(b'{"a": [1, {"b": []}]}') == 4
+    assert json_depth(b'[[], [[]], {"a": {}}]') == 3
     assert json_depth(b'{"a": "[[[[[[[[[[[[[[[[[[[[[[", "b": "\\"[[[["}') == 1
-    assert json_depth(b"[" * (MAX_JSON_DEPTH + 1)) == MAX_JSON_DEPTH + 1
+    assert json_depth(b"[" * 1000 + b"]" * 1000) == MAX_JSON_DEPTH + 1
+    assert json_depth(b"[}") == 0  # malformed: left for the decoder to refuse
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'"' + b'\\"' * 1_000_000, b"[]" * 1_000_000, b'"\\' * 1_000_000, b'"' * 2_000_000],
+)
+def test_json_depth_takes_linear_time_on_hostile_bodies(body):
+    started = time.perf_counter()
+    json_depth(body)
+    # Quadratic scanning of 2 MB would take hours; linear takes well under a second.
+    assert time.perf_counter() - started < 5
 
 
 async def test_the_415_is_documented_in_openapi(client):
     schema = (await client.get("/schema/openapi.json")).json()
     for path in ("/api/v1/reports", "/api/v1/session"):
         responses = schema["paths"][path]["post"]["responses"]
-        assert "415" in responses, path
-        assert "400" in responses, path
+        assert {"400", "413", "415"} <= set(responses), path
 
 
 @pytest.mark.parametrize(

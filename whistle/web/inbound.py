@@ -23,15 +23,21 @@ API_PREFIX = "/api/"
 JSON_MEDIA_TYPE = "application/json"
 # The reporter API's bodies are flat objects with one list: anything deeper is hostile.
 MAX_JSON_DEPTH = 8
+# A report at every text limit, each character escaped, stays under 100 KB; the app-wide limit
+# (WHISTLE_MAX_REQUEST_BYTES) is sized for evidence files, not for JSON that must be scanned.
+MAX_JSON_BYTES = 256 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-# JSON strings (escapes included) removed before brackets are counted: brackets in text are text.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# JSON strings (escapes included) are removed before brackets are counted: brackets in text are
+# text. Possessive, and an unclosed string runs to the end: one linear pass whatever the body.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]++")
+_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 
 NOT_JSON_DETAIL = N_("API ini hanya menerima isi berjenis application/json.")
 NOT_UTF8_DETAIL = N_("Isi permintaan bukan teks UTF-8 yang sah.")
 TOO_DEEP_DETAIL = N_("Isi permintaan bersarang terlalu dalam.")
+TOO_LARGE_DETAIL = N_("Isi JSON terlalu besar untuk API ini.")
 
 
 class UnsupportedMediaType(HTTPException):
@@ -55,6 +61,12 @@ JSON_BODY_RESPONSES = {
         media_type="application/problem+json",
         generate_examples=False,
     ),
+    413: ResponseSpec(
+        data_container=ProblemDocument,
+        description="The body is larger than the API's JSON bodies ever need",
+        media_type="application/problem+json",
+        generate_examples=False,
+    ),
     415: ResponseSpec(
         data_container=ProblemDocument,
         description="The body is not application/json (UTF-8)",
@@ -64,16 +76,19 @@ JSON_BODY_RESPONSES = {
 }
 
 
-def json_depth(body: bytes) -> int:
-    """The deepest nesting of arrays and objects in a JSON text (malformed text included)."""
-    depth = deepest = 0
-    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", body)):
-        if bracket.group() in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep arrays and objects nest in a JSON text, counted up to ``limit + 1``.
+
+    Each pass removes the innermost empty pairs, so the passes are the depth; they run in C and
+    stop past the limit. Unbalanced brackets stop the count: the decoder refuses that text."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    depth = 0
+    while brackets and depth <= limit:
+        inner = _EMPTY_PAIR.sub(b"", brackets)
+        if inner == brackets:
+            break
+        brackets, depth = inner, depth + 1
+    return depth
 
 
 def _is_hostile_path(path: str) -> bool:
@@ -82,7 +97,7 @@ def _is_hostile_path(path: str) -> bool:
 
 
 async def check_api_body(request: Request[Any, Any, Any]) -> None:
-    """Refuse an API body that is not UTF-8 JSON of reasonable depth (415 or 400).
+    """Refuse an API body that is not UTF-8 JSON of reasonable size and depth (415, 413, 400).
 
     The media type matters beyond tidiness: a browser can send text/plain or form bodies to any
     site without asking, but application/json only after a CORS preflight this API never grants,
@@ -92,6 +107,8 @@ async def check_api_body(request: Request[Any, Any, Any]) -> None:
     if media_type != JSON_MEDIA_TYPE or params.get("charset", "utf-8").lower() != "utf-8":
         raise UnsupportedMediaType(detail=NOT_JSON_DETAIL)
     body = await request.body()  # kept on the connection: the handler reads it again
+    if len(body) > MAX_JSON_BYTES:
+        raise ClientException(status_code=413, detail=TOO_LARGE_DETAIL)
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
