@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar, Request, Router
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
@@ -18,8 +17,8 @@ from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
-from whistle.intake.routes import PublicPages
-from whistle.officers.auth import OfficerAuthentication, provide_officer
+from whistle.intake.routes import REPORTER_COOKIE, PublicPages
+from whistle.officers.auth import OFFICER_COOKIE, OfficerAuthentication, provide_officer
 from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
@@ -31,9 +30,11 @@ from whistle.reports.statuses import (
 )
 from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
+from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
 from whistle.web.forms import FORM_EXCEPTION_HANDLERS
+from whistle.web.inbound import InboundGuard
 from whistle.web.language import set_request_language
 from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
@@ -99,20 +100,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "ctx": Provide(provide_context, sync_to_thread=False),
         },
         state=State({"ctx": ctx}),
+        middleware=[
+            InboundGuard(),
+            # Every form; the JSON API authenticates with bearer tokens, never cookies.
+            SessionBoundCsrf(
+                CsrfPolicy(
+                    secret=ctx.keyring.web_secret,
+                    secure_cookie=not settings.development,
+                    session_cookies=(OFFICER_COOKIE, REPORTER_COOKIE),
+                )
+            ),
+        ],
         on_startup=[open_db],
         on_shutdown=[close_db],
         before_request=_set_language,
         before_send=[security_headers_hook(settings.development)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        csrf_config=CSRFConfig(
-            secret=ctx.keyring.web_secret.hex(),
-            cookie_name="whistle_csrf",
-            cookie_secure=not settings.development,
-            cookie_httponly=True,
-            cookie_samesite="strict",
-            # The API authenticates with bearer tokens, never cookies, so it has no CSRF exposure.
-            exclude=[r"^/api/"],
-        ),
         template_config=template_config(TEMPLATE_LABELS, strict=settings.strict_templates),
         openapi_config=OpenAPIConfig(
             title="Whistle API",

@@ -59,6 +59,17 @@ class NotFound(DomainError):
     title = N_("Tidak ditemukan")
 
 
+class CaseUnreadable(PermissionDenied):
+    """A case the officer holds no key for, or one that does not exist: one answer for both
+    (404, the same page), so trying case numbers tells nobody which cases exist."""
+
+    status_code = 404
+    title = NotFound.title
+
+    def __init__(self) -> None:
+        super().__init__(N_("Kasus tidak ditemukan."))
+
+
 class Conflict(DomainError):
     status_code = 409
     title = N_("Tidak dapat dilakukan pada keadaan saat ini")

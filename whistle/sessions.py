@@ -90,10 +90,14 @@ async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Sess
     return Session(kind=kind, officer_id=row.officer, secret=secret, created_at=row.created_at)
 
 
-async def destroy_session(token: str | None) -> None:
+async def destroy_session(token: str | None, kind: str) -> None:
+    """End the session behind ``token`` if it is of ``kind``: a reporter's token never ends an
+    officer's session, nor the other way round."""
     session_id = _decode_token(token or "")
     if session_id is not None:
-        await WebSession.delete().where(WebSession.lookup == session_lookup(session_id).hex())
+        await WebSession.delete().where(
+            (WebSession.lookup == session_lookup(session_id).hex()) & (WebSession.kind == kind)
+        )
 
 
 async def purge_expired_sessions() -> int:

@@ -30,7 +30,8 @@ OFFICERS = list(ROLES)
 CASE_READERS = {"triage", "investigator"}
 
 # Outcomes: "ok" page served, "login" sent to the login page, "403" refused,
-# "done" accepted for processing (the empty form may then be refused as invalid: 409/422).
+# "done" accepted for processing (the empty form may then be refused as invalid: 409/422),
+# "404" a case the officer holds no key for, answered exactly as a missing one.
 EVERY_OFFICER = dict.fromkeys(OFFICERS, "ok")
 ADMIN_ONLY = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok"}
 AUDIT_READERS = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok", "auditor": "ok"}
@@ -38,9 +39,10 @@ CASE_WORKERS = {
     **dict.fromkeys(OFFICERS, "403"),
     **dict.fromkeys(["triage", "triage.excluded", "investigator", "investigator.other"], "ok"),
 }
-CASE_PAGE = {**dict.fromkeys(OFFICERS, "403"), "triage": "ok", "investigator": "ok"}
-TRIAGE_ACTION = {**dict.fromkeys(OFFICERS, "403"), "triage": "done"}
-TRIAGE_OR_ASSIGNEE = {**TRIAGE_ACTION, "investigator": "done"}
+NO_KEY = dict.fromkeys(["triage.excluded", "investigator.other"], "404")
+CASE_PAGE = {**dict.fromkeys(OFFICERS, "403"), **NO_KEY, "triage": "ok", "investigator": "ok"}
+TRIAGE_ACTION = {**dict.fromkeys(OFFICERS, "403"), "triage.excluded": "404", "triage": "done"}
+TRIAGE_OR_ASSIGNEE = {**TRIAGE_ACTION, **NO_KEY, "investigator": "done"}
 
 GET_EXPECTED = {
     "/officer": CASE_WORKERS,

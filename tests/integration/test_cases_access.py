@@ -55,12 +55,13 @@ async def test_an_excluded_officer_cannot_read_be_assigned_granted_or_decrypt(cl
     xavier = await as_officer(ctx, "xavier")
     assert await _wrap_holders(number) == {tina_id}
 
-    # Cannot read: the service refuses, the page shows nothing of the case.
+    # Cannot read: the service refuses, the page shows nothing of the case (answered as a
+    # missing case: no existence oracle).
     with pytest.raises(PermissionDenied):
         await service.open_case(ctx, tom, number)
     await logged_in(client, ctx, "tom")
     page = await client.get(f"/officer/cases/{number}")
-    assert page.status_code == 403
+    assert page.status_code == 404
     assert SECRET not in page.text and "Loket 3" not in page.text
     inbox = await client.get("/officer")
     assert number not in inbox.text
@@ -110,7 +111,7 @@ async def test_a_recused_officer_loses_the_key_and_can_never_be_assigned_again(c
     assert "sepupu" not in await _audit_details()
 
     page = await client.get(f"/officer/cases/{number}")
-    assert page.status_code == 403 and SECRET not in page.text
+    assert page.status_code == 404 and SECRET not in page.text
     ivan = await as_officer(ctx, "ivan")
     await _cannot_decrypt_any_wrap(number, ivan)
     with pytest.raises(Conflict):
@@ -146,7 +147,7 @@ async def test_an_investigator_sees_only_assigned_cases(client, ctx):
     assert assigned in inbox.text and other not in inbox.text
     assert (await client.get(f"/officer/cases/{assigned}")).status_code == 200
     refused = await client.get(f"/officer/cases/{other}")
-    assert refused.status_code == 403 and "Loket Dua" not in refused.text
+    assert refused.status_code == 404 and "Loket Dua" not in refused.text
     # Not a triage officer: no assigning, granting, or triage forms; triage routes refused.
     page = await client.get(f"/officer/cases/{assigned}")
     assert "/assign" not in page.text and "/grant" not in page.text and "/triage" not in page.text

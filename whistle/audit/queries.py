@@ -26,9 +26,10 @@ from whistle.audit.service import (
 )
 from whistle.clock import WIB_OFFSET
 from whistle.db import engine as db
+from whistle.db.tables import AuditEntry
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
-from whistle.inputs import is_supported_date
+from whistle.inputs import has_control_characters, is_supported_date
 
 PAGE_SIZE = 100
 EXPORT_BATCH = 5000
@@ -70,12 +71,11 @@ class AuditFilter:
 
 
 def _parse_date(text: str) -> date | None:
-    """An ISO date within the supported years (far ones overflow the day arithmetic), or None."""
+    """An ISO date, or None."""
     try:
-        day = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
         return None
-    return day if is_supported_date(day) else None
 
 
 def parse_filter(raw: Mapping[str, str]) -> AuditFilter:
@@ -84,15 +84,22 @@ def parse_filter(raw: Mapping[str, str]) -> AuditFilter:
     errors: dict[str, str] = {}
     if len(values["actor"]) > MAX_ACTOR_CHARS:
         errors["actor"] = N_("Nama pelaku terlalu panjang.")
+    elif has_control_characters(values["actor"]):
+        errors["actor"] = N_("Isian memuat karakter kendali yang tidak diizinkan.")
     if values["action"] and values["action"] not in ALL_ACTIONS:
         errors["action"] = N_("Pilih tindakan dari daftar.")
     if len(values["case"]) > MAX_CASE_NUMBER_CHARS:
         errors["case"] = N_("Nomor kasus terlalu panjang.")
+    elif has_control_characters(values["case"]):
+        errors["case"] = N_("Isian memuat karakter kendali yang tidak diizinkan.")
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         dates[name] = _parse_date(values[name]) if values[name] else None
         if values[name] and dates[name] is None:
             errors[name] = N_("Tanggal tidak valid (format TTTT-BB-HH).")
+        elif (found := dates[name]) and not is_supported_date(found):
+            # Far dates overflow the day arithmetic (the WIB day's bounds reach past them).
+            errors[name] = N_("Tanggal tidak valid: pilih antara tahun 2000 dan 2100.")
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = N_("Tanggal akhir tidak boleh sebelum tanggal awal.")
     if errors:
@@ -224,22 +231,28 @@ def _csv_line(values: list[Any]) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def start_export(audit_filter: AuditFilter, *, actor: str) -> int:
-    """Record the export (with its filters) and return the last seq it covers: the export holds
-    exactly the entries before its own, so it is the same whenever it is downloaded."""
-    async with db.transaction():
-        entry = await append(
-            actions.AUDIT_EXPORTED, actor=actor, details={"filters": audit_filter.as_details()}
-        )
-    return entry.seq - 1
+async def export_head() -> int:
+    """The last seq an export begun now covers (0 for an empty log): the file is the same
+    whenever it is downloaded, whatever is appended while it streams."""
+    head = await AuditEntry.select(AuditEntry.seq).order_by(AuditEntry.seq, ascending=False).first()
+    return head["seq"] if head else 0
 
 
-async def export_csv(audit_filter: AuditFilter, *, up_to_seq: int) -> AsyncIterator[bytes]:
-    """The matching entries as CSV (oldest first), in batches; times are exact UTC so the rows
-    of an unfiltered export can be re-hashed offline."""
-    yield _csv_line(list(CSV_HEADER))
+async def export_csv(
+    audit_filter: AuditFilter, *, up_to_seq: int, actor: str
+) -> AsyncIterator[bytes]:
+    """The matching entries up to ``up_to_seq`` as CSV (oldest first), in batches; times are
+    exact UTC so the rows of an unfiltered export can be re-hashed offline.
+
+    The export records itself (AUDIT_EXPORTED, with its filters) only once every row has been
+    read, and holds back its last line until then: an export that fails is not recorded as
+    done, and no complete file leaves without its entry. Validate the filter first
+    (``parse_filter``): once the stream has begun, an error can only cut the connection.
+    """
+    pending = _csv_line(list(CSV_HEADER))
     async for record in iter_entries(audit_filter, up_to_seq=up_to_seq):
-        yield _csv_line(
+        yield pending
+        pending = _csv_line(
             [
                 record.seq,
                 record.at.astimezone(UTC).isoformat(),
@@ -251,3 +264,8 @@ async def export_csv(audit_filter: AuditFilter, *, up_to_seq: int) -> AsyncItera
                 record.entry_hash,
             ]
         )
+    async with db.transaction():
+        await append(
+            actions.AUDIT_EXPORTED, actor=actor, details={"filters": audit_filter.as_details()}
+        )
+    yield pending

@@ -80,7 +80,7 @@ class AuditPages(Controller):
         )
         return Template("officer/audit.html", context=context)
 
-    @get("/export.csv", name="audit_export")
+    @get("/export.csv", name="audit_export", opt=redisplay(_filter_again))
     async def export(
         self,
         officer: NamedDependency[CurrentOfficer],
@@ -90,7 +90,8 @@ class AuditPages(Controller):
         date_from: FromQuery[FilterText] = "",
         date_to: FromQuery[FilterText] = "",
     ) -> Stream:
-        # Bad filters raise ValidationFailed: an error page, and nothing is exported or audited.
+        # Bad filters raise ValidationFailed here, before the stream: an error page, and
+        # nothing is exported or audited.
         audit_filter = queries.parse_filter(
             {
                 "actor": actor,
@@ -100,9 +101,9 @@ class AuditPages(Controller):
                 "date_to": date_to,
             }
         )
-        up_to_seq = await queries.start_export(audit_filter, actor=officer.username)
+        up_to_seq = await queries.export_head()
         return Stream(
-            queries.export_csv(audit_filter, up_to_seq=up_to_seq),
+            queries.export_csv(audit_filter, up_to_seq=up_to_seq, actor=officer.username),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="audit-log-{up_to_seq}.csv"',

@@ -21,7 +21,7 @@ from whistle.cases.inbox import Deadline, next_deadline
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
-from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import clean_text
 from whistle.officers.auth import CurrentOfficer
@@ -33,6 +33,8 @@ from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
 
 NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
+# The id looked up for a case number that matches nothing: no key is ever wrapped for it.
+_NO_REPORT = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,15 @@ class _Case:
 
 
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
-    """The case and its data key unwrapped for ``officer``: NotFound, or PermissionDenied when
-    they hold no key (the page then shows nothing of the case)."""
+    """The case and its data key unwrapped for ``officer``, or CaseUnreadable (404) when there
+    is no such case or they hold no key to it: the same error, after the same queries, so an
+    officer cannot tell a case they may not read from one that does not exist."""
     row = await Report.select().where(Report.case_number == case_number).first()
-    if row is None:
-        raise NotFound(N_("Kasus tidak ditemukan."))
-    return _Case(row, await envelope.officer_data_key(row["id"], officer.id, officer.private_key))
+    report_id = row["id"] if row is not None else _NO_REPORT
+    # No key is wrapped for _NO_REPORT: a missing case fails exactly like an unreadable one.
+    data_key = await envelope.officer_data_key(report_id, officer.id, officer.private_key)
+    assert row is not None  # a missing case has no key: officer_data_key raised above
+    return _Case(row, data_key)
 
 
 def _require_triage(officer: CurrentOfficer) -> None:

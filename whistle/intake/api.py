@@ -15,6 +15,7 @@ from whistle.intake import service
 from whistle.intake.schemas import CATEGORIES, ReportSubmission, validate_report
 from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.web.dependencies import bearer_token
+from whistle.web.inbound import JSON_BODY_RESPONSES
 
 
 class Category(msgspec.Struct):
@@ -69,7 +70,12 @@ class ReporterApi(Controller):
     async def categories(self) -> list[Category]:
         return [Category(code, gettext(label)) for code, label in CATEGORIES.items()]
 
-    @post("/reports", status_code=201, summary="File a report; the answer holds the tracking code")
+    @post(
+        "/reports",
+        status_code=201,
+        summary="File a report; the answer holds the tracking code",
+        responses=JSON_BODY_RESPONSES,
+    )
     async def submit(
         self, data: JSONBody[ReportSubmission], ctx: NamedDependency[Context]
     ) -> ReceiptOut:
@@ -83,7 +89,12 @@ class ReporterApi(Controller):
             received_at=receipt.received_at,
         )
 
-    @post("/session", status_code=200, summary="Exchange a tracking code for a bearer token")
+    @post(
+        "/session",
+        status_code=200,
+        summary="Exchange a tracking code for a bearer token",
+        responses=JSON_BODY_RESPONSES,
+    )
     async def open_session(
         self, data: JSONBody[SessionRequest], ctx: NamedDependency[Context]
     ) -> SessionOut:

@@ -250,4 +250,4 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
 
 
 async def end_reporter_session(token: str | None) -> None:
-    await sessions.destroy_session(token)
+    await sessions.destroy_session(token, sessions.REPORTER)

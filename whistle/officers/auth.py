@@ -64,7 +64,7 @@ async def load_current_officer(ctx: Context, token: str | None) -> CurrentOffice
         return None
     row = await Officer.objects().where(Officer.id == session.officer_id).first()
     if row is None or not row.active:
-        await sessions.destroy_session(token)
+        await sessions.destroy_session(token, sessions.OFFICER)
         return None
     return CurrentOfficer(
         id=row.id,

@@ -182,7 +182,7 @@ async def logout(ctx: Context, token: str | None) -> None:
     """End the officer's sessions; an unknown or expired token just ends nothing."""
     officer = await load_current_officer(ctx, token)
     if officer is None:
-        await sessions.destroy_session(token)
+        await sessions.destroy_session(token, sessions.OFFICER)
         return
     async with db.transaction():
         await destroy_officer_sessions(officer.id)

@@ -201,7 +201,7 @@ class LoginPages(Controller):
                 error=refused.detail,
             )
         # Any earlier session on this browser ends: the new id is the only one in use.
-        await sessions.destroy_session(request.cookies.get(OFFICER_COOKIE))
+        await sessions.destroy_session(request.cookies.get(OFFICER_COOKIE), sessions.OFFICER)
         if result.must_change_password:
             target = "/officer/password"
         else:

@@ -37,7 +37,7 @@ from whistle.crypto import (
     wrap_key,
 )
 from whistle.db.tables import Officer, Recusal, ReportKey
-from whistle.errors import Conflict, PermissionDenied
+from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
 from whistle.reports.content import ReportInput
 
@@ -53,8 +53,6 @@ PUBLIC_NOTE = "public_note"
 NOTE = "note"
 RECUSAL = "recusal"
 SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
-
-_NO_KEY = N_("Anda tidak memegang kunci kasus ini.")
 
 
 def _aad(report_id: uuid.UUID, purpose: str) -> bytes:
@@ -171,8 +169,9 @@ async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
 async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: bytes) -> bytes:
     """The report's data key, unwrapped with the officer's own private key.
 
-    Raises PermissionDenied when no key is wrapped for them (never assigned, excluded, recused,
-    revoked) or their wrap does not open (e.g. a key pair replaced by a password reset)."""
+    Raises CaseUnreadable (a PermissionDenied answered as "not found") when no key is wrapped
+    for them (never assigned, excluded, recused, revoked, or no such report) or their wrap does
+    not open (e.g. a key pair replaced by a password reset)."""
     row = await (
         ReportKey.select(ReportKey.wrapped)
         .where(
@@ -183,11 +182,11 @@ async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: b
         .first()
     )
     if row is None:
-        raise PermissionDenied(_NO_KEY)
+        raise CaseUnreadable()
     try:
         return unseal(private_key, row["wrapped"], _key_aad(report_id, HOLDER_OFFICER, officer_id))
     except DecryptionError:
-        raise PermissionDenied(_NO_KEY) from None
+        raise CaseUnreadable() from None
 
 
 async def office_data_key(report_id: uuid.UUID, office_private_key: bytes) -> bytes | None:

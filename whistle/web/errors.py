@@ -20,6 +20,7 @@ from whistle.errors import (
     ValidationFailed,
 )
 from whistle.i18n import N_, gettext
+from whistle.web.csrf import CSRF_FAILED
 from whistle.web.language import set_request_language
 
 log = logging.getLogger("whistle.errors")
@@ -41,8 +42,7 @@ GENERIC_TITLES = {
     500: N_("Terjadi kesalahan pada sistem"),
 }
 
-# Litestar's CSRF middleware refuses with this detail; people get an explanation instead.
-CSRF_FAILED = "CSRF token verification failed"
+# The CSRF check refuses with CSRF_FAILED; people get an explanation instead.
 CSRF_FAILED_DETAIL = N_(
     "Formulir tidak sah atau sudah kedaluwarsa (token keamanan tidak ada). "
     "Muat ulang halaman lalu coba lagi."

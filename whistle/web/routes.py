@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
+from whistle.context import Context
 from whistle.i18n import choose_language
 from whistle.web.dependencies import safe_next
 from whistle.web.language import LANGUAGE_COOKIE
@@ -17,7 +19,7 @@ class SiteRoutes(Controller):
 
     @get("/bahasa", name="set_language")
     async def set_language(
-        self, lang: FromQuery[str] = "id", next: FromQuery[str] = "/"
+        self, ctx: NamedDependency[Context], lang: FromQuery[str] = "id", next: FromQuery[str] = "/"
     ) -> Redirect:
         language = choose_language(lang)
         return Redirect(
@@ -28,6 +30,7 @@ class SiteRoutes(Controller):
                     value=language,
                     max_age=365 * 24 * 3600,
                     httponly=True,
+                    secure=not ctx.settings.development,
                     samesite="strict",
                 )
             ],

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+OFFICER_PREFIX = "/officer"
 # No script at all, nothing from any other origin.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -35,6 +36,10 @@ def security_headers_hook(development: bool) -> Callable[[Message, Scope], Await
         headers = MutableScopeHeaders.from_message(message)
         for name, value in headers_to_add.items():
             headers[name] = value
+        if scope.get("path", "").startswith(OFFICER_PREFIX):
+            # Officer forms must carry their real Origin (checked by whistle.web.csrf); browsers
+            # send "null" under no-referrer. Other sites still learn nothing.
+            headers["Referrer-Policy"] = "same-origin"
         if not scope.get("path", "").startswith("/static/"):
             # Pages may show a tracking code or a decrypted report: never keep them in a cache.
             headers["Cache-Control"] = "no-store"

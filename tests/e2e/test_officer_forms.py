@@ -1,0 +1,56 @@
+"""An officer signs in and out in a real browser (Chromium through Playwright): the Origin the
+browser itself sends passes the same-site check on officer forms (issue 14). Under a
+no-referrer policy Chromium sends "Origin: null" and every officer form would be refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.officers import DEFAULT_PASSWORD, make_officer
+from tests.support.server import running_server
+from whistle.db.tables import AuditEntry, WebSession
+
+pytestmark = pytest.mark.e2e
+
+
+def _sign_in_and_out(base: str) -> list[str]:
+    """Returns the paths the browser landed on."""
+    landed = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(base + "/officer/login")
+            page.fill("#username", "tina")
+            page.fill("#password", DEFAULT_PASSWORD)
+            page.get_by_role("button", name="Masuk").click()
+            landed.append(page.url.removeprefix(base))
+            page.get_by_role("button", name="Keluar").click()
+            landed.append(page.url.removeprefix(base))
+        finally:
+            browser.close()
+    return landed
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_an_officer_signs_in_and_out_in_a_real_browser(ctx, settings, tmp_path: Path):
+    await make_officer(ctx, "tina", ["triage"])
+
+    def run() -> list[str]:
+        if not Path(CHROMIUM).exists():
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        with running_server(settings, tmp_path / "server.log") as base:
+            return _sign_in_and_out(base)
+
+    landed = await anyio.to_thread.run_sync(run)
+    assert landed[0] == "/officer", landed  # the inbox: login passed the same-site check
+    assert landed[1] == "/officer/login", landed
+    assert await WebSession.count() == 0
+    logins = await AuditEntry.count().where(AuditEntry.action == "officer.login")
+    logouts = await AuditEntry.count().where(AuditEntry.action == "officer.logout")
+    assert (logins, logouts) == (1, 1)

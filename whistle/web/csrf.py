@@ -1,0 +1,154 @@
+"""CSRF protection for every form: tokens bound to the browser's session, and officer requests
+that change state refused from any other origin.
+
+SameSite=Strict cookies already keep other sites' requests anonymous; this is the second line.
+A form token is an HMAC of the browser's CSRF cookie (a random nonce) and of the session cookies
+the request carries (officer, reporter), so a token seen in one session is worthless in any
+other, and signing in or out retires every token issued before. A reporter without a session
+(the report form) is bound to the CSRF cookie alone, as before.
+
+Officer pages send ``Referrer-Policy: same-origin`` (whistle.web.security) so that browsers put
+the real Origin on their form posts; a request whose Origin (or, lacking one, Referer) names
+another site, or ``null``, is refused with a 403 page that says why, whatever token it carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import RequestEncodingType, ScopeType
+from litestar.exceptions import PermissionDeniedException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from whistle.i18n import N_
+
+CSRF_COOKIE = "whistle_csrf"
+CSRF_FIELD = "_csrf_token"  # the name Litestar's ``csrf_input`` gives the hidden field
+CSRF_HEADER = "x-csrftoken"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Litestar's own wording, which whistle.web.errors turns into an explanation for people.
+CSRF_FAILED = "CSRF token verification failed"
+CROSS_ORIGIN_DETAIL = N_(
+    "Permintaan ini dikirim dari situs lain sehingga ditolak. "
+    "Buka halaman petugas langsung di alamat Whistle lalu coba lagi."
+)
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
+_TOKEN_CONTEXT = b"whistle-csrf/v1\x00"
+
+
+@dataclass(frozen=True)
+class CsrfPolicy:
+    secret: bytes = b""
+    secure_cookie: bool = True
+    # Cookies that carry a session: their values bind the token.
+    session_cookies: Sequence[str] = ()
+    # Paths whose state-changing requests must come from this site (Origin/Referer checked).
+    same_origin_prefixes: Sequence[str] = ("/officer",)
+    # Paths without cookie authentication (the JSON API uses bearer tokens): no CSRF exposure.
+    exempt_prefixes: Sequence[str] = ("/api/",)
+
+
+def form_token(secret: bytes, nonce: str, session_binding: bytes) -> str:
+    """The token a form must send back: HMAC of the CSRF cookie's nonce and the session."""
+    mac = hmac.new(secret, _TOKEN_CONTEXT + nonce.encode() + b"\x00" + session_binding, "sha256")
+    return mac.hexdigest()
+
+
+def session_binding(cookies: dict[str, str], names: Sequence[str]) -> bytes:
+    """What ties a token to the sessions this request carries (empty without any)."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"=" + cookies.get(name, "").encode() + b"\x00")
+    return digest.digest()
+
+
+def _same_origin(source: str, host: str, *, https_only: bool) -> bool:
+    parts = urlsplit(source)
+    schemes = ("https",) if https_only else ("https", "http")
+    return parts.scheme in schemes and bool(host) and parts.netloc.lower() == host.lower()
+
+
+def comes_from_another_site(request: Request[Any, Any, Any], *, https_only: bool) -> bool:
+    """True when Origin (or, without it, Referer) names anything but this site; ``null`` too.
+
+    A request with neither header is not a browser's cross-site form post (browsers send Origin
+    on every POST); the token still has to match."""
+    host = request.headers.get("host", "")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return not _same_origin(origin, host, https_only=https_only)
+    referer = request.headers.get("referer")
+    if referer is not None:
+        return not _same_origin(referer, host, https_only=https_only)
+    return False
+
+
+class SessionBoundCsrf(ASGIMiddleware):
+    """Issues the CSRF cookie and the page's form token; checks both on every other method."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, policy: CsrfPolicy) -> None:
+        self.policy = policy
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope["path"]
+        if path.startswith(tuple(self.policy.exempt_prefixes)):
+            await next_app(scope, receive, send)
+            return
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope, receive)
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        nonce = cookie if _NONCE.match(cookie) else None
+        binding = session_binding(request.cookies, self.policy.session_cookies)
+        state = ScopeState.from_scope(scope)
+        if request.method in SAFE_METHODS:
+            if nonce is None:
+                nonce = secrets.token_urlsafe(32)
+                send = self._setting_cookie(send, nonce)
+            state.csrf_token = form_token(self.policy.secret, nonce, binding)
+            await next_app(scope, receive, send)
+            return
+        if path.startswith(tuple(self.policy.same_origin_prefixes)) and comes_from_another_site(
+            request, https_only=self.policy.secure_cookie
+        ):
+            raise PermissionDeniedException(detail=CROSS_ORIGIN_DETAIL)
+        sent = request.headers.get(CSRF_HEADER)
+        media_type, _ = request.content_type
+        if sent is None and media_type in (
+            RequestEncodingType.URL_ENCODED,
+            RequestEncodingType.MULTI_PART,
+        ):
+            sent = (await request.form()).get(CSRF_FIELD)  # kept for the handler
+        expected = form_token(self.policy.secret, nonce, binding) if nonce else None
+        if not (isinstance(sent, str) and expected and hmac.compare_digest(sent, expected)):
+            raise PermissionDeniedException(detail=CSRF_FAILED)
+        state.csrf_token = sent  # a form sent back with a mistake keeps a valid token
+        await next_app(scope, receive, send)
+
+    def _setting_cookie(self, send: Send, nonce: str) -> Send:
+        cookie = Cookie(
+            key=CSRF_COOKIE,
+            value=nonce,
+            path="/",
+            secure=self.policy.secure_cookie,
+            httponly=True,
+            samesite="strict",
+        ).to_header(header="")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+            await send(message)
+
+        return send_with_cookie
