@@ -26,6 +26,7 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
 from whistle.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
+from whistle.inputs import database_ids
 from whistle.intake.service import CONTENT, HOLDER_OFFICER
 from whistle.officers.auth import CurrentOfficer
 from whistle.reports.content import ReportInput
@@ -258,10 +259,10 @@ async def open_case(
     excluded = (
         _people(
             await Officer.select(Officer.id, Officer.username, Officer.display_name).where(
-                Officer.id.is_in(report.excluded_officers)
+                Officer.id.is_in(database_ids(report.excluded_officers))
             )
         )
-        if report.excluded_officers
+        if database_ids(report.excluded_officers)
         else []
     )
     now = datetime.now(UTC)

@@ -13,7 +13,8 @@ from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
 from whistle.i18n import gettext
 from whistle.intake import service
-from whistle.intake.schemas import CATEGORIES, ReportSubmission, validate_report
+from whistle.intake.schemas import CATEGORIES, ReportBody, validate_report
+from whistle.reports.content import ReportInput
 from whistle.web.dependencies import bearer_token
 
 
@@ -55,7 +56,7 @@ class ReportOut(msgspec.Struct):
     outcome: str | None
     referred_to: str | None
     timeline: list[TimelineOut]
-    report: ReportSubmission
+    report: ReportInput
 
 
 BEARER = [{"BearerToken": []}]
@@ -70,12 +71,9 @@ class ReporterApi(Controller):
         return [Category(code, gettext(label)) for code, label in CATEGORIES.items()]
 
     @post("/reports", status_code=201, summary="File a report; the answer holds the tracking code")
-    async def submit(
-        self, data: JSONBody[ReportSubmission], ctx: NamedDependency[Context]
-    ) -> ReceiptOut:
-        fields = msgspec.structs.asdict(data)
-        excluded = fields.pop("excluded_officers")
-        receipt = await service.submit_report(ctx, validate_report(fields, excluded=excluded))
+    async def submit(self, data: JSONBody[ReportBody], ctx: NamedDependency[Context]) -> ReceiptOut:
+        report = validate_report(msgspec.structs.asdict(data))
+        receipt = await service.submit_report(ctx, report)
         return ReceiptOut(
             tracking_code=receipt.tracking_code,
             status=receipt.status,
@@ -119,5 +117,5 @@ class ReporterApi(Controller):
                 )
                 for entry in view.timeline
             ],
-            report=ReportSubmission(**view.report.to_json()),
+            report=view.report,
         )
