@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.exceptions import ValidationException
 
 from whistle.cases.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.context import Context
 from whistle.i18n import gettext
 from whistle.intake import service
-from whistle.intake.schemas import CATEGORIES, ReportBody, validate_report
+from whistle.intake.openapi import (
+    BAD_REQUEST,
+    BUSY,
+    REFUSED_FIELDS,
+    RETRY_AFTER,
+    TOO_LARGE,
+    UNAUTHENTICATED,
+    UNSUPPORTED,
+    WWW_AUTHENTICATE,
+    documented,
+    report_body_schema,
+)
+from whistle.intake.schemas import CATEGORIES, ReportBody, office_today, validate_report
 from whistle.reports.content import ReportInput
 from whistle.web.dependencies import bearer_token
 
@@ -60,6 +73,23 @@ class ReportOut(msgspec.Struct):
 
 
 BEARER = [{"BearerToken": []}]
+OPTIONAL_BEARER = [{"BearerToken": []}, {}]
+StructT = TypeVar("StructT", bound=msgspec.Struct)
+
+
+async def strict_json(request: Request, body_type: type[StructT]) -> StructT:
+    """The request body decoded as ``body_type`` with JSON's own types, nothing coerced."""
+    try:
+        return msgspec.json.decode(await request.body(), type=body_type, strict=True)
+    except msgspec.ValidationError as failure:
+        # msgspec names the field and the expected type, never the value.
+        raise ValidationException(
+            detail="Invalid request body", extra=[{"key": "body", "message": str(failure)}]
+        ) from None
+    except msgspec.DecodeError:
+        raise ValidationException(
+            detail="Invalid request body", extra=[{"key": "body", "message": "Invalid JSON"}]
+        ) from None
 
 
 class ReporterApi(Controller):
@@ -70,9 +100,21 @@ class ReporterApi(Controller):
     async def categories(self) -> list[Category]:
         return [Category(code, gettext(label)) for code, label in CATEGORIES.items()]
 
-    @post("/reports", status_code=201, summary="File a report; the answer holds the tracking code")
-    async def submit(self, data: JSONBody[ReportBody], ctx: NamedDependency[Context]) -> ReceiptOut:
-        report = validate_report(msgspec.structs.asdict(data))
+    @post(
+        "/reports",
+        status_code=201,
+        summary="File a report; the answer holds the tracking code",
+        responses={**BAD_REQUEST, **TOO_LARGE, **UNSUPPORTED, **REFUSED_FIELDS, **BUSY},
+        operation_class=documented(
+            request_body=lambda: report_body_schema(office_today()),
+            headers={"503": RETRY_AFTER},
+        ),
+    )
+    async def submit(self, request: Request, ctx: NamedDependency[Context]) -> ReceiptOut:
+        # Decoded here, strictly: Litestar's own body parsing would turn "1" into 1 and accept
+        # what the documented schema refuses.
+        body = await strict_json(request, ReportBody)
+        report = validate_report(msgspec.structs.asdict(body))
         receipt = await service.submit_report(ctx, report)
         return ReceiptOut(
             tracking_code=receipt.tracking_code,
@@ -81,22 +123,49 @@ class ReporterApi(Controller):
             received_at=receipt.received_at,
         )
 
-    @post("/session", status_code=200, summary="Exchange a tracking code for a bearer token")
-    async def open_session(
-        self, data: JSONBody[SessionRequest], ctx: NamedDependency[Context]
-    ) -> SessionOut:
-        token = await service.start_reporter_session(ctx, data.tracking_code)
+    @post(
+        "/session",
+        status_code=200,
+        summary="Exchange a tracking code for a bearer token",
+        responses={**BAD_REQUEST, **TOO_LARGE, **UNSUPPORTED, **UNAUTHENTICATED, **BUSY},
+        operation_class=documented(
+            request_body=lambda: msgspec.json.schema_components([SessionRequest])[1][
+                "SessionRequest"
+            ],
+            headers={"401": WWW_AUTHENTICATE, "503": RETRY_AFTER},
+        ),
+    )
+    async def open_session(self, request: Request, ctx: NamedDependency[Context]) -> SessionOut:
+        body = await strict_json(request, SessionRequest)
+        token = await service.start_reporter_session(ctx, body.tracking_code)
         return SessionOut(
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=ctx.settings.reporter_idle_minutes * 60,
         )
 
-    @delete("/session", status_code=204, summary="End the reporter session", security=BEARER)
+    @delete(
+        "/session",
+        status_code=204,
+        summary="End the reporter session (without a valid token there is nothing to end)",
+        security=OPTIONAL_BEARER,
+    )
     async def close_session(self, request: Request) -> None:
         await service.end_reporter_session(bearer_token(request))
 
-    @get("/report", summary="Status, timeline and content of the caller's report", security=BEARER)
+    @route("/session", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_session_methods(self) -> Response[None]:
+        # Litestar's automatic OPTIONS answer for a path with two handlers names only the first
+        # one registered (handlers register in name order, so this one comes first).
+        return Response(None, status_code=204, headers={"Allow": "DELETE, OPTIONS, POST"})
+
+    @get(
+        "/report",
+        summary="Status, timeline and content of the caller's report",
+        security=BEARER,
+        responses=UNAUTHENTICATED,
+        operation_class=documented(headers={"401": WWW_AUTHENTICATE}),
+    )
     async def report(self, request: Request, ctx: NamedDependency[Context]) -> ReportOut:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
         view = await service.reporter_view(report_id, data_key)

@@ -77,7 +77,7 @@ class PublicPages(Controller):
         values = msgspec.structs.asdict(data)
         excluded = data.ticked_officers()
         try:
-            report = validate_report(values, excluded=excluded)
+            report = validate_report(data.as_typed())
             receipt = await service.submit_report(ctx, report)
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)

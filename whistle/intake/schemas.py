@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -27,6 +27,7 @@ from whistle.reports.content import (
     MAX_EXCLUDED,
     MIN_DESCRIPTION,
     TIME_PATTERN,
+    VISIBLE_TEXT_PATTERN,
     ReportInput,
 )
 
@@ -44,9 +45,12 @@ __all__ = [
 OFFICE_TZ_OFFSET = timedelta(hours=7)
 
 # Only ASCII digits, and few enough that int() is cheap (Python refuses beyond 4,300 digits).
-_DIGITS = re.compile(r"^[0-9]{1,12}$")
+_DIGITS = re.compile(r"^[0-9]{1,11}$")
 _DATE = re.compile(DATE_PATTERN)
 _TIME = re.compile(TIME_PATTERN)
+_VISIBLE = re.compile(VISIBLE_TEXT_PATTERN)
+# What people type around an amount in the form: "Rp 500.000", "500,000".
+_AMOUNT_DECORATION = re.compile(r"Rp|[.,\s]")
 
 BAD_CHARACTERS = N_("Isian ini memuat karakter yang tidak diizinkan.")
 BAD_OFFICER_CHOICE = N_("Pilihan petugas tidak valid.")
@@ -71,11 +75,27 @@ class ReportForm(msgspec.Struct):
         value = self.excluded_officers
         return [value] if isinstance(value, str) else value
 
+    def as_typed(self) -> dict[str, Any]:
+        """The values as a person meant them: newlines normalised, surrounding spaces dropped,
+        an amount without "Rp" or thousands separators."""
+        values = {
+            name: value.replace("\r\n", "\n").strip()
+            for name, value in msgspec.structs.asdict(self).items()
+            if isinstance(value, str) and name != "excluded_officers"
+        }
+        values["amount_requested"] = _AMOUNT_DECORATION.sub("", values["amount_requested"]) or None
+        values["excluded_officers"] = self.ticked_officers()
+        return values
+
 
 class TrackForm(msgspec.Struct):
     """The tracking form: the code as typed (never echoed back)."""
 
     tracking_code: str = ""
+
+
+# Older clients send the amount as text: ASCII digits only, anything else is a wrong type.
+AmountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
 
 
 class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,9 +109,10 @@ class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
     incident_date: str = ""
     incident_time: str = ""
     persons_involved: str = ""
-    amount_requested: int | None = None
+    # JSON Schema counts 5.0 as an integer, so an integral float is one here too.
+    amount_requested: int | float | AmountText | None = None
     how_known: str = ""
-    excluded_officers: list[int] = msgspec.field(default_factory=list)
+    excluded_officers: list[int | float] = msgspec.field(default_factory=list)
 
 
 class FieldError(Exception):
@@ -111,7 +132,7 @@ def _text(value: Any) -> str:
         raise FieldError(N_("Isian ini tidak valid."))
     if has_control_characters(value):
         raise FieldError(BAD_CHARACTERS)
-    return value.replace("\r\n", "\n").strip()
+    return value
 
 
 def _category(value: Any) -> str:
@@ -123,7 +144,7 @@ def _category(value: Any) -> str:
 
 def _description(value: Any) -> str:
     text = _text(value)
-    if not text:
+    if not _VISIBLE.match(text):
         raise FieldError(N_("Ceritakan apa yang terjadi."))
     if len(text) < MIN_DESCRIPTION:
         raise FieldError(N_("Ceritakan sedikit lebih lengkap (paling sedikit 20 huruf)."))
@@ -165,20 +186,18 @@ def _incident_time(value: Any) -> str:
 
 
 def _amount(value: Any) -> int | None:
-    if value is None or value == "":
+    if value is None:
         return None
     if isinstance(value, bool):
         raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
         amount = value
+    elif isinstance(value, str) and _DIGITS.match(value):
+        amount = int(value)
     else:
-        # People write "Rp 500.000" or "500,000"; only ASCII digits remain after that.
-        text = str(value)
-        for decoration in (".", ",", "Rp", " "):
-            text = text.replace(decoration, "")
-        if not _DIGITS.match(text):
-            raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
-        amount = int(text)
+        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
     if amount < 0:
         raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
     if amount > MAX_AMOUNT_RUPIAH:
@@ -196,6 +215,8 @@ def _how_known(value: Any) -> str:
 def _officer_id(value: Any) -> int:
     if isinstance(value, bool):
         raise FieldError(BAD_OFFICER_CHOICE)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
         officer_id = value
     elif isinstance(value, str) and _DIGITS.match(value):
