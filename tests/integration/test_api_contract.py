@@ -39,6 +39,7 @@ def _run_schemathesis(settings: Settings, log: Path) -> subprocess.CompletedProc
                 "--suppress-health-check",
                 "too_slow",
             ],
+            cwd=log.parent,  # schemathesis keeps a cache in its working directory
             capture_output=True,
             text=True,
             timeout=300,
