@@ -8,6 +8,7 @@ declares the same bounds the server enforces.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Literal
 
@@ -30,6 +31,16 @@ PageNumber = Annotated[int, Meta(ge=1, le=MAX_PAGE)]
 # DEL. NUL in particular is refused by PostgreSQL text columns.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NO_CONTROL_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def database_ids(values: Iterable[object]) -> list[int]:
+    """The values that can name a row: integers within the id range. Anything else (stored
+    before the bounds held) names nobody, and would make the database refuse the query."""
+    return [
+        value
+        for value in values
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= DB_INT_MAX
+    ]
 
 
 def has_control_characters(text: str) -> bool:

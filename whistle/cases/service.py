@@ -23,7 +23,7 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
-from whistle.inputs import clean_text
+from whistle.inputs import clean_text, database_ids
 from whistle.officers.auth import CurrentOfficer
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, officers_with_role, roles_of
 from whistle.reports import envelope
@@ -288,11 +288,13 @@ async def _recusals(case: _Case) -> list[RecusalItem]:
 
 async def _excluded(report: ReportInput) -> list[Person]:
     """The officers the reporter excluded (their ids live only in the encrypted report)."""
-    if not report.excluded_officers:
+    # Ids a database cannot hold (stored before they were refused) match no officer.
+    ids = database_ids(report.excluded_officers)
+    if not ids:
         return []
     return _people(
         await Officer.select(Officer.id, Officer.username, Officer.display_name).where(
-            Officer.id.is_in(report.excluded_officers)
+            Officer.id.is_in(ids)
         )
     )
 

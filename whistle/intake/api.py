@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.exceptions import ValidationException
 
 from whistle.context import Context
 from whistle.i18n import gettext
 from whistle.intake import service
-from whistle.intake.schemas import CATEGORIES, ReportSubmission, validate_report
+from whistle.intake.openapi import (
+    BAD_REQUEST,
+    BUSY,
+    REFUSED_FIELDS,
+    RETRY_AFTER,
+    TOO_LARGE,
+    UNAUTHENTICATED,
+    UNSUPPORTED,
+    WWW_AUTHENTICATE,
+    documented,
+    report_body_schema,
+)
+from whistle.intake.schemas import CATEGORIES, ReportBody, office_today, validate_report
+from whistle.reports.content import ReportInput
 from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
 from whistle.web.dependencies import bearer_token
-from whistle.web.inbound import JSON_BODY_RESPONSES
 
 
 class Category(msgspec.Struct):
@@ -56,10 +69,27 @@ class ReportOut(msgspec.Struct):
     outcome: str | None
     referred_to: str | None
     timeline: list[TimelineOut]
-    report: ReportSubmission
+    report: ReportInput
 
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}, {}]
+StructT = TypeVar("StructT", bound=msgspec.Struct)
+
+
+async def strict_json(request: Request, body_type: type[StructT]) -> StructT:
+    """The request body decoded as ``body_type`` with JSON's own types, nothing coerced."""
+    try:
+        return msgspec.json.decode(await request.body(), type=body_type, strict=True)
+    except msgspec.ValidationError as failure:
+        # msgspec names the field and the expected type, never the value.
+        raise ValidationException(
+            detail="Invalid request body", extra=[{"key": "body", "message": str(failure)}]
+        ) from None
+    except msgspec.DecodeError:
+        raise ValidationException(
+            detail="Invalid request body", extra=[{"key": "body", "message": "Invalid JSON"}]
+        ) from None
 
 
 class ReporterApi(Controller):
@@ -74,14 +104,18 @@ class ReporterApi(Controller):
         "/reports",
         status_code=201,
         summary="File a report; the answer holds the tracking code",
-        responses=JSON_BODY_RESPONSES,
+        responses={**BAD_REQUEST, **TOO_LARGE, **UNSUPPORTED, **REFUSED_FIELDS, **BUSY},
+        operation_class=documented(
+            request_body=lambda: report_body_schema(office_today()),
+            headers={"503": RETRY_AFTER},
+        ),
     )
-    async def submit(
-        self, data: JSONBody[ReportSubmission], ctx: NamedDependency[Context]
-    ) -> ReceiptOut:
-        fields = msgspec.structs.asdict(data)
-        excluded = fields.pop("excluded_officers")
-        receipt = await service.submit_report(ctx, validate_report(fields, excluded=excluded))
+    async def submit(self, request: Request, ctx: NamedDependency[Context]) -> ReceiptOut:
+        # Decoded here, strictly: Litestar's own body parsing would turn "1" into 1 and accept
+        # what the documented schema refuses.
+        body = await strict_json(request, ReportBody)
+        report = validate_report(msgspec.structs.asdict(body))
+        receipt = await service.submit_report(ctx, report)
         return ReceiptOut(
             tracking_code=receipt.tracking_code,
             status=receipt.status,
@@ -93,23 +127,45 @@ class ReporterApi(Controller):
         "/session",
         status_code=200,
         summary="Exchange a tracking code for a bearer token",
-        responses=JSON_BODY_RESPONSES,
+        responses={**BAD_REQUEST, **TOO_LARGE, **UNSUPPORTED, **UNAUTHENTICATED, **BUSY},
+        operation_class=documented(
+            request_body=lambda: msgspec.json.schema_components([SessionRequest])[1][
+                "SessionRequest"
+            ],
+            headers={"401": WWW_AUTHENTICATE, "503": RETRY_AFTER},
+        ),
     )
-    async def open_session(
-        self, data: JSONBody[SessionRequest], ctx: NamedDependency[Context]
-    ) -> SessionOut:
-        token = await service.start_reporter_session(ctx, data.tracking_code)
+    async def open_session(self, request: Request, ctx: NamedDependency[Context]) -> SessionOut:
+        body = await strict_json(request, SessionRequest)
+        token = await service.start_reporter_session(ctx, body.tracking_code)
         return SessionOut(
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=ctx.settings.reporter_idle_minutes * 60,
         )
 
-    @delete("/session", status_code=204, summary="End the reporter session", security=BEARER)
+    @delete(
+        "/session",
+        status_code=204,
+        summary="End the reporter session (without a valid token there is nothing to end)",
+        security=OPTIONAL_BEARER,
+    )
     async def close_session(self, request: Request) -> None:
         await service.end_reporter_session(bearer_token(request))
 
-    @get("/report", summary="Status, timeline and content of the caller's report", security=BEARER)
+    @route("/session", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_session_methods(self) -> Response[None]:
+        # Litestar's automatic OPTIONS answer for a path with two handlers names only the first
+        # one registered (handlers register in name order, so this one comes first).
+        return Response(None, status_code=204, headers={"Allow": "DELETE, OPTIONS, POST"})
+
+    @get(
+        "/report",
+        summary="Status, timeline and content of the caller's report",
+        security=BEARER,
+        responses=UNAUTHENTICATED,
+        operation_class=documented(headers={"401": WWW_AUTHENTICATE}),
+    )
     async def report(self, request: Request, ctx: NamedDependency[Context]) -> ReportOut:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
         view = await service.reporter_view(report_id, data_key)
@@ -130,5 +186,5 @@ class ReporterApi(Controller):
                 )
                 for entry in view.timeline
             ],
-            report=ReportSubmission(**view.report.to_json()),
+            report=view.report,
         )

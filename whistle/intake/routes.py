@@ -4,31 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.intake import service
-from whistle.intake.schemas import LIMITS, validate_report
+from whistle.intake.schemas import (
+    LIMITS,
+    ReportForm,
+    TrackForm,
+    validate_report,
+)
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS
 
 REPORTER_COOKIE = "whistle_reporter"
-FORM_FIELDS = (
-    "category",
-    "description",
-    "location",
-    "incident_date",
-    "incident_time",
-    "persons_involved",
-    "amount_requested",
-    "how_known",
-)
 
 
 def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
@@ -70,12 +66,13 @@ class PublicPages(Controller):
         return await _form_page({}, {}, [])
 
     @post("/report", name="report_submit")
-    async def report_submit(self, request: Request, ctx: NamedDependency[Context]) -> Template:
-        form = await request.form()
-        values = {name: form.get(name, "") for name in FORM_FIELDS}
-        excluded = form.getall("excluded_officers", [])
+    async def report_submit(
+        self, data: URLEncodedBody[ReportForm], ctx: NamedDependency[Context]
+    ) -> Template:
+        values = msgspec.structs.asdict(data)
+        excluded = data.ticked_officers()
         try:
-            report = validate_report(values, excluded=excluded)
+            report = validate_report(data.as_typed())
             receipt = await service.submit_report(ctx, report)
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)
@@ -90,11 +87,10 @@ class PublicPages(Controller):
 
     @post("/track", name="track_open")
     async def track_open(
-        self, request: Request, ctx: NamedDependency[Context]
+        self, data: URLEncodedBody[TrackForm], ctx: NamedDependency[Context]
     ) -> Redirect | Template:
-        form = await request.form()
         try:
-            token = await service.start_reporter_session(ctx, str(form.get("tracking_code", "")))
+            token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:
             # The code typed is never echoed back.
             return Template(

@@ -1,35 +1,107 @@
-"""What a reporter may submit, its limits, and the one validator both the form and the API use."""
+"""The bodies the reporter's side accepts, and the one validator both the form and the API use.
+
+The validator works in two steps: each field is parsed on its own against the bounds declared on
+`ReportInput` (whistle/reports/content.py), then the rules that join fields are checked ("a time
+needs a date", "the date is not in the future"). Every failure is a message in Bahasa Indonesia
+through gettext, keyed by field, so the form shows it beside the field and the API lists it.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
-from whistle.reports.content import CATEGORIES, HOW_KNOWN, ReportInput
+from whistle.inputs import DB_INT_MAX, FIRST_SUPPORTED_YEAR, has_control_characters
+from whistle.reports.content import (
+    CATEGORIES,
+    DATE_PATTERN,
+    HOW_KNOWN,
+    LIMITS,
+    MAX_AMOUNT_RUPIAH,
+    MAX_EXCLUDED,
+    MIN_DESCRIPTION,
+    TIME_PATTERN,
+    VISIBLE_TEXT_PATTERN,
+    ReportInput,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "HOW_KNOWN",
+    "LIMITS",
+    "ReportBody",
+    "ReportForm",
+    "TrackForm",
+    "validate_report",
+]
 
 # Wall-clock dates are the office's (WIB, UTC+7): "not in the future" means by the office's day.
 OFFICE_TZ_OFFSET = timedelta(hours=7)
 
-LIMITS = {
-    "description": 10_000,
-    "location": 200,
-    "persons_involved": 1_000,
-}
-MIN_DESCRIPTION = 20
-MAX_AMOUNT_RUPIAH = 10_000_000_000
-MAX_EXCLUDED = 20
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Only ASCII digits, and few enough that int() is cheap (Python refuses beyond 4,300 digits).
+_DIGITS = re.compile(r"^[0-9]{1,11}$")
+_DATE = re.compile(DATE_PATTERN)
+_TIME = re.compile(TIME_PATTERN)
+_VISIBLE = re.compile(VISIBLE_TEXT_PATTERN)
+# What people type around an amount in the form: "Rp 500.000", "500,000".
+_AMOUNT_DECORATION = re.compile(r"Rp|[.,\s]")
+
+BAD_CHARACTERS = N_("Isian ini memuat karakter yang tidak diizinkan.")
+BAD_OFFICER_CHOICE = N_("Pilihan petugas tidak valid.")
 
 
-class ReportSubmission(msgspec.Struct, forbid_unknown_fields=True):
-    """Body of POST /api/v1/reports (the mobile app's form)."""
+class ReportForm(msgspec.Struct):
+    """The report form as typed: every value kept as text so a refused form comes back as it was
+    sent. (Files join this body when the form becomes multipart.)"""
+
+    category: str = ""
+    description: str = ""
+    location: str = ""
+    incident_date: str = ""
+    incident_time: str = ""
+    persons_involved: str = ""
+    amount_requested: str = ""
+    how_known: str = ""
+    # One ticked box arrives as a single value, several as a list.
+    excluded_officers: list[str] | str = msgspec.field(default_factory=list)
+
+    def ticked_officers(self) -> list[str]:
+        value = self.excluded_officers
+        return [value] if isinstance(value, str) else value
+
+    def as_typed(self) -> dict[str, Any]:
+        """The values as a person meant them: newlines normalised, surrounding spaces dropped,
+        an amount without "Rp" or thousands separators."""
+        values: dict[str, Any] = {
+            name: value.replace("\r\n", "\n").strip()
+            for name, value in msgspec.structs.asdict(self).items()
+            if isinstance(value, str) and name != "excluded_officers"
+        }
+        values["amount_requested"] = _AMOUNT_DECORATION.sub("", values["amount_requested"]) or None
+        values["excluded_officers"] = self.ticked_officers()
+        return values
+
+
+class TrackForm(msgspec.Struct):
+    """The tracking form: the code as typed (never echoed back)."""
+
+    tracking_code: str = ""
+
+
+# Older clients send the amount as text: ASCII digits only, anything else is a wrong type.
+AmountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+
+
+class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/reports as received: JSON types only, so that every field's bound is checked
+    by the validator and reported at once. The OpenAPI document shows `ReportInput`, whose
+    bounds are the same ones."""
 
     category: str
     description: str
@@ -37,98 +109,184 @@ class ReportSubmission(msgspec.Struct, forbid_unknown_fields=True):
     incident_date: str = ""
     incident_time: str = ""
     persons_involved: str = ""
-    amount_requested: int | None = None
+    # JSON Schema counts 5.0 as an integer, so an integral float is one here too.
+    amount_requested: int | float | AmountText | None = None
     how_known: str = ""
-    excluded_officers: list[int] = msgspec.field(default_factory=list)
+    excluded_officers: list[int | float] = msgspec.field(default_factory=list)
+
+
+class FieldError(Exception):
+    """One field's value broke its rule; the message is a gettext id."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def office_today() -> date:
     return (datetime.now(UTC) + OFFICE_TZ_OFFSET).date()
 
 
-def _clean(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Normalise newlines and drop control characters that have no place in a report.
-    return _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise FieldError(N_("Isian ini tidak valid."))
+    if has_control_characters(value):
+        raise FieldError(BAD_CHARACTERS)
+    return value
+
+
+def _category(value: Any) -> str:
+    text = _text(value) if isinstance(value, str) else ""
+    if text not in CATEGORIES:
+        raise FieldError(N_("Pilih jenis pelanggaran dari daftar."))
+    return text
+
+
+def _description(value: Any) -> str:
+    text = _text(value)
+    if not _VISIBLE.match(text):
+        raise FieldError(N_("Ceritakan apa yang terjadi."))
+    if len(text) < MIN_DESCRIPTION:
+        raise FieldError(N_("Ceritakan sedikit lebih lengkap (paling sedikit 20 huruf)."))
+    if len(text) > LIMITS["description"]:
+        raise FieldError(N_("Cerita terlalu panjang (paling banyak 10.000 huruf)."))
+    return text
+
+
+def _bounded_text(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value)
+        if len(text) > LIMITS[name]:
+            raise FieldError(N_("Isian ini terlalu panjang."))
+        return text
+
+    return parse
+
+
+def _incident_date(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        return ""
+    try:
+        if not _DATE.match(text):
+            raise ValueError
+        parsed = date.fromisoformat(text)
+    except ValueError:
+        raise FieldError(N_("Tanggal tidak valid.")) from None
+    if parsed.year < FIRST_SUPPORTED_YEAR:
+        raise FieldError(N_("Tanggal tidak valid."))
+    return text
+
+
+def _incident_time(value: Any) -> str:
+    text = _text(value)
+    if not _TIME.match(text):
+        raise FieldError(N_("Jam tidak valid (contoh 09:30)."))
+    return text
+
+
+def _amount(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        amount = value
+    elif isinstance(value, str) and _DIGITS.match(value):
+        amount = int(value)
+    else:
+        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+    if amount < 0:
+        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+    if amount > MAX_AMOUNT_RUPIAH:
+        raise FieldError(N_("Jumlah terlalu besar."))
+    return amount
+
+
+def _how_known(value: Any) -> str:
+    text = _text(value)
+    if text and text not in HOW_KNOWN:
+        raise FieldError(N_("Pilih dari daftar."))
+    return text
+
+
+def _officer_id(value: Any) -> int:
+    if isinstance(value, bool):
+        raise FieldError(BAD_OFFICER_CHOICE)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        officer_id = value
+    elif isinstance(value, str) and _DIGITS.match(value):
+        officer_id = int(value)
+    else:
+        raise FieldError(BAD_OFFICER_CHOICE)
+    # Ids outside the database's integer range name nobody (and would break the queries).
+    if not 1 <= officer_id <= DB_INT_MAX:
+        raise FieldError(BAD_OFFICER_CHOICE)
+    return officer_id
+
+
+def _excluded_officers(values: Any) -> list[int]:
+    if not isinstance(values, list | tuple):
+        raise FieldError(BAD_OFFICER_CHOICE)
+    ids = sorted({_officer_id(value) for value in values})
+    if len(ids) > MAX_EXCLUDED:
+        raise FieldError(N_("Terlalu banyak petugas dikecualikan."))
+    return ids
+
+
+FIELD_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "category": _category,
+    "description": _description,
+    "location": _bounded_text("location"),
+    "incident_date": _incident_date,
+    "incident_time": _incident_time,
+    "persons_involved": _bounded_text("persons_involved"),
+    "amount_requested": _amount,
+    "how_known": _how_known,
+    "excluded_officers": _excluded_officers,
+}
+assert set(FIELD_PARSERS) == set(ReportInput.__struct_fields__)
+
+_DEFAULTS: dict[str, Any] = {"excluded_officers": [], "amount_requested": None}
+
+
+def parse_fields(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse each field on its own; return the parsed values and a message per bad field."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, parse in FIELD_PARSERS.items():
+        try:
+            values[name] = parse(raw.get(name, _DEFAULTS.get(name, "")))
+        except FieldError as failure:
+            errors[name] = failure.message
+    return values, errors
+
+
+def check_across_fields(values: Mapping[str, Any], errors: dict[str, str]) -> None:
+    """Rules that join fields, checked only on fields that parsed."""
+    incident_date = values.get("incident_date")
+    if incident_date and date.fromisoformat(incident_date) > office_today():
+        errors["incident_date"] = N_("Tanggal kejadian tidak boleh di masa depan.")
+    if values.get("incident_time") and not incident_date and "incident_date" not in errors:
+        errors["incident_date"] = N_("Isi tanggal jika mengisi jam.")
 
 
 def validate_report(
-    raw: Mapping[str, Any], *, excluded: Sequence[str] | Sequence[int] = ()
+    raw: Mapping[str, Any], *, excluded: list[str] | list[int] | None = None
 ) -> ReportInput:
-    """Check every field against its rules; raise ValidationFailed naming each bad field.
+    """Check a report from the form or the API; raise ValidationFailed naming each bad field.
 
-    ``raw`` is the form or JSON body; ``excluded`` the officer ids ticked for exclusion.
+    ``raw`` maps field names to what was sent; ``excluded`` (the officer ids ticked for
+    exclusion), when given, takes the place of ``raw["excluded_officers"]``.
     """
-    errors: dict[str, str] = {}
-    category = _clean(raw.get("category"))
-    if category not in CATEGORIES:
-        errors["category"] = N_("Pilih jenis pelanggaran dari daftar.")
-
-    description = _clean(raw.get("description"))
-    if not description:
-        errors["description"] = N_("Ceritakan apa yang terjadi.")
-    elif len(description) < MIN_DESCRIPTION:
-        errors["description"] = N_("Ceritakan sedikit lebih lengkap (paling sedikit 20 huruf).")
-    elif len(description) > LIMITS["description"]:
-        errors["description"] = N_("Cerita terlalu panjang (paling banyak 10.000 huruf).")
-
-    texts = {}
-    for name in ("location", "persons_involved"):
-        texts[name] = _clean(raw.get(name))
-        if len(texts[name]) > LIMITS[name]:
-            errors[name] = N_("Isian ini terlalu panjang.")
-
-    incident_date = _clean(raw.get("incident_date"))
-    if incident_date:
-        try:
-            parsed = date.fromisoformat(incident_date)
-        except ValueError:
-            errors["incident_date"] = N_("Tanggal tidak valid.")
-        else:
-            if parsed > office_today():
-                errors["incident_date"] = N_("Tanggal kejadian tidak boleh di masa depan.")
-            elif parsed.year < 2000:
-                errors["incident_date"] = N_("Tanggal tidak valid.")
-    incident_time = _clean(raw.get("incident_time"))
-    if incident_time and not _TIME.match(incident_time):
-        errors["incident_time"] = N_("Jam tidak valid (contoh 09:30).")
-    if incident_time and not incident_date and "incident_date" not in errors:
-        errors["incident_date"] = N_("Isi tanggal jika mengisi jam.")
-
-    amount: int | None = None
-    raw_amount = raw.get("amount_requested")
-    if raw_amount not in (None, ""):
-        text = str(raw_amount).replace(".", "").replace(",", "").replace("Rp", "").strip()
-        if isinstance(raw_amount, bool) or not text.isdigit():
-            errors["amount_requested"] = N_("Tulis jumlah dalam angka rupiah, misalnya 500000.")
-        else:
-            amount = int(text)
-            if amount > MAX_AMOUNT_RUPIAH:
-                errors["amount_requested"] = N_("Jumlah terlalu besar.")
-
-    how_known = _clean(raw.get("how_known"))
-    if how_known and how_known not in HOW_KNOWN:
-        errors["how_known"] = N_("Pilih dari daftar.")
-
-    excluded_ids: list[int] = []
-    for value in excluded:
-        if isinstance(value, bool) or not str(value).isdigit():
-            errors["excluded_officers"] = N_("Pilihan petugas tidak valid.")
-            break
-        excluded_ids.append(int(value))
-    if len(set(excluded_ids)) > MAX_EXCLUDED:
-        errors["excluded_officers"] = N_("Terlalu banyak petugas dikecualikan.")
-
+    if excluded is not None:
+        raw = {**raw, "excluded_officers": list(excluded)}
+    values, errors = parse_fields(raw)
+    check_across_fields(values, errors)
     if errors:
         raise ValidationFailed(errors)
-    return ReportInput(
-        category=category,
-        description=description,
-        location=texts["location"],
-        incident_date=incident_date,
-        incident_time=incident_time,
-        persons_involved=texts["persons_involved"],
-        amount_requested=amount,
-        how_known=how_known,
-        excluded_officers=sorted(set(excluded_ids)),
-    )
+    return ReportInput(**values)

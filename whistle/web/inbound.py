@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from whistle.i18n import N_
@@ -42,38 +40,6 @@ TOO_LARGE_DETAIL = N_("Isi JSON terlalu besar untuk API ini.")
 
 class UnsupportedMediaType(HTTPException):
     status_code = 415
-
-
-class ProblemDocument(msgspec.Struct):
-    """RFC 9457 problem details, as whistle.web.errors renders them under /api."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-
-
-# For the OpenAPI description of every API route that takes a JSON body.
-JSON_BODY_RESPONSES = {
-    400: ResponseSpec(
-        data_container=ProblemDocument,
-        description="The body is not UTF-8, or nested deeper than the API allows",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    413: ResponseSpec(
-        data_container=ProblemDocument,
-        description="The body is larger than the API's JSON bodies ever need",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-    415: ResponseSpec(
-        data_container=ProblemDocument,
-        description="The body is not application/json (UTF-8)",
-        media_type="application/problem+json",
-        generate_examples=False,
-    ),
-}
 
 
 def json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> int:
