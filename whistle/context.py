@@ -17,9 +17,13 @@ class Context:
     @classmethod
     def create(cls, settings: Settings) -> Context:
         """Load the keys (raising MissingKeys with a pointer to `whistle init`) and build the
-        limiter that bounds concurrent Argon2id derivations."""
+        limiter that bounds concurrent Argon2id derivations; hand the audit log its chain key."""
+        from whistle.audit.service import configure_chain_key
+
+        keyring = Keyring.load(settings.keys_dir)
+        configure_chain_key(keyring.audit_chain_key)
         return cls(
             settings=settings,
-            keyring=Keyring.load(settings.keys_dir),
+            keyring=keyring,
             kdf=KeyDerivationLimiter(settings.kdf_concurrency, settings.kdf_queue),
         )
