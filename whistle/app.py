@@ -20,6 +20,7 @@ from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import PublicPages
+from whistle.jobs import Job
 from whistle.officers.auth import provide_officer
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.settings import Settings
@@ -97,3 +98,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_request_bytes,
         debug=False,
     )
+
+
+def worker_jobs() -> list[Job]:
+    """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
+    from whistle.audit.jobs import CHECKPOINT_JOB
+
+    return [CHECKPOINT_JOB]

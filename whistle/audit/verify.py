@@ -168,10 +168,10 @@ async def verify_chain(
         if not rows:
             break
         for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
-            if seq != previous_seq + 1:
-                return failed(previous_seq + 1, MISSING) if seq > previous_seq else failed(
-                    seq, BAD_SEQ
-                )
+            if seq > previous_seq + 1:
+                return failed(previous_seq + 1, MISSING)
+            if seq <= previous_seq:
+                return failed(seq, BAD_SEQ)
             body = entry_body(seq, _iso_at(at), actor, action, case_number, details)
             if entry_mac(key, prev_hash, body) != stored_hash:
                 # Format 1 is allowed only before the first keyed entry.
