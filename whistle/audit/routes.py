@@ -6,6 +6,7 @@ whistle.audit.queries.
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
@@ -14,6 +15,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 
 from whistle.audit import queries
+from whistle.audit.checkpoint import latest_checkpoint
 from whistle.audit.actions import ALL_ACTIONS
 from whistle.audit.labels import ACTION_LABELS
 from whistle.errors import ValidationFailed
@@ -40,7 +42,10 @@ class AuditPages(Controller):
         after: FromQuery[int | None] = None,
     ) -> Template:
         raw = _raw_filter(request)
+        latest = await latest_checkpoint()
         context = {
+            "latest_checkpoint": latest,
+            "latest_checkpoint_at": datetime.fromisoformat(latest.created_at) if latest else None,
             "officer": officer,
             "values": raw,
             "actions": sorted(ALL_ACTIONS),
