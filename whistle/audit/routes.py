@@ -15,8 +15,8 @@ from litestar.params import FromQuery
 from litestar.response import Stream, Template
 
 from whistle.audit import queries
-from whistle.audit.checkpoint import latest_checkpoint
 from whistle.audit.actions import ALL_ACTIONS
+from whistle.audit.checkpoint import latest_checkpoint
 from whistle.audit.labels import ACTION_LABELS
 from whistle.errors import ValidationFailed
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
