@@ -238,32 +238,38 @@ async def _walk(
     def failed(seq: int, kind: str) -> VerifyResult:
         return VerifyResult(False, checked, previous_seq, previous_hash, Problem(seq, kind))
 
-    while True:
-        rows = await reader.batch(cursor, batch_size)
-        if not rows:
-            break
-        for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
-            if seq > previous_seq + 1:
-                return failed(previous_seq + 1, MISSING)
-            if seq <= previous_seq:
-                return failed(seq, BAD_SEQ)
-            body = entry_body(seq, _iso_at(at), actor, action, case_number, details)
-            if entry_mac(key, prev_hash, body) != stored_hash:
-                # Format 1 is allowed only before the first keyed entry.
-                if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
-                    return failed(seq, ALTERED)
-            else:
-                keyed = True
-            if prev_hash != previous_hash:
-                return failed(seq, BROKEN_LINK)
-            if seq in pinned and stored_hash != pinned[seq]:
-                return failed(seq, REWRITTEN)
-            checked += 1
-            previous_seq = seq
-            previous_hash = stored_hash
-        cursor = rows[-1][0]
-        if progress is not None:
-            progress(len(rows))
+    # The next batch is read (in a thread on SQLite) while this one is checked.
+    pending: asyncio.Future = asyncio.ensure_future(reader.batch(cursor, batch_size))
+    try:
+        while True:
+            rows = await pending
+            if not rows:
+                break
+            pending = asyncio.ensure_future(reader.batch(rows[-1][0], batch_size))
+            for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
+                if seq > previous_seq + 1:
+                    return failed(previous_seq + 1, MISSING)
+                if seq <= previous_seq:
+                    return failed(seq, BAD_SEQ)
+                body = entry_body(seq, _iso_at(at), actor, action, case_number, details)
+                if entry_mac(key, prev_hash, body) != stored_hash:
+                    # Format 1 is allowed only before the first keyed entry.
+                    if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
+                        return failed(seq, ALTERED)
+                else:
+                    keyed = True
+                if prev_hash != previous_hash:
+                    return failed(seq, BROKEN_LINK)
+                if seq in pinned and stored_hash != pinned[seq]:
+                    return failed(seq, REWRITTEN)
+                checked += 1
+                previous_seq = seq
+                previous_hash = stored_hash
+            if progress is not None:
+                progress(len(rows))
+    finally:
+        # Let a read in flight finish before the connection is closed or released.
+        await asyncio.gather(pending, return_exceptions=True)
     if previous_seq < last_pinned:
         return failed(previous_seq + 1, TRUNCATED)
     if previous_seq > 0 and not keyed:
