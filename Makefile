@@ -20,6 +20,9 @@ run: $(STAMP)
 	@test -f data/dev-passphrase || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > data/dev-passphrase)
 	$(BIN)/whistle init --passphrase-file data/dev-passphrase
 	$(BIN)/whistle migrate
+	@# The worker (signed audit checkpoints, later jobs) runs beside the server and stops with it.
+	WHISTLE_DEVELOPMENT=true $(BIN)/whistle worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	WHISTLE_DEVELOPMENT=true $(BIN)/whistle serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from tests.support.postgres import PostgresCluster
+from whistle.audit.service import configure_chain_key
 from whistle.context import Context
 from whistle.crypto import Argon2Params, argon2id, init_keys
 from whistle.db import engine as db
@@ -52,6 +53,7 @@ async def measure(settings: Settings, label: str, count: int) -> None:
     try:
         await migrate()
         ctx = Context.create(settings)
+        configure_chain_key(ctx.keyring.audit_chain_key)
         await add_officer(
             ctx, username="triage", password="benchmark passphrase 42", roles=["triage"]
         )

@@ -19,8 +19,9 @@ import pytest
 
 from tests.support.postgres import PostgresCluster
 from whistle.app import create_app
+from whistle.audit.service import configure_chain_key
 from whistle.context import Context
-from whistle.crypto import Argon2Params, init_keys
+from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.settings import Settings
@@ -41,6 +42,8 @@ def anyio_backend() -> str:
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("keys") / "keys"
     init_keys(directory, OFFICE_PASSPHRASE, Argon2Params(256, 1, 1))
+    # Audit appends need the chain key even in tests that never build a Context.
+    configure_chain_key(Keyring.load(directory).audit_chain_key)
     return directory
 
 

@@ -12,12 +12,14 @@ from litestar.static_files import create_static_files_router
 
 from whistle.audit.labels import ACTION_LABELS
 from whistle.audit.routes import ROUTES as AUDIT_ROUTES
+from whistle.audit.service import configure_chain_key
 from whistle.cases.routes import ROUTES as CASE_ROUTES
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import REPORTER_COOKIE, PublicPages
+from whistle.jobs import Job
 from whistle.officers.auth import OFFICER_COOKIE, OfficerAuthentication, provide_officer
 from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Refuses to start without keys (MissingKeys names the files)."""
     settings = settings or Settings.from_env()
     ctx = Context.create(settings)
+    configure_chain_key(ctx.keyring.audit_chain_key)
 
     async def open_db(app: Litestar) -> None:
         app.state.engine = await db.open_database(settings)
@@ -105,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Every form; the JSON API authenticates with bearer tokens, never cookies.
             SessionBoundCsrf(
                 CsrfPolicy(
-                    secret=ctx.keyring.web_secret,
+                    secret=ctx.keyring.csrf_secret,
                     secure_cookie=not settings.development,
                     session_cookies=(OFFICER_COOKIE, REPORTER_COOKIE),
                 )
@@ -130,3 +133,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_request_bytes,
         debug=False,
     )
+
+
+def worker_jobs() -> list[Job]:
+    """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
+    from whistle.audit.jobs import CHECKPOINT_JOB
+
+    return [CHECKPOINT_JOB]

@@ -87,14 +87,48 @@ def serve(host: str, port: int) -> None:
     )
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Run the due jobs once and exit (for cron or tests).")
+def worker(once: bool) -> None:
+    """Run the periodic jobs (signed audit checkpoints, ...) beside `whistle serve`.
+
+    Several workers may share one database: a lease in the database runs each job once. This is
+    the only long-running process that reads the audit signing key.
+    """
+    import asyncio
+
+    from whistle.app import worker_jobs
+    from whistle.clitools import context_for
+    from whistle.jobs import run_worker
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    ctx = context_for(settings)
+    try:
+        ctx.keyring.audit_signing_key  # noqa: B018 - refuse to start without a usable signing key
+    except CryptoError as error:
+        raise click.ClickException(str(error)) from None
+    work = lambda: run_worker(  # noqa: E731
+        ctx, worker_jobs(), tick_seconds=settings.worker_tick_seconds, once=once
+    )
+    try:
+        run_with_db(settings, work)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        click.echo("worker stopped", err=True)
+
+
 def _register_domain_commands() -> None:
     # Each domain package owns its commands; they import helpers from this module lazily.
     from whistle.audit.cli import audit
+    from whistle.db.cli import db
     from whistle.officers.cli import keys, officer
 
     main.add_command(officer)
     main.add_command(keys)
     main.add_command(audit)
+    main.add_command(db)
 
 
 _register_domain_commands()

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import click
 
+from whistle.audit.service import configure_chain_key
 from whistle.context import Context
 from whistle.crypto import CryptoError
 from whistle.db import engine as db
@@ -64,6 +65,8 @@ def read_secret(
 
 def context_for(settings: Settings) -> Context:
     try:
-        return Context.create(settings)
+        ctx = Context.create(settings)
     except CryptoError as error:
         raise click.ClickException(str(error)) from None
+    configure_chain_key(ctx.keyring.audit_chain_key)
+    return ctx

@@ -17,9 +17,11 @@ class Context:
     @classmethod
     def create(cls, settings: Settings) -> Context:
         """Load the keys (raising MissingKeys with a pointer to `whistle init`) and build the
-        limiter that bounds concurrent Argon2id derivations."""
+        limiter that bounds concurrent Argon2id derivations. The composition roots (app, CLI)
+        hand the audit log its chain key from ``keyring``."""
+        keyring = Keyring.load(settings.keys_dir)
         return cls(
             settings=settings,
-            keyring=Keyring.load(settings.keys_dir),
+            keyring=keyring,
             kdf=KeyDerivationLimiter(settings.kdf_concurrency, settings.kdf_queue),
         )

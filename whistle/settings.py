@@ -45,6 +45,12 @@ class Settings:
     # A template reading a variable its handler did not pass fails (tests turn this on); in
     # production such a slip renders as empty text rather than refusing a reporter's page.
     strict_templates: bool = False
+    # The worker signs an audit checkpoint after this many new entries, and at least this often
+    # when anything was logged since the last one.
+    audit_checkpoint_entries: int = 1000
+    audit_checkpoint_hours: int = 24
+    # How often the worker looks for due jobs.
+    worker_tick_seconds: int = 30
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -117,6 +123,15 @@ class Settings:
                 "WHISTLE_LOG_LEVEL", defaults.log_level, {"DEBUG", "INFO", "WARNING", "ERROR"}
             ),
             strict_templates=reader.boolean("WHISTLE_STRICT_TEMPLATES", defaults.strict_templates),
+            audit_checkpoint_entries=reader.integer(
+                "WHISTLE_AUDIT_CHECKPOINT_ENTRIES", defaults.audit_checkpoint_entries, minimum=1
+            ),
+            audit_checkpoint_hours=reader.integer(
+                "WHISTLE_AUDIT_CHECKPOINT_HOURS", defaults.audit_checkpoint_hours, minimum=1
+            ),
+            worker_tick_seconds=reader.integer(
+                "WHISTLE_WORKER_TICK_SECONDS", defaults.worker_tick_seconds, minimum=1
+            ),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )
         return settings

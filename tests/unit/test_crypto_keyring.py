@@ -12,6 +12,7 @@ from whistle.crypto.envelope import generate_keypair, seal, unseal
 from whistle.crypto.errors import CryptoError, MissingKeys, WrongPassphrase
 from whistle.crypto.kdf import Argon2Params
 from whistle.crypto.keyring import (
+    AUDIT_CHAIN,
     AUDIT_SIGNING,
     AUDIT_VERIFY,
     OFFICE_PRIVATE,
@@ -24,7 +25,15 @@ from whistle.crypto.keyring import (
 
 CHEAP = Argon2Params(memory_kib=1024, iterations=1)
 PASSPHRASE = "correct horse battery staple"
-ALL_FILES = {OFFICE_PUBLIC, OFFICE_PRIVATE, RECEIPT_SALT, AUDIT_SIGNING, AUDIT_VERIFY, WEB_SECRET}
+ALL_FILES = {
+    OFFICE_PUBLIC,
+    OFFICE_PRIVATE,
+    RECEIPT_SALT,
+    AUDIT_SIGNING,
+    AUDIT_VERIFY,
+    AUDIT_CHAIN,
+    WEB_SECRET,
+}
 
 
 def snapshot(keys_dir: Path) -> dict[str, bytes]:
@@ -156,10 +165,12 @@ def test_load_empty_dir_raises_missing_keys(tmp_path: Path) -> None:
         Keyring.load(tmp_path)
     message = str(info.value)
     assert "whistle init" in message
-    for name in (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_SIGNING, AUDIT_VERIFY, WEB_SECRET):
+    for name in (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_VERIFY, AUDIT_CHAIN, WEB_SECRET):
         assert name in message
         assert name in info.value.missing
+    # Neither private key is needed to run: recovery and signing read theirs when they need it.
     assert OFFICE_PRIVATE not in info.value.missing
+    assert AUDIT_SIGNING not in info.value.missing
 
 
 def test_load_missing_directory_raises_missing_keys(tmp_path: Path) -> None:
@@ -188,13 +199,15 @@ def test_load_refuses_damaged_files(keys_dir: Path) -> None:
     assert "too short" not in str(info.value)
 
 
-def test_load_refuses_mismatched_audit_pair(keys_dir: Path, tmp_path: Path) -> None:
+def test_signing_refuses_mismatched_audit_pair(keys_dir: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     init_keys(other, PASSPHRASE, CHEAP)
     (keys_dir / AUDIT_VERIFY).unlink()
     (keys_dir / AUDIT_VERIFY).write_bytes((other / AUDIT_VERIFY).read_bytes())
+    # Loading does not read the signing key any more; the first signature refuses the pair.
+    keyring = Keyring.load(keys_dir)
     with pytest.raises(CryptoError):
-        Keyring.load(keys_dir)
+        keyring.sign_audit(b"checkpoint")
 
 
 def test_unlock_office_private_key(keys_dir: Path) -> None:

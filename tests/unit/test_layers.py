@@ -33,6 +33,7 @@ KERNEL = (
     "whistle.sessions",
     "whistle.inputs",
     "whistle.resources",
+    "whistle.jobs",
     "whistle.piccolo_conf",
     "whistle.piccolo_app",
 )

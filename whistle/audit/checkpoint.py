@@ -6,7 +6,11 @@ fields. Kept offline, it later proves the chain was neither cut short nor recomp
 its seq must still exist and still have its hash.
 
 Taking a checkpoint is itself audited: the ``audit.checkpoint`` entry is appended first, and the
-checkpoint describes the head *including* that entry (it is the head).
+checkpoint describes the head *including* that entry (it is the head). Every checkpoint is also
+stored in the append-only ``audit_checkpoint`` table, where ``whistle audit verify`` checks each
+one (signature under the current or a retired verify key, and the entry's hash), so history
+cannot be rewritten behind a checkpoint nobody copied out. The worker takes them automatically
+(``whistle.audit.jobs``); only the worker and the CLI ever read the signing key.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from whistle.audit import actions
 from whistle.audit.service import append, canonical_json
 from whistle.crypto import Keyring
 from whistle.db import engine as db
+from whistle.db.tables import AuditCheckpoint
 
 FORMAT = "whistle-audit-checkpoint/1"
 _SIGNED_FIELDS = ("format", "seq", "entry_hash", "created_at", "key_fingerprint")
@@ -63,7 +68,15 @@ def _message(fields: dict[str, Any]) -> bytes:
     return canonical_json(fields).encode()
 
 
-def sign(keyring: Keyring, *, seq: int, entry_hash: str, created_at: datetime) -> Checkpoint:
+def sign(
+    keyring: Keyring,
+    *,
+    seq: int,
+    entry_hash: str,
+    created_at: datetime,
+    signing_key: bytes | None = None,
+) -> Checkpoint:
+    """Sign the head (seq, hash, time) with the audit signing key (read now unless given)."""
     unsigned = Checkpoint(
         seq=seq,
         entry_hash=entry_hash,
@@ -71,15 +84,83 @@ def sign(keyring: Keyring, *, seq: int, entry_hash: str, created_at: datetime) -
         key_fingerprint=key_fingerprint(keyring.audit_verify_key),
         signature=b"",
     )
-    signature = keyring.sign_audit(_message(unsigned.signed_fields()))
+    signature = keyring.sign_audit(_message(unsigned.signed_fields()), signing_key=signing_key)
     return Checkpoint(**{**unsigned.__dict__, "signature": signature})
 
 
 async def take_checkpoint(keyring: Keyring, *, actor: str) -> Checkpoint:
-    """Append the ``audit.checkpoint`` entry and return a signed checkpoint of it as the head."""
+    """Append the ``audit.checkpoint`` entry, sign it as the head and store the checkpoint.
+
+    The signing key is read before anything is written, so a process without it changes nothing.
+    """
+    signing_key = keyring.audit_signing_key
     async with db.transaction():
         head = await append(actions.AUDIT_CHECKPOINT, actor=actor)
-    return sign(keyring, seq=head.seq, entry_hash=head.entry_hash, created_at=head.at)
+        signed = sign(
+            keyring,
+            seq=head.seq,
+            entry_hash=head.entry_hash,
+            created_at=head.at,
+            signing_key=signing_key,
+        )
+        await AuditCheckpoint.insert(
+            AuditCheckpoint(
+                seq=signed.seq,
+                entry_hash=signed.entry_hash,
+                created_at=head.at,
+                key_fingerprint=signed.key_fingerprint,
+                signature=base64.b64encode(signed.signature).decode(),
+            )
+        )
+    return signed
+
+
+def _from_row(row: dict[str, Any]) -> Checkpoint:
+    created_at = row["created_at"]
+    if isinstance(created_at, datetime):
+        created_at = created_at.astimezone(UTC).isoformat()
+    try:
+        signature = base64.b64decode(str(row["signature"]), validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""  # refused by check_stored_signature like any bad signature
+    return Checkpoint(
+        seq=int(row["seq"]),
+        entry_hash=str(row["entry_hash"]),
+        created_at=str(created_at),
+        key_fingerprint=str(row["key_fingerprint"]),
+        signature=signature,
+    )
+
+
+async def stored_checkpoints(*, after_seq: int = -(2**62)) -> list[Checkpoint]:
+    """The checkpoints in the table (oldest first), from ``after_seq`` on. Nothing is verified."""
+    rows = await db.fetch(
+        "SELECT seq, entry_hash, created_at, key_fingerprint, signature FROM audit_checkpoint "
+        "WHERE seq > {} ORDER BY seq",
+        after_seq,
+    )
+    return [_from_row(row) for row in rows]
+
+
+async def latest_checkpoint() -> Checkpoint | None:
+    """The newest stored checkpoint (as stored: the viewer shows it, verify checks it)."""
+    rows = await db.fetch(
+        "SELECT seq, entry_hash, created_at, key_fingerprint, signature FROM audit_checkpoint "
+        "ORDER BY seq DESC LIMIT 1"
+    )
+    return _from_row(rows[0]) if rows else None
+
+
+def check_with_any(checkpoint: Checkpoint, public_keys: tuple[bytes, ...]) -> None:
+    """Check the signature with whichever of ``public_keys`` (current and retired) it names."""
+    for public_key in public_keys:
+        if checkpoint.key_fingerprint == key_fingerprint(public_key):
+            check_signature(checkpoint, public_key)
+            return
+    raise CheckpointError(
+        f"the checkpoint at entry {checkpoint.seq} was signed with an unknown audit key "
+        f"({checkpoint.key_fingerprint})"
+    )
 
 
 def parse(text: str) -> Checkpoint:

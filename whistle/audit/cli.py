@@ -74,27 +74,40 @@ class _Progress:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A checkpoint from `whistle audit checkpoint`: the chain must still extend it.",
 )
+@click.option(
+    "--since-checkpoint",
+    is_flag=True,
+    help="Check only what follows the newest stored checkpoint whose signature verifies.",
+)
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
-def verify(checkpoint_file: Path | None, batch_size: int) -> None:
-    """Recompute the whole chain and name the first broken entry (exit status 1)."""
-    from whistle.audit.checkpoint import CheckpointError, check_signature, parse
+def verify(checkpoint_file: Path | None, since_checkpoint: bool, batch_size: int) -> None:
+    """Recompute the chain, check every stored signed checkpoint, and name the first broken
+    entry (exit status 1)."""
+    from whistle.audit.checkpoint import CheckpointError, check_with_any, parse
     from whistle.audit.verify import chain_length, verify_chain
     from whistle.clitools import context_for, load_settings, run_with_db
 
     settings = load_settings()
     ctx = context_for(settings)
+    verify_keys = ctx.keyring.audit_verify_keys
     signed = None
     if checkpoint_file is not None:
         try:
             signed = parse(checkpoint_file.read_text())
-            check_signature(signed, ctx.keyring.audit_verify_key)
+            check_with_any(signed, verify_keys)
         except (CheckpointError, UnicodeDecodeError) as error:
             raise click.ClickException(f"checkpoint refused: {error}") from None
 
     async def work():
         progress = _Progress(await chain_length())
         try:
-            return await verify_chain(signed, batch_size=batch_size, progress=progress.advance)
+            return await verify_chain(
+                signed,
+                batch_size=batch_size,
+                progress=progress.advance,
+                verify_keys=verify_keys,
+                since_checkpoint=since_checkpoint,
+            )
         finally:
             progress.close()
 
@@ -113,3 +126,18 @@ def verify(checkpoint_file: Path | None, batch_size: int) -> None:
         f"(up to {result.head_seq}/{result.head_hash})"
     )
     click.get_current_context().exit(1)
+
+
+@audit.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Replace the audit signing key; the old public key stays in keys/ for old checkpoints."""
+    from whistle.audit.checkpoint import key_fingerprint
+    from whistle.clitools import load_settings
+    from whistle.crypto import CryptoError, rotate_audit_signing_key
+
+    settings = load_settings()
+    try:
+        public = rotate_audit_signing_key(settings.keys_dir)
+    except (CryptoError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"new audit signing key {key_fingerprint(public)}; restart the worker")

@@ -6,6 +6,7 @@ whistle.audit.queries.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from litestar.response import Stream, Template
 
 from whistle.audit import queries
 from whistle.audit.actions import ALL_ACTIONS
+from whistle.audit.checkpoint import latest_checkpoint
 from whistle.inputs import NO_CONTROL_PATTERN, AuditCursorParam
 from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
 from whistle.officers.roles import ADMIN, AUDITOR
@@ -26,8 +28,11 @@ from whistle.web.forms import FormFailure, redisplay
 FilterText = Annotated[str, Parameter(max_length=256, pattern=NO_CONTROL_PATTERN)]
 
 
-def _page_context(officer: CurrentOfficer, values: dict[str, str]) -> dict:
+async def _page_context(officer: CurrentOfficer, values: dict[str, str]) -> dict:
+    latest = await latest_checkpoint()
     return {
+        "latest_checkpoint": latest,
+        "latest_checkpoint_at": datetime.fromisoformat(latest.created_at) if latest else None,
         "officer": officer,
         "values": values,
         "actions": sorted(ALL_ACTIONS),
@@ -38,7 +43,7 @@ def _page_context(officer: CurrentOfficer, values: dict[str, str]) -> dict:
 
 async def _filter_again(request: Request, failure: FormFailure) -> Template:
     values = {name: str(failure.values.get(name) or "") for name in queries.FILTER_FIELDS}
-    context = {**_page_context(request.user, values), "errors": failure.errors}
+    context = {**(await _page_context(request.user, values)), "errors": failure.errors}
     return Template("officer/audit.html", context=context)
 
 
@@ -69,7 +74,7 @@ class AuditPages(Controller):
         audit_filter = queries.parse_filter(raw)
         page = await queries.search(audit_filter, before=before, after=after)
         query = audit_filter.query()
-        context = _page_context(officer, raw)
+        context = await _page_context(officer, raw)
         context.update(
             page=page,
             page_size=queries.PAGE_SIZE,

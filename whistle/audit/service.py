@@ -1,13 +1,26 @@
-"""The append-only, hash-chained audit log.
+"""The append-only, keyed audit chain.
 
-Each entry's hash is SHA-256(previous hash + canonical JSON of the entry), so altering, deleting
-or reordering any past entry breaks every hash after it. ``append`` must run inside the
-transaction of the action it records: if the entry cannot be written, the action rolls back.
+Each entry's MAC is HMAC-SHA256(chain key, previous MAC + canonical JSON of the entry), with the
+chain key in keys/ (``audit_chain.key``), so altering, deleting or reordering any past entry
+breaks every MAC after it, and someone who can write only to the database cannot recompute them.
+``append`` must run inside the transaction of the action it records: if the entry cannot be
+written, the action rolls back.
+
+Chain format versions. Entries written before the chain was keyed carry plain SHA-256 hashes
+(format 1). They are not migrated: rewriting them would erase the very evidence they are. Instead
+``verify`` accepts format 1 only as an unbroken prefix: once one entry carries a valid MAC, every
+later one must, and the first MAC covers the last SHA-256 hash, which pins the whole prefix (a
+writer who changes it would have to forge that MAC). A chain with entries but no MAC at all is
+refused, so a database writer cannot downgrade the whole log to format 1 and recompute it; the
+checkpoint job appends a keyed entry soon after an upgrade, so a real installation never stays
+in that state. The columns keep their names (``prev_hash``, ``entry_hash``): both formats are 64
+hex characters.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +43,23 @@ MAX_CASE_NUMBER_CHARS = 16
 _POSTGRES_APPEND_LOCK = 0x5748_4953_544C  # "WHISTL"
 
 
+_chain_key: bytes | None = None
+
+
+def configure_chain_key(key: bytes) -> None:
+    """Set the HMAC key of the chain (the app and the CLI do it with the key from keys/)."""
+    global _chain_key
+    if len(key) < 32:
+        raise ValueError("the audit chain key must have at least 32 bytes")
+    _chain_key = bytes(key)
+
+
+def chain_key() -> bytes:
+    if _chain_key is None:
+        raise RuntimeError("the audit chain key is not configured: create the Context first")
+    return _chain_key
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     seq: int
@@ -49,6 +79,41 @@ def canonical_json(value: Any) -> str:
     )
 
 
+_encode_string = json.encoder.encode_basestring  # the C encoder behind ensure_ascii=False
+
+
+def entry_body(
+    seq: int, at_iso: str, actor: str, action: str, case_number: str | None, details_json: str
+) -> bytes:
+    """The canonical JSON of one entry, built from its stored columns.
+
+    Byte for byte ``canonical_json`` of {seq, at, actor, action, case_number, details} when
+    ``details_json`` is the canonical JSON of the details (``append`` stores exactly that), but
+    built without parsing the details again: a stored text that is not canonical simply yields
+    other bytes and fails the MAC. This is the per-entry cost of verification, so keep it lean.
+    """
+    case_json = "null" if case_number is None else _encode_string(case_number)
+    return (
+        f'{{"action":{_encode_string(action)},"actor":{_encode_string(actor)},'
+        f'"at":{_encode_string(at_iso)},"case_number":{case_json},'
+        f'"details":{details_json},"seq":{seq}}}'
+    ).encode()
+
+
+def entry_mac(key: bytes, prev_mac: str, body: bytes) -> str:
+    """Chain format 2: HMAC-SHA256(chain key, previous MAC + canonical JSON), in hex."""
+    return hmac.digest(key, prev_mac.encode() + body, "sha256").hex()
+
+
+def legacy_entry_hash(prev_hash: str, body: bytes) -> str:
+    """Chain format 1 (before the chain was keyed): SHA-256(previous hash + canonical JSON)."""
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+def iso_utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
 def entry_hash(
     *,
     prev_hash: str,
@@ -59,18 +124,9 @@ def entry_hash(
     case_number: str | None,
     details: dict[str, Any],
 ) -> str:
-    """The chain hash of one entry; ``verify`` recomputes exactly this."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": at.astimezone(UTC).isoformat(),
-            "actor": actor,
-            "action": action,
-            "case_number": case_number,
-            "details": details,
-        }
-    )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    """The chain MAC of one entry under the configured chain key; ``verify`` recomputes this."""
+    body = entry_body(seq, iso_utc(at), actor, action, case_number, canonical_json(details))
+    return entry_mac(chain_key(), prev_hash, body)
 
 
 async def append(

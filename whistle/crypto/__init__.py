@@ -45,6 +45,8 @@ from whistle.crypto.kdf import (
     verify_password,
 )
 from whistle.crypto.keyring import (
+    AUDIT_CHAIN,
+    AUDIT_RETIRED,
     AUDIT_SIGNING,
     AUDIT_VERIFY,
     OFFICE_PRIVATE,
@@ -53,10 +55,13 @@ from whistle.crypto.keyring import (
     WEB_SECRET,
     Keyring,
     init_keys,
+    rotate_audit_signing_key,
 )
 
 __all__ = [
     "ALPHABET",
+    "AUDIT_CHAIN",
+    "AUDIT_RETIRED",
     "AUDIT_SIGNING",
     "AUDIT_VERIFY",
     "OFFICE_PRIVATE",
@@ -89,6 +94,7 @@ __all__ = [
     "normalise_tracking_code",
     "protect_private_key",
     "public_key_from_private",
+    "rotate_audit_signing_key",
     "seal",
     "session_lookup",
     "session_secret_key",

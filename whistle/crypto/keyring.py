@@ -4,6 +4,12 @@
 salt or the office recovery key would make every existing report unreachable. Files are created
 with mode 0600 in a 0700 directory. The office recovery private key is passphrase-protected and
 may be moved offline; the running application only needs its public half.
+
+The audit signing key (Ed25519) is read only when something signs: the web process never
+calls ``sign_audit``, so it can run without read access to ``audit_signing.key``. Public keys
+retired by ``rotate_audit_signing_key`` stay in ``audit_signing.retired`` so checkpoints signed
+before a rotation still verify. The web secret is never used as such: each job gets its own
+HKDF subkey (distinct ``info`` labels), so a weakness in one use cannot leak into another.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from whistle.crypto.envelope import (
@@ -30,6 +38,8 @@ from whistle.crypto.errors import CryptoError, DecryptionError, MissingKeys, Wro
 from whistle.crypto.kdf import Argon2Params
 
 __all__ = [
+    "AUDIT_CHAIN",
+    "AUDIT_RETIRED",
     "AUDIT_SIGNING",
     "AUDIT_VERIFY",
     "MIN_PASSPHRASE_CHARS",
@@ -40,6 +50,7 @@ __all__ = [
     "WEB_SECRET",
     "Keyring",
     "init_keys",
+    "rotate_audit_signing_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -49,10 +60,16 @@ OFFICE_PRIVATE = "office_recovery.key"
 RECEIPT_SALT = "receipt_salt"
 AUDIT_SIGNING = "audit_signing.key"
 AUDIT_VERIFY = "audit_signing.pub"
+AUDIT_RETIRED = "audit_signing.retired"  # retired verify keys, one hex public key a line
+AUDIT_CHAIN = "audit_chain.key"  # HMAC key of the audit chain
 WEB_SECRET = "web_secret"  # noqa: S105 - a file name, not a secret
 
-# What the running application needs; the office private key is deliberately not among them.
-REQUIRED_FILES = (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_SIGNING, AUDIT_VERIFY, WEB_SECRET)
+# What the running application needs; the office private key and the audit signing key are
+# deliberately not among them (the signing key is read by the command or worker that signs).
+REQUIRED_FILES = (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_VERIFY, AUDIT_CHAIN, WEB_SECRET)
+# HKDF info labels of the web secret's subkeys: one label, one job.
+CSRF_LABEL = b"whistle/web-secret/csrf/v1"
+LOGIN_THROTTLE_LABEL = b"whistle/web-secret/login-throttle/v1"
 MIN_PASSPHRASE_CHARS = 12
 _RAW_BYTES = 32
 
@@ -139,7 +156,7 @@ def init_keys(keys_dir: Path, passphrase: str, params: Argon2Params) -> list[str
         _create_file(keys_dir / name, data)
         created.append(name)
 
-    for name in (RECEIPT_SALT, WEB_SECRET):
+    for name in (RECEIPT_SALT, WEB_SECRET, AUDIT_CHAIN):
         if not exists(name):
             create(name, secrets.token_bytes(_RAW_BYTES))
 
@@ -174,6 +191,50 @@ def init_keys(keys_dir: Path, passphrase: str, params: Argon2Params) -> list[str
     return created
 
 
+def _replace_file(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with a new 0600 file holding ``data``."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    _create_file(temporary, data)
+    os.replace(temporary, path)
+
+
+def _read_retired(keys_dir: Path) -> tuple[bytes, ...]:
+    path = keys_dir / AUDIT_RETIRED
+    if not path.is_file():
+        return ()
+    keys = []
+    for line in path.read_text().split():
+        try:
+            key = bytes.fromhex(line)
+            Ed25519PublicKey.from_public_bytes(key)
+        except ValueError:
+            raise CryptoError(f"key file {AUDIT_RETIRED} is damaged") from None
+        keys.append(key)
+    return tuple(keys)
+
+
+def rotate_audit_signing_key(keys_dir: Path) -> bytes:
+    """Replace the audit signing key pair and return the new public key.
+
+    The old public key is appended to ``audit_signing.retired`` first, so every checkpoint it
+    signed keeps verifying; the old private key is gone once the new one replaces it.
+    """
+    keys_dir = Path(keys_dir)
+    old_public = _read_raw(keys_dir, AUDIT_VERIFY)
+    retired = _read_retired(keys_dir)
+    if old_public not in retired:
+        lines = [key.hex() for key in (*retired, old_public)]
+        _replace_file(keys_dir / AUDIT_RETIRED, ("\n".join(lines) + "\n").encode())
+    signing = Ed25519PrivateKey.generate().private_bytes_raw()
+    # Private half first: if we stop in between, load refuses the mismatched pair loudly.
+    _replace_file(keys_dir / AUDIT_SIGNING, signing)
+    public = _ed25519_public(signing)
+    _replace_file(keys_dir / AUDIT_VERIFY, public)
+    _fsync_dir(keys_dir)
+    return public
+
+
 def _warn_if_exposed(keys_dir: Path, name: str) -> None:
     """Log (file name only) when a secret key file is readable by group or others."""
     try:
@@ -190,10 +251,12 @@ class Keyring:
 
     office_public_key: bytes
     receipt_salt: bytes = field(repr=False)
-    audit_signing_key: bytes = field(repr=False)
     audit_verify_key: bytes
+    audit_chain_key: bytes = field(repr=False)
     web_secret: bytes = field(repr=False)
     keys_dir: Path
+    # Public keys of earlier audit signing keys (oldest first), for checkpoints they signed.
+    retired_audit_verify_keys: tuple[bytes, ...] = ()
 
     @classmethod
     def load(cls, keys_dir: Path) -> Keyring:
@@ -202,26 +265,62 @@ class Keyring:
         missing = [name for name in REQUIRED_FILES if not (keys_dir / name).is_file()]
         if missing:
             raise MissingKeys(missing, keys_dir)
-        for name in (RECEIPT_SALT, AUDIT_SIGNING, WEB_SECRET):
+        for name in (RECEIPT_SALT, AUDIT_CHAIN, WEB_SECRET):
             _warn_if_exposed(keys_dir, name)
         office_public = _read_raw(keys_dir, OFFICE_PUBLIC)
-        audit_signing = _read_raw(keys_dir, AUDIT_SIGNING)
         audit_verify = _read_raw(keys_dir, AUDIT_VERIFY)
         try:
             X25519PublicKey.from_public_bytes(office_public)
-            matches = _ed25519_public(audit_signing) == audit_verify
+            Ed25519PublicKey.from_public_bytes(audit_verify)
         except ValueError:
-            matches = False
-        if not matches:
-            raise CryptoError(f"{AUDIT_SIGNING}, {AUDIT_VERIFY} or {OFFICE_PUBLIC} is damaged")
+            raise CryptoError(f"{AUDIT_VERIFY} or {OFFICE_PUBLIC} is damaged") from None
         return cls(
             office_public_key=office_public,
             receipt_salt=_read_raw(keys_dir, RECEIPT_SALT),
-            audit_signing_key=audit_signing,
             audit_verify_key=audit_verify,
+            audit_chain_key=_read_raw(keys_dir, AUDIT_CHAIN),
             web_secret=_read_raw(keys_dir, WEB_SECRET),
             keys_dir=keys_dir,
+            retired_audit_verify_keys=_read_retired(keys_dir),
         )
+
+    def _subkey(self, label: bytes) -> bytes:
+        return HKDF(algorithm=SHA256(), length=_RAW_BYTES, salt=None, info=label).derive(
+            self.web_secret
+        )
+
+    @property
+    def csrf_secret(self) -> bytes:
+        """The web secret's subkey for CSRF tokens (and nothing else)."""
+        return self._subkey(CSRF_LABEL)
+
+    @property
+    def login_throttle_key(self) -> bytes:
+        """The web secret's subkey for the login throttle's keyed hash (and nothing else)."""
+        return self._subkey(LOGIN_THROTTLE_LABEL)
+
+    @property
+    def audit_verify_keys(self) -> tuple[bytes, ...]:
+        """Every audit verify key a stored checkpoint may have been signed with: current first."""
+        return (self.audit_verify_key, *self.retired_audit_verify_keys)
+
+    @property
+    def audit_signing_key(self) -> bytes:
+        """Read the audit signing key from disk now (only the signing command or worker does).
+
+        CryptoError when it does not belong to ``audit_signing.pub``; MissingKeys when absent.
+        """
+        if not (self.keys_dir / AUDIT_SIGNING).is_file():
+            raise MissingKeys([AUDIT_SIGNING], self.keys_dir)
+        _warn_if_exposed(self.keys_dir, AUDIT_SIGNING)
+        signing = _read_raw(self.keys_dir, AUDIT_SIGNING)
+        try:
+            matches = _ed25519_public(signing) == self.audit_verify_key
+        except ValueError:
+            matches = False
+        if not matches:
+            raise CryptoError(f"{AUDIT_SIGNING} does not belong to {AUDIT_VERIFY}")
+        return signing
 
     def unlock_office_private_key(self, passphrase: str) -> bytes:
         """Open the office recovery private key (for recovery only); WrongPassphrase if it fails."""
@@ -242,9 +341,13 @@ class Keyring:
             raise CryptoError(f"{OFFICE_PRIVATE} does not belong to {OFFICE_PUBLIC}")
         return private
 
-    def sign_audit(self, message: bytes) -> bytes:
-        """Sign an audit checkpoint so an offline copy can later prove history was not rewritten."""
-        return Ed25519PrivateKey.from_private_bytes(self.audit_signing_key).sign(bytes(message))
+    def sign_audit(self, message: bytes, *, signing_key: bytes | None = None) -> bytes:
+        """Sign an audit checkpoint so an offline copy can later prove history was not rewritten.
+
+        Reads the signing key from disk unless the caller already holds it (``signing_key``).
+        """
+        key = self.audit_signing_key if signing_key is None else signing_key
+        return Ed25519PrivateKey.from_private_bytes(key).sign(bytes(message))
 
     @staticmethod
     def verify_audit_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:

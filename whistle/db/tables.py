@@ -134,6 +134,25 @@ class AuditEntry(Table, tablename="audit_entry"):
     entry_hash = Varchar(length=64)
 
 
+class AuditCheckpoint(Table, tablename="audit_checkpoint"):
+    """A signed head of the audit chain (append-only); ``whistle.audit.checkpoint`` writes it."""
+
+    seq = BigInt(primary_key=True)
+    entry_hash = Varchar(length=64)
+    created_at = Timestamptz()
+    key_fingerprint = Varchar(length=71)
+    signature = Text()  # base64 Ed25519 signature
+
+
+class JobLease(Table, tablename="job_lease"):
+    """Which worker runs a periodic job now (until ``lease_until``) and when it last ran."""
+
+    name = Varchar(length=64, primary_key=True)
+    holder = Varchar(length=64, null=True, default=None)
+    lease_until = Timestamptz(null=True, default=None)
+    last_run_at = Timestamptz(null=True, default=None)
+
+
 class CaseAssignment(Table, tablename="case_assignment"):
     """An investigator assigned to a case (their key wrap lives in report_key)."""
 
@@ -189,6 +208,8 @@ ALL_TABLES: list[type[Table]] = [
     CaseCounter,
     WebSession,
     AuditEntry,
+    AuditCheckpoint,
+    JobLease,
     CaseAssignment,
     CaseNote,
     Recusal,

@@ -1,7 +1,7 @@
 """Login lockout with a growing delay, per account name, for names that exist or not.
 
-Counters are keyed by HMAC-SHA256(web secret, normalised username): an unknown name is
-throttled exactly like a known one (so the answers reveal nothing), and the table holds no
+Counters are keyed by HMAC-SHA256(login-throttle subkey, normalised username): an unknown name
+is throttled exactly like a known one (so the answers reveal nothing), and the table holds no
 username. After ``login_lockout_threshold`` failures the account is locked for one minute, and
 each further failure doubles the delay, up to a day. A successful login clears the counter.
 """
@@ -26,7 +26,7 @@ def normalise_username(username: str) -> str:
 
 def throttle_key(ctx: Context, username: str) -> str:
     return hmac.new(
-        ctx.keyring.web_secret,
+        ctx.keyring.login_throttle_key,
         b"login-throttle\x00" + normalise_username(username).encode("utf-8"),
         hashlib.sha256,
     ).hexdigest()
