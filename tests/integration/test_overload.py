@@ -31,8 +31,8 @@ async def test_limiter_refuses_beyond_running_plus_waiting():
 async def test_busy_form_keeps_what_was_typed_and_stores_nothing(settings):
     import httpx
 
-    app = create_app(settings.with_changes(kdf_concurrency=1, kdf_queue=0))
-    kdf = app.state.ctx.kdf
+    app = create_app(settings.with_changes(kdf_submission_concurrency=1, kdf_queue=0))
+    kdf = app.state.ctx.submission_kdf
     release = threading.Event()
     async with app.lifespan(), anyio.create_task_group() as group:
         async with httpx.AsyncClient(
