@@ -164,12 +164,14 @@ class SystemSetting(Table, tablename="system_setting"):
 
 
 class LoginThrottle(Table, tablename="login_throttle"):
-    """Failed logins per account, keyed by HMAC-SHA256(web secret, username): unknown and
-    known usernames are counted alike, and no username is stored."""
+    """Password attempts per account name, keyed by HMAC-SHA256(web secret, username): unknown
+    and known usernames are counted alike, and no username is stored. ``failures`` counts the
+    attempts reserved in the current episode, ``episodes`` the locks so far."""
 
     key = Varchar(length=64, primary_key=True)
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
+    episodes = Integer(default=0)
 
 
 ALL_TABLES: list[type[Table]] = [

@@ -15,7 +15,7 @@ from whistle import sessions
 from whistle.context import Context
 from whistle.errors import Conflict, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import admin, login, policy, service
+from whistle.officers import admin, login, policy, service, throttle
 from whistle.officers.auth import (
     ALLOW_PASSWORD_CHANGE_PENDING_OPT,
     ALLOW_TOTP_ENROLMENT_PENDING_OPT,
@@ -26,13 +26,6 @@ from whistle.officers.auth import (
 )
 from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, ROLE_LABELS, TRIAGE
 from whistle.web.dependencies import safe_next, session_cookie
-
-LOGIN_STATUS = {
-    login.BAD_CREDENTIALS: 401,
-    login.BAD_TOTP: 401,
-    login.LOCKED: 429,
-    login.DISABLED: 403,
-}
 
 
 def officer_cookie(ctx: Context, token: str, *, expire: bool = False) -> Cookie:
@@ -84,7 +77,7 @@ class LoginPages(Controller):
             return _page(
                 "officer/login.html",
                 None,
-                status=LOGIN_STATUS.get(refused.reason, 401),
+                status=refused.status_code,  # one status for every cause
                 next=next_page,
                 values={"username": username[:64]},
                 error=refused.detail,
@@ -195,7 +188,9 @@ class AccountPages(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         try:
-            await service.disable_totp(ctx, officer.id, str(form.get("password", "")))
+            await service.disable_totp(
+                ctx, officer.id, str(form.get("password", "")), str(form.get("code", ""))
+            )
         except ValidationFailed as failure:
             return _page(
                 "officer/totp_active.html",
@@ -384,6 +379,16 @@ class AdminPages(Controller):
         await admin.enable_officer(ctx, officer_id, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=enabled", status_code=303)
 
+    @post("/officers/{officer_id:int}/unlock", name="admin_officer_unlock")
+    async def unlock(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        officer_id: FromPath[int],
+    ) -> Redirect:
+        await throttle.unlock_officer(ctx, officer_id, actor=officer.username)
+        return Redirect(path="/officer/admin/officers?done=unlocked", status_code=303)
+
     @post("/settings", name="admin_settings")
     async def settings(
         self, request: Request, officer: NamedDependency[CurrentOfficer]
@@ -396,6 +401,7 @@ class AdminPages(Controller):
 ADMIN_MESSAGES = {
     "added": N_("Petugas ditambahkan. Ia harus mengganti kata sandi saat pertama masuk."),
     "roles": N_("Peran petugas diperbarui."),
+    "unlocked": N_("Kunci masuk dibuka. Kata sandi dan kunci petugas tidak berubah."),
     "reset": N_(
         "Kata sandi direset. Petugas mendapat kunci baru: akses ke kasus harus diberikan lagi."
     ),
