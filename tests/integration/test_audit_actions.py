@@ -104,13 +104,13 @@ async def _enrolment_code(world: World) -> tuple[bytes, str]:
 @performs(actions.TOTP_ENABLED)
 async def _totp_enabled(world: World) -> Act:
     private_key, code = await _enrolment_code(world)
-    return lambda: officers.confirm_totp(world.triage_id, private_key, code)
+    return lambda: officers.confirm_totp(world.ctx, world.triage_id, private_key, code)
 
 
 @performs(actions.TOTP_DISABLED)
 async def _totp_disabled(world: World) -> Act:
     private_key, code = await _enrolment_code(world)
-    await officers.confirm_totp(world.triage_id, private_key, code)
+    await officers.confirm_totp(world.ctx, world.triage_id, private_key, code)
     row = await Officer.objects().where(Officer.id == world.triage_id).first()
     secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
     # The enrolment used this step's code: the next step's is the current one to give.

@@ -143,7 +143,9 @@ async def test_totp_enrolment_login_and_disable(client, ctx):
         {"code": totp.code_for(secret, step)},
         "/officer/account/totp",
     )
-    assert confirmed.status_code == 303
+    # The recovery codes are shown once, on the answer to the confirmation.
+    assert confirmed.status_code == 200 and "Kode pemulihan" in confirmed.text
+    assert len(re.findall(r"<li><code>[0-9A-Z]{5}-[0-9A-Z]{5}</code></li>", confirmed.text)) == 10
     row = await Officer.objects().where(Officer.id == officer_id).first()
     assert row.totp_secret_sealed is not None and row.totp_pending_sealed is None
     assert [r["actor"] for r in await audit_rows("officer.totp_enabled")] == ["siti"]

@@ -21,12 +21,12 @@ from whistle.crypto import (
     unprotect_private_key,
     verify_password,
 )
-from whistle.db.tables import AuditEntry, LoginThrottle, Officer, WebSession
+from whistle.db.tables import AuditEntry, LoginThrottle, Officer, OfficerRecoveryCode, WebSession
 from whistle.errors import ValidationFailed
-from whistle.officers import throttle, totp
+from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import OFFICER_COOKIE
 from whistle.officers.login import GENERIC_FAILURE, LoginRefused, authenticate, check_password
-from whistle.officers.service import change_password
+from whistle.officers.service import change_password, confirm_totp, totp_enrolment
 from whistle.officers.throttle import lock_duration
 
 WRONG = "not the right password at all"
@@ -407,3 +407,68 @@ async def test_login_upgrades_a_hash_made_with_other_costs(client, ctx):
     assert "t=1" in after.password_hash
     private_key = unprotect_private_key(after.private_key_protected, DEFAULT_PASSWORD)
     assert public_key_from_private(private_key) == before.public_key
+
+
+async def test_recovery_codes_stand_in_for_totp_once_each_and_are_stored_as_hashes(client, ctx):
+    officer_id = await make_officer(ctx, "siti", ["triage"])
+    officer = await Officer.objects().where(Officer.id == officer_id).first()
+    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    await enrol_totp(ctx, officer_id, private_key)
+    codes = await confirm_totp(
+        ctx, officer_id, private_key, await current_pending_code(officer_id, private_key)
+    )
+    assert len(codes) == len(set(codes)) == 10
+    stored = await OfficerRecoveryCode.select().where(OfficerRecoveryCode.officer == officer_id)
+    assert len(stored) == 10
+    dumped = json.dumps(stored, default=str)
+    assert not any(code in dumped or code.replace("-", "") in dumped for code in codes)
+
+    used = codes[3]
+    assert (await login(client, "siti", code=used.lower())).status_code == 303
+    client.cookies.clear()
+    again = await login(client, "siti", code=used)
+    assert again.status_code == 401 and GENERIC_FAILURE in again.text
+    assert (await login(client, "siti", code=codes[4].replace("-", " "))).status_code == 303
+    assert await recovery_codes.remaining(officer_id) == 8
+    logins = await audit_rows("officer.login")
+    assert [row["details"] for row in logins] == [{"second_factor": "recovery_code"}] * 2
+    assert all(used not in json.dumps(row, default=str) for row in logins)
+    # Another officer's code is no use here.
+    other_id = await make_officer(ctx, "budi", ["triage"])
+    other = await Officer.objects().where(Officer.id == other_id).first()
+    other_key = unprotect_private_key(other.private_key_protected, DEFAULT_PASSWORD)
+    await enrol_totp(ctx, other_id, other_key)
+    other_codes = await confirm_totp(
+        ctx, other_id, other_key, await current_pending_code(other_id, other_key)
+    )
+    client.cookies.clear()
+    assert (await login(client, "siti", code=other_codes[0])).status_code == 401
+
+
+async def enrol_totp(ctx, officer_id: int, private_key: bytes) -> None:
+    await totp_enrolment(officer_id, private_key)
+
+
+async def current_pending_code(officer_id: int, private_key: bytes) -> str:
+    row = await Officer.objects().where(Officer.id == officer_id).first()
+    secret = totp.unseal_secret(private_key, officer_id, row.totp_pending_sealed)
+    return totp.code_for(secret, totp.current_step())
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_recovery_codes_page_in_both_languages(client, ctx, language):
+    await make_officer(ctx, "siti", ["triage"])
+    if language == "en":
+        await client.get("/bahasa?lang=en&next=/")
+    assert (await login(client, "siti")).status_code == 303
+    officer = await Officer.objects().where(Officer.username == "siti").first()
+    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    await client.get("/officer/account/totp")
+    code = await current_pending_code(officer.id, private_key)
+    token = await csrf_token(client, "/officer/account/totp")
+    page = await client.post(
+        "/officer/account/totp", data={"code": code, "_csrf_token": token}, follow_redirects=False
+    )
+    assert page.status_code == 200
+    heading = "Recovery codes" if language == "en" else "Kode pemulihan"
+    assert heading in page.text

@@ -47,6 +47,15 @@ class Officer(Table, tablename="officer"):
     last_login_at = Timestamptz(null=True, default=None)
 
 
+class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
+    """One-time two-factor recovery codes: only an HMAC of each is stored."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    code_hash = Varchar(length=64, unique=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
 class Report(Table, tablename="report"):
     id = UUID(primary_key=True)
     # Internal case number (e.g. 2026-0042): officers only, unrelated to the tracking code.

@@ -39,7 +39,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import NotAuthenticated
 from whistle.i18n import N_
-from whistle.officers import throttle, totp
+from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import load_current_officer
 from whistle.officers.service import reprotect_key
 
@@ -159,6 +159,7 @@ async def authenticate(
         raise await _refuse(actor, DISABLED)
 
     step = None
+    used_recovery_code = False
     if row.totp_secret_sealed is not None:
         try:
             secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
@@ -166,7 +167,11 @@ async def authenticate(
             secret = None
         step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
         if step is None:
-            raise await _refuse(actor, BAD_TOTP)
+            # A one-time recovery code may stand in for the TOTP code.
+            async with db.transaction():
+                used_recovery_code = await recovery_codes.claim(ctx, row.id, code)
+            if not used_recovery_code:
+                raise await _refuse(actor, BAD_TOTP)
 
     # Costs raised since the password was set: store a new hash and key blob (same key).
     upgraded = None
@@ -200,7 +205,11 @@ async def authenticate(
                 officer_id=row.id,
                 lifetime=session_lifetime(ctx),
             )
-            await audit.append(actions.LOGIN, actor=row.username)
+            await audit.append(
+                actions.LOGIN,
+                actor=row.username,
+                details={"second_factor": "recovery_code"} if used_recovery_code else None,
+            )
     if replayed:
         raise await _refuse(actor, BAD_TOTP)
     return LoginResult(

@@ -158,17 +158,23 @@ class AccountPages(Controller):
         "/account/totp", name="officer_totp_confirm", opt={ALLOW_TOTP_ENROLMENT_PENDING_OPT: True}
     )
     async def totp_confirm(
-        self, request: Request, officer: NamedDependency[CurrentOfficer]
-    ) -> Template | Redirect:
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+    ) -> Template:
         form = await request.form()
         try:
-            await service.confirm_totp(officer.id, officer.private_key, str(form.get("code", "")))
+            codes = await service.confirm_totp(
+                ctx, officer.id, officer.private_key, str(form.get("code", ""))
+            )
         except ValidationFailed as failure:
             enrolment = await service.totp_enrolment(officer.id, officer.private_key)
             return _page(
                 "officer/totp.html", officer, status=422, enrolment=enrolment, errors=failure.errors
             )
-        return Redirect(path="/officer/account?changed=totp_on", status_code=303)
+        # Shown this once only: the database keeps nothing they can be read back from.
+        return _page("officer/recovery_codes.html", officer, codes=codes)
 
     @post(
         "/account/totp/renew",

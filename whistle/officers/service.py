@@ -23,7 +23,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import policy, throttle, totp
+from whistle.officers import policy, recovery_codes, throttle, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles
 
@@ -212,8 +212,9 @@ async def totp_enrolment(
     )
 
 
-async def confirm_totp(officer_id: int, private_key: bytes, code: str) -> None:
-    """Activate the pending secret once a code from it verifies."""
+async def confirm_totp(ctx: Context, officer_id: int, private_key: bytes, code: str) -> list[str]:
+    """Activate the pending secret once a code from it verifies; return the one-time recovery
+    codes issued with it (shown once, stored only as HMACs)."""
     async with db.transaction():
         row = await officer_by_id(officer_id)
         if row.totp_secret_sealed is not None:
@@ -237,7 +238,9 @@ async def confirm_totp(officer_id: int, private_key: bytes, code: str) -> None:
                 Officer.totp_last_step: step,
             }
         ).where(Officer.id == row.id)
+        codes = await recovery_codes.issue(ctx, row.id)
         await audit.append(actions.TOTP_ENABLED, actor=row.username)
+    return codes
 
 
 async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) -> None:
@@ -270,4 +273,5 @@ async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) 
                 Officer.totp_last_step: None,
             }
         ).where(Officer.id == row.id)
+        await recovery_codes.forget(row.id)
         await audit.append(actions.TOTP_DISABLED, actor=row.username)
