@@ -3,12 +3,12 @@
 1. The median time of each kind of failed officer login (unknown user, wrong password, right
    password with a wrong or a missing TOTP code, disabled account, locked name) beside a
    successful one, at the production Argon2id cost: the failures should be indistinguishable.
-2. While 100 clients resubmit reports as fast as they are answered for ``--duration`` seconds,
-   an officer logs in again and again and a reporter opens their report with the tracking code
-   again and again: their success rates and latencies, and what happened to the submissions.
+2. Against a real `whistle serve` process, while 100 clients (another process) resubmit reports
+   as fast as they are answered for ``--duration`` seconds, an officer logs in again and again
+   and a reporter opens their report with the tracking code again and again: their success
+   rates and latencies, and what happened to the submissions.
 
-Both on SQLite and on a throw-away PostgreSQL cluster, through the real application (ASGI, in
-process), with the default derivation budgets.
+Both on SQLite and on a throw-away PostgreSQL cluster, with the default derivation budgets.
 
     .venv/bin/python -m bench.login [--duration 40] [--rounds 15] [--clients 100]
 """
@@ -22,13 +22,16 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from multiprocessing import Process, Queue
 from pathlib import Path
 
 import httpx
 
 from tests.helpers import VALID_REPORT, csrf_token
 from tests.support.postgres import PostgresCluster
+from tests.support.server import running_server
 from whistle.app import create_app
+from whistle.context import Context
 from whistle.crypto import Argon2Params, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
@@ -84,54 +87,74 @@ async def failure_kinds(app, rounds: int) -> dict[str, float]:
     return {kind: statistics.median(values) for kind, values in timings.items()}
 
 
-async def flood(app, duration: float, clients: int) -> dict[str, object]:
-    ctx = app.state.ctx
-    await add_officer(ctx, username="oncall", password=PASSWORD, roles=["triage"])
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://bench.local") as client:
-        code = (await client.post("/api/v1/reports", json=VALID_REPORT)).json()["tracking_code"]
-        submissions: Counter[int] = Counter()
-        logins: list[tuple[bool, float]] = []
-        lookups: list[tuple[bool, float]] = []
-        deadline = time.monotonic() + duration
+async def _resubmit_for(url: str, duration: float, clients: int) -> dict[int, int]:
+    """``clients`` clients each resubmitting a report as soon as the last one is answered."""
+    submissions: Counter[int] = Counter()
+    deadline = time.monotonic() + duration
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
 
         async def resubmit() -> None:
-            async with httpx.AsyncClient(
-                transport=transport, base_url="https://bench.local"
-            ) as own:
-                while time.monotonic() < deadline:
-                    answer = await own.post("/api/v1/reports", json=VALID_REPORT)
+            while time.monotonic() < deadline:
+                try:
+                    answer = await client.post("/api/v1/reports", json=VALID_REPORT)
                     submissions[answer.status_code] += 1
-                    await asyncio.sleep(0)  # a refusal never suspends by itself
+                except httpx.HTTPError:
+                    submissions[0] += 1
 
-        async def officer_logs_in() -> None:
-            async with httpx.AsyncClient(
-                transport=transport, base_url="https://bench.local"
-            ) as own:
-                await asyncio.sleep(1)  # let the flood build up first
+        await asyncio.gather(*(resubmit() for _ in range(clients)))
+    return dict(submissions)
+
+
+def _flood_process(url: str, duration: float, clients: int, results: Queue) -> None:
+    results.put(asyncio.run(_resubmit_for(url, duration, clients)))
+
+
+async def flood(settings: Settings, duration: float, clients: int, log: Path) -> dict[str, object]:
+    """A real server; the flood from another process; an officer and a reporter from this one."""
+    engine = await db.open_database(settings)
+    try:
+        await add_officer(
+            Context.create(settings), username="oncall", password=PASSWORD, roles=["triage"]
+        )
+    finally:
+        await db.close_database(engine)
+    logins: list[tuple[bool, float]] = []
+    lookups: list[tuple[bool, float]] = []
+    with running_server(settings, log) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+            filed = await client.post("/api/v1/reports", json=VALID_REPORT)
+            code = filed.json()["tracking_code"]
+            results: Queue = Queue()
+            flooder = Process(target=_flood_process, args=(url, duration, clients, results))
+            flooder.start()
+            deadline = time.monotonic() + duration
+            await asyncio.sleep(2)  # let the flood build up first
+
+            async def officer_logs_in() -> None:
+                async with httpx.AsyncClient(base_url=url, timeout=120) as own:
+                    while time.monotonic() < deadline:
+                        started = time.perf_counter()
+                        token = await csrf_token(own, "/officer/login")
+                        answer = await own.post(
+                            "/officer/login",
+                            data={"username": "oncall", "password": PASSWORD, "_csrf_token": token},
+                            follow_redirects=False,
+                        )
+                        logins.append((answer.status_code == 303, time.perf_counter() - started))
+                        own.cookies.clear()
+                        await asyncio.sleep(1)
+
+            async def reporter_looks_up() -> None:
                 while time.monotonic() < deadline:
-                    token = await csrf_token(own, "/officer/login")
                     started = time.perf_counter()
-                    answer = await own.post(
-                        "/officer/login",
-                        data={"username": "oncall", "password": PASSWORD, "_csrf_token": token},
-                        follow_redirects=False,
-                    )
-                    logins.append((answer.status_code == 303, time.perf_counter() - started))
-                    own.cookies.clear()
+                    answer = await client.post("/api/v1/session", json={"tracking_code": code})
+                    lookups.append((answer.status_code == 200, time.perf_counter() - started))
                     await asyncio.sleep(1)
 
-        async def reporter_looks_up() -> None:
-            await asyncio.sleep(1)
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                answer = await client.post("/api/v1/session", json={"tracking_code": code})
-                lookups.append((answer.status_code == 200, time.perf_counter() - started))
-                await asyncio.sleep(1)
-
-        await asyncio.gather(
-            *(resubmit() for _ in range(clients)), officer_logs_in(), reporter_looks_up()
-        )
+            await asyncio.gather(officer_logs_in(), reporter_looks_up())
+            submissions = await asyncio.to_thread(results.get)
+            flooder.join()
     return {"submissions": submissions, "logins": logins, "lookups": lookups}
 
 
@@ -143,7 +166,7 @@ def summary(label: str, attempts: list[tuple[bool, float]]) -> str:
     return f"{label:<14} {rate}, latency median {ms(statistics.median(ok))}, max {ms(max(ok))}"
 
 
-async def run(settings: Settings, label: str, args: argparse.Namespace) -> None:
+async def run(settings: Settings, label: str, args: argparse.Namespace, root: Path) -> None:
     engine = await db.open_database(settings)
     try:
         await migrate()
@@ -152,17 +175,15 @@ async def run(settings: Settings, label: str, args: argparse.Namespace) -> None:
     app = create_app(settings)
     async with app.lifespan():
         medians = await failure_kinds(app, args.rounds)
-        print(f"{label}: login medians over {args.rounds} rounds")
-        for kind, seconds in medians.items():
-            print(f"  {kind:<18} {ms(seconds)}")
-        result = await flood(app, args.duration, args.clients)
+    print(f"{label}: login medians over {args.rounds} rounds")
+    for kind, seconds in medians.items():
+        print(f"  {kind:<18} {ms(seconds)}")
+    result = await flood(settings, args.duration, args.clients, root / f"{label}-server.log")
     submissions = result["submissions"]
+    stored, refused = submissions.get(201, 0), submissions.get(503, 0)
+    other = sum(submissions.values()) - stored - refused
     print(f"{label}: {args.clients} clients resubmitting reports for {args.duration:.0f} s")
-    print(
-        f"  submissions    {submissions.get(201, 0)} stored, {submissions.get(503, 0)} refused "
-        f"(503), {sum(submissions.values()) - submissions.get(201, 0) - submissions.get(503, 0)}"
-        " other"
-    )
+    print(f"  submissions    {stored} stored, {refused} refused (503), {other} other")
     print("  " + summary("officer logins", result["logins"]))
     print("  " + summary("code look-ups", result["lookups"]))
 
@@ -193,7 +214,10 @@ async def main() -> None:
         )
         if args.engine in ("both", "sqlite"):
             await run(
-                base.with_changes(database_url=f"sqlite:///{root / 'bench.db'}"), "SQLite", args
+                base.with_changes(database_url=f"sqlite:///{root / 'bench.db'}"),
+                "SQLite",
+                args,
+                root,
             )
         if args.engine in ("both", "postgres"):
             cluster = PostgresCluster.start()
@@ -203,7 +227,9 @@ async def main() -> None:
                 admin = await asyncpg.connect(cluster.url("postgres"))
                 await admin.execute("CREATE DATABASE bench")
                 await admin.close()
-                await run(base.with_changes(database_url=cluster.url("bench")), "PostgreSQL", args)
+                await run(
+                    base.with_changes(database_url=cluster.url("bench")), "PostgreSQL", args, root
+                )
             finally:
                 cluster.stop()
 
