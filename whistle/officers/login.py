@@ -93,17 +93,28 @@ def _dummy(params: Argon2Params) -> _Dummy:
     )
 
 
-def check_password(password: str, password_hash: str, private_key_protected: bytes) -> bytes | None:
+def check_password(
+    password: str,
+    password_hash: str | None,
+    private_key_protected: bytes | None,
+    params: Argon2Params,
+) -> bytes | None:
     """Verify the password against its hash AND unlock the private key with it, always both
-    (two Argon2id runs whatever the outcome); the private key if both succeed, else None.
+    (two Argon2id runs whatever the outcome); the private key if both succeed, else None. A
+    missing hash or key blob is replaced by a dummy one at ``params``, at the same cost.
 
     Blocking: call through ``ctx.kdf.run``.
     """
-    password_ok = verify_password(password, password_hash)
+    dummy = _dummy(params)
+    password_ok = verify_password(password, password_hash or dummy.password_hash)
     try:
-        private_key = unprotect_private_key(private_key_protected, password)
+        private_key = unprotect_private_key(
+            private_key_protected or dummy.private_key_protected, password
+        )
     except DecryptionError:
         private_key = None
+    if password_hash is None or private_key_protected is None:
+        return None
     return private_key if password_ok else None
 
 
@@ -144,16 +155,15 @@ async def authenticate(
     if not await throttle.reserve_attempt(ctx, name):
         await _wait_like_a_check(started)
         raise await _refuse(actor, LOCKED)
-    dummy = _dummy(ctx.settings.argon2)
-    has_keys = row is not None and row.private_key_protected is not None
     private_key = await ctx.kdf.run(
         check_password,
         password,
-        row.password_hash if row is not None else dummy.password_hash,
-        row.private_key_protected if has_keys else dummy.private_key_protected,
+        row.password_hash if row is not None else None,
+        row.private_key_protected if row is not None else None,
+        ctx.settings.argon2,
     )
     _CHECK_SECONDS.append(time.monotonic() - started)
-    if row is None or private_key is None or not has_keys:
+    if row is None or private_key is None:
         raise await _refuse(actor, BAD_CREDENTIALS)
     if not row.active:
         raise await _refuse(actor, DISABLED)
