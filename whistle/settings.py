@@ -28,9 +28,14 @@ class Settings:
     argon2_memory_kib: int = 65536
     argon2_iterations: int = 3
     argon2_lanes: int = 1
-    # How many Argon2id derivations may run at once: each holds argon2_memory_kib of memory.
-    kdf_concurrency: int = 4
-    # How many more may wait for a slot; beyond that a request is refused at once (503).
+    # Argon2id derivations allowed at once, in three separate budgets so a flood of anonymous
+    # submissions cannot starve reporters checking their status or officers logging in. Each
+    # running derivation holds argon2_memory_kib: peak memory is (sum of the three) x memory,
+    # 4 x 64 MiB = 256 MiB with the defaults.
+    kdf_submission_concurrency: int = 2
+    kdf_lookup_concurrency: int = 1
+    kdf_officer_concurrency: int = 1
+    # How many more may wait for a slot in each budget; beyond that a request gets 503 at once.
     kdf_queue: int = 64
     development: bool = False
     acknowledge_days: int = 7
@@ -39,6 +44,8 @@ class Settings:
     officer_idle_minutes: int = 30
     officer_session_hours: int = 12
     reporter_idle_minutes: int = 20
+    # Consecutive failed logins (or password re-checks) that start a lock; each lock episode of
+    # the same name doubles the next lock (1 minute, 2, 4, ... up to a day).
     login_lockout_threshold: int = 5
     max_request_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
@@ -79,6 +86,12 @@ class Settings:
         """Build settings from ``WHISTLE_*`` variables (``os.environ`` when ``env`` is None)."""
         env = os.environ if env is None else env
         reader = _Reader(env)
+        if env.get("WHISTLE_KDF_CONCURRENCY", "").strip():
+            # Silently ignoring it would change the memory bound an operator chose.
+            raise SettingsError(
+                "WHISTLE_KDF_CONCURRENCY is replaced by WHISTLE_KDF_SUBMISSION_CONCURRENCY, "
+                "WHISTLE_KDF_LOOKUP_CONCURRENCY and WHISTLE_KDF_OFFICER_CONCURRENCY"
+            )
         defaults = cls()
         settings = cls(
             database_url=reader.database_url("WHISTLE_DATABASE_URL", defaults.database_url),
@@ -90,8 +103,16 @@ class Settings:
                 "WHISTLE_ARGON2_ITERATIONS", defaults.argon2_iterations, minimum=1
             ),
             argon2_lanes=reader.integer("WHISTLE_ARGON2_LANES", defaults.argon2_lanes, minimum=1),
-            kdf_concurrency=reader.integer(
-                "WHISTLE_KDF_CONCURRENCY", defaults.kdf_concurrency, minimum=1
+            kdf_submission_concurrency=reader.integer(
+                "WHISTLE_KDF_SUBMISSION_CONCURRENCY",
+                defaults.kdf_submission_concurrency,
+                minimum=1,
+            ),
+            kdf_lookup_concurrency=reader.integer(
+                "WHISTLE_KDF_LOOKUP_CONCURRENCY", defaults.kdf_lookup_concurrency, minimum=1
+            ),
+            kdf_officer_concurrency=reader.integer(
+                "WHISTLE_KDF_OFFICER_CONCURRENCY", defaults.kdf_officer_concurrency, minimum=1
             ),
             kdf_queue=reader.integer("WHISTLE_KDF_QUEUE", defaults.kdf_queue, minimum=0),
             development=reader.boolean("WHISTLE_DEVELOPMENT", defaults.development),

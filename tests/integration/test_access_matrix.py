@@ -66,6 +66,7 @@ POST_EXPECTED = {
     "/officer/admin/officers/new": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/disable": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/enable": DONE_FOR_ADMIN,
+    "/officer/admin/officers/{officer_id:int}/unlock": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/reset-password": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/roles": DONE_FOR_ADMIN,
     "/officer/admin/settings": DONE_FOR_ADMIN,

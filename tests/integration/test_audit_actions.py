@@ -23,7 +23,7 @@ from whistle.audit.verify import verify_chain
 from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Officer
-from whistle.officers import admin, login, policy, recovery, totp
+from whistle.officers import admin, login, policy, recovery, throttle, totp
 from whistle.officers import service as officers
 
 NEW_PASSWORD = "another long passphrase 77"
@@ -104,14 +104,18 @@ async def _enrolment_code(world: World) -> tuple[bytes, str]:
 @performs(actions.TOTP_ENABLED)
 async def _totp_enabled(world: World) -> Act:
     private_key, code = await _enrolment_code(world)
-    return lambda: officers.confirm_totp(world.triage_id, private_key, code)
+    return lambda: officers.confirm_totp(world.ctx, world.triage_id, private_key, code)
 
 
 @performs(actions.TOTP_DISABLED)
 async def _totp_disabled(world: World) -> Act:
     private_key, code = await _enrolment_code(world)
-    await officers.confirm_totp(world.triage_id, private_key, code)
-    return lambda: officers.disable_totp(world.ctx, world.triage_id, DEFAULT_PASSWORD)
+    await officers.confirm_totp(world.ctx, world.triage_id, private_key, code)
+    row = await Officer.objects().where(Officer.id == world.triage_id).first()
+    secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
+    # The enrolment used this step's code: the next step's is the current one to give.
+    next_code = totp.code_for(secret, totp.current_step() + 1)
+    return lambda: officers.disable_totp(world.ctx, world.triage_id, DEFAULT_PASSWORD, next_code)
 
 
 @performs(actions.OFFICER_ADDED)
@@ -128,6 +132,11 @@ async def _officer_disabled(world: World) -> Act:
 async def _officer_enabled(world: World) -> Act:
     await admin.disable_officer(world.ctx, world.investigator_id, actor="root")
     return lambda: admin.enable_officer(world.ctx, world.investigator_id, actor="root")
+
+
+@performs(actions.OFFICER_UNLOCKED)
+async def _officer_unlocked(world: World) -> Act:
+    return lambda: throttle.unlock_officer(world.ctx, world.investigator_id, actor="root")
 
 
 @performs(actions.OFFICER_PASSWORD_RESET)

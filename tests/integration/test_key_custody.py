@@ -38,8 +38,13 @@ def own_keys(keys_dir: Path, tmp_path: Path) -> Path:
 
 def test_each_use_of_the_web_secret_has_its_own_subkey(keys_dir: Path):
     keyring = Keyring.load(keys_dir)
-    subkeys = {keyring.csrf_secret, keyring.login_throttle_key, keyring.web_secret}
-    assert len(subkeys) == 3
+    subkeys = {
+        keyring.csrf_secret,
+        keyring.login_throttle_key,
+        keyring.recovery_code_key,
+        keyring.web_secret,
+    }
+    assert len(subkeys) == 4
     assert all(len(key) == 32 for key in subkeys)
     # Derived, not random: every instance sharing keys/ derives the same subkeys.
     assert Keyring.load(keys_dir).csrf_secret == keyring.csrf_secret

@@ -143,7 +143,9 @@ async def test_totp_enrolment_login_and_disable(client, ctx):
         {"code": totp.code_for(secret, step)},
         "/officer/account/totp",
     )
-    assert confirmed.status_code == 303
+    # The recovery codes are shown once, on the answer to the confirmation.
+    assert confirmed.status_code == 200 and "Kode pemulihan" in confirmed.text
+    assert len(re.findall(r"<li><code>[0-9A-Z]{5}-[0-9A-Z]{5}</code></li>", confirmed.text)) == 10
     row = await Officer.objects().where(Officer.id == officer_id).first()
     assert row.totp_secret_sealed is not None and row.totp_pending_sealed is None
     assert [r["actor"] for r in await audit_rows("officer.totp_enabled")] == ["siti"]
@@ -163,10 +165,21 @@ async def test_totp_enrolment_login_and_disable(client, ctx):
         "/officer/account/totp",
     )
     assert bad.status_code == 422
-    off = await post(
+    # The right password alone is not enough: a current code is asked for too.
+    no_code = await post(
         client,
         "/officer/account/totp/disable",
         {"password": DEFAULT_PASSWORD},
+        "/officer/account/totp",
+    )
+    assert no_code.status_code == 422 and "Kode verifikasi salah" in no_code.text
+    assert (await Officer.objects().where(Officer.id == officer_id).first()).totp_secret_sealed
+    # As if the login code's step had passed: the current step's code is a fresh one.
+    await Officer.update({Officer.totp_last_step: step - 1}).where(Officer.id == officer_id)
+    off = await post(
+        client,
+        "/officer/account/totp/disable",
+        {"password": DEFAULT_PASSWORD, "code": totp.code_for(secret, totp.current_step())},
         "/officer/account/totp",
     )
     assert off.status_code == 303

@@ -10,7 +10,7 @@ import pytest
 from whistle.crypto import DecryptionError, generate_keypair
 from whistle.officers import totp
 from whistle.officers.passwords import password_problem
-from whistle.officers.throttle import lockout_delay
+from whistle.officers.throttle import lock_duration
 
 RFC_SECRET = b"12345678901234567890"
 
@@ -72,13 +72,10 @@ def test_enrolment_text_uri_and_qr():
     assert svg.startswith("<svg") and "<script" not in svg and "href" not in svg
 
 
-def test_lockout_delay_doubles_from_one_minute_up_to_a_day():
-    assert lockout_delay(4, 5) is None
-    assert [lockout_delay(n, 5) for n in (5, 6, 7, 8)] == [
-        timedelta(minutes=m) for m in (1, 2, 4, 8)
-    ]
-    assert lockout_delay(5 + 11, 5) == timedelta(hours=24)
-    assert lockout_delay(10_000, 5) == timedelta(hours=24)
+def test_lock_duration_doubles_by_episode_from_one_minute_up_to_a_day():
+    assert [lock_duration(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert lock_duration(12) == timedelta(hours=24)
+    assert lock_duration(10_000) == timedelta(hours=24)
 
 
 @pytest.mark.parametrize(

@@ -50,11 +50,37 @@ def test_values_are_read_and_typed():
         ("WHISTLE_DATABASE_URL", "mysql://root@localhost/x"),
         ("WHISTLE_LOG_LEVEL", "LOUD"),
         ("WHISTLE_KDF_CONCURRENCY", "-1"),
+        ("WHISTLE_KDF_OFFICER_CONCURRENCY", "0"),
     ],
 )
 def test_malformed_value_names_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_derivation_budgets_are_separate_and_the_single_one_is_refused():
+    defaults = Settings.from_env({})
+    budgets = (
+        defaults.kdf_submission_concurrency,
+        defaults.kdf_lookup_concurrency,
+        defaults.kdf_officer_concurrency,
+    )
+    # The defaults keep the old memory bound: 4 derivations of 64 MiB at once.
+    assert sum(budgets) * defaults.argon2_memory_kib == 4 * 65536
+    settings = Settings.from_env(
+        {
+            "WHISTLE_KDF_SUBMISSION_CONCURRENCY": "3",
+            "WHISTLE_KDF_LOOKUP_CONCURRENCY": "2",
+            "WHISTLE_KDF_OFFICER_CONCURRENCY": "1",
+        }
+    )
+    assert (
+        settings.kdf_submission_concurrency,
+        settings.kdf_lookup_concurrency,
+        settings.kdf_officer_concurrency,
+    ) == (3, 2, 1)
+    with pytest.raises(SettingsError, match="WHISTLE_KDF_SUBMISSION_CONCURRENCY"):
+        Settings.from_env({"WHISTLE_KDF_CONCURRENCY": "4"})
 
 
 def test_database_url_error_does_not_echo_credentials():

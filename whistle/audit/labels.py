@@ -16,6 +16,7 @@ ACTION_LABELS = {
     actions.OFFICER_ADDED: N_("Petugas ditambahkan"),
     actions.OFFICER_DISABLED: N_("Petugas dinonaktifkan"),
     actions.OFFICER_ENABLED: N_("Petugas diaktifkan"),
+    actions.OFFICER_UNLOCKED: N_("Kunci masuk petugas dibuka"),
     actions.OFFICER_PASSWORD_RESET: N_("Kata sandi petugas diatur ulang"),
     actions.OFFICER_ROLES_CHANGED: N_("Peran petugas diubah"),
     actions.SETTING_CHANGED: N_("Pengaturan diubah"),

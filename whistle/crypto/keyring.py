@@ -70,6 +70,7 @@ REQUIRED_FILES = (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_VERIFY, AUDIT_CHAIN, WEB_SE
 # HKDF info labels of the web secret's subkeys: one label, one job.
 CSRF_LABEL = b"whistle/web-secret/csrf/v1"
 LOGIN_THROTTLE_LABEL = b"whistle/web-secret/login-throttle/v1"
+RECOVERY_CODE_LABEL = b"whistle/web-secret/recovery-code/v1"
 MIN_PASSPHRASE_CHARS = 12
 _RAW_BYTES = 32
 
@@ -298,6 +299,11 @@ class Keyring:
     def login_throttle_key(self) -> bytes:
         """The web secret's subkey for the login throttle's keyed hash (and nothing else)."""
         return self._subkey(LOGIN_THROTTLE_LABEL)
+
+    @property
+    def recovery_code_key(self) -> bytes:
+        """The web secret's subkey for two-factor recovery code hashes (and nothing else)."""
+        return self._subkey(RECOVERY_CODE_LABEL)
 
     @property
     def audit_verify_keys(self) -> tuple[bytes, ...]:

@@ -55,6 +55,15 @@ class OfficerRole(Table, tablename="officer_role"):
     role = Varchar(length=16)
 
 
+class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
+    """One-time two-factor recovery codes: only an HMAC of each is stored."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    code_hash = Varchar(length=64, unique=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
 class Report(Table, tablename="report"):
     id = UUID(primary_key=True)
     # Internal case number (e.g. 2026-0042): officers only, unrelated to the tracking code.
@@ -191,12 +200,14 @@ class SystemSetting(Table, tablename="system_setting"):
 
 
 class LoginThrottle(Table, tablename="login_throttle"):
-    """Failed logins per account, keyed by HMAC-SHA256(web secret, username): unknown and
-    known usernames are counted alike, and no username is stored."""
+    """Password attempts per account name, keyed by HMAC-SHA256(web secret, username): unknown
+    and known usernames are counted alike, and no username is stored. ``failures`` counts the
+    attempts reserved in the current episode, ``episodes`` the locks so far."""
 
     key = Varchar(length=64, primary_key=True)
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
+    episodes = Integer(default=0)
 
 
 ALL_TABLES: list[type[Table]] = [

@@ -105,7 +105,7 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     entry commit together or not at all.
     """
     code = new_tracking_code()
-    reporter = await ctx.kdf.run(
+    reporter = await ctx.submission_kdf.run(
         derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.settings.argon2
     )
     report_id = uuid.uuid4()
@@ -177,7 +177,7 @@ async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
         normalised = normalise_tracking_code(code)
     except MalformedCode:
         normalised = None
-    reporter = await ctx.kdf.run(
+    reporter = await ctx.lookup_kdf.run(
         derive_reporter_secrets,
         normalised or "0" * 16,
         ctx.keyring.receipt_salt,

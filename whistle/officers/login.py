@@ -1,18 +1,26 @@
-"""Officer login and logout.
+"""Officer login and logout, without oracles.
 
-A login checks the lockout first, then the password (Argon2id), then the account state and the
-TOTP code, and answers with one generic message for every credential failure, so nobody learns
-whether a username exists. An unknown username costs one dummy Argon2id verification, like a
-wrong password. Success issues a fresh session whose secret is the officer's private key,
-unlocked with the password: the session id never exists before login (no fixation).
+Every attempt first reserves a slot in the throttle (atomically, before any derivation), then
+does the same work whatever the outcome: one password-hash check and one private-key unlock
+(two Argon2id runs, against a dummy hash and key blob for unknown names), then the TOTP check.
+Unknown name, wrong password, right password with a wrong or missing code, disabled account and
+locked name all get the same status and message; a locked name, refused before deriving, waits
+as long as a check typically takes. The audit log keeps the true reason (never the password or
+the code). Success issues a fresh session whose secret is the officer's private key, unlocked
+with the password: the session id never exists before login (no fixation).
 """
 
 from __future__ import annotations
 
 import secrets
+import statistics
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+
+import anyio
 
 from whistle import audit, sessions
 from whistle.audit import actions
@@ -20,8 +28,10 @@ from whistle.context import Context
 from whistle.crypto import (
     Argon2Params,
     DecryptionError,
+    generate_keypair,
     hash_password,
     needs_rehash,
+    protect_private_key,
     unprotect_private_key,
     verify_password,
 )
@@ -29,31 +39,31 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import NotAuthenticated
 from whistle.i18n import N_
-from whistle.officers import throttle, totp
+from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import load_current_officer
 from whistle.officers.roles import roles_of
 from whistle.officers.service import reprotect_key
 
 UNKNOWN_ACTOR = "unknown"
 
-# Reason codes written to the audit log (never the password or the code typed).
+# Reason codes written to the audit log (never the password or the code typed). The person
+# trying to log in is never told which one applies.
 BAD_CREDENTIALS = "bad_credentials"
 BAD_TOTP = "bad_totp"
 LOCKED = "locked"
 DISABLED = "disabled"
 
 GENERIC_FAILURE = N_("Nama pengguna, kata sandi, atau kode verifikasi salah.")
-LOCKED_MESSAGE = N_("Terlalu banyak percobaan masuk. Coba lagi nanti.")
-DISABLED_MESSAGE = N_("Akun ini dinonaktifkan. Hubungi administrator.")
 
 
 class LoginRefused(NotAuthenticated):
-    """A refused login; ``detail`` is what the person sees, ``reason`` what the audit log keeps."""
+    """A refused login: the same status and ``detail`` for every cause; ``reason`` is what the
+    audit log keeps."""
 
     title = N_("Gagal masuk")
 
-    def __init__(self, detail: str, reason: str) -> None:
-        super().__init__(detail)
+    def __init__(self, reason: str) -> None:
+        super().__init__(GENERIC_FAILURE)
         self.reason = reason
 
 
@@ -66,55 +76,101 @@ class LoginResult:
     must_change_password: bool
 
 
+@dataclass(frozen=True)
+class _Dummy:
+    password_hash: str
+    private_key_protected: bytes
+
+
 @cache
-def _dummy_hash(params: Argon2Params) -> str:
-    return hash_password(secrets.token_urlsafe(24), params)
+def _dummy(params: Argon2Params) -> _Dummy:
+    """A hash and key blob nobody knows the password of, at the current costs: unknown names
+    cost exactly what known ones do."""
+    password = secrets.token_urlsafe(24)
+    private_key, _ = generate_keypair()
+    return _Dummy(
+        password_hash=hash_password(password, params),
+        private_key_protected=protect_private_key(private_key, password, params),
+    )
 
 
-def _dummy_verify(password: str, params: Argon2Params) -> bool:
-    """As costly as checking a real password: unknown usernames take as long as known ones."""
-    verify_password(password, _dummy_hash(params))
-    return False
+def check_password(
+    password: str,
+    password_hash: str | None,
+    private_key_protected: bytes | None,
+    params: Argon2Params,
+) -> bytes | None:
+    """Verify the password against its hash AND unlock the private key with it, always both
+    (two Argon2id runs whatever the outcome); the private key if both succeed, else None. A
+    missing hash or key blob is replaced by a dummy one at ``params``, at the same cost.
+
+    Blocking: call through ``ctx.kdf.run``.
+    """
+    dummy = _dummy(params)
+    password_ok = verify_password(password, password_hash or dummy.password_hash)
+    try:
+        private_key = unprotect_private_key(
+            private_key_protected or dummy.private_key_protected, password
+        )
+    except DecryptionError:
+        private_key = None
+    if password_hash is None or private_key_protected is None:
+        return None
+    return private_key if password_ok else None
+
+
+# Recent durations of a password check in this process: a locked name is answered after the
+# median, so the refusal does not stand out by being fast.
+_CHECK_SECONDS: deque[float] = deque(maxlen=64)
+
+
+async def _wait_like_a_check(started: float) -> None:
+    if _CHECK_SECONDS:
+        await anyio.sleep(
+            max(0.0, statistics.median(_CHECK_SECONDS) - (time.monotonic() - started))
+        )
 
 
 def session_lifetime(ctx: Context) -> timedelta:
     return timedelta(hours=ctx.settings.officer_session_hours)
 
 
-async def _refuse(
-    ctx: Context, username: str, actor: str, reason: str, message: str, *, count: bool
-) -> LoginRefused:
+async def _refuse(actor: str, reason: str) -> LoginRefused:
     async with db.transaction():
-        if count:
-            await throttle.record_failure(ctx, username)
         await audit.append(actions.LOGIN_FAILED, actor=actor, details={"reason": reason})
-    return LoginRefused(message, reason)
+    return LoginRefused(reason)
 
 
 async def authenticate(
     ctx: Context, username: str, password: str, code: str | None = None
 ) -> LoginResult:
-    """Check the credentials and open a new officer session; raise LoginRefused otherwise."""
+    """Check the credentials and open a new officer session; raise LoginRefused otherwise.
+
+    The attempt is reserved in the throttle before any derivation, and every failure costs the
+    same work and gets the same answer (see the module docstring).
+    """
+    started = time.monotonic()
     name = throttle.normalise_username(username)[:64]
     row = await Officer.objects().where(Officer.username == name).first() if name else None
     actor = row.username if row is not None else UNKNOWN_ACTOR
-    if await throttle.locked_until(ctx, name):
-        raise await _refuse(ctx, name, actor, LOCKED, LOCKED_MESSAGE, count=False)
-    if row is None:
-        await ctx.kdf.run(_dummy_verify, password, ctx.settings.argon2)
-        raise await _refuse(ctx, name, actor, BAD_CREDENTIALS, GENERIC_FAILURE, count=True)
-    if not await ctx.kdf.run(verify_password, password, row.password_hash):
-        raise await _refuse(ctx, name, actor, BAD_CREDENTIALS, GENERIC_FAILURE, count=True)
+    if not await throttle.reserve_attempt(ctx, name):
+        await _wait_like_a_check(started)
+        raise await _refuse(actor, LOCKED)
+    private_key = await ctx.kdf.run(
+        check_password,
+        password,
+        row.password_hash if row is not None else None,
+        row.private_key_protected if row is not None else None,
+        ctx.settings.argon2,
+    )
+    _CHECK_SECONDS.append(time.monotonic() - started)
+    if row is None or private_key is None:
+        raise await _refuse(actor, BAD_CREDENTIALS)
     if not row.active:
-        raise await _refuse(ctx, name, actor, DISABLED, DISABLED_MESSAGE, count=False)
-    try:
-        private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, password)
-    except DecryptionError:
-        raise await _refuse(
-            ctx, name, actor, BAD_CREDENTIALS, GENERIC_FAILURE, count=True
-        ) from None
+        raise await _refuse(actor, DISABLED)
 
     step = None
+    used_recovery_code = False
     if row.totp_secret_sealed is not None:
         try:
             secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
@@ -122,7 +178,11 @@ async def authenticate(
             secret = None
         step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
         if step is None:
-            raise await _refuse(ctx, name, actor, BAD_TOTP, GENERIC_FAILURE, count=True)
+            # A one-time recovery code may stand in for the TOTP code.
+            async with db.transaction():
+                used_recovery_code = await recovery_codes.claim(ctx, row.id, code)
+            if not used_recovery_code:
+                raise await _refuse(actor, BAD_TOTP)
 
     # Costs raised since the password was set: store a new hash and key blob (same key).
     upgraded = None
@@ -156,9 +216,13 @@ async def authenticate(
                 officer_id=row.id,
                 lifetime=session_lifetime(ctx),
             )
-            await audit.append(actions.LOGIN, actor=row.username)
+            await audit.append(
+                actions.LOGIN,
+                actor=row.username,
+                details={"second_factor": "recovery_code"} if used_recovery_code else None,
+            )
     if replayed:
-        raise await _refuse(ctx, name, actor, BAD_TOTP, GENERIC_FAILURE, count=True)
+        raise await _refuse(actor, BAD_TOTP)
     return LoginResult(
         token=token,
         officer_id=row.id,

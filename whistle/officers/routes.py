@@ -18,7 +18,7 @@ from whistle.context import Context
 from whistle.errors import Conflict
 from whistle.i18n import N_
 from whistle.inputs import DbIdParam
-from whistle.officers import admin, login, policy, service
+from whistle.officers import admin, login, policy, service, throttle
 from whistle.officers.auth import (
     ACCOUNT_READY,
     OFFICER_COOKIE,
@@ -36,16 +36,10 @@ from whistle.officers.schemas import (
     RolesForm,
     SettingsForm,
     TotpCodeForm,
+    TotpDisableForm,
 )
 from whistle.web.dependencies import safe_next, session_cookie
 from whistle.web.forms import FormFailure, redisplay
-
-LOGIN_STATUS = {
-    login.BAD_CREDENTIALS: 401,
-    login.BAD_TOTP: 401,
-    login.LOCKED: 429,
-    login.DISABLED: 403,
-}
 
 
 def officer_cookie(ctx: Context, token: str, *, expire: bool = False) -> Cookie:
@@ -195,7 +189,7 @@ class LoginPages(Controller):
             return _page(
                 "officer/login.html",
                 None,
-                status=LOGIN_STATUS.get(refused.reason, 401),
+                status=refused.status_code,  # one status for every cause
                 next=next_page,
                 values={"username": data.username[:64]},
                 error=refused.detail,
@@ -261,10 +255,14 @@ class TotpEnrolmentPages(Controller):
 
     @post("/", name="officer_totp_confirm", opt=redisplay(_totp_enrolment_again))
     async def totp_confirm(
-        self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[TotpCodeForm]
-    ) -> Redirect:
-        await service.confirm_totp(officer.id, officer.private_key, data.code)
-        return Redirect(path="/officer/account?changed=totp_on", status_code=303)
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        data: URLEncodedBody[TotpCodeForm],
+    ) -> Template:
+        codes = await service.confirm_totp(ctx, officer.id, officer.private_key, data.code)
+        # Shown this once only: the database keeps nothing they can be read back from.
+        return _page("officer/recovery_codes.html", officer, codes=codes)
 
     @post("/renew", name="officer_totp_renew")
     async def totp_renew(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
@@ -294,10 +292,10 @@ class AccountPages(Controller):
         self,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
-        data: URLEncodedBody[PasswordForm],
+        data: URLEncodedBody[TotpDisableForm],
     ) -> Template | Redirect:
         try:
-            await service.disable_totp(ctx, officer.id, data.password)
+            await service.disable_totp(ctx, officer.id, data.password, data.code)
         except Conflict as conflict:
             return _page(
                 "officer/totp_active.html", officer, status=409, errors={}, conflict=conflict.detail
@@ -426,6 +424,16 @@ class AdminPages(Controller):
         await admin.enable_officer(ctx, officer_id, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=enabled", status_code=303)
 
+    @post("/officers/{officer_id:int}/unlock", name="admin_officer_unlock")
+    async def unlock(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        officer_id: FromPath[DbIdParam],
+    ) -> Redirect:
+        await throttle.unlock_officer(ctx, officer_id, actor=officer.username)
+        return Redirect(path="/officer/admin/officers?done=unlocked", status_code=303)
+
     @post("/settings", name="admin_settings", opt=redisplay(_officer_list_again))
     async def settings(
         self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[SettingsForm]
@@ -437,6 +445,7 @@ class AdminPages(Controller):
 ADMIN_MESSAGES = {
     "added": N_("Petugas ditambahkan. Ia harus mengganti kata sandi saat pertama masuk."),
     "roles": N_("Peran petugas diperbarui."),
+    "unlocked": N_("Kunci masuk dibuka. Kata sandi dan kunci petugas tidak berubah."),
     "reset": N_(
         "Kata sandi direset. Petugas mendapat kunci baru: akses ke kasus harus diberikan lagi."
     ),

@@ -47,6 +47,13 @@ class PasswordForm(msgspec.Struct):
     password: Secret = ""
 
 
+class TotpDisableForm(msgspec.Struct):
+    """Two-factor off: the password and a current code, so a stolen session alone cannot."""
+
+    password: Secret = ""
+    code: Code = ""
+
+
 class RolesForm(msgspec.Struct):
     # One ticked box arrives as text, several as a list.
     roles: Role | list[Role] = msgspec.field(default_factory=list)

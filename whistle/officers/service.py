@@ -18,13 +18,12 @@ from whistle.crypto import (
     hash_password,
     protect_private_key,
     unprotect_private_key,
-    verify_password,
 )
 from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import policy, totp
+from whistle.officers import policy, recovery_codes, throttle, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles, replace_roles
 
@@ -147,10 +146,15 @@ async def change_password(
         errors["new_password"] = N_("Kata sandi baru harus berbeda dari yang lama.")
     if new != confirm:
         errors["confirm_password"] = N_("Kedua isian kata sandi baru tidak sama.")
+    # The re-check is throttled like a login, reserved before deriving.
+    if not await throttle.reserve_attempt(ctx, row.username):
+        raise ValidationFailed({**errors, "current_password": throttle.TOO_MANY_ATTEMPTS})
     try:
         private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, current)
     except DecryptionError:
         errors["current_password"] = N_("Kata sandi saat ini salah.")
+    else:
+        await throttle.clear(ctx, row.username)
     if errors:
         raise ValidationFailed(errors)
     password_hash, protected = await ctx.kdf.run(reprotect_key, private_key, new, ctx)
@@ -207,8 +211,9 @@ async def totp_enrolment(
     )
 
 
-async def confirm_totp(officer_id: int, private_key: bytes, code: str) -> None:
-    """Activate the pending secret once a code from it verifies."""
+async def confirm_totp(ctx: Context, officer_id: int, private_key: bytes, code: str) -> list[str]:
+    """Activate the pending secret once a code from it verifies; return the one-time recovery
+    codes issued with it (shown once, stored only as HMACs)."""
     async with db.transaction():
         row = await officer_by_id(officer_id)
         if row.totp_secret_sealed is not None:
@@ -232,16 +237,33 @@ async def confirm_totp(officer_id: int, private_key: bytes, code: str) -> None:
                 Officer.totp_last_step: step,
             }
         ).where(Officer.id == row.id)
+        codes = await recovery_codes.issue(ctx, row.id)
         await audit.append(actions.TOTP_ENABLED, actor=row.username)
+    return codes
 
 
-async def disable_totp(ctx: Context, officer_id: int, password: str) -> None:
-    """Turn two-factor off after re-checking the password; refused while it is required."""
+async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) -> None:
+    """Turn two-factor off after re-checking the password (throttled like a login) and a
+    current code; refused while it is required."""
     if await policy.totp_required():
         raise Conflict(N_("Verifikasi dua langkah diwajibkan untuk semua petugas."))
     row = await officer_by_id(officer_id)
-    if not await ctx.kdf.run(verify_password, password, row.password_hash):
-        raise ValidationFailed({"password": N_("Kata sandi salah.")})
+    if not await throttle.reserve_attempt(ctx, row.username):
+        raise ValidationFailed({"password": throttle.TOO_MANY_ATTEMPTS})
+    try:
+        private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, password)
+    except DecryptionError:
+        raise ValidationFailed({"password": N_("Kata sandi salah.")}) from None
+    await throttle.clear(ctx, row.username)
+    secret = None
+    if row.totp_secret_sealed is not None:
+        try:
+            secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
+        except DecryptionError:
+            secret = None
+    step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
+    if step is None:
+        raise ValidationFailed({"code": N_("Kode verifikasi salah.")})
     async with db.transaction():
         await Officer.update(
             {
@@ -250,4 +272,5 @@ async def disable_totp(ctx: Context, officer_id: int, password: str) -> None:
                 Officer.totp_last_step: None,
             }
         ).where(Officer.id == row.id)
+        await recovery_codes.forget(row.id)
         await audit.append(actions.TOTP_DISABLED, actor=row.username)
