@@ -32,6 +32,9 @@ from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
 from whistle.settings import Settings
+from whistle.transparency.routes import ROUTES as TRANSPARENCY_ROUTES
+from whistle.transparency.routes import provide_public_statistics
+from whistle.transparency.statistics import PublicStatisticsCache
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
 from whistle.web.routes import SiteRoutes, set_request_language
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *OFFICER_ROUTES,
             *CASE_ROUTES,
             *AUDIT_ROUTES,
+            *TRANSPARENCY_ROUTES,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
@@ -87,8 +91,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "ctx": Provide(provide_context, sync_to_thread=False),
             # Only meaningful behind officer_guard, which puts the officer on the connection.
             "officer": Provide(provide_officer, sync_to_thread=False),
+            "public_statistics": Provide(provide_public_statistics, sync_to_thread=False),
         },
-        state=State({"ctx": ctx}),
+        state=State(
+            {
+                "ctx": ctx,
+                "public_statistics": PublicStatisticsCache(settings.statistics_cache_seconds),
+            }
+        ),
         on_startup=[open_db],
         on_shutdown=[close_db],
         before_request=_set_language,

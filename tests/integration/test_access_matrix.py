@@ -32,6 +32,7 @@ CASE_READERS = {"triage", "investigator"}
 # "done" accepted for processing (the empty form may then be refused as invalid: 409/422).
 EVERY_OFFICER = dict.fromkeys(OFFICERS, "ok")
 ADMIN_ONLY = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok"}
+AUDITOR_ONLY = {**dict.fromkeys(OFFICERS, "403"), "auditor": "ok"}
 AUDIT_READERS = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok", "auditor": "ok"}
 CASE_WORKERS = {
     **dict.fromkeys(OFFICERS, "403"),
@@ -52,6 +53,8 @@ GET_EXPECTED = {
     "/officer/audit": AUDIT_READERS,
     "/officer/audit/export.csv": AUDIT_READERS,
     "/officer/cases/{number:str}": CASE_PAGE,
+    "/officer/statistics": AUDITOR_ONLY,
+    "/officer/statistics/export.csv": AUDITOR_ONLY,
 }
 DONE_FOR_EVERY_OFFICER = dict.fromkeys(OFFICERS, "done")
 DONE_FOR_ADMIN = {**dict.fromkeys(OFFICERS, "403"), "admin": "done"}
