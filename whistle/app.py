@@ -32,8 +32,10 @@ from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
 from whistle.settings import Settings
+from whistle.transparency.content import PAGES as EDUCATION_PAGES
+from whistle.transparency.content import load_content
 from whistle.transparency.routes import ROUTES as TRANSPARENCY_ROUTES
-from whistle.transparency.routes import provide_public_statistics
+from whistle.transparency.routes import provide_education, provide_public_statistics
 from whistle.transparency.statistics import PublicStatisticsCache
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
@@ -52,6 +54,7 @@ TEMPLATE_LABELS = {
     "how_known_label": HOW_KNOWN,
     "role_label": ROLE_LABELS,
     "action_label": ACTION_LABELS,
+    "learn_label": EDUCATION_PAGES,
 }
 
 
@@ -60,9 +63,15 @@ async def _set_language(request: Request) -> None:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the application. Refuses to start without keys (MissingKeys names the files)."""
+    """Build the application. Refuses to start without keys (MissingKeys names the files) or
+    with an unusable education content file (ContentError names it)."""
     settings = settings or Settings.from_env()
     ctx = Context.create(settings)
+    # Checked now, so a mistake in the office's content files stops start-up with its name.
+    education = load_content(
+        settings.content_dir,
+        {"acknowledge_days": settings.acknowledge_days, "feedback_days": settings.feedback_days},
+    )
 
     async def open_db(app: Litestar) -> None:
         app.state.engine = await db.open_database(settings)
@@ -92,11 +101,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Only meaningful behind officer_guard, which puts the officer on the connection.
             "officer": Provide(provide_officer, sync_to_thread=False),
             "public_statistics": Provide(provide_public_statistics, sync_to_thread=False),
+            "education": Provide(provide_education, sync_to_thread=False),
         },
         state=State(
             {
                 "ctx": ctx,
                 "public_statistics": PublicStatisticsCache(settings.statistics_cache_seconds),
+                "education": education,
             }
         ),
         on_startup=[open_db],

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from tests.cases_support import file_report
 from tests.helpers import CSRF_FIELD, post_form
+from whistle.transparency.content import PAGES
 
-READING_PAGES = ["/", "/track", "/track?expired=true"]
+READING_PAGES = [
+    "/",
+    "/track",
+    "/track?expired=true",
+    "/transparency",
+    "/informasi",
+    *[f"/informasi/{slug}" for slug in PAGES],
+]
 
 
 async def test_reading_a_public_page_sets_no_cookie(client):

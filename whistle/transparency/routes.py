@@ -10,12 +10,16 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from whistle.audit.queries import csv_safe
+from whistle.errors import NotFound
+from whistle.i18n import current_language
 from whistle.officers.auth import ROLES_OPT, CurrentOfficer, officer_guard
 from whistle.officers.roles import AUDITOR
 from whistle.transparency import statistics as stats
+from whistle.transparency.content import PAGES, EducationContent
 from whistle.web.security import NO_CSRF_COOKIE
 
 
@@ -92,6 +96,32 @@ def provide_public_statistics(request: Request) -> stats.PublicStatisticsCache:
     return request.app.state.public_statistics
 
 
+def provide_education(request: Request) -> EducationContent:
+    return request.app.state.education
+
+
+class EducationPages(Controller):
+    """The education pages, in the reader's language, from the checked content files."""
+
+    path = "/informasi"
+    include_in_schema = False
+
+    @get("/", name="learn_index", opt=NO_CSRF_COOKIE)
+    async def index(self, education: NamedDependency[EducationContent]) -> Template:
+        language = current_language.get()
+        pages = [education.page(slug, language) for slug in PAGES]
+        return Template("public/learn/index.html", context={"pages": pages})
+
+    @get("/{slug:str}", name="learn_page", opt=NO_CSRF_COOKIE)
+    async def page(
+        self, education: NamedDependency[EducationContent], slug: FromPath[str]
+    ) -> Template:
+        page = education.page(slug, current_language.get())
+        if page is None:
+            raise NotFound()
+        return Template("public/learn/page.html", context={"page": page, "slugs": list(PAGES)})
+
+
 class PublicStatistics(Controller):
     @get("/transparency", name="transparency", include_in_schema=False, opt=NO_CSRF_COOKIE)
     async def page(
@@ -144,4 +174,4 @@ class AuditorStatistics(Controller):
         )
 
 
-ROUTES: list = [PublicStatistics, AuditorStatistics]
+ROUTES: list = [EducationPages, PublicStatistics, AuditorStatistics]
