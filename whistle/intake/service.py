@@ -79,6 +79,9 @@ class ReporterView:
 class ExcludableOfficer:
     id: int
     display_name: str
+    # The case-reading roles they hold (triage, investigator): a name alone may not tell the
+    # reporter who this is.
+    roles: tuple[str, ...]
 
 
 async def excludable_officers() -> list[ExcludableOfficer]:
@@ -90,11 +93,12 @@ async def excludable_officers() -> list[ExcludableOfficer]:
         )
         .order_by(Officer.display_name)
     )
-    return [
-        ExcludableOfficer(row["id"], row["display_name"])
-        for row in rows
-        if {"triage", "investigator"} & set(row["roles"].split(","))
-    ]
+    officers = []
+    for row in rows:
+        case_roles = tuple(sorted({"triage", "investigator"} & set(row["roles"].split(","))))
+        if case_roles:
+            officers.append(ExcludableOfficer(row["id"], row["display_name"], case_roles))
+    return officers
 
 
 async def _triage_officers() -> list[dict]:

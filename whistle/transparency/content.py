@@ -31,7 +31,7 @@ PAGES: dict[str, str] = {
     "hak-pelapor": N_("Hak dan perlindungan pelapor"),
     "melapor-dengan-aman": N_("Melapor dengan aman"),
     "setelah-melapor": N_("Setelah melapor"),
-    "kanal-lain": N_("Kanal pengaduan lain"),
+    "kanal-lain": N_("Kanal pelaporan lain"),
     "tanya-jawab": N_("Tanya jawab"),
     "kontak": N_("Kontak kantor"),
 }
