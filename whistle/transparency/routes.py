@@ -125,12 +125,24 @@ class EducationPages(Controller):
 class PublicStatistics(Controller):
     @get("/transparency", name="transparency", include_in_schema=False, opt=NO_CSRF_COOKIE)
     async def page(
-        self, public_statistics: NamedDependency[stats.PublicStatisticsCache]
-    ) -> Template:
-        return Template(
-            "public/transparency.html",
-            context={"figures": await public_statistics.get(), "min_cases": stats.MIN_CASES},
-        )
+        self, request: Request, public_statistics: NamedDependency[stats.PublicStatisticsCache]
+    ) -> Response[str]:
+        # Rendered once per language and set of figures: the page then costs what a static
+        # one does. It depends on nothing but the figures, the language and its own path.
+        figures = await public_statistics.get()
+        language = current_language.get()
+        html = public_statistics.page(language, figures)
+        if html is None:
+            template = Template(
+                "public/transparency.html",
+                context={"figures": figures, "min_cases": stats.MIN_CASES},
+            )
+            engine = request.app.template_engine
+            html = engine.get_template(template.template_name).render(
+                **template.create_template_context(request)
+            )
+            public_statistics.keep_page(language, figures, html)
+        return Response(html, media_type="text/html; charset=utf-8")
 
     @get(
         "/api/v1/stats",

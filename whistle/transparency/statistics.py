@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from whistle.db.tables import Report
+from whistle.db import engine as db
 from whistle.reports.content import CATEGORIES
 
 # Fewer reports than this behind a figure and the public does not see it.
@@ -24,7 +24,6 @@ MIN_CASES = 5
 MONTHS_SHOWN = 12
 # The office's calendar (WIB): a report received at 23.30 WIB belongs to that day's month.
 WIB = timezone(timedelta(hours=7), "WIB")
-SECONDS_PER_DAY = 86400
 
 Count = int | None  # None: suppressed
 
@@ -80,70 +79,99 @@ def _distribution(counter: Counter[str], codes: Iterable[str]) -> Distribution:
     return Distribution(counts=counts, total=sum(value or 0 for value in counts.values()))
 
 
-def _days(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / SECONDS_PER_DAY
-
-
-def _median(values: list[float]) -> Measure:
-    return Measure(round(pystats.median(values), 1) if values else None, len(values))
-
-
 def _share(hits: int, cases: int) -> Measure:
     return Measure(round(100 * hits / cases, 1) if cases else None, cases)
 
 
-async def compute(now: datetime | None = None) -> Statistics:
-    """Every figure over every report, unsuppressed (the auditor's view)."""
-    now = now or datetime.now(UTC)
-    rows = await Report.select(
-        Report.category,
-        Report.status,
-        Report.outcome,
-        Report.received_at,
-        Report.acknowledge_due,
-        Report.acknowledged_at,
-        Report.feedback_due,
-        Report.concluded_at,
+class _Sql:
+    """The few expressions that differ between SQLite (text timestamps) and PostgreSQL.
+    Every expression is a constant of this module, never input."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+
+    def at(self, column: str) -> str:
+        """A comparable instant: SQLite keeps timestamps as text, so compare Julian days."""
+        return f"julianday({column})" if self.sqlite else column
+
+    def days(self, start: str, end: str) -> str:
+        if self.sqlite:
+            return f"(julianday({end}) - julianday({start}))"
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+
+    def wib_month(self, column: str) -> str:
+        if self.sqlite:
+            return f"strftime('%Y-%m', {column}, '+7 hours')"
+        return f"to_char(({column} AT TIME ZONE 'UTC') + interval '7 hours', 'YYYY-MM')"
+
+    def now(self, now: datetime) -> object:
+        return now.astimezone(UTC).isoformat() if self.sqlite else now
+
+
+async def _counts(expression: str, where: str = "") -> Counter[str]:
+    rows = await db.fetch(
+        f"SELECT {expression} AS code, COUNT(*) AS n FROM report {where} GROUP BY {expression}"  # noqa: S608
     )
+    return Counter({str(row["code"]): int(row["n"]) for row in rows})
+
+
+async def _median_days(sql: _Sql, start: str, end: str) -> Measure:
+    """The median of ``end - start`` in days over reports that have ``end``, sorted in SQL."""
+    where = f"FROM report WHERE {end} IS NOT NULL"
+    count = int((await db.fetch(f"SELECT COUNT(*) AS n {where}"))[0]["n"])
+    if not count:
+        return Measure(None, 0)
+    middle = await db.fetch(
+        f"SELECT {sql.days(start, end)} AS d {where} ORDER BY d LIMIT {{}} OFFSET {{}}",
+        2 - count % 2,
+        (count - 1) // 2,
+    )
+    return Measure(round(pystats.fmean(float(row["d"]) for row in middle), 1), count)
+
+
+async def _in_time(sql: _Sql, done: str, due: str, judged: str, *args: object) -> Measure:
+    """Share of reports with ``done`` no later than ``due``, among those ``judged`` selects."""
+    on_time = f"{done} IS NOT NULL AND {sql.at(done)} <= {sql.at(due)}"
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS cases, "  # noqa: S608
+        f"COALESCE(SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END), 0) AS hits "
+        f"FROM report WHERE {judged}",
+        *args,
+    )
+    return _share(int(rows[0]["hits"]), int(rows[0]["cases"]))
+
+
+async def compute(now: datetime | None = None) -> Statistics:
+    """Every figure over every report, unsuppressed (the auditor's view).
+
+    Aggregated in SQL, so the event loop never walks the report rows.
+    """
+    now = now or datetime.now(UTC)
+    sql = _Sql(db.is_sqlite())
     months = _months_back(now, MONTHS_SHOWN)
-    per_month: Counter[str] = Counter()
-    categories: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    outcomes: Counter[str] = Counter()
-    to_acknowledge: list[float] = []
-    to_conclude: list[float] = []
-    ack_due = ack_in_time = concluded_due = concluded_in_time = 0
-    for row in rows:
-        month = row["received_at"].astimezone(WIB).strftime("%Y-%m")
-        if month in months:
-            per_month[month] += 1
-        categories[row["category"]] += 1
-        statuses[row["status"]] += 1
-        if row["outcome"]:
-            outcomes[row["outcome"]] += 1
-        acknowledged = row["acknowledged_at"]
-        if acknowledged is not None:
-            to_acknowledge.append(_days(row["received_at"], acknowledged))
-        # Only reports whose deadline has passed, or that were acknowledged, can be judged.
-        if acknowledged is not None or row["acknowledge_due"] <= now:
-            ack_due += 1
-            ack_in_time += acknowledged is not None and acknowledged <= row["acknowledge_due"]
-        concluded = row["concluded_at"]
-        if concluded is not None:
-            to_conclude.append(_days(row["received_at"], concluded))
-            if row["feedback_due"] is not None:
-                concluded_due += 1
-                concluded_in_time += concluded <= row["feedback_due"]
+    per_month = await _counts(sql.wib_month("received_at"))
     return Statistics(
         computed_at=now,
-        per_month=_distribution(per_month, months),
-        by_category=_distribution(categories, CATEGORIES),
-        by_status=_distribution(statuses, ()),
-        by_outcome=_distribution(outcomes, ()),
-        days_to_acknowledge=_median(to_acknowledge),
-        days_to_conclude=_median(to_conclude),
-        acknowledged_in_time=_share(ack_in_time, ack_due),
-        concluded_in_time=_share(concluded_in_time, concluded_due),
+        per_month=_distribution(Counter({m: per_month.get(m, 0) for m in months}), months),
+        by_category=_distribution(await _counts("category"), CATEGORIES),
+        by_status=_distribution(await _counts("status"), ()),
+        by_outcome=_distribution(await _counts("outcome", "WHERE outcome IS NOT NULL"), ()),
+        days_to_acknowledge=await _median_days(sql, "received_at", "acknowledged_at"),
+        days_to_conclude=await _median_days(sql, "received_at", "concluded_at"),
+        # Judged once acknowledged, or once the deadline has passed without it.
+        acknowledged_in_time=await _in_time(
+            sql,
+            "acknowledged_at",
+            "acknowledge_due",
+            f"acknowledged_at IS NOT NULL OR {sql.at('acknowledge_due')} <= {sql.at('{}')}",
+            sql.now(now),
+        ),
+        concluded_in_time=await _in_time(
+            sql,
+            "concluded_at",
+            "feedback_due",
+            "concluded_at IS NOT NULL AND feedback_due IS NOT NULL",
+        ),
     )
 
 
@@ -192,30 +220,46 @@ def for_public(figures: Statistics) -> Statistics:
 
 
 class PublicStatisticsCache:
-    """The public figures, recomputed at most every ``max_age`` seconds.
+    """The public figures, recomputed at most every ``max_age`` seconds, and each language's
+    rendered page for them.
 
     The page is public and unauthenticated: without this, each request would scan the report
-    table. A few minutes' delay also blurs the moment a single new report changes a figure.
+    table. Only the first request waits for the figures; later, stale figures are served while
+    one background task recomputes them. A few minutes' delay also blurs the moment a single
+    new report changes a figure.
     """
 
     def __init__(self, max_age: float) -> None:
         self.max_age = max_age
         self._figures: Statistics | None = None
         self._at = 0.0
-        # One recomputation at a time: a burst after expiry waits for it instead of repeating it.
+        self._pages: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
-    def _fresh(self) -> bool:
-        return self._figures is not None and time.monotonic() - self._at <= self.max_age
+    async def _recompute(self) -> None:
+        figures = for_public(await compute())
+        self._figures, self._at, self._pages = figures, time.monotonic(), {}
 
     async def get(self) -> Statistics:
-        if not self._fresh():
-            async with self._lock:
-                if not self._fresh():
-                    self._figures = for_public(await compute())
-                    self._at = time.monotonic()
+        if self._figures is None:
+            async with self._lock:  # a burst at start-up waits for one computation
+                if self._figures is None:
+                    await self._recompute()
+        elif time.monotonic() - self._at > self.max_age and (
+            self._refresh is None or self._refresh.done()
+        ):
+            self._refresh = asyncio.create_task(self._recompute())
         assert self._figures is not None
         return self._figures
+
+    def page(self, language: str, figures: Statistics) -> str | None:
+        """The page rendered for these figures in ``language``, if it was kept."""
+        return self._pages.get(language) if figures is self._figures else None
+
+    def keep_page(self, language: str, figures: Statistics, html: str) -> None:
+        if figures is self._figures:
+            self._pages[language] = html
 
 
 def rows_for_export(figures: Statistics) -> list[tuple[str, str, object]]:
