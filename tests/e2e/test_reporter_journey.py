@@ -92,7 +92,7 @@ def _journey(base: str) -> None:
             # axe needs script: a second context, JavaScript on, same pages.
             axe = Axe()
             checked = browser.new_context(viewport=PHONE).new_page()
-            for path in ("/", "/report", "/track"):
+            for path in ("/", "/report", "/track", "/transparency", "/informasi", FEES_PAGE):
                 checked.goto(base + path)
                 _accessible(checked, axe)
                 _fits_phone_width(checked)
@@ -103,6 +103,9 @@ def _journey(base: str) -> None:
             browser.close()
     foreign = [url for url in requested if urlsplit(url).netloc != host]
     assert not foreign, f"third-party requests: {foreign}"
+
+
+FEES_PAGE = "/informasi/biaya-resmi"
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"])
