@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
 
     async def close_db(app: Litestar) -> None:
+        await app.state.public_statistics.settle()
         await db.close_database(app.state.engine)
 
     return Litestar(

@@ -253,6 +253,11 @@ class PublicStatisticsCache:
         assert self._figures is not None
         return self._figures
 
+    async def settle(self) -> None:
+        """Wait for a recomputation under way (at shutdown, before the database closes)."""
+        if self._refresh is not None:
+            await self._refresh
+
     def page(self, language: str, figures: Statistics) -> str | None:
         """The page rendered for these figures in ``language``, if it was kept."""
         return self._pages.get(language) if figures is self._figures else None
