@@ -36,6 +36,8 @@ class DistributionOut(msgspec.Struct):
 
 class MeasureOut(msgspec.Struct):
     value: float | None
+    # How many reports the value rests on: null in the public figures, where it could be
+    # subtracted from a total to reveal a hidden cell.
     cases: int | None
 
 

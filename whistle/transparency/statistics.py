@@ -198,9 +198,12 @@ def suppress_distribution(distribution: Distribution) -> Distribution:
 
 
 def _suppress_measure(measure: Measure) -> Measure:
+    """The value alone, or nothing when it rests on too few reports. The number of reports
+    behind it is not published: subtracted from a table's total it could reveal a hidden cell
+    (15 reports, 12 acknowledged: the 3 still waiting)."""
     if measure.cases is not None and 0 < measure.cases < MIN_CASES:
         return Measure(None, None)
-    return measure
+    return Measure(measure.value, None)
 
 
 def for_public(figures: Statistics) -> Statistics:
