@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.audit_verify
 	$(BIN)/python -m bench.login
+	$(BIN)/python -m bench.transparency
 
 # Interface text: re-extract the Indonesian message ids, then bring the English catalog up to
 # date (new ids arrive untranslated; the i18n test names them until they are translated).

@@ -32,6 +32,12 @@ from whistle.reports.statuses import (
 )
 from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
+from whistle.transparency.content import PAGES as EDUCATION_PAGES
+from whistle.transparency.content import load_content
+from whistle.transparency.routes import OFFICER_ROUTES as STATISTICS_ROUTES
+from whistle.transparency.routes import PUBLIC_ROUTES as TRANSPARENCY_ROUTES
+from whistle.transparency.routes import provide_education, provide_public_statistics
+from whistle.transparency.statistics import PublicStatisticsCache
 from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
 from whistle.web.errors import EXCEPTION_HANDLERS
@@ -52,6 +58,7 @@ TEMPLATE_LABELS = {
     "how_known_label": HOW_KNOWN,
     "role_label": ROLE_LABELS,
     "action_label": ACTION_LABELS,
+    "learn_label": EDUCATION_PAGES,
 }
 
 
@@ -65,7 +72,7 @@ def officer_router() -> Router:
     roles it serves, and a refused form shown again on its page."""
     return Router(
         path="/officer",
-        route_handlers=[*OFFICER_ROUTES, *CASE_ROUTES, *AUDIT_ROUTES],
+        route_handlers=[*OFFICER_ROUTES, *CASE_ROUTES, *AUDIT_ROUTES, *STATISTICS_ROUTES],
         middleware=[OfficerAuthentication],
         dependencies={"officer": Provide(provide_officer, sync_to_thread=False)},
         exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -74,10 +81,16 @@ def officer_router() -> Router:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the application. Refuses to start without keys (MissingKeys names the files)."""
+    """Build the application. Refuses to start without keys (MissingKeys names the files) or
+    with an unusable education content file (ContentError names it)."""
     settings = settings or Settings.from_env()
     ctx = Context.create(settings)
     configure_chain_key(ctx.keyring.audit_chain_key)
+    # Checked now, so a mistake in the office's content files stops start-up with its name.
+    education = load_content(
+        settings.content_dir,
+        {"acknowledge_days": settings.acknowledge_days, "feedback_days": settings.feedback_days},
+    )
 
     async def open_db(app: Litestar) -> None:
         app.state.engine = await db.open_database(settings)
@@ -87,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
 
     async def close_db(app: Litestar) -> None:
+        await app.state.public_statistics.settle()
         await db.close_database(app.state.engine)
 
     return Litestar(
@@ -95,14 +109,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PublicPages,
             ReporterApi,
             officer_router(),
+            *TRANSPARENCY_ROUTES,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
+            "public_statistics": Provide(provide_public_statistics, sync_to_thread=False),
+            "education": Provide(provide_education, sync_to_thread=False),
         },
-        state=State({"ctx": ctx}),
+        state=State(
+            {
+                "ctx": ctx,
+                "public_statistics": PublicStatisticsCache(settings.statistics_cache_seconds),
+                "education": education,
+            }
+        ),
         middleware=[
             InboundGuard(),
             # Every form; the JSON API authenticates with bearer tokens, never cookies.

@@ -49,6 +49,10 @@ class Settings:
     login_lockout_threshold: int = 5
     max_request_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    # The office's education texts and fee table (<lang>/<page>.toml); None: the shipped ones.
+    content_dir: Path | None = None
+    # The public statistics are recomputed at most this often (seconds).
+    statistics_cache_seconds: int = 300
     # A template reading a variable its handler did not pass fails (tests turn this on); in
     # production such a slip renders as empty text rather than refusing a reporter's page.
     strict_templates: bool = False
@@ -139,6 +143,10 @@ class Settings:
             ),
             max_request_bytes=reader.integer(
                 "WHISTLE_MAX_REQUEST_BYTES", defaults.max_request_bytes, minimum=1024
+            ),
+            content_dir=Path(raw) if (raw := reader.text("WHISTLE_CONTENT_DIR", "")) else None,
+            statistics_cache_seconds=reader.integer(
+                "WHISTLE_STATISTICS_CACHE_SECONDS", defaults.statistics_cache_seconds, minimum=0
             ),
             log_level=reader.choice(
                 "WHISTLE_LOG_LEVEL", defaults.log_level, {"DEBUG", "INFO", "WARNING", "ERROR"}

@@ -56,10 +56,10 @@ def _journey(base: str) -> None:
             page.on("request", lambda request: requested.append(request.url))
 
             page.goto(base + "/")
-            page.get_by_role("link", name="Buat Pengaduan").first.click()
+            page.get_by_role("link", name="Buat Laporan").first.click()
             assert page.url.endswith("/report")
 
-            page.get_by_role("button", name="Kirim Pengaduan").click()
+            page.get_by_role("button", name="Kirim Laporan").click()
             assert page.get_by_text("Laporan belum terkirim.").is_visible()
             assert page.get_by_text("Pilih jenis pelanggaran dari daftar.").is_visible()
 
@@ -68,7 +68,7 @@ def _journey(base: str) -> None:
             page.get_by_label("Di mana?").fill("Loket 2")
             page.get_by_label("Saya mengalaminya sendiri").check()
             page.get_by_label(re.compile("Jumlah uang yang diminta")).fill("300000")
-            page.get_by_role("button", name="Kirim Pengaduan").click()
+            page.get_by_role("button", name="Kirim Laporan").click()
 
             code = page.locator("#tracking-code").inner_text().strip()
             assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
@@ -78,7 +78,7 @@ def _journey(base: str) -> None:
             page.get_by_role("link", name="Cek Status").first.click()
             page.get_by_label("Kode pelacakan").fill(code.lower().replace("-", " "))
             page.get_by_role("button", name="Buka Laporan").click()
-            assert page.get_by_text("Status Pengaduan Anda").is_visible()
+            assert page.get_by_text("Status Laporan Anda").is_visible()
             assert page.locator(".status-label").inner_text() == "Diterima"
             assert page.get_by_text(DESCRIPTION).is_visible()
             assert page.get_by_text("Rp300.000", exact=True).is_visible()
@@ -92,17 +92,20 @@ def _journey(base: str) -> None:
             # axe needs script: a second context, JavaScript on, same pages.
             axe = Axe()
             checked = browser.new_context(viewport=PHONE).new_page()
-            for path in ("/", "/report", "/track"):
+            for path in ("/", "/report", "/track", "/transparency", "/informasi", FEES_PAGE):
                 checked.goto(base + path)
                 _accessible(checked, axe)
                 _fits_phone_width(checked)
             checked.goto(base + "/report")
-            checked.get_by_role("button", name="Kirim Pengaduan").click()
+            checked.get_by_role("button", name="Kirim Laporan").click()
             _accessible(checked, axe)  # the form with its error messages
         finally:
             browser.close()
     foreign = [url for url in requested if urlsplit(url).netloc != host]
     assert not foreign, f"third-party requests: {foreign}"
+
+
+FEES_PAGE = "/informasi/biaya-resmi"
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"])

@@ -34,6 +34,7 @@ CASE_READERS = {"triage", "investigator"}
 # "404" a case the officer holds no key for, answered exactly as a missing one.
 EVERY_OFFICER = dict.fromkeys(OFFICERS, "ok")
 ADMIN_ONLY = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok"}
+AUDITOR_ONLY = {**dict.fromkeys(OFFICERS, "403"), "auditor": "ok"}
 AUDIT_READERS = {**dict.fromkeys(OFFICERS, "403"), "admin": "ok", "auditor": "ok"}
 CASE_WORKERS = {
     **dict.fromkeys(OFFICERS, "403"),
@@ -55,6 +56,8 @@ GET_EXPECTED = {
     "/officer/audit": AUDIT_READERS,
     "/officer/audit/export.csv": AUDIT_READERS,
     "/officer/cases/{number:str}": CASE_PAGE,
+    "/officer/statistics": AUDITOR_ONLY,
+    "/officer/statistics/export.csv": AUDITOR_ONLY,
 }
 DONE_FOR_EVERY_OFFICER = dict.fromkeys(OFFICERS, "done")
 DONE_FOR_ADMIN = {**dict.fromkeys(OFFICERS, "403"), "admin": "done"}

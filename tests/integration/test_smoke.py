@@ -1,4 +1,4 @@
 async def test_home_page(client):
     response = await client.get("/")
     assert response.status_code == 200
-    assert "Buat Pengaduan" in response.text
+    assert "Buat Laporan" in response.text

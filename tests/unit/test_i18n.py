@@ -55,7 +55,7 @@ def _entries(catalog) -> dict:
 
 def test_extraction_finds_the_interface(source_messages):
     # Guards the test itself: a broken method map would extract nothing and pass vacuously.
-    assert "Buat Pengaduan" in source_messages, "templates were not scanned"
+    assert "Buat Laporan" in source_messages, "templates were not scanned"
     assert "Diterima" in source_messages, "N_() in Python was not scanned"
     assert "Pungutan liar (pungli)" in source_messages
 
@@ -114,9 +114,9 @@ def test_translations_keep_the_placeholders(catalog):
 def test_gettext_translates_in_english_and_leaves_indonesian_alone():
     token = i18n.current_language.set("en")
     try:
-        assert i18n.gettext("Buat Pengaduan") == "Make a Report"
+        assert i18n.gettext("Buat Laporan") == "Make a Report"
         assert i18n.gettext("Halaman %(page)s") % {"page": 2} == "Page 2"
         assert i18n.gettext("teks yang tidak dikenal") == "teks yang tidak dikenal"
     finally:
         i18n.current_language.reset(token)
-    assert i18n.gettext("Buat Pengaduan") == "Buat Pengaduan"
+    assert i18n.gettext("Buat Laporan") == "Buat Laporan"

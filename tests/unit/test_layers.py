@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("audit", ("whistle.audit",)),
     ("reports", ("whistle.reports",)),
     ("officers", ("whistle.officers",)),
-    ("intake | cases", ("whistle.intake", "whistle.cases")),
+    ("intake | cases | transparency", ("whistle.intake", "whistle.cases", "whistle.transparency")),
     ("glue", ("whistle.web", "whistle.clitools")),
     ("interface", ()),
     ("top", ("whistle.app", "whistle.cli")),

@@ -13,7 +13,12 @@ from litestar.response import Redirect, Template
 
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
-from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
+from whistle.errors import (
+    InvalidTrackingCode,
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationFailed,
+)
 from whistle.intake import service
 from whistle.intake.schemas import (
     LIMITS,
@@ -22,9 +27,27 @@ from whistle.intake.schemas import (
     validate_report,
 )
 from whistle.web.dependencies import session_cookie
-from whistle.web.errors import BUSY_RETRY_SECONDS
+from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
+from whistle.web.security import (
+    NO_CSRF_COOKIE,
+    form_token,
+    form_token_valid,
+    same_origin_request,
+)
 
 REPORTER_COOKIE = "whistle_reporter"
+# The tracking form sets no cookie (a visitor who only looks leaves no trace): its token is
+# signed and expiring, and a post from another site is refused (see whistle.web.security).
+TRACK_FORM = "track"
+
+
+def _track_page(ctx: Context, status: int = 200, **context: Any) -> Template:
+    token = form_token(ctx.keyring.csrf_secret, TRACK_FORM)
+    return Template(
+        template_name="public/track.html",
+        context={**context, "form_token": token},
+        status_code=status,
+    )
 
 
 def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
@@ -57,7 +80,7 @@ async def _form_page(
 class PublicPages(Controller):
     include_in_schema = False
 
-    @get("/", name="home")
+    @get("/", name="home", opt=NO_CSRF_COOKIE)
     async def home(self) -> Template:
         return Template(template_name="public/home.html")
 
@@ -81,23 +104,28 @@ class PublicPages(Controller):
             return await _form_page(values, {}, excluded, status=503, busy=True)
         return Template(template_name="public/receipt.html", context={"receipt": receipt})
 
-    @get("/track", name="track_form")
-    async def track_form(self, expired: FromQuery[bool] = False) -> Template:
-        return Template(template_name="public/track.html", context={"expired": expired})
+    @get("/track", name="track_form", opt=NO_CSRF_COOKIE)
+    async def track_form(
+        self, ctx: NamedDependency[Context], expired: FromQuery[bool] = False
+    ) -> Template:
+        return _track_page(ctx, expired=expired)
 
-    @post("/track", name="track_open")
+    @post("/track", name="track_open", opt=NO_CSRF_COOKIE)
     async def track_open(
-        self, data: URLEncodedBody[TrackForm], ctx: NamedDependency[Context]
+        self,
+        request: Request,
+        data: URLEncodedBody[TrackForm],
+        ctx: NamedDependency[Context],
     ) -> Redirect | Template:
+        if not same_origin_request(request.headers, request.url.netloc) or not form_token_valid(
+            ctx.keyring.csrf_secret, TRACK_FORM, data.csrf_token
+        ):
+            raise PermissionDenied(CSRF_FAILED_DETAIL)
         try:
             token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:
             # The code typed is never echoed back.
-            return Template(
-                template_name="public/track.html",
-                context={"error": failure.title},
-                status_code=401,
-            )
+            return _track_page(ctx, status=401, error=failure.title)
         return Redirect(
             path="/track/report", cookies=[reporter_cookie(ctx, token)], status_code=303
         )

@@ -92,6 +92,8 @@ class TrackForm(msgspec.Struct):
     """The tracking form: the code as typed (never echoed back)."""
 
     tracking_code: str = ""
+    # The form's own signed token (the tracking form sets no CSRF cookie).
+    csrf_token: str = msgspec.field(default="", name="_csrf_token")
 
 
 # Older clients send the amount as text: ASCII digits only, anything else is a wrong type.

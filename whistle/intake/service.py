@@ -26,7 +26,13 @@ from whistle.db import engine as db
 from whistle.db.tables import Report, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.officers.roles import (
+    INVESTIGATOR,
+    TRIAGE,
+    RoleHolder,
+    officers_with_role,
+    roles_by_officer,
+)
 from whistle.reports import envelope, statuses
 from whistle.reports.content import ReportInput
 
@@ -60,13 +66,22 @@ class ReporterView:
 class ExcludableOfficer:
     id: int
     display_name: str
+    # The case-reading roles they hold (triage, investigator): a name alone may not tell the
+    # reporter who this is.
+    roles: tuple[str, ...]
 
 
 async def excludable_officers() -> list[ExcludableOfficer]:
     """Officers a reporter may exclude for conflict of interest (anyone who could read cases)."""
+    holders = await officers_with_role(TRIAGE, INVESTIGATOR)
+    roles = await roles_by_officer()
     return [
-        ExcludableOfficer(officer.id, officer.display_name)
-        for officer in await officers_with_role(TRIAGE, INVESTIGATOR)
+        ExcludableOfficer(
+            officer.id,
+            officer.display_name,
+            tuple(role for role in roles.get(officer.id, []) if role in (INVESTIGATOR, TRIAGE)),
+        )
+        for officer in holders
     ]
 
 

@@ -36,7 +36,7 @@ STATUS_EXPLANATIONS: dict[str, str] = {
 OUTCOME_LABELS: dict[str, str] = {
     "substantiated_ethics": N_("Terbukti - pelanggaran kode etik"),
     "substantiated_discipline": N_("Terbukti - pelanggaran disiplin"),
-    "substantiated_criminal": N_("Terbukti - tindak pidana"),
+    "substantiated_criminal": N_("Dilimpahkan ke APH - dugaan pidana"),
     "not_substantiated": N_("Tidak terbukti"),
 }
 

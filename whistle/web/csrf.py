@@ -43,6 +43,9 @@ CROSS_ORIGIN_DETAIL = N_(
     "Permintaan ini dikirim dari situs lain sehingga ditolak. "
     "Buka halaman petugas langsung di alamat Whistle lalu coba lagi."
 )
+# Handler opt for pages that only show something (no cookie for a visitor who has done nothing)
+# and for the tracking form, which carries its own signed token (whistle.web.security).
+NO_CSRF_COOKIE_OPT = "exclude_from_csrf"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
 _TOKEN_CONTEXT = b"whistle-csrf/v1\x00"
 
@@ -104,7 +107,10 @@ class SessionBoundCsrf(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
-        if path.startswith(tuple(self.policy.exempt_prefixes)):
+        handler = scope.get("route_handler")
+        if path.startswith(tuple(self.policy.exempt_prefixes)) or (
+            handler is not None and handler.opt.get(NO_CSRF_COOKIE_OPT)
+        ):
             await next_app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope, receive)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+
+from whistle.web.csrf import NO_CSRF_COOKIE_OPT
 
 OFFICER_PREFIX = "/officer"
 # No script at all, nothing from any other origin.
@@ -45,3 +51,53 @@ def security_headers_hook(development: bool) -> Callable[[Message, Scope], Await
             headers["Cache-Control"] = "no-store"
 
     return add_headers
+
+
+# Handler opt that keeps the CSRF middleware (and its cookie) away from a handler: for pages that
+# only show something, so a visitor who has done nothing keeps no cookie.
+NO_CSRF_COOKIE = {NO_CSRF_COOKIE_OPT: True}
+# Fetch metadata a browser sends on a request made by our own pages (or typed by the user).
+_OWN_SITE = {"same-origin", "none"}
+FORM_TOKEN_SECONDS = 2 * 3600
+
+
+def same_origin_request(headers: Mapping[str, str], host: str) -> bool:
+    """Whether a browser made this request from one of our own pages.
+
+    Sec-Fetch-Site decides when present (every current browser sends it). Without it, an Origin
+    header must name this host; ``Origin: null`` (sandboxed or privacy-stripped) is refused. A
+    request with neither comes from no browser, so it cannot be a cross-site forgery.
+    """
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in _OWN_SITE
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == host
+
+
+def form_token(secret: bytes, purpose: str, *, now: float | None = None) -> str:
+    """A signed, expiring token for a form that sets no cookie: ``issued-at.mac``.
+
+    It binds the form to this installation and to a recent page load; it is not tied to a
+    browser, so the cross-site refusal (``same_origin_request``) is what stops a forgery.
+    """
+    issued = int(time.time() if now is None else now)
+    return f"{issued}.{_form_mac(secret, purpose, issued)}"
+
+
+def form_token_valid(secret: bytes, purpose: str, token: str, *, now: float | None = None) -> bool:
+    issued_text, _, mac = token.partition(".")
+    if not issued_text.isdigit() or not mac:
+        return False
+    issued = int(issued_text)
+    age = (time.time() if now is None else now) - issued
+    if not 0 <= age <= FORM_TOKEN_SECONDS:
+        return False
+    return hmac.compare_digest(mac, _form_mac(secret, purpose, issued))
+
+
+def _form_mac(secret: bytes, purpose: str, issued: int) -> str:
+    message = f"form-token|{purpose}|{issued}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()

@@ -43,6 +43,12 @@ def _datetime(value: datetime | None) -> str:
     return f"{text} WIB"
 
 
+def _month(value: str) -> str:
+    """``2026-11`` as the month's name and year in the reader's language."""
+    year, month = (int(part) for part in value.split("-"))
+    return format_date(date(year, month, 1), "MMMM yyyy", locale=i18n.current_language.get())
+
+
 def _rupiah(value: int | None) -> str:
     if value is None:
         return ""
@@ -76,6 +82,7 @@ def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngi
         env.filters["date_id"] = _date
         env.filters["datetime_id"] = _datetime
         env.filters["rupiah"] = _rupiah
+        env.filters["month_id"] = _month
         for name, table in labels.items():
             env.filters[name] = _label_filter(table)
         env.globals["options"] = _options(labels)

@@ -1,0 +1,294 @@
+"""Aggregate statistics from plain workflow metadata (never decrypted content).
+
+``compute`` counts every report; ``for_public`` hides any figure drawn from fewer than
+``MIN_CASES`` reports so that no single report can be picked out, including by subtracting the
+shown cells of a table from its shown total (secondary suppression). Auditors get the figures
+as computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics as pystats
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+
+from whistle.db import engine as db
+from whistle.reports.content import CATEGORIES
+
+# Fewer reports than this behind a figure and the public does not see it.
+MIN_CASES = 5
+MONTHS_SHOWN = 12
+# The office's calendar (WIB): a report received at 23.30 WIB belongs to that day's month.
+WIB = timezone(timedelta(hours=7), "WIB")
+
+Count = int | None  # None: suppressed
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Counts per code with their total; a suppressed cell or total is None."""
+
+    counts: dict[str, Count]
+    total: Count
+
+    @property
+    def largest(self) -> int:
+        return max([value or 0 for value in self.counts.values()] + [1])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure (median days or a percentage) and how many reports it is drawn from."""
+
+    value: float | None
+    cases: Count
+
+
+@dataclass(frozen=True)
+class Statistics:
+    computed_at: datetime
+    per_month: Distribution
+    by_category: Distribution
+    by_status: Distribution
+    by_outcome: Distribution
+    days_to_acknowledge: Measure
+    days_to_conclude: Measure
+    acknowledged_in_time: Measure  # percent of reports whose acknowledgement deadline has come
+    concluded_in_time: Measure  # percent of concluded reports with a feedback deadline
+    suppressed: bool = field(default=False)
+
+
+def _months_back(now: datetime, count: int) -> list[str]:
+    local = now.astimezone(WIB)
+    year, month = local.year, local.month
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def _distribution(counter: Counter[str], codes: Iterable[str]) -> Distribution:
+    counts: dict[str, Count] = {code: counter.get(code, 0) for code in codes}
+    for code, value in counter.items():
+        counts.setdefault(code, value)
+    return Distribution(counts=counts, total=sum(value or 0 for value in counts.values()))
+
+
+def _share(hits: int, cases: int) -> Measure:
+    return Measure(round(100 * hits / cases, 1) if cases else None, cases)
+
+
+class _Sql:
+    """The few expressions that differ between SQLite (text timestamps) and PostgreSQL.
+    Every expression is a constant of this module, never input."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+
+    def at(self, column: str) -> str:
+        """A comparable instant: SQLite keeps timestamps as text, so compare Julian days."""
+        return f"julianday({column})" if self.sqlite else column
+
+    def days(self, start: str, end: str) -> str:
+        if self.sqlite:
+            return f"(julianday({end}) - julianday({start}))"
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+
+    def wib_month(self, column: str) -> str:
+        if self.sqlite:
+            return f"strftime('%Y-%m', {column}, '+7 hours')"
+        return f"to_char(({column} AT TIME ZONE 'UTC') + interval '7 hours', 'YYYY-MM')"
+
+    def now(self, now: datetime) -> object:
+        return now.astimezone(UTC).isoformat() if self.sqlite else now
+
+
+async def _counts(expression: str, where: str = "") -> Counter[str]:
+    rows = await db.fetch(
+        f"SELECT {expression} AS code, COUNT(*) AS n FROM report {where} GROUP BY {expression}"  # noqa: S608
+    )
+    return Counter({str(row["code"]): int(row["n"]) for row in rows})
+
+
+async def _median_days(sql: _Sql, start: str, end: str) -> Measure:
+    """The median of ``end - start`` in days over reports that have ``end``, sorted in SQL."""
+    where = f"FROM report WHERE {end} IS NOT NULL"
+    count = int((await db.fetch(f"SELECT COUNT(*) AS n {where}"))[0]["n"])
+    if not count:
+        return Measure(None, 0)
+    middle = await db.fetch(
+        f"SELECT {sql.days(start, end)} AS d {where} ORDER BY d LIMIT {{}} OFFSET {{}}",
+        2 - count % 2,
+        (count - 1) // 2,
+    )
+    return Measure(round(pystats.fmean(float(row["d"]) for row in middle), 1), count)
+
+
+async def _in_time(sql: _Sql, done: str, due: str, judged: str, *args: object) -> Measure:
+    """Share of reports with ``done`` no later than ``due``, among those ``judged`` selects."""
+    on_time = f"{done} IS NOT NULL AND {sql.at(done)} <= {sql.at(due)}"
+    rows = await db.fetch(
+        f"SELECT COUNT(*) AS cases, "  # noqa: S608
+        f"COALESCE(SUM(CASE WHEN {on_time} THEN 1 ELSE 0 END), 0) AS hits "
+        f"FROM report WHERE {judged}",
+        *args,
+    )
+    return _share(int(rows[0]["hits"]), int(rows[0]["cases"]))
+
+
+async def compute(now: datetime | None = None) -> Statistics:
+    """Every figure over every report, unsuppressed (the auditor's view).
+
+    Aggregated in SQL, so the event loop never walks the report rows.
+    """
+    now = now or datetime.now(UTC)
+    sql = _Sql(db.is_sqlite())
+    months = _months_back(now, MONTHS_SHOWN)
+    per_month = await _counts(sql.wib_month("received_at"))
+    return Statistics(
+        computed_at=now,
+        per_month=_distribution(Counter({m: per_month.get(m, 0) for m in months}), months),
+        by_category=_distribution(await _counts("category"), CATEGORIES),
+        by_status=_distribution(await _counts("status"), ()),
+        by_outcome=_distribution(await _counts("outcome", "WHERE outcome IS NOT NULL"), ()),
+        days_to_acknowledge=await _median_days(sql, "received_at", "acknowledged_at"),
+        days_to_conclude=await _median_days(sql, "received_at", "concluded_at"),
+        # Judged once acknowledged, or once the deadline has passed without it.
+        acknowledged_in_time=await _in_time(
+            sql,
+            "acknowledged_at",
+            "acknowledge_due",
+            f"acknowledged_at IS NOT NULL OR {sql.at('acknowledge_due')} <= {sql.at('{}')}",
+            sql.now(now),
+        ),
+        concluded_in_time=await _in_time(
+            sql,
+            "concluded_at",
+            "feedback_due",
+            "concluded_at IS NOT NULL AND feedback_due IS NOT NULL",
+        ),
+    )
+
+
+def suppress_distribution(distribution: Distribution) -> Distribution:
+    """Hide cells of 1 to MIN_CASES-1 reports, and enough others that none can be recovered.
+
+    A lone hidden cell equals the total minus the shown cells, so the next smallest non-zero
+    cell is hidden with it; a total below MIN_CASES hides the whole table. Zero is shown: it
+    points at nobody.
+    """
+    counts = {code: value or 0 for code, value in distribution.counts.items()}
+    total = sum(counts.values())
+    if 0 < total < MIN_CASES:
+        return Distribution(counts=dict.fromkeys(counts), total=None)
+    hidden = {code for code, value in counts.items() if 0 < value < MIN_CASES}
+    if len(hidden) == 1:
+        others = [(value, code) for code, value in counts.items() if value and code not in hidden]
+        if others:
+            hidden.add(min(others)[1])
+    return Distribution(
+        counts={code: None if code in hidden else value for code, value in counts.items()},
+        total=total,
+    )
+
+
+def _suppress_measure(measure: Measure) -> Measure:
+    """The value alone, or nothing when it rests on too few reports. The number of reports
+    behind it is not published: subtracted from a table's total it could reveal a hidden cell
+    (15 reports, 12 acknowledged: the 3 still waiting)."""
+    if measure.cases is not None and 0 < measure.cases < MIN_CASES:
+        return Measure(None, None)
+    return Measure(measure.value, None)
+
+
+def for_public(figures: Statistics) -> Statistics:
+    """The same figures with every small cell hidden (see the module doc)."""
+    return replace(
+        figures,
+        per_month=suppress_distribution(figures.per_month),
+        by_category=suppress_distribution(figures.by_category),
+        by_status=suppress_distribution(figures.by_status),
+        by_outcome=suppress_distribution(figures.by_outcome),
+        days_to_acknowledge=_suppress_measure(figures.days_to_acknowledge),
+        days_to_conclude=_suppress_measure(figures.days_to_conclude),
+        acknowledged_in_time=_suppress_measure(figures.acknowledged_in_time),
+        concluded_in_time=_suppress_measure(figures.concluded_in_time),
+        suppressed=True,
+    )
+
+
+class PublicStatisticsCache:
+    """The public figures, recomputed at most every ``max_age`` seconds, and each language's
+    rendered page for them.
+
+    The page is public and unauthenticated: without this, each request would scan the report
+    table. Only the first request waits for the figures; later, stale figures are served while
+    one background task recomputes them. A few minutes' delay also blurs the moment a single
+    new report changes a figure.
+    """
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._figures: Statistics | None = None
+        self._at = 0.0
+        self._pages: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
+
+    async def _recompute(self) -> None:
+        figures = for_public(await compute())
+        self._figures, self._at, self._pages = figures, time.monotonic(), {}
+
+    async def get(self) -> Statistics:
+        if self._figures is None:
+            async with self._lock:  # a burst at start-up waits for one computation
+                if self._figures is None:
+                    await self._recompute()
+        elif time.monotonic() - self._at > self.max_age and (
+            self._refresh is None or self._refresh.done()
+        ):
+            self._refresh = asyncio.create_task(self._recompute())
+        assert self._figures is not None
+        return self._figures
+
+    async def settle(self) -> None:
+        """Wait for a recomputation under way (at shutdown, before the database closes)."""
+        if self._refresh is not None:
+            await self._refresh
+
+    def page(self, language: str, figures: Statistics) -> str | None:
+        """The page rendered for these figures in ``language``, if it was kept."""
+        return self._pages.get(language) if figures is self._figures else None
+
+    def keep_page(self, language: str, figures: Statistics, html: str) -> None:
+        if figures is self._figures:
+            self._pages[language] = html
+
+
+def rows_for_export(figures: Statistics) -> list[tuple[str, str, object]]:
+    """(table, code, value) rows: one table for the CSV export, the same figures as the page."""
+    rows: list[tuple[str, str, object]] = []
+    tables: Mapping[str, Distribution] = {
+        "per_month": figures.per_month,
+        "by_category": figures.by_category,
+        "by_status": figures.by_status,
+        "by_outcome": figures.by_outcome,
+    }
+    for name, distribution in tables.items():
+        rows.extend((name, code, value) for code, value in distribution.counts.items())
+        rows.append((name, "total", distribution.total))
+    measures = {
+        "median_days_to_acknowledge": figures.days_to_acknowledge,
+        "median_days_to_conclude": figures.days_to_conclude,
+        "percent_acknowledged_in_time": figures.acknowledged_in_time,
+        "percent_concluded_in_time": figures.concluded_in_time,
+    }
+    for name, measure in measures.items():
+        rows.append((name, "value", measure.value))
+        rows.append((name, "cases", measure.cases))
+    return rows
