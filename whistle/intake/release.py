@@ -214,8 +214,8 @@ async def release_due(_ctx: Context, _last_run: datetime | None, now: datetime) 
     return await PendingItem.exists().where(PendingItem.release_at <= now)
 
 
-async def run_release(ctx: Context) -> None:
-    await publish_pending(ctx)
+async def run_release(ctx: Context, now: datetime) -> None:
+    await publish_pending(ctx, now)
 
 
 RELEASE_JOB = Job(
