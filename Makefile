@@ -15,15 +15,17 @@ $(STAMP): pyproject.toml
 
 # Development run: keys are created on first use with a passphrase kept in data/ (change it
 # and move keys/office_recovery.key offline for production; see README).
+RELEASE_MINUTES ?= 1
 run: $(STAMP)
 	@mkdir -p data && chmod 700 data
 	@test -f data/dev-passphrase || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > data/dev-passphrase)
 	$(BIN)/whistle init --passphrase-file data/dev-passphrase
 	$(BIN)/whistle migrate
-	@# The worker (signed audit checkpoints, later jobs) runs beside the server and stops with it.
-	WHISTLE_DEVELOPMENT=true $(BIN)/whistle worker & worker=$$!; \
+	@# The worker (release of new reports, signed audit checkpoints) runs beside the server and
+	@# stops with it. New reports reach the inbox after RELEASE_MINUTES (an hour in production).
+	WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	WHISTLE_DEVELOPMENT=true $(BIN)/whistle serve --host 127.0.0.1 --port 8000
+	WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -161,5 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def worker_jobs() -> list[Job]:
     """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
     from whistle.audit.jobs import CHECKPOINT_JOB
+    from whistle.intake.release import RELEASE_JOB
 
-    return [CHECKPOINT_JOB]
+    # The release first: the checkpoint then covers the entries it just wrote.
+    return [RELEASE_JOB, CHECKPOINT_JOB]

@@ -15,6 +15,9 @@ from typing import Any
 
 from whistle.crypto.kdf import Argon2Params
 
+# The shortest release period outside development: reporter writes are published hourly at most.
+MIN_RELEASE_MINUTES = 60
+
 
 class SettingsError(ValueError):
     """A WHISTLE_* variable has a value Whistle cannot use."""
@@ -62,6 +65,9 @@ class Settings:
     audit_checkpoint_hours: int = 24
     # How often the worker looks for due jobs.
     worker_tick_seconds: int = 30
+    # Reporter-originated writes wait in the pending store and are published together at the end
+    # of each period of this many minutes (threat model 2). An hour at least outside development.
+    release_minutes: int = 60
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -161,8 +167,19 @@ class Settings:
             worker_tick_seconds=reader.integer(
                 "WHISTLE_WORKER_TICK_SECONDS", defaults.worker_tick_seconds, minimum=1
             ),
+            release_minutes=reader.integer(
+                "WHISTLE_RELEASE_MINUTES", defaults.release_minutes, minimum=1
+            ),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )
+        if settings.release_minutes < MIN_RELEASE_MINUTES and not settings.development:
+            raise SettingsError(
+                f"WHISTLE_RELEASE_MINUTES must be at least {MIN_RELEASE_MINUTES} "
+                "outside development (WHISTLE_DEVELOPMENT=true)"
+            )
+        if 1440 % settings.release_minutes:
+            # Periods must tile the day so every boundary falls at the same wall-clock times.
+            raise SettingsError("WHISTLE_RELEASE_MINUTES must divide a day (1440) evenly")
         return settings
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.support.forms import VALID_REPORT
+from tests.support.release import publish_for
 from whistle.db.tables import AuditEntry, Report
 from whistle.web.inbound import MAX_JSON_BYTES, MAX_JSON_DEPTH, json_depth
 
@@ -57,6 +58,7 @@ async def test_api_report_as_json_is_still_filed(client):
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert response.status_code == 201, response.text
+    assert await publish_for(client) == 1
     assert await Report.count() == 1
 
 

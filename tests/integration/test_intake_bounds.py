@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.forms import VALID_REPORT, post_form
 from tests.support.officers import logged_in, make_officer
+from tests.support.release import publish
 from whistle.audit import actions
 from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
 from whistle.intake import service as intake
@@ -114,6 +115,7 @@ async def test_a_case_stays_readable_whatever_its_report_excludes(client, ctx):
             excluded_officers=list(OUT_OF_RANGE_IDS.values()),
         ),
     )
+    await publish(ctx)
     report_id, _ = await intake.unlock_with_code(ctx, receipt.tracking_code)
     number = (await Report.select(Report.case_number).where(Report.id == report_id).first())[
         "case_number"

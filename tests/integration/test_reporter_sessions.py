@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.support.forms import VALID_REPORT
+from tests.support.release import publish_for
 from whistle.db.tables import Report, WebSession
 
 
 async def _session(client) -> tuple[str, dict[str, str]]:
     created = (await client.post("/api/v1/reports", json=VALID_REPORT)).json()
+    await publish_for(client)
     token = (
         await client.post("/api/v1/session", json={"tracking_code": created["tracking_code"]})
     ).json()["token"]

@@ -10,7 +10,10 @@ import anyio
 import httpx
 
 from tests.support.dump import database_copy
+from tests.support.release import publish
 from tests.support.server import running_server
+from whistle.context import Context
+from whistle.db import engine as db
 
 MARKER = "ZEBRAMARKER7731"
 USER_AGENT = "MarkerPhone/9.9 (UAMARKER4242)"
@@ -84,6 +87,13 @@ async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp
     for needle in (MARKER, USER_AGENT, "UAMARKER4242", FORWARDED_IP, CLIENT_IP):
         assert needle not in logged, f"{needle!r} reached the server log"
 
+    # The reports as officers get them: published by the release (the dump then shows their
+    # plain metadata; before it, the pending store holds them as one opaque payload).
+    engine = await db.open_database(settings)
+    try:
+        assert await publish(Context.create(settings)) == 2
+    finally:
+        await db.close_database(engine)
     stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)
     assert b"pungli" in stored and b"calo" in stored, "the dump holds the reports' metadata"
     for needle in (MARKER, "UAMARKER4242", FORWARDED_IP, CLIENT_IP, "MarkerPhone", *codes):

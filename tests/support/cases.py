@@ -8,22 +8,24 @@ import httpx
 
 from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.officers import session_for
+from tests.support.release import publish
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
 from whistle.intake import service as intake
 from whistle.intake.schemas import validate_report
 from whistle.officers.auth import CurrentOfficer, load_current_officer
 
-CASE_LINK = re.compile(r'href="/officer/cases/([0-9]{4}-[0-9]+)"')
+CASE_LINK = re.compile(r'href="/officer/cases/([0-9]{4}-[0-9A-Z-]+)"')
 
 
 async def file_report(
     ctx: Context, *, excluded: list[int] | None = None, **fields: str
 ) -> tuple[str, str]:
-    """File a report through intake; returns (case number, tracking code)."""
+    """File a report through intake and publish it; returns (case number, tracking code)."""
     receipt = await intake.submit_report(
         ctx, validate_report({**VALID_REPORT, **fields}, excluded=excluded or [])
     )
+    await publish(ctx)
     report_id, _ = await intake.unlock_with_code(ctx, receipt.tracking_code)
     row = await Report.select(Report.case_number).where(Report.id == report_id).first()
     return row["case_number"], receipt.tracking_code

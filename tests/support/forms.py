@@ -6,6 +6,8 @@ import re
 
 import httpx
 
+from tests.support.release import publish_for
+
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 CODE = re.compile(r'id="tracking-code"[^>]*>([0-9A-Z-]{19})<')
 
@@ -35,10 +37,17 @@ async def post_form(
     return await client.post(path, data={**data, "_csrf_token": token})
 
 
-async def submit_report_form(client: httpx.AsyncClient, data: dict | None = None) -> str:
-    """File a report through the HTML form; return the tracking code shown on the receipt."""
+async def submit_report_form(
+    client: httpx.AsyncClient, data: dict | None = None, *, publish: bool = True
+) -> str:
+    """File a report through the HTML form; return the tracking code shown on the receipt.
+
+    The report is then published by the real release (as at the end of its period), unless
+    ``publish`` is False (it stays in the pending store)."""
     response = await post_form(client, "/report", data or VALID_REPORT)
     assert response.status_code == 201 or response.status_code == 200, response.text
     match = CODE.search(response.text)
     assert match, "receipt shows no tracking code"
+    if publish:
+        await publish_for(client)
     return match.group(1)

@@ -87,3 +87,14 @@ def test_database_url_error_does_not_echo_credentials():
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"WHISTLE_DATABASE_URL": "mysql://root:topsecret@localhost/x"})
     assert "topsecret" not in str(caught.value)
+
+
+def test_release_period_is_an_hour_at_least_outside_development():
+    assert Settings.from_env({}).release_minutes == 60
+    assert Settings.from_env({"WHISTLE_RELEASE_MINUTES": "120"}).release_minutes == 120
+    with pytest.raises(SettingsError, match="WHISTLE_RELEASE_MINUTES"):
+        Settings.from_env({"WHISTLE_RELEASE_MINUTES": "1"})
+    development = {"WHISTLE_DEVELOPMENT": "true", "WHISTLE_RELEASE_MINUTES": "1"}
+    assert Settings.from_env(development).release_minutes == 1
+    with pytest.raises(SettingsError, match="divide a day"):
+        Settings.from_env({"WHISTLE_RELEASE_MINUTES": "70"})

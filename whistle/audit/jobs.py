@@ -29,7 +29,7 @@ async def checkpoint_due(ctx: Context, _last_run: datetime | None, now: datetime
     return age >= timedelta(hours=ctx.settings.audit_checkpoint_hours)
 
 
-async def run_checkpoint(ctx: Context) -> None:
+async def run_checkpoint(ctx: Context, _now: datetime) -> None:
     await take_checkpoint(ctx.keyring, actor=WORKER_ACTOR)
 
 

@@ -9,6 +9,7 @@ case page with the message beside the field and the typed values kept, having ch
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -27,6 +28,7 @@ from whistle.cases.schemas import (
     TransitionForm,
     TriageForm,
 )
+from whistle.clock import release_period_end
 from whistle.context import Context
 from whistle.i18n import N_
 from whistle.inputs import NO_CONTROL_PATTERN
@@ -154,6 +156,9 @@ class CasePages(Controller):
                 "view": view,
                 "investigators": await _investigators(),
                 "due_soon_days": ctx.settings.due_soon_days,
+                # New reports arrive together at the end of each release period (threat model 2).
+                "release_minutes": ctx.settings.release_minutes,
+                "next_release": release_period_end(datetime.now(UTC), ctx.settings.release_minutes),
             },
         )
 

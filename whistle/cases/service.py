@@ -8,6 +8,7 @@ details carry usernames and statuses, never what anybody wrote.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from whistle.audit.service import AuditRecord, case_history
 from whistle.cases import workflow
 from whistle.cases.inbox import Deadline, next_deadline
 from whistle.context import Context
+from whistle.crypto import InvalidCaseNumber, normalise_case_number
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
@@ -128,7 +130,10 @@ class _Case:
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
     """The case and its data key unwrapped for ``officer``, or CaseUnreadable (404) when there
     is no such case or they hold no key to it: the same error, after the same queries, so an
-    officer cannot tell a case they may not read from one that does not exist."""
+    officer cannot tell a case they may not read from one that does not exist. A typed number
+    is forgiven case, gaps and look-alikes (numbers from before random ones are taken as is)."""
+    with contextlib.suppress(InvalidCaseNumber):
+        case_number = normalise_case_number(case_number)
     row = await Report.select().where(Report.case_number == case_number).first()
     report_id = row["id"] if row is not None else _NO_REPORT
     # No key is wrapped for _NO_REPORT: a missing case fails exactly like an unreadable one.

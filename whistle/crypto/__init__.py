@@ -5,10 +5,13 @@ Everything is built on the `cryptography` package; see DESIGN.md, section "Crypt
 
 from whistle.crypto.codes import (
     ALPHABET,
+    InvalidCaseNumber,
     ReporterSecrets,
     derive_reporter_secrets,
     format_tracking_code,
+    new_case_number,
     new_tracking_code,
+    normalise_case_number,
     normalise_tracking_code,
 )
 from whistle.crypto.envelope import (
@@ -72,6 +75,7 @@ __all__ = [
     "CryptoError",
     "DecryptionError",
     "DerivationQueueFull",
+    "InvalidCaseNumber",
     "InvalidTrackingCode",
     "KeyDerivationLimiter",
     "Keyring",
@@ -88,9 +92,11 @@ __all__ = [
     "hash_password",
     "init_keys",
     "needs_rehash",
+    "new_case_number",
     "new_data_key",
     "new_session_id",
     "new_tracking_code",
+    "normalise_case_number",
     "normalise_tracking_code",
     "protect_private_key",
     "public_key_from_private",

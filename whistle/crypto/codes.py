@@ -16,11 +16,15 @@ from whistle.crypto.kdf import Argon2Params, argon2id
 
 __all__ = [
     "ALPHABET",
+    "CASE_NUMBER_SYMBOLS",
     "CODE_SYMBOLS",
+    "InvalidCaseNumber",
     "ReporterSecrets",
     "derive_reporter_secrets",
     "format_tracking_code",
+    "new_case_number",
     "new_tracking_code",
+    "normalise_case_number",
     "normalise_tracking_code",
 ]
 
@@ -96,3 +100,58 @@ def derive_reporter_secrets(
         lookup_id=hashlib.sha256(material[:32]).digest(),
         wrapping_key=material[32:],
     )
+
+
+# --- case numbers -------------------------------------------------------------------------
+# An officer's handle on a case: the year and random symbols, so numbers neither count reports
+# nor order them (threat model 3). Shown as YYYY-XXXX-XXXC, where C is a check symbol.
+CASE_NUMBER_SYMBOLS = 7  # random: 35 bits, so collisions (retried) are rare even at scale
+_YEAR_DIGITS = 4
+
+
+class InvalidCaseNumber(ValueError):
+    """Text that is not a case number (wrong shape or check symbol)."""
+
+
+def _check_symbol(symbols: str) -> str:
+    """Weighted sum mod 32 with odd weights: odd weights are invertible mod 32, so any single
+    mistyped symbol changes the check, and so does swapping two neighbours unless they differ
+    by 16."""
+    total = sum((2 * index + 1) * ALPHABET.index(char) for index, char in enumerate(symbols))
+    return ALPHABET[total % 32]
+
+
+def new_case_number(year: int) -> str:
+    """A fresh random case number of the given year, formatted for display."""
+    if not 1000 <= year <= 9999:
+        raise ValueError("a case number's year has four digits")
+    body = "".join(secrets.choice(ALPHABET) for _ in range(CASE_NUMBER_SYMBOLS))
+    return _format_case_number(f"{year}{body}{_check_symbol(f'{year}{body}')}")
+
+
+def _format_case_number(bare: str) -> str:
+    year, rest = bare[:_YEAR_DIGITS], bare[_YEAR_DIGITS:]
+    return f"{year}-{rest[:_GROUP]}-{rest[_GROUP:]}"
+
+
+def normalise_case_number(text: str) -> str:
+    """The display form of a case number typed with any case, gaps, hyphens or look-alikes
+    (I/L for 1, O for 0). Raises InvalidCaseNumber when it is not one or its check fails."""
+    if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS or not text.isascii():
+        raise InvalidCaseNumber()
+    symbols = []
+    for char in text.upper():
+        if char in _SEPARATORS:
+            continue
+        char = _ALIASES.get(char, char)
+        if char not in _VALID:
+            raise InvalidCaseNumber()
+        symbols.append(char)
+    bare = "".join(symbols)
+    if (
+        len(bare) != _YEAR_DIGITS + CASE_NUMBER_SYMBOLS + 1
+        or not bare[:_YEAR_DIGITS].isdigit()
+        or _check_symbol(bare[:-1]) != bare[-1]
+    ):
+        raise InvalidCaseNumber()
+    return _format_case_number(bare)

@@ -31,6 +31,8 @@ INDEXES: dict[str, NamedIndex] = {
     "report_inbox_category_due": NamedIndex("report"),
     "report_inbox_received": NamedIndex("report"),
     "status_event_report": NamedIndex("status_event"),
+    # The release picks the items of ended periods.
+    "pending_item_release": NamedIndex("pending_item"),
     "web_session_expires": NamedIndex("web_session"),
     "web_session_officer": NamedIndex("web_session"),
     "audit_entry_case": NamedIndex("audit_entry"),

@@ -66,7 +66,8 @@ class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
 
 class Report(Table, tablename="report"):
     id = UUID(primary_key=True)
-    # Internal case number (e.g. 2026-0042): officers only, unrelated to the tracking code.
+    # Internal case number (year + random Crockford symbols, e.g. 2026-K7QM-4XZ9; older rows
+    # 2026-0042): officers only, unrelated to the tracking code.
     case_number = Varchar(length=16, unique=True)
     # SHA-256 (hex) of the first half of the Argon2id derivation of the tracking code.
     lookup_id = Varchar(length=64, unique=True)
@@ -110,11 +111,19 @@ class StatusEvent(Table, tablename="status_event"):
     public_note = Bytea(null=True, default=None)
 
 
-class CaseCounter(Table, tablename="case_counter"):
-    """The last case number issued per year; the row lock serialises concurrent intakes."""
+class PendingItem(Table, tablename="pending_item"):
+    """A reporter-originated write waiting for its period's release (threat model 2).
 
-    year = Integer(primary_key=True)
-    last_number = Integer(default=0)
+    ``payload`` holds only what publishing needs, already encrypted at submission (ciphertext
+    and key wraps); ``received_at`` is the hour, ``release_at`` the end of its period. A report
+    carries its reporter ``lookup_id`` so the reporter can open it before it is published."""
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=16)
+    lookup_id = Varchar(length=64, unique=True, null=True, default=None)
+    received_at = Timestamptz()
+    release_at = Timestamptz()
+    payload = Bytea()
 
 
 class WebSession(Table, tablename="web_session"):
@@ -217,7 +226,7 @@ ALL_TABLES: list[type[Table]] = [
     Report,
     ReportKey,
     StatusEvent,
-    CaseCounter,
+    PendingItem,
     WebSession,
     AuditEntry,
     AuditCheckpoint,

@@ -10,13 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from whistle import audit, sessions
-from whistle.audit import actions
+from whistle import sessions
 from whistle.clock import to_the_hour
 from whistle.context import Context
 from whistle.crypto import (
     DecryptionError,
-    ReporterSecrets,
     derive_reporter_secrets,
     new_tracking_code,
     normalise_tracking_code,
@@ -26,6 +24,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Report, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.i18n import N_
+from whistle.intake import release
 from whistle.officers.roles import (
     INVESTIGATOR,
     TRIAGE,
@@ -60,6 +59,8 @@ class ReporterView:
     referred_to: str | None
     timeline: list[TimelineEntry]
     report: ReportInput
+    # Until the release publishes it: when it reaches the integrity team (None once it has).
+    release_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -101,23 +102,15 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
-async def _next_case_number(year: int) -> str:
-    """Unique under concurrency: the upsert takes the counter row's lock until commit."""
-    rows = await db.fetch(
-        "INSERT INTO case_counter (year, last_number) VALUES ({}, 1) "
-        "ON CONFLICT (year) DO UPDATE SET last_number = case_counter.last_number + 1 "
-        "RETURNING last_number",
-        year,
-    )
-    return f"{year}-{rows[0]['last_number']:04d}"
-
-
 async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
-    """Encrypt and store a new report; return the receipt with the one copy of the code.
+    """Encrypt a new report and commit it to the pending store; return the receipt with the one
+    copy of the code.
 
     The data key is wrapped for the reporter (code-derived key), the office recovery key and
-    every active triage officer the reporter did not exclude. Report, wraps, timeline and audit
-    entry commit together or not at all.
+    every active triage officer the reporter did not exclude. Everything is sealed here and
+    stored in one pending item, committed before the receipt is shown (an acknowledged report
+    is never lost); the release at the end of the period publishes it to the case tables
+    (``whistle.intake.release``), so nothing written now orders it against officer activity.
     """
     code = new_tracking_code()
     reporter = await ctx.submission_kdf.run(
@@ -125,61 +118,31 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     )
     report_id = uuid.uuid4()
     data_key = envelope.new_report_key()
-    received_at = to_the_hour(datetime.now(UTC))
+    now = datetime.now(UTC)
+    received_at = to_the_hour(now)
     content = envelope.seal_content(report_id, data_key, report)
     async with db.transaction():
-        wraps = [
+        wraps = (
             envelope.wrap_for_reporter(report_id, data_key, reporter.wrapping_key),
             envelope.wrap_for_office(report_id, data_key, ctx.keyring.office_public_key),
             *(
                 envelope.wrap_for_officer(report_id, data_key, officer.id, officer.public_key)
                 for officer in await _readers(report)
             ),
-        ]
-        case_number = await _store_report(
-            ctx, report_id, reporter, report.category, content, received_at
         )
-        await envelope.store_wraps(*wraps)
-        await audit.append(
-            actions.REPORT_RECEIVED,
-            actor="reporter",
-            case_number=case_number,
-            details={"category": report.category, "key_holders": len(wraps)},
-            at=received_at,
+        await release.hold_report(
+            ctx,
+            release.PendingReport(
+                report_id=report_id,
+                lookup_id=reporter.lookup_id.hex(),
+                category=report.category,
+                content=content,
+                wraps=wraps,
+                received_at=received_at,
+            ),
+            now,
         )
     return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
-
-
-async def _store_report(
-    ctx: Context,
-    report_id: uuid.UUID,
-    reporter: ReporterSecrets,
-    category: str,
-    content: bytes,
-    received_at: datetime,
-) -> str:
-    """Insert the report row (status received) and its first timeline entry; returns its
-    case number."""
-    case_number = await _next_case_number(received_at.year)
-    await Report.insert(
-        Report(
-            id=report_id,
-            case_number=case_number,
-            lookup_id=reporter.lookup_id.hex(),
-            category=category,
-            status=statuses.RECEIVED,
-            priority="normal",
-            retaliation_risk=False,
-            received_at=received_at,
-            acknowledge_due=received_at + timedelta(days=ctx.settings.acknowledge_days),
-            updated_at=received_at,
-            content=content,
-        )
-    )
-    await StatusEvent.insert(
-        StatusEvent(report=report_id, at=received_at, to_status=statuses.RECEIVED)
-    )
-    return case_number
 
 
 async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
@@ -200,7 +163,11 @@ async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
     )
     if normalised is None:
         raise InvalidTrackingCode()
-    found = await envelope.reporter_wrap(reporter.lookup_id.hex())
+    lookup_id = reporter.lookup_id.hex()
+    # Both places are read every time: the published report, or the one still pending.
+    published = await envelope.reporter_wrap(lookup_id)
+    pending = await release.pending_reporter_wrap(lookup_id)
+    found = published or pending
     if found is None:
         raise InvalidTrackingCode()
     report_id, wrapped = found
@@ -231,10 +198,13 @@ async def reporter_session(ctx: Context, token: str | None) -> tuple[uuid.UUID, 
 
 
 async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
-    """What the reporter sees: status in plain words, public notes, and their own report."""
+    """What the reporter sees: status in plain words, public notes, and their own report.
+
+    Before the release publishes it, the view comes from the pending item the reporter's key
+    opens: received at its hour, reaching the team at ``release_at``."""
     row = await Report.objects().where(Report.id == report_id).first()
     if row is None:
-        raise NotAuthenticated()
+        return await _pending_view(report_id, data_key)
     report = envelope.open_content(report_id, data_key, row.content)
     events = (
         await StatusEvent.select(StatusEvent.to_status, StatusEvent.at, StatusEvent.public_note)
@@ -261,6 +231,24 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
         referred_to=row.referred_to,
         timeline=timeline,
         report=report,
+    )
+
+
+async def _pending_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
+    found = await release.pending_report(report_id)
+    if found is None:
+        raise NotAuthenticated()
+    item, release_at = found
+    received = TimelineEntry(status=statuses.RECEIVED, at=item.received_at, public_note=None)
+    return ReporterView(
+        status=statuses.RECEIVED,
+        status_since=item.received_at,
+        received_at=item.received_at,
+        outcome=None,
+        referred_to=None,
+        timeline=[received],
+        report=envelope.open_content(report_id, data_key, item.content),
+        release_at=release_at,
     )
 
 

@@ -34,7 +34,8 @@ class Job:
     lease: timedelta
     # Whether the job should run now, given when it last completed (None: never).
     due: Callable[[Context, datetime | None, datetime], Awaitable[bool]]
-    run: Callable[[Context], Awaitable[None]]
+    # Runs the job as of ``now``, the time ``due`` was asked about.
+    run: Callable[[Context, datetime], Awaitable[None]]
 
 
 def worker_id() -> str:
@@ -88,7 +89,7 @@ async def run_due_jobs(
         completed: datetime | None = None
         try:
             if await job.due(ctx, last_run, started):
-                await job.run(ctx)
+                await job.run(ctx, started)
                 ran.append(job.name)
                 completed = datetime.now(UTC)
         except Exception as error:

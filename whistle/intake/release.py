@@ -1,0 +1,226 @@
+"""The periodic release of reporter-originated writes (threat model 2).
+
+A submission commits at once to ``pending_item``, holding only what publishing needs: the
+report's ciphertext and key wraps made at submission, its category and the hour. At the end of
+each release period (``WHISTLE_RELEASE_MINUTES``, an hour by default) ``publish_pending`` moves
+every item of ended periods into the case tables in one transaction and in random order, with
+its audit entry, case number and first status event. Published rows are therefore written after
+every officer action of their period, and their ids, audit seq, case numbers and physical order
+(SQLite rowid, PostgreSQL ctid) follow a shuffle, not the order reports came in.
+
+The worker runs ``RELEASE_JOB`` under its database lease; the publishing transaction also takes
+its items with DELETE ... RETURNING, so two releases racing on one database publish each item
+once. Items whose period ended while nothing ran (a stopped worker, a killed server) are simply
+due: the next run publishes them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from whistle import audit
+from whistle.audit import actions
+from whistle.audit.service import REPORTER_ACTOR
+from whistle.clock import release_period_end, to_the_hour
+from whistle.context import Context
+from whistle.crypto import new_case_number
+from whistle.db import engine as db
+from whistle.db.tables import PendingItem, Report, StatusEvent
+from whistle.jobs.runner import Job
+from whistle.officers.roles import TRIAGE, officers_with_role
+from whistle.reports import envelope, statuses
+
+# Kinds of pending item; a later "reporter message" kind adds its own publisher below.
+REPORT = "report"
+_PAYLOAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PendingReport:
+    """What a new report needs to be published: all of it sealed before it was stored."""
+
+    report_id: uuid.UUID
+    lookup_id: str
+    category: str
+    content: bytes
+    wraps: tuple[envelope.Wrap, ...]
+    received_at: datetime
+
+    def payload(self) -> bytes:
+        return json.dumps(
+            {
+                "v": _PAYLOAD_VERSION,
+                "category": self.category,
+                "content": self.content.hex(),
+                "wraps": [
+                    {"holder": w.holder, "officer": w.officer_id, "wrapped": w.wrapped.hex()}
+                    for w in self.wraps
+                ],
+            }
+        ).encode()
+
+    @classmethod
+    def from_row(cls, row: dict) -> PendingReport:
+        body = json.loads(row["payload"])
+        report_id = row["id"]
+        return cls(
+            report_id=report_id,
+            lookup_id=row["lookup_id"],
+            category=body["category"],
+            content=bytes.fromhex(body["content"]),
+            wraps=tuple(
+                envelope.Wrap(report_id, w["holder"], bytes.fromhex(w["wrapped"]), w["officer"])
+                for w in body["wraps"]
+            ),
+            received_at=row["received_at"],
+        )
+
+
+async def hold_report(ctx: Context, item: PendingReport, now: datetime) -> datetime:
+    """Store a new report in the pending store (inside the caller's transaction); returns when
+    it will be published."""
+    release_at = release_period_end(now, ctx.settings.release_minutes)
+    await PendingItem.insert(
+        PendingItem(
+            id=item.report_id,
+            kind=REPORT,
+            lookup_id=item.lookup_id,
+            received_at=to_the_hour(item.received_at),
+            release_at=release_at,
+            payload=item.payload(),
+        )
+    )
+    return release_at
+
+
+async def pending_report(report_id: uuid.UUID) -> tuple[PendingReport, datetime] | None:
+    """The unpublished report and its release time, or None once it is published (or unknown)."""
+    row = (
+        await PendingItem.select()
+        .where((PendingItem.id == report_id) & (PendingItem.kind == REPORT))
+        .first()
+    )
+    return None if row is None else (PendingReport.from_row(row), row["release_at"])
+
+
+async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
+    """(report id, reporter's wrap) of an unpublished report with this lookup id."""
+    row = (
+        await PendingItem.select()
+        .where((PendingItem.lookup_id == lookup_id) & (PendingItem.kind == REPORT))
+        .first()
+    )
+    if row is None:
+        return None
+    item = PendingReport.from_row(row)
+    for wrap in item.wraps:
+        if wrap.holder == envelope.HOLDER_REPORTER:
+            return item.report_id, wrap.wrapped
+    return None
+
+
+async def _unused_case_number(year: int, taken: set[str]) -> str:
+    """A random case number nobody has: retried on the (rare) collision."""
+    while True:
+        number = new_case_number(year)
+        if number not in taken and not await Report.exists().where(Report.case_number == number):
+            taken.add(number)
+            return number
+
+
+async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set[str]) -> None:
+    item = PendingReport.from_row(row)
+    received_at = item.received_at
+    case_number = await _unused_case_number(received_at.year, taken)
+    await Report.insert(
+        Report(
+            id=item.report_id,
+            case_number=case_number,
+            lookup_id=item.lookup_id,
+            category=item.category,
+            status=statuses.RECEIVED,
+            priority="normal",
+            retaliation_risk=False,
+            received_at=received_at,
+            acknowledge_due=received_at + timedelta(days=ctx.settings.acknowledge_days),
+            updated_at=received_at,
+            content=item.content,
+        )
+    )
+    await StatusEvent.insert(
+        StatusEvent(report=item.report_id, at=received_at, to_status=statuses.RECEIVED)
+    )
+    # Officers disabled or moved off triage since submission lose the wrap made for them then.
+    wraps = [
+        wrap
+        for wrap in item.wraps
+        if wrap.holder != envelope.HOLDER_OFFICER or wrap.officer_id in readers
+    ]
+    await envelope.store_wraps(*wraps)
+    await audit.append(
+        actions.REPORT_RECEIVED,
+        actor=REPORTER_ACTOR,
+        case_number=case_number,
+        details={"category": item.category, "key_holders": len(wraps)},
+        at=received_at,
+    )
+
+
+_Publisher = Callable[[Context, dict, set[int], set[str]], Awaitable[None]]
+# One publisher per kind of pending item: a reporter message joins with its own kind and
+# payload, published in the same shuffled batch as the reports of its period.
+_PUBLISHERS: dict[str, _Publisher] = {REPORT: _publish_report}
+
+
+async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
+    """Publish every pending item whose period ended by ``now``; returns how many.
+
+    One transaction takes the items with DELETE ... RETURNING (a concurrent release gets none of
+    them) and publishes them in a random order into the case tables, each with its audit entry
+    (at its hour), case number and status event. New kinds of reporter-originated write (a
+    reporter message, a file) join the same store with their own ``kind`` and ``payload`` and a
+    publisher in ``_PUBLISHERS``; they are shuffled together with the reports of their period.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    async with db.transaction():
+        rows = await (
+            PendingItem.delete()
+            .where(PendingItem.release_at <= now)
+            .returning(
+                PendingItem.id,
+                PendingItem.kind,
+                PendingItem.lookup_id,
+                PendingItem.received_at,
+                PendingItem.payload,
+            )
+        )
+        if not rows:
+            return 0
+        secrets.SystemRandom().shuffle(rows)
+        readers = {officer.id for officer in await officers_with_role(TRIAGE)}
+        taken: set[str] = set()
+        for row in rows:
+            await _PUBLISHERS[row["kind"]](ctx, row, readers, taken)
+    return len(rows)
+
+
+async def release_due(_ctx: Context, _last_run: datetime | None, now: datetime) -> bool:
+    """Due whenever an item's period has ended, however long ago (a restart loses nothing)."""
+    return await PendingItem.exists().where(PendingItem.release_at <= now)
+
+
+async def run_release(ctx: Context, now: datetime) -> None:
+    await publish_pending(ctx, now)
+
+
+RELEASE_JOB = Job(
+    name="intake.release",
+    lease=timedelta(minutes=10),
+    due=release_due,
+    run=run_release,
+)
