@@ -129,7 +129,8 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             actions.REPORT_RECEIVED,
             actor="reporter",
             case_number=case_number,
-            details={"category": report.category, "key_holders": len(wraps)},
+            # No count of key holders: beside the roster it would tell that someone was excluded.
+            details={"category": report.category},
             at=received_at,
         )
     return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
