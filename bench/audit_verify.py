@@ -48,7 +48,7 @@ TEMPLATES = [
     ("siti", actions.LOGIN, None, {}),
     ("siti", actions.CASE_OPENED, True, {}),
     ("siti", actions.CASE_STATUS_CHANGED, True, {"from": "received", "to": "verification"}),
-    ("reporter", actions.REPORT_RECEIVED, True, {"category": "pungli", "key_holders": 3}),
+    ("reporter", actions.REPORT_RECEIVED, True, {"category": "pungli"}),
     ("budi", actions.CASE_NOTE_ADDED, True, {}),
     ("root", actions.OFFICER_ROLES_CHANGED, None, {"officer": "budi", "roles": ["investigator"]}),
     ("budi", actions.CASE_ASSIGNED, True, {"officer": "dewi"}),

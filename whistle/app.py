@@ -142,6 +142,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=_set_language,
         before_send=[security_headers_hook(settings.development)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Logging is configured in one place, whistle.logs (by `whistle serve`): Litestar's own
+        # default would reset the root logger's level and format.
+        logging_config=None,
         template_config=template_config(TEMPLATE_LABELS, strict=settings.strict_templates),
         openapi_config=OpenAPIConfig(
             title="Whistle API",

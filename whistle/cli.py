@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from whistle.clitools import load_settings, read_secret, run_with_db
 from whistle.crypto import OFFICE_PRIVATE, CryptoError, Keyring, init_keys
 from whistle.db.migrations import migrate as run_migrations
+from whistle.logs import configure_logging
 
 
 @click.group()
@@ -69,9 +69,7 @@ def serve(host: str, port: int) -> None:
     from whistle.app import create_app
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except CryptoError as error:
@@ -102,9 +100,7 @@ def worker(once: bool) -> None:
     from whistle.jobs import run_worker
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     ctx = context_for(settings)
     try:
         ctx.keyring.audit_signing_key  # noqa: B018 - refuse to start without a usable signing key

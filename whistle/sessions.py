@@ -4,6 +4,14 @@ The random session id lives only in the client's cookie or bearer token. The dat
 SHA-256 of it and the secret the session unlocked (a report key, an officer's private key),
 encrypted under a key derived from the id: a dump of the table yields nothing usable, and any
 app instance sharing the database can serve the session.
+
+Reporter sessions keep no time finer than the hour (threat model 2): ``created_at`` is the start
+of the hour the session began in, ``last_seen_at`` the end of the hour it was last used in
+(rewritten only when that hour changes), and ``expires_at`` the absolute end rounded up to a full
+hour. The idle timeout counts from the end of that hour, so a reporter session left alone ends
+between ``idle`` and ``idle`` + 1 hour after its last use: a few more minutes of an unattended
+session, against a table that could otherwise say to the second when a reporter clicked.
+Officer sessions keep exact times.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from whistle.clock import to_the_hour
 from whistle.crypto import (
     DecryptionError,
     decrypt,
@@ -39,6 +48,20 @@ def _aad(kind: str) -> bytes:
     return b"whistle-session/" + kind.encode()
 
 
+def _end_of_hour(moment: datetime) -> datetime:
+    return to_the_hour(moment) + timedelta(hours=1)
+
+
+def _up_to_the_hour(moment: datetime) -> datetime:
+    floor = to_the_hour(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _last_seen(kind: str, now: datetime) -> datetime:
+    """What the row records as the last use at ``now``: exact for officers, coarse for reporters."""
+    return _end_of_hour(now) if kind == REPORTER else now
+
+
 def _decode_token(token: str) -> bytes | None:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -55,15 +78,18 @@ async def create_session(
     await purge_expired_sessions()
     session_id = new_session_id()
     now = datetime.now(UTC)
+    created, expires = now, now + lifetime
+    if kind == REPORTER:
+        created, expires = to_the_hour(now), _up_to_the_hour(expires)
     await WebSession.insert(
         WebSession(
             lookup=session_lookup(session_id).hex(),
             kind=kind,
             officer=officer_id,
             secret=encrypt(session_secret_key(session_id), secret, _aad(kind)),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + lifetime,
+            created_at=created,
+            last_seen_at=_last_seen(kind, now),
+            expires_at=expires,
         )
     )
     return base64.urlsafe_b64encode(session_id).rstrip(b"=").decode()
@@ -86,7 +112,11 @@ async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Sess
         secret = decrypt(session_secret_key(session_id), row.secret, _aad(kind))
     except DecryptionError:
         return None
-    await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.lookup == lookup)
+    last_seen = _last_seen(kind, now)
+    if last_seen != row.last_seen_at:
+        await WebSession.update({WebSession.last_seen_at: last_seen}).where(
+            WebSession.lookup == lookup
+        )
     return Session(kind=kind, officer_id=row.officer, secret=secret, created_at=row.created_at)
 
 

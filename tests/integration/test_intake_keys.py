@@ -10,11 +10,12 @@ import pytest
 from tests.conftest import OFFICE_PASSPHRASE
 from tests.support.forms import VALID_REPORT, post_form
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
-from whistle.crypto import associated_data, decrypt, unprotect_private_key, unseal
-from whistle.db.tables import Officer, Report, ReportKey
+from whistle.crypto import associated_data, unprotect_private_key, unseal
+from whistle.db.tables import AuditEntry, Officer, Report, ReportKey
 from whistle.errors import ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import validate_report
+from whistle.reports import envelope
 
 
 async def _wrapped_officers(report_id) -> set[int]:
@@ -40,7 +41,7 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
     wrap = await ReportKey.objects().where(ReportKey.officer == first).first()
     rid = str(row.id)
     data_key = unseal(private_key, wrap.wrapped, associated_data(rid, f"key:officer:{first}"))
-    content = json.loads(decrypt(data_key, row.content, associated_data(rid, "content")))
+    content = envelope.open_content(row.id, data_key, row.content).to_json()
     assert content["description"] == VALID_REPORT["description"]
     assert content["excluded_officers"] == [second]
 
@@ -84,3 +85,18 @@ async def test_concurrent_submissions_all_succeed_with_unique_case_numbers(ctx, 
         report_id, data_key = await service.unlock_with_code(ctx, receipt.tracking_code)
         view = await service.reporter_view(report_id, data_key)
         assert view.report.description == f"Laporan nomor {index} tentang pungli"
+
+
+async def test_audit_details_do_not_count_the_key_holders(ctx):
+    """A count of wraps beside the roster would tell that someone was excluded."""
+    await make_officer(ctx, "triage1", ["triage"])
+    second = await make_officer(ctx, "triage2", ["triage"])
+    await service.submit_report(ctx, validate_report(VALID_REPORT, excluded=[str(second)]))
+    await service.submit_report(ctx, validate_report(VALID_REPORT))
+    entries = await AuditEntry.select(AuditEntry.details).where(
+        AuditEntry.action == "report.received"
+    )
+    details = [
+        json.loads(e["details"]) if isinstance(e["details"], str) else e["details"] for e in entries
+    ]
+    assert details == [{"category": VALID_REPORT["category"]}] * 2

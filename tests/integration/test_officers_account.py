@@ -4,7 +4,6 @@ and the administrator's two-factor requirement."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 
 import httpx
@@ -12,11 +11,11 @@ import httpx
 from tests.integration.test_officers_login import audit_rows, login, session_cookie
 from tests.support.forms import VALID_REPORT, csrf_token, submit_report_form
 from tests.support.officers import DEFAULT_PASSWORD, logged_in, make_officer
-from whistle.crypto import associated_data, decrypt, unprotect_private_key, unseal
+from whistle.crypto import associated_data, unprotect_private_key, unseal
 from whistle.db.tables import Officer, Report, ReportKey, WebSession
 from whistle.officers import policy, totp
 from whistle.officers.auth import OFFICER_COOKIE
-from whistle.reports.envelope import CONTENT, HOLDER_OFFICER, key_purpose
+from whistle.reports.envelope import HOLDER_OFFICER, key_purpose, open_content
 
 NEW_PASSWORD = "quiet river under the old bridge"
 SECRET_TEXT = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')
@@ -40,7 +39,7 @@ async def read_report_as(officer_id: int, private_key: bytes) -> dict:
         private_key, wrap.wrapped, associated_data(rid, key_purpose(HOLDER_OFFICER, officer_id))
     )
     report = await Report.objects().where(Report.id == wrap.report).first()
-    return json.loads(decrypt(data_key, report.content, associated_data(rid, CONTENT)))
+    return open_content(report.id, data_key, report.content).to_json()
 
 
 async def test_forced_password_change_keeps_access_to_sealed_reports(client, ctx):

@@ -41,3 +41,18 @@ async def test_session_row_holds_neither_token_nor_report_link(client):
     assert row.kind == "reporter" and row.officer is None
     assert token not in row.lookup
     assert str(report.id).encode() not in row.secret and report.id.bytes not in row.secret
+
+
+def _on_the_hour(moment: datetime) -> bool:
+    return (moment.minute, moment.second, moment.microsecond) == (0, 0, 0)
+
+
+async def test_reporter_session_row_keeps_times_to_the_hour(client):
+    _, bearer = await _session(client)
+    assert (await client.get("/api/v1/report", headers=bearer)).status_code == 200
+    row = await WebSession.objects().first()
+    for moment in (row.created_at, row.last_seen_at, row.expires_at):
+        assert _on_the_hour(moment), moment
+    now = datetime.now(UTC)
+    assert row.created_at <= now < row.last_seen_at <= row.created_at + timedelta(hours=2)
+    assert row.expires_at > now

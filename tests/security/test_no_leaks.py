@@ -13,6 +13,7 @@ from tests.support.dump import database_copy
 from tests.support.release import publish
 from tests.support.server import running_server
 from whistle.context import Context
+from whistle.crypto import Keyring, derive_reporter_secrets
 from whistle.db import engine as db
 
 MARKER = "ZEBRAMARKER7731"
@@ -86,6 +87,14 @@ async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp
     assert "Application startup complete" in logged, "the log was captured"
     for needle in (MARKER, USER_AGENT, "UAMARKER4242", FORWARDED_IP, CLIENT_IP):
         assert needle not in logged, f"{needle!r} reached the server log"
+    # At DEBUG the drivers would log each statement with its parameters: they stay at WARNING.
+    salt = Keyring.load(settings.keys_dir).receipt_salt
+    for code in codes:
+        secrets = derive_reporter_secrets(code, salt, settings.argon2)
+        lookup_id = secrets.lookup_id.hex()
+        assert lookup_id not in logged, "a report's lookup id was logged"
+    assert "DEBUG" in logged, "the server logged at DEBUG"
+    assert "INSERT INTO" not in logged.upper(), "a database statement was logged"
 
     # The reports as officers get them: published by the release (the dump then shows their
     # plain metadata; before it, the pending store holds them as one opaque payload).

@@ -12,7 +12,7 @@ SAMPLE_ACTIONS = [
     (actions.LOGIN, "siti", None, {}),
     (actions.CASE_OPENED, "siti", "2026-0001", {}),
     (actions.CASE_STATUS_CHANGED, "siti", "2026-0001", {"from": "received", "to": "verification"}),
-    (actions.REPORT_RECEIVED, "reporter", "2026-0002", {"category": "pungli", "key_holders": 3}),
+    (actions.REPORT_RECEIVED, "reporter", "2026-0002", {"category": "pungli"}),
     (actions.CASE_NOTE_ADDED, "budi", "2026-0002", {}),
     (actions.LOGOUT, "siti", None, {}),
 ]

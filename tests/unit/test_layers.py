@@ -2,7 +2,7 @@
 
 Bottom to top; a module imports only from its own layer or the layers below it:
 
-    1. kernel     crypto, db, settings, errors, i18n, clock, context, sessions, inputs
+    1. kernel     crypto, db, settings, errors, i18n, clock, logs, context, sessions, inputs
     2. audit      the audit log (append is its one writer)
     3. reports    what a report says (content, statuses) and who can read it (envelope.py)
     4. officers   accounts, roles, login, key recovery
@@ -29,6 +29,7 @@ KERNEL = (
     "whistle.errors",
     "whistle.i18n",
     "whistle.clock",
+    "whistle.logs",
     "whistle.context",
     "whistle.sessions",
     "whistle.inputs",

@@ -3,11 +3,18 @@ holder: what is sealed for one use does not open for another."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
-from whistle.crypto import DecryptionError, associated_data, generate_keypair, unseal
+from whistle.crypto import (
+    DecryptionError,
+    associated_data,
+    encrypt,
+    generate_keypair,
+    unseal,
+)
 from whistle.reports import envelope
 from whistle.reports.content import ReportInput
 
@@ -53,3 +60,58 @@ def test_an_officer_wrap_is_bound_to_that_officer():
     assert unseal(private_key, wrap.wrapped, own) == data_key
     with pytest.raises(DecryptionError):
         unseal(private_key, wrap.wrapped, other)
+
+
+def _report(description: str) -> ReportInput:
+    return ReportInput(category="pungli", description=description, excluded_officers=[3, 9])
+
+
+def test_short_and_long_descriptions_seal_to_the_same_length():
+    report_id, data_key = uuid.uuid4(), envelope.new_report_key()
+    short = envelope.seal_content(report_id, data_key, _report("x" * 25))
+    long = envelope.seal_content(report_id, data_key, _report("y" * 900))
+    assert len(short) == len(long)
+    assert envelope.open_content(report_id, data_key, long).description == "y" * 900
+
+
+def test_fields_of_different_lengths_seal_to_one_bucket_and_open_exactly():
+    report_id, data_key = uuid.uuid4(), envelope.new_report_key()
+    texts = ["a", "catatan singkat", "b" * 400, "ü " * 100 + "akhir\n"]
+    blobs = [envelope.seal_field(report_id, data_key, envelope.NOTE, text) for text in texts]
+    assert len({len(blob) for blob in blobs}) == 1
+    assert [envelope.open_field(report_id, data_key, envelope.NOTE, b) for b in blobs] == texts
+
+
+def test_buckets_grow_by_powers_of_two_past_the_minimum():
+    assert envelope.padded_size(envelope.CONTENT, 0) == 4096
+    assert envelope.padded_size(envelope.CONTENT, 4092) == 4096
+    assert envelope.padded_size(envelope.CONTENT, 4093) == 8192
+    assert envelope.padded_size(envelope.NOTE, 508) == 512
+    assert envelope.padded_size(envelope.NOTE, 509) == 1024
+
+
+def test_ciphertexts_sealed_before_padding_still_open():
+    report_id, data_key = uuid.uuid4(), envelope.new_report_key()
+    legacy_content = encrypt(
+        data_key,
+        json.dumps(REPORT.to_json()).encode(),
+        associated_data(str(report_id), envelope.CONTENT),
+    )
+    legacy_note = encrypt(data_key, b"lama", associated_data(str(report_id), envelope.NOTE))
+    assert envelope.open_content(report_id, data_key, legacy_content) == REPORT
+    assert envelope.open_field(report_id, data_key, envelope.NOTE, legacy_note) == "lama"
+
+
+@pytest.mark.parametrize(
+    "padded",
+    [
+        (4).to_bytes(4, "big") + b"teks" + b"\x00" * 503 + b"\x01",  # a non-zero padding byte
+        (600).to_bytes(4, "big") + b"teks" + bytes(504),  # a length past the end
+    ],
+)
+def test_malformed_padding_does_not_open(padded):
+    report_id, data_key = uuid.uuid4(), envelope.new_report_key()
+    aad = associated_data(str(report_id), envelope.NOTE + envelope.PADDED_SUFFIX)
+    blob = encrypt(data_key, padded, aad)
+    with pytest.raises(DecryptionError):
+        envelope.open_field(report_id, data_key, envelope.NOTE, blob)

@@ -166,7 +166,8 @@ async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set
         actions.REPORT_RECEIVED,
         actor=REPORTER_ACTOR,
         case_number=case_number,
-        details={"category": item.category, "key_holders": len(wraps)},
+        # No count of key holders: beside the roster it would tell that someone was excluded.
+        details={"category": item.category},
         at=received_at,
     )
 

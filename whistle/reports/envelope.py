@@ -11,6 +11,16 @@ The data key itself is stored only wrapped, one row of ``report_key`` per holder
 - the office: sealed to the office recovery public key (opened offline by ``keys recover``);
 - an officer: sealed to that officer's X25519 public key.
 
+Length hiding: every plaintext sealed under the data key is padded before encryption, so a
+database copy shows only a size bucket, not how long a narrative, note or exclusion list is.
+The padded form is a 4-byte big-endian length, the plaintext, then zero bytes up to the bucket:
+the smallest power of two that holds both and is at least the purpose's minimum (4 KiB for the
+content, which a report of a few thousand characters fits; 512 bytes for the shorter fields).
+Padded ciphertexts are marked at the purpose level: their associated data names the purpose with
+a ``+pad1`` suffix, so a padded blob never opens as an unpadded one (or the other way round), and
+ciphertexts written before padding existed (plain purpose) still open. Opening checks the length
+and that every padding byte is zero; anything else fails like a wrong key.
+
 Whoever holds no wrap cannot read the report: exclusion by the reporter and recusal mean no wrap
 at all, and they are enforced here, at the one place a wrap is created after intake. Every other
 module reads and writes report data through this one; ``tests/unit/test_envelope_owner.py`` fails
@@ -55,8 +65,54 @@ RECUSAL = "recusal"
 SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
 
 
+# Length hiding (see the module docstring): the marker of padded purposes, and the smallest
+# bucket of each purpose.
+PADDED_SUFFIX = "+pad1"
+MIN_BUCKET = {CONTENT: 4096}
+DEFAULT_MIN_BUCKET = 512
+_LENGTH_BYTES = 4
+
+
 def _aad(report_id: uuid.UUID, purpose: str) -> bytes:
     return associated_data(str(report_id), purpose)
+
+
+def padded_size(purpose: str, length: int) -> int:
+    """The bucket a plaintext of ``length`` bytes is padded to under ``purpose``."""
+    needed = length + _LENGTH_BYTES
+    bucket = MIN_BUCKET.get(purpose, DEFAULT_MIN_BUCKET)
+    while bucket < needed:
+        bucket *= 2
+    return bucket
+
+
+def _pad(purpose: str, plaintext: bytes) -> bytes:
+    size = padded_size(purpose, len(plaintext))
+    framed = len(plaintext).to_bytes(_LENGTH_BYTES, "big") + plaintext
+    return framed + bytes(size - len(framed))
+
+
+def _unpad(padded: bytes) -> bytes:
+    length = int.from_bytes(padded[:_LENGTH_BYTES], "big")
+    end = _LENGTH_BYTES + length
+    if len(padded) < end or any(padded[end:]):
+        raise DecryptionError()
+    return padded[_LENGTH_BYTES:end]
+
+
+def _seal_padded(report_id: uuid.UUID, data_key: bytes, purpose: str, plaintext: bytes) -> bytes:
+    """Pad ``plaintext`` to its bucket and encrypt it under the padded purpose."""
+    aad = _aad(report_id, purpose + PADDED_SUFFIX)
+    return encrypt(data_key, _pad(purpose, plaintext), aad)
+
+
+def _open_padded(report_id: uuid.UUID, data_key: bytes, purpose: str, blob: bytes) -> bytes:
+    """Open a padded ciphertext, or one sealed before padding existed (plain purpose)."""
+    try:
+        padded = decrypt(data_key, blob, _aad(report_id, purpose + PADDED_SUFFIX))
+    except DecryptionError:
+        return decrypt(data_key, blob, _aad(report_id, purpose))
+    return _unpad(padded)
 
 
 def key_purpose(holder: str, officer_id: int | None = None) -> str:
@@ -78,26 +134,26 @@ def new_report_key() -> bytes:
 
 def seal_content(report_id: uuid.UUID, data_key: bytes, report: ReportInput) -> bytes:
     """Encrypt the report's content (its JSON form) under its data key."""
-    return encrypt(data_key, json.dumps(report.to_json()).encode(), _aad(report_id, CONTENT))
+    return _seal_padded(report_id, data_key, CONTENT, json.dumps(report.to_json()).encode())
 
 
 def open_content(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> ReportInput:
     """Decrypt and parse the report's content; DecryptionError if it does not open."""
-    return ReportInput.from_json(json.loads(decrypt(data_key, blob, _aad(report_id, CONTENT))))
+    return ReportInput.from_json(json.loads(_open_padded(report_id, data_key, CONTENT, blob)))
 
 
 def seal_field(report_id: uuid.UUID, data_key: bytes, purpose: str, text: str) -> bytes:
     """Encrypt one secret field (``purpose`` is one of SECRET_FIELDS) under the data key."""
     if purpose not in SECRET_FIELDS:
         raise ValueError(f"unknown field purpose: {purpose}")
-    return encrypt(data_key, text.encode(), _aad(report_id, purpose))
+    return _seal_padded(report_id, data_key, purpose, text.encode())
 
 
 def open_field(report_id: uuid.UUID, data_key: bytes, purpose: str, blob: bytes) -> str:
     """Decrypt one secret field sealed by seal_field() for the same report and purpose."""
     if purpose not in SECRET_FIELDS:
         raise ValueError(f"unknown field purpose: {purpose}")
-    return decrypt(data_key, blob, _aad(report_id, purpose)).decode()
+    return _open_padded(report_id, data_key, purpose, blob).decode()
 
 
 # --- wrapping the data key for each holder ------------------------------------------------

@@ -20,6 +20,7 @@ from whistle.errors import (
     ValidationFailed,
 )
 from whistle.i18n import N_, gettext
+from whistle.logs import reporter_record
 from whistle.web.csrf import CSRF_FAILED
 from whistle.web.language import set_request_language
 
@@ -125,8 +126,15 @@ def handle_busy(request: Request, exc: DerivationQueueFull) -> Response[Any]:
 def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
     # Type and stack only: an exception's message may quote data a reporter wrote.
     stack = "".join(traceback.format_tb(exc.__traceback__))
+    # A reporter's request is logged with its time to the hour only (whistle.logs).
+    extra = {} if request.url.path.startswith("/officer") else reporter_record()
     log.error(
-        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, stack
+        "unhandled %s on %s %s\n%s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        stack,
+        extra=extra,
     )
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, GENERIC_TITLES[500])
 
