@@ -59,7 +59,7 @@ class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
     """One-time two-factor recovery codes: only an HMAC of each is stored."""
 
     id = Serial(primary_key=True)
-    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
     code_hash = Varchar(length=64, unique=True)
     used_at = Timestamptz(null=True, default=None)
 
@@ -213,6 +213,7 @@ class LoginThrottle(Table, tablename="login_throttle"):
 ALL_TABLES: list[type[Table]] = [
     Officer,
     OfficerRole,
+    OfficerRecoveryCode,
     Report,
     ReportKey,
     StatusEvent,
