@@ -36,6 +36,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "WHISTLE_KEYS_DIR": str(tmp_path / "keys"),
         "WHISTLE_ARGON2_MEMORY_KIB": "256",
         "WHISTLE_ARGON2_ITERATIONS": "1",
+        "WHISTLE_DEVELOPMENT": "true",  # cheap Argon2 is a development setting
     }
 
 

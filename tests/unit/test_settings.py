@@ -87,3 +87,21 @@ def test_database_url_error_does_not_echo_credentials():
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"WHISTLE_DATABASE_URL": "mysql://root:topsecret@localhost/x"})
     assert "topsecret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WHISTLE_ARGON2_MEMORY_KIB", "19455"), ("WHISTLE_ARGON2_ITERATIONS", "1")],
+)
+def test_production_refuses_argon2_costs_below_the_floor(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+    # A developer's machine may go lower (the tests do).
+    assert Settings.from_env({name: value, "WHISTLE_DEVELOPMENT": "true"}).development
+
+
+def test_production_accepts_argon2_costs_at_the_floor():
+    settings = Settings.from_env(
+        {"WHISTLE_ARGON2_MEMORY_KIB": "19456", "WHISTLE_ARGON2_ITERATIONS": "2"}
+    )
+    assert (settings.argon2.memory_kib, settings.argon2.iterations) == (19456, 2)
