@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from whistle.crypto import (
@@ -31,7 +31,8 @@ OFFICER = "officer"
 class Session:
     kind: str
     officer_id: int | None
-    secret: bytes
+    # Kept out of repr: it unlocks the session's keys.
+    secret: bytes = field(repr=False)
     created_at: datetime
 
 
