@@ -34,6 +34,7 @@ from whistle.crypto.errors import (
     DerivationQueueFull,
     InvalidTrackingCode,
     MissingKeys,
+    ReceiptParamsChanged,
     WrongPassphrase,
 )
 from whistle.crypto.kdf import (
@@ -51,9 +52,11 @@ from whistle.crypto.keyring import (
     AUDIT_VERIFY,
     OFFICE_PRIVATE,
     OFFICE_PUBLIC,
+    RECEIPT_PARAMS,
     RECEIPT_SALT,
     WEB_SECRET,
     Keyring,
+    add_receipt_params,
     init_keys,
     rotate_audit_signing_key,
 )
@@ -66,6 +69,7 @@ __all__ = [
     "AUDIT_VERIFY",
     "OFFICE_PRIVATE",
     "OFFICE_PUBLIC",
+    "RECEIPT_PARAMS",
     "RECEIPT_SALT",
     "WEB_SECRET",
     "Argon2Params",
@@ -76,8 +80,10 @@ __all__ = [
     "KeyDerivationLimiter",
     "Keyring",
     "MissingKeys",
+    "ReceiptParamsChanged",
     "ReporterSecrets",
     "WrongPassphrase",
+    "add_receipt_params",
     "argon2id",
     "associated_data",
     "decrypt",

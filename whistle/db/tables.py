@@ -70,6 +70,8 @@ class Report(Table, tablename="report"):
     case_number = Varchar(length=16, unique=True)
     # SHA-256 (hex) of the first half of the Argon2id derivation of the tracking code.
     lookup_id = Varchar(length=64, unique=True)
+    # Version of keys/receipt_params the lookup id and reporter wrap were derived with.
+    receipt_version = Integer(default=1)
     category = Varchar(length=32)
     status = Varchar(length=24)
     outcome = Varchar(length=32, null=True, default=None)

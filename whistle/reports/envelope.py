@@ -36,7 +36,8 @@ from whistle.crypto import (
     unwrap_key,
     wrap_key,
 )
-from whistle.db.tables import Officer, Recusal, ReportKey
+from whistle.db import engine as db
+from whistle.db.tables import Officer, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
 from whistle.reports.content import ReportInput
@@ -148,6 +149,21 @@ async def store_wraps(*wraps: Wrap) -> None:
     )
 
 
+async def replace_reporter_wrap(
+    report_id: uuid.UUID, data_key: bytes, lookup_id: str, wrapping_key: bytes, version: int
+) -> None:
+    """Move a report to a newer tracking-code derivation: new lookup id, version and reporter
+    wrap, all in one transaction (the same code, derived with the current receipt costs)."""
+    wrap = wrap_for_reporter(report_id, data_key, wrapping_key)
+    async with db.transaction():
+        await Report.update({Report.lookup_id: lookup_id, Report.receipt_version: version}).where(
+            Report.id == report_id
+        )
+        await ReportKey.update({ReportKey.wrapped: wrap.wrapped}).where(
+            (ReportKey.report == report_id) & (ReportKey.holder == HOLDER_REPORTER)
+        )
+
+
 # --- unwrapping ---------------------------------------------------------------------------
 
 
@@ -156,14 +172,17 @@ def unwrap_for_reporter(report_id: uuid.UUID, wrapped: bytes, wrapping_key: byte
     return unwrap_key(wrapping_key, wrapped, _key_aad(report_id, HOLDER_REPORTER))
 
 
-async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
-    """(report id, reporter's wrap) of the report whose tracking code has this lookup id."""
+async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes, int] | None:
+    """(report id, reporter's wrap, receipt parameter version) of the report whose tracking
+    code has this lookup id."""
     row = await (
-        ReportKey.select(ReportKey.report, ReportKey.wrapped)
+        ReportKey.select(
+            ReportKey.report, ReportKey.wrapped, ReportKey.report.receipt_version.as_alias("v")
+        )
         .where((ReportKey.report.lookup_id == lookup_id) & (ReportKey.holder == HOLDER_REPORTER))
         .first()
     )
-    return None if row is None else (row["report"], row["wrapped"])
+    return None if row is None else (row["report"], row["wrapped"], row["v"])
 
 
 async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: bytes) -> bytes:
