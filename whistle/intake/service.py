@@ -214,13 +214,14 @@ async def _move_to_current_receipt_version(
     current = await ctx.lookup_kdf.run(
         derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.keyring.receipt_params[-1]
     )
-    await envelope.replace_reporter_wrap(
-        report_id,
-        data_key,
-        current.lookup_id.hex(),
-        current.wrapping_key,
-        ctx.keyring.receipt_version,
-    )
+    async with db.transaction():
+        await envelope.replace_reporter_wrap(
+            report_id,
+            data_key,
+            current.lookup_id.hex(),
+            current.wrapping_key,
+            ctx.keyring.receipt_version,
+        )
 
 
 async def start_reporter_session(ctx: Context, code: str) -> str:
