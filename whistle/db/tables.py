@@ -194,6 +194,16 @@ class Recusal(Table, tablename="recusal"):
     reason = Bytea()
 
 
+class KeyRevocation(Table, tablename="key_revocation"):
+    """A colleague deliberately took this officer's case key: key recovery must not give it
+    back (a later deliberate grant deletes the row)."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+
+
 class SystemSetting(Table, tablename="system_setting"):
     """Settings an administrator changes at run time (e.g. two-factor required for all)."""
 
@@ -227,6 +237,7 @@ ALL_TABLES: list[type[Table]] = [
     CaseAssignment,
     CaseNote,
     Recusal,
+    KeyRevocation,
     SystemSetting,
     LoginThrottle,
 ]
