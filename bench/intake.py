@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.support.postgres import PostgresCluster
 from whistle.audit.service import configure_chain_key
 from whistle.context import Context
-from whistle.crypto import Argon2Params, argon2id, init_keys
+from whistle.crypto import Argon2Params, add_receipt_params, argon2id, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.intake import service
@@ -100,6 +100,8 @@ async def main() -> None:
             kdf_submission_concurrency=args.concurrency,
             kdf_lookup_concurrency=args.concurrency,
         )
+        # Tracking codes use the costs fixed in keys/: record the ones measured here.
+        add_receipt_params(root / "keys", base.argon2)
         print(
             f"Argon2id m={params.memory_kib} KiB t={params.iterations}, "
             f"{args.concurrency} derivations at once, {args.count} operations per figure"

@@ -32,7 +32,7 @@ from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
 from whistle.app import create_app
 from whistle.context import Context
-from whistle.crypto import Argon2Params, init_keys
+from whistle.crypto import Argon2Params, add_receipt_params, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.db.tables import Officer
@@ -206,6 +206,8 @@ async def main() -> None:
             argon2_memory_kib=args.memory_kib,
             argon2_iterations=args.iterations,
         )
+        # Tracking codes use the costs fixed in keys/: record the ones measured here.
+        add_receipt_params(root / "keys", base.argon2)
         print(
             f"Argon2id m={args.memory_kib} KiB t={args.iterations}; derivation budgets: "
             f"submissions {base.kdf_submission_concurrency}, look-ups "

@@ -27,10 +27,13 @@ class Context:
     def create(cls, settings: Settings) -> Context:
         """Load the keys (raising MissingKeys with a pointer to `whistle init`) and build the
         limiters that bound concurrent Argon2id derivations. The composition roots (app, CLI)
-        hand the audit log its chain key from ``keyring``."""
+        hand the audit log its chain key from ``keyring``. ReceiptParamsChanged when the
+        configured Argon2 costs are not the tracking-code costs fixed in the keys directory."""
+        keyring = Keyring.load(settings.keys_dir)
+        keyring.check_receipt_params(settings.argon2)
         return cls(
             settings=settings,
-            keyring=Keyring.load(settings.keys_dir),
+            keyring=keyring,
             kdf=KeyDerivationLimiter(settings.kdf_officer_concurrency, settings.kdf_queue),
             submission_kdf=KeyDerivationLimiter(
                 settings.kdf_submission_concurrency, settings.kdf_queue

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from whistle.clock import to_the_hour
@@ -40,7 +40,8 @@ OFFICER = "officer"
 class Session:
     kind: str
     officer_id: int | None
-    secret: bytes
+    # Kept out of repr: it unlocks the session's keys.
+    secret: bytes = field(repr=False)
     created_at: datetime
 
 

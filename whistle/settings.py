@@ -23,6 +23,12 @@ class SettingsError(ValueError):
     """A WHISTLE_* variable has a value Whistle cannot use."""
 
 
+# Production floor for Argon2id (the OWASP minimum: 19 MiB, 2 passes). Below it a stolen
+# database makes guessing passwords cheap; only a development setup may go lower.
+PRODUCTION_MIN_ARGON2_MEMORY_KIB = 19 * 1024
+PRODUCTION_MIN_ARGON2_ITERATIONS = 2
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///data/whistle.db"
@@ -180,7 +186,23 @@ class Settings:
         if 1440 % settings.release_minutes:
             # Periods must tile the day so every boundary falls at the same wall-clock times.
             raise SettingsError("WHISTLE_RELEASE_MINUTES must divide a day (1440) evenly")
+        if not settings.development:
+            _refuse_weak_argon2(settings)
         return settings
+
+
+def _refuse_weak_argon2(settings: Settings) -> None:
+    """Stop a production start-up whose Argon2id costs are below the floor (naming the variable)."""
+    floors = (
+        ("WHISTLE_ARGON2_MEMORY_KIB", settings.argon2_memory_kib, PRODUCTION_MIN_ARGON2_MEMORY_KIB),
+        ("WHISTLE_ARGON2_ITERATIONS", settings.argon2_iterations, PRODUCTION_MIN_ARGON2_ITERATIONS),
+    )
+    for name, value, floor in floors:
+        if value < floor:
+            raise SettingsError(
+                f"{name} must be at least {floor} outside development, got {value} "
+                "(set WHISTLE_DEVELOPMENT=true only on a developer's machine)"
+            )
 
 
 class _Reader:

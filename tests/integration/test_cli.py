@@ -36,6 +36,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "WHISTLE_KEYS_DIR": str(tmp_path / "keys"),
         "WHISTLE_ARGON2_MEMORY_KIB": "256",
         "WHISTLE_ARGON2_ITERATIONS": "1",
+        "WHISTLE_DEVELOPMENT": "true",  # cheap Argon2 is a development setting
     }
 
 
@@ -134,3 +135,18 @@ def test_malformed_setting_stops_a_command_naming_the_variable(cli_env):
     result = whistle("migrate", env={**cli_env, "WHISTLE_ARGON2_ITERATIONS": "many"})
     assert result.returncode != 0
     assert "WHISTLE_ARGON2_ITERATIONS" in result.stderr
+
+
+def test_unrecorded_argon2_change_is_refused_until_receipt_params_records_it(cli_env):
+    assert whistle("init", env={**cli_env, "WHISTLE_OFFICE_PASSPHRASE": PASSPHRASE}).returncode == 0
+    assert whistle("migrate", env=cli_env).returncode == 0
+    raised = {**cli_env, "WHISTLE_ARGON2_ITERATIONS": "2"}
+    for command in (["serve", "--port", "1"], ["officer", "list"]):
+        refused = whistle(*command, env=raised)
+        assert refused.returncode != 0
+        assert "whistle keys receipt-params" in refused.stderr
+    recorded = whistle("keys", "receipt-params", env=raised)
+    assert recorded.returncode == 0, recorded.stderr
+    assert "version 2" in recorded.stdout
+    listed = whistle("officer", "list", env=raised)
+    assert listed.returncode == 0, listed.stderr

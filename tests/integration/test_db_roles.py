@@ -8,6 +8,7 @@ import itertools
 import asyncpg
 import pytest
 
+from tests.conftest import TEST_ARGON2
 from tests.support.audit import append_samples
 from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.context import Context
@@ -34,14 +35,14 @@ async def roles(templates, keys_dir):
     finally:
         await admin.close()
     base = f"postgresql://{{}}@127.0.0.1:{cluster.port}/{name}"
-    owner_settings = Settings(database_url=base.format(owner), keys_dir=keys_dir)
+    owner_settings = Settings(database_url=base.format(owner), keys_dir=keys_dir, **TEST_ARGON2)
     engine = await db.open_database(owner_settings)
     try:
         await migrate()
         await grant_app_role(app)
     finally:
         await db.close_database(engine)
-    yield owner_settings, Settings(database_url=base.format(app), keys_dir=keys_dir)
+    yield owner_settings, Settings(database_url=base.format(app), keys_dir=keys_dir, **TEST_ARGON2)
     admin = await asyncpg.connect(cluster.url("postgres"))
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

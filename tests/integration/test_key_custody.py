@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import TEST_ARGON2
 from whistle.app import create_app
 from whistle.cli import main
 from whistle.context import Context
@@ -52,7 +53,7 @@ def test_each_use_of_the_web_secret_has_its_own_subkey(keys_dir: Path):
 
 
 def test_csrf_tokens_use_the_csrf_subkey(keys_dir: Path):
-    app = create_app(Settings(keys_dir=keys_dir))
+    app = create_app(Settings(keys_dir=keys_dir, **TEST_ARGON2))
     keyring = Keyring.load(keys_dir)
     [csrf] = [layer for layer in app.middleware if isinstance(layer, SessionBoundCsrf)]
     assert csrf.policy.secret == keyring.csrf_secret
@@ -60,7 +61,7 @@ def test_csrf_tokens_use_the_csrf_subkey(keys_dir: Path):
 
 
 def test_the_login_throttle_uses_its_own_subkey(keys_dir: Path):
-    ctx = Context.create(Settings(keys_dir=keys_dir))
+    ctx = Context.create(Settings(keys_dir=keys_dir, **TEST_ARGON2))
     message = b"login-throttle\x00" + normalise_username("Siti").encode()
     expected = hmac.new(ctx.keyring.login_throttle_key, message, hashlib.sha256).hexdigest()
     assert throttle_key(ctx, "Siti") == expected
@@ -99,7 +100,14 @@ async def test_the_web_process_runs_without_the_audit_signing_key(settings, own_
 
 async def test_the_worker_refuses_to_start_without_the_signing_key(settings, own_keys):
     (own_keys / AUDIT_SIGNING).unlink()
-    env = {"WHISTLE_DATABASE_URL": settings.database_url, "WHISTLE_KEYS_DIR": str(own_keys)}
+    env = {
+        "WHISTLE_DATABASE_URL": settings.database_url,
+        "WHISTLE_KEYS_DIR": str(own_keys),
+        # The tracking-code costs fixed in the test keys (cheap: a development setting).
+        "WHISTLE_ARGON2_MEMORY_KIB": str(TEST_ARGON2["argon2_memory_kib"]),
+        "WHISTLE_ARGON2_ITERATIONS": str(TEST_ARGON2["argon2_iterations"]),
+        "WHISTLE_DEVELOPMENT": "true",
+    }
     result = CliRunner().invoke(main, ["worker", "--once"], env=env)
     assert result.exit_code != 0
     assert AUDIT_SIGNING in result.output

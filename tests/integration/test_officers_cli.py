@@ -27,6 +27,7 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         "WHISTLE_KEYS_DIR": str(settings.keys_dir),
         "WHISTLE_ARGON2_MEMORY_KIB": str(TEST_ARGON2["argon2_memory_kib"]),
         "WHISTLE_ARGON2_ITERATIONS": str(TEST_ARGON2["argon2_iterations"]),
+        "WHISTLE_DEVELOPMENT": "true",  # cheap Argon2 is a development setting
         "WHISTLE_ARGON2_LANES": str(TEST_ARGON2["argon2_lanes"]),
         "WHISTLE_OFFICE_PASSPHRASE": "",
         **extra,

@@ -152,11 +152,44 @@ def test_seal_round_trip() -> None:
     private, public = generate_keypair()
     context = associated_data("report-1", "officer_wrap")
     blob = seal(public, PLAINTEXT, context)
-    assert blob[0] == 1
-    assert len(blob) == 1 + 32 + 12 + len(PLAINTEXT) + 16
+    # HPKE layout: version 2 | encapsulated X25519 key | ciphertext and tag.
+    assert blob[0] == 2
+    assert len(blob) == 1 + 32 + len(PLAINTEXT) + 16
     assert unseal(private, blob, context) == PLAINTEXT
     # Fresh ephemeral key every time.
     assert seal(public, PLAINTEXT, context)[1:33] != blob[1:33]
+
+
+# Written by the hand-built sealed box (layout 0x01) before sealing moved to HPKE: wraps stored
+# in existing databases look like this and must keep opening.
+V1_PRIVATE = bytes.fromhex("a8134fe8988d6d8515d773954459b8c105cd59394d0e754ab60b1c07b2eba24c")
+V1_BLOB = bytes.fromhex(
+    "01f897b1c6b6f1acb7b043c872596e38654002f942a5beefb84a3c073f22dcdd31ee244e320dc69254b6c66e"
+    "85d310d5d5cbf9f68a863e73f0d1774fc8223dc93dc3e694d18e5c336db0031f7673a1eeb14d01d3bccbf66b"
+    "e3d2624e"
+)
+V1_CONTEXT = b"whistle-test/v1-wrap"
+
+
+def test_seal_uses_hpke_rfc_9180() -> None:
+    # An independent HPKE decryption (the library's Suite, not unseal) opens a new seal.
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    private, public = generate_keypair()
+    blob = seal(public, PLAINTEXT, b"ctx")
+    suite = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+    opened = suite.decrypt(blob[1:], X25519PrivateKey.from_private_bytes(private), info=b"ctx")
+    assert opened == PLAINTEXT
+
+
+def test_seal_from_before_hpke_still_opens() -> None:
+    assert V1_BLOB[0] == 1
+    assert unseal(V1_PRIVATE, V1_BLOB, V1_CONTEXT) == b"a report key sealed before HPKE"
+    assert_fails(unseal, V1_PRIVATE, V1_BLOB, b"another context")
+    tampered = bytearray(V1_BLOB)
+    tampered[-1] ^= 0x01
+    assert_fails(unseal, V1_PRIVATE, bytes(tampered), V1_CONTEXT)
 
 
 def test_seal_wrong_private_key_fails() -> None:

@@ -17,9 +17,11 @@ from whistle.crypto.keyring import (
     AUDIT_VERIFY,
     OFFICE_PRIVATE,
     OFFICE_PUBLIC,
+    RECEIPT_PARAMS,
     RECEIPT_SALT,
     WEB_SECRET,
     Keyring,
+    add_receipt_params,
     init_keys,
 )
 
@@ -29,6 +31,7 @@ ALL_FILES = {
     OFFICE_PUBLIC,
     OFFICE_PRIVATE,
     RECEIPT_SALT,
+    RECEIPT_PARAMS,
     AUDIT_SIGNING,
     AUDIT_VERIFY,
     AUDIT_CHAIN,
@@ -248,3 +251,32 @@ def test_sign_and_verify_audit(keys_dir: Path) -> None:
     assert not verify(b"short", message, signature)
     _, unrelated_public = generate_keypair()
     assert not verify(unrelated_public, message, signature)
+
+
+def test_receipt_params_are_fixed_at_init_and_added_to_an_older_keys_dir(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    init_keys(directory, PASSPHRASE, CHEAP)
+    assert (directory / RECEIPT_PARAMS).read_text() == f"1 {CHEAP.encode()}\n"
+    # An installation from before the file: init adds it, touching nothing else.
+    (directory / RECEIPT_PARAMS).unlink()
+    before = snapshot(directory)
+    assert init_keys(directory, PASSPHRASE, CHEAP) == [RECEIPT_PARAMS]
+    assert {name: data for name, data in snapshot(directory).items() if name in before} == before
+    raised = Argon2Params(memory_kib=2048, iterations=2)
+    assert add_receipt_params(directory, raised) == 2
+    keyring = Keyring.load(directory)
+    assert keyring.receipt_params == (CHEAP, raised)
+    assert keyring.receipt_version == 2
+    assert keyring.receipt_params_of(1) == CHEAP
+    # init never rewrites it, whatever the configured costs.
+    init_keys(directory, PASSPHRASE, Argon2Params(memory_kib=4096, iterations=3))
+    assert Keyring.load(directory).receipt_params == (CHEAP, raised)
+
+
+@pytest.mark.parametrize("content", ["", "2 m=1024,t=1,p=1\n", "1 m=lots,t=1,p=1\n", "junk"])
+def test_damaged_receipt_params_are_refused(tmp_path: Path, content: str) -> None:
+    directory = tmp_path / "keys"
+    init_keys(directory, PASSPHRASE, CHEAP)
+    (directory / RECEIPT_PARAMS).write_text(content)
+    with pytest.raises(CryptoError, match=RECEIPT_PARAMS):
+        Keyring.load(directory)

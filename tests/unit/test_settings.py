@@ -98,3 +98,21 @@ def test_release_period_is_an_hour_at_least_outside_development():
     assert Settings.from_env(development).release_minutes == 1
     with pytest.raises(SettingsError, match="divide a day"):
         Settings.from_env({"WHISTLE_RELEASE_MINUTES": "70"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WHISTLE_ARGON2_MEMORY_KIB", "19455"), ("WHISTLE_ARGON2_ITERATIONS", "1")],
+)
+def test_production_refuses_argon2_costs_below_the_floor(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+    # A developer's machine may go lower (the tests do).
+    assert Settings.from_env({name: value, "WHISTLE_DEVELOPMENT": "true"}).development
+
+
+def test_production_accepts_argon2_costs_at_the_floor():
+    settings = Settings.from_env(
+        {"WHISTLE_ARGON2_MEMORY_KIB": "19456", "WHISTLE_ARGON2_ITERATIONS": "2"}
+    )
+    assert (settings.argon2.memory_kib, settings.argon2.iterations) == (19456, 2)

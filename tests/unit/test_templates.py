@@ -10,6 +10,7 @@ import jinja2
 import pytest
 from jinja2 import nodes
 
+from tests.conftest import TEST_ARGON2
 from whistle import i18n
 from whistle.app import TEMPLATE_LABELS, create_app
 from whistle.settings import Settings
@@ -55,7 +56,9 @@ def _url_calls(tree: nodes.Template) -> list[tuple[str, list]]:
 
 def test_every_route_named_in_a_template_exists(keys_dir: Path, tmp_path: Path):
     """A renamed or removed route fails here, even on a page no other test opens."""
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/unused.db", keys_dir=keys_dir))
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/unused.db", keys_dir=keys_dir, **TEST_ARGON2)
+    )
     env = template_config(TEMPLATE_LABELS).engine_instance.engine
     named = 0
     for path in TEMPLATE_FILES:

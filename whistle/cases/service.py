@@ -567,7 +567,7 @@ async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id:
         await CaseAssignment.delete().where(
             (CaseAssignment.report == case.id) & (CaseAssignment.officer == target_id)
         )
-        if not await envelope.revoke(case.id, target_id):
+        if not await envelope.revoke(case.id, target_id, deliberate=True):
             raise Conflict(N_("Petugas ini tidak memegang kunci kasus ini."))
         await audit.append(
             actions.CASE_ACCESS_REVOKED,

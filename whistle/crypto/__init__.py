@@ -37,6 +37,7 @@ from whistle.crypto.errors import (
     DerivationQueueFull,
     InvalidTrackingCode,
     MissingKeys,
+    ReceiptParamsChanged,
     WrongPassphrase,
 )
 from whistle.crypto.kdf import (
@@ -54,9 +55,11 @@ from whistle.crypto.keyring import (
     AUDIT_VERIFY,
     OFFICE_PRIVATE,
     OFFICE_PUBLIC,
+    RECEIPT_PARAMS,
     RECEIPT_SALT,
     WEB_SECRET,
     Keyring,
+    add_receipt_params,
     init_keys,
     rotate_audit_signing_key,
 )
@@ -69,6 +72,7 @@ __all__ = [
     "AUDIT_VERIFY",
     "OFFICE_PRIVATE",
     "OFFICE_PUBLIC",
+    "RECEIPT_PARAMS",
     "RECEIPT_SALT",
     "WEB_SECRET",
     "Argon2Params",
@@ -80,8 +84,10 @@ __all__ = [
     "KeyDerivationLimiter",
     "Keyring",
     "MissingKeys",
+    "ReceiptParamsChanged",
     "ReporterSecrets",
     "WrongPassphrase",
+    "add_receipt_params",
     "argon2id",
     "associated_data",
     "decrypt",

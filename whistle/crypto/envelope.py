@@ -3,7 +3,10 @@
 Blob layouts (all start with a version byte so formats can evolve):
 
 - encrypt / wrap_key:      0x01 | nonce (12) | AES-256-GCM ciphertext and tag
-- seal:                    0x01 | ephemeral X25519 public key (32) | nonce (12) | ciphertext+tag
+- seal:                    0x02 | HPKE (RFC 9180, base mode, X25519 / HKDF-SHA256 / AES-256-GCM):
+                           encapsulated key (32) | ciphertext+tag; the context is HPKE's info
+- seal, before HPKE:       0x01 | ephemeral X25519 public key (32) | nonce (12) | ciphertext+tag
+                           (still opened by unseal, never written)
 - protect_private_key:     0x01 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
                            | nonce (12) | ciphertext+tag
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -49,6 +52,9 @@ _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _X25519_BYTES = 32
 _VERSION = b"\x01"
+_HPKE_VERSION = b"\x02"
+# RFC 9180 suite for sealing to officers and the office: the audited standard construction.
+_HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
 _AAD_PREFIX = b"whistle/v1\x00"
 _SEAL_INFO = b"whistle-seal/v1"
@@ -144,7 +150,7 @@ def _seal_key(
 
 
 def seal(public_key: bytes, plaintext: bytes, context: bytes) -> bytes:
-    """Encrypt for the holder of an X25519 private key (anonymous sender, ephemeral key).
+    """Encrypt for the holder of an X25519 private key with HPKE (RFC 9180, base mode).
 
     Used to wrap report keys for officers and the office recovery key; `context` is
     authenticated, so a sealed key cannot be replayed for another report or purpose.
@@ -154,24 +160,21 @@ def seal(public_key: bytes, plaintext: bytes, context: bytes) -> bytes:
         or len(public_key) != _X25519_BYTES
     ):
         raise ValueError("public key must be 32 bytes")
-    recipient_public = bytes(public_key)
-    context = bytes(context)
-    recipient = X25519PublicKey.from_public_bytes(recipient_public)
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    shared = ephemeral.exchange(recipient)
-    key = _seal_key(shared, ephemeral_public, recipient_public, context)
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    return (
-        _VERSION + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, bytes(plaintext), context)
-    )
+    recipient = X25519PublicKey.from_public_bytes(bytes(public_key))
+    return _HPKE_VERSION + _HPKE.encrypt(bytes(plaintext), recipient, info=bytes(context))
 
 
 def unseal(private_key: bytes, blob: bytes, context: bytes) -> bytes:
-    """Open a seal() blob with the recipient's raw private key; DecryptionError on any failure."""
+    """Open a seal() blob with the recipient's raw private key; DecryptionError on any failure.
+
+    Opens both layouts: HPKE (0x02) and the hand-built sealed box written before it (0x01).
+    """
     try:
         data = bytes(blob)
         context = bytes(context)
+        if data[:1] == _HPKE_VERSION:
+            private = X25519PrivateKey.from_private_bytes(bytes(private_key))
+            return _HPKE.decrypt(data[1:], private, info=context)
         header = 1 + _X25519_BYTES + _NONCE_BYTES
         if len(data) < header + _TAG_BYTES or data[:1] != _VERSION:
             raise DecryptionError()

@@ -65,3 +65,8 @@ class DerivationQueueFull(CryptoError):
 
     def __init__(self) -> None:
         super().__init__("too many key derivations waiting")
+
+
+class ReceiptParamsChanged(CryptoError):
+    """The configured Argon2 costs differ from the tracking-code costs fixed in the keys
+    directory: starting would silently derive other secrets from every reporter's code."""

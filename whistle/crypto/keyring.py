@@ -8,8 +8,12 @@ may be moved offline; the running application only needs its public half.
 The audit signing key (Ed25519) is read only when something signs: the web process never
 calls ``sign_audit``, so it can run without read access to ``audit_signing.key``. Public keys
 retired by ``rotate_audit_signing_key`` stay in ``audit_signing.retired`` so checkpoints signed
-before a rotation still verify. The web secret is never used as such: each job gets its own
-HKDF subkey (distinct ``info`` labels), so a weakness in one use cannot leak into another.
+before a rotation still verify. The tracking-code Argon2 costs are fixed at init in
+``receipt_params`` beside the receipt salt, one numbered version a line: raising
+``WHISTLE_ARGON2_*`` afterwards needs ``whistle keys receipt-params`` (a new version for new
+reports) and never changes what an existing code derives. The web secret is never used as
+such: each job gets its own HKDF subkey (distinct ``info`` labels), so a weakness in one use
+cannot leak into another.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ from whistle.crypto.envelope import (
     public_key_from_private,
     unprotect_private_key,
 )
-from whistle.crypto.errors import CryptoError, DecryptionError, MissingKeys, WrongPassphrase
+from whistle.crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    MissingKeys,
+    ReceiptParamsChanged,
+    WrongPassphrase,
+)
 from whistle.crypto.kdf import Argon2Params
 
 __all__ = [
@@ -45,10 +55,12 @@ __all__ = [
     "MIN_PASSPHRASE_CHARS",
     "OFFICE_PRIVATE",
     "OFFICE_PUBLIC",
+    "RECEIPT_PARAMS",
     "RECEIPT_SALT",
     "REQUIRED_FILES",
     "WEB_SECRET",
     "Keyring",
+    "add_receipt_params",
     "init_keys",
     "rotate_audit_signing_key",
 ]
@@ -58,6 +70,7 @@ logger = logging.getLogger(__name__)
 OFFICE_PUBLIC = "office_recovery.pub"
 OFFICE_PRIVATE = "office_recovery.key"
 RECEIPT_SALT = "receipt_salt"
+RECEIPT_PARAMS = "receipt_params"  # "<version> m=..,t=..,p=.." a line, oldest first
 AUDIT_SIGNING = "audit_signing.key"
 AUDIT_VERIFY = "audit_signing.pub"
 AUDIT_RETIRED = "audit_signing.retired"  # retired verify keys, one hex public key a line
@@ -66,7 +79,14 @@ WEB_SECRET = "web_secret"  # noqa: S105 - a file name, not a secret
 
 # What the running application needs; the office private key and the audit signing key are
 # deliberately not among them (the signing key is read by the command or worker that signs).
-REQUIRED_FILES = (OFFICE_PUBLIC, RECEIPT_SALT, AUDIT_VERIFY, AUDIT_CHAIN, WEB_SECRET)
+REQUIRED_FILES = (
+    OFFICE_PUBLIC,
+    RECEIPT_SALT,
+    RECEIPT_PARAMS,
+    AUDIT_VERIFY,
+    AUDIT_CHAIN,
+    WEB_SECRET,
+)
 # HKDF info labels of the web secret's subkeys: one label, one job.
 CSRF_LABEL = b"whistle/web-secret/csrf/v1"
 LOGIN_THROTTLE_LABEL = b"whistle/web-secret/login-throttle/v1"
@@ -160,6 +180,9 @@ def init_keys(keys_dir: Path, passphrase: str, params: Argon2Params) -> list[str
     for name in (RECEIPT_SALT, WEB_SECRET, AUDIT_CHAIN):
         if not exists(name):
             create(name, secrets.token_bytes(_RAW_BYTES))
+    if not exists(RECEIPT_PARAMS):
+        # An installation from before this file derived its codes with the configured costs.
+        create(RECEIPT_PARAMS, _encode_receipt_params((params,)))
 
     if not exists(AUDIT_SIGNING):
         if exists(AUDIT_VERIFY):
@@ -236,6 +259,45 @@ def rotate_audit_signing_key(keys_dir: Path) -> bytes:
     return public
 
 
+def _encode_receipt_params(versions: tuple[Argon2Params, ...]) -> bytes:
+    return "".join(
+        f"{number} {params.encode()}\n" for number, params in enumerate(versions, 1)
+    ).encode("ascii")
+
+
+def _read_receipt_params(keys_dir: Path) -> tuple[Argon2Params, ...]:
+    """Every tracking-code parameter version, oldest (version 1) first; refuses damaged files."""
+    versions = []
+    try:
+        lines = (keys_dir / RECEIPT_PARAMS).read_text("ascii").splitlines()
+        for expected, line in enumerate(lines, 1):
+            number, encoded = line.split(" ")
+            if int(number) != expected:
+                raise ValueError("versions out of order")
+            versions.append(Argon2Params.decode(encoded))
+    except (ValueError, UnicodeDecodeError):
+        raise CryptoError(f"key file {RECEIPT_PARAMS} is damaged") from None
+    if not versions:
+        raise CryptoError(f"key file {RECEIPT_PARAMS} is damaged")
+    return tuple(versions)
+
+
+def add_receipt_params(keys_dir: Path, params: Argon2Params) -> int:
+    """Make ``params`` the tracking-code costs of new reports and return their version.
+
+    Earlier versions stay in the file, so codes issued under them keep opening (each is moved
+    to the newest version on its reporter's next look-up). Nothing changes when ``params`` are
+    already the newest.
+    """
+    keys_dir = Path(keys_dir)
+    versions = _read_receipt_params(keys_dir)
+    if versions[-1] != params:
+        versions = (*versions, params)
+        _replace_file(keys_dir / RECEIPT_PARAMS, _encode_receipt_params(versions))
+        _fsync_dir(keys_dir)
+    return len(versions)
+
+
 def _warn_if_exposed(keys_dir: Path, name: str) -> None:
     """Log (file name only) when a secret key file is readable by group or others."""
     try:
@@ -252,6 +314,8 @@ class Keyring:
 
     office_public_key: bytes
     receipt_salt: bytes = field(repr=False)
+    # Tracking-code Argon2 costs by version (version n is index n - 1); the last is current.
+    receipt_params: tuple[Argon2Params, ...]
     audit_verify_key: bytes
     audit_chain_key: bytes = field(repr=False)
     web_secret: bytes = field(repr=False)
@@ -278,6 +342,7 @@ class Keyring:
         return cls(
             office_public_key=office_public,
             receipt_salt=_read_raw(keys_dir, RECEIPT_SALT),
+            receipt_params=_read_receipt_params(keys_dir),
             audit_verify_key=audit_verify,
             audit_chain_key=_read_raw(keys_dir, AUDIT_CHAIN),
             web_secret=_read_raw(keys_dir, WEB_SECRET),
@@ -289,6 +354,32 @@ class Keyring:
         return HKDF(algorithm=SHA256(), length=_RAW_BYTES, salt=None, info=label).derive(
             self.web_secret
         )
+
+    @property
+    def receipt_version(self) -> int:
+        """The tracking-code parameter version new reports are filed with."""
+        return len(self.receipt_params)
+
+    def receipt_params_of(self, version: int) -> Argon2Params:
+        """The tracking-code costs of ``version``; CryptoError for a version this file lacks."""
+        if not 1 <= version <= len(self.receipt_params):
+            raise CryptoError(f"{RECEIPT_PARAMS} has no version {version}")
+        return self.receipt_params[version - 1]
+
+    def check_receipt_params(self, configured: Argon2Params) -> None:
+        """Refuse to start when the configured costs are not the current receipt costs.
+
+        Deriving codes with other costs would answer every existing code "unknown"; the
+        operator records a raise on purpose with ``whistle keys receipt-params``.
+        """
+        current = self.receipt_params[-1]
+        if configured != current:
+            raise ReceiptParamsChanged(
+                f"WHISTLE_ARGON2_* ({configured.encode()}) differ from the tracking-code costs "
+                f"fixed in {RECEIPT_PARAMS} (version {self.receipt_version}: {current.encode()}). "
+                "Run `whistle keys receipt-params` to use the new costs for new reports "
+                "(existing codes keep working), or restore the previous values."
+            )
 
     @property
     def csrf_secret(self) -> bytes:

@@ -4,6 +4,7 @@ behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -22,11 +23,26 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 _engine: Engine | None = None
 
 
+class _SecureDeleteConnection(sqlite3.Connection):
+    """A SQLite connection that overwrites deleted content with zeros.
+
+    secure_delete is a per-connection setting whose default is a compile-time choice, and piccolo
+    opens a connection per query: setting it in the connection factory covers every one, so a
+    deleted session secret or report does not linger in free pages of a stolen file.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA secure_delete=ON")
+
+
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        return SQLiteEngine(
+            path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS, factory=_SecureDeleteConnection
+        )
     url = urlparse(settings.database_url)
     config: dict[str, Any] = {
         "host": url.hostname or "localhost",

@@ -43,6 +43,7 @@ INDEXES: dict[str, NamedIndex] = {
     "case_assignment_officer": NamedIndex("case_assignment"),
     "case_note_report": NamedIndex("case_note"),
     "recusal_unique": NamedIndex("recusal", unique=True),
+    "key_revocation_unique": NamedIndex("key_revocation", unique=True),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
     "officer_recovery_code_officer": NamedIndex("officer_recovery_code"),

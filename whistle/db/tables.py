@@ -71,6 +71,8 @@ class Report(Table, tablename="report"):
     case_number = Varchar(length=16, unique=True)
     # SHA-256 (hex) of the first half of the Argon2id derivation of the tracking code.
     lookup_id = Varchar(length=64, unique=True)
+    # Version of keys/receipt_params the lookup id and reporter wrap were derived with.
+    receipt_version = Integer(default=1)
     category = Varchar(length=32)
     status = Varchar(length=24)
     outcome = Varchar(length=32, null=True, default=None)
@@ -201,6 +203,16 @@ class Recusal(Table, tablename="recusal"):
     reason = Bytea()
 
 
+class KeyRevocation(Table, tablename="key_revocation"):
+    """A colleague deliberately took this officer's case key: key recovery must not give it
+    back (a later deliberate grant deletes the row)."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+
+
 class SystemSetting(Table, tablename="system_setting"):
     """Settings an administrator changes at run time (e.g. two-factor required for all)."""
 
@@ -234,6 +246,7 @@ ALL_TABLES: list[type[Table]] = [
     CaseAssignment,
     CaseNote,
     Recusal,
+    KeyRevocation,
     SystemSetting,
     LoginThrottle,
 ]

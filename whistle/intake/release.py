@@ -50,12 +50,15 @@ class PendingReport:
     content: bytes
     wraps: tuple[envelope.Wrap, ...]
     received_at: datetime
+    # The receipt-parameter version the reporter's code was derived with (keys/receipt_params).
+    receipt_version: int = 1
 
     def payload(self) -> bytes:
         return json.dumps(
             {
                 "v": _PAYLOAD_VERSION,
                 "category": self.category,
+                "receipt_version": self.receipt_version,
                 "content": self.content.hex(),
                 "wraps": [
                     {"holder": w.holder, "officer": w.officer_id, "wrapped": w.wrapped.hex()}
@@ -78,6 +81,7 @@ class PendingReport:
                 for w in body["wraps"]
             ),
             received_at=row["received_at"],
+            receipt_version=body.get("receipt_version", 1),
         )
 
 
@@ -108,8 +112,9 @@ async def pending_report(report_id: uuid.UUID) -> tuple[PendingReport, datetime]
     return None if row is None else (PendingReport.from_row(row), row["release_at"])
 
 
-async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
-    """(report id, reporter's wrap) of an unpublished report with this lookup id."""
+async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes, int] | None:
+    """(report id, reporter's wrap, receipt parameter version) of an unpublished report with
+    this lookup id."""
     row = (
         await PendingItem.select()
         .where((PendingItem.lookup_id == lookup_id) & (PendingItem.kind == REPORT))
@@ -120,7 +125,7 @@ async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | Non
     item = PendingReport.from_row(row)
     for wrap in item.wraps:
         if wrap.holder == envelope.HOLDER_REPORTER:
-            return item.report_id, wrap.wrapped
+            return item.report_id, wrap.wrapped, item.receipt_version
     return None
 
 
@@ -142,6 +147,7 @@ async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set
             id=item.report_id,
             case_number=case_number,
             lookup_id=item.lookup_id,
+            receipt_version=item.receipt_version,
             category=item.category,
             status=statuses.RECEIVED,
             priority="normal",

@@ -113,8 +113,9 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
     """
     code = new_tracking_code()
+    # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
     reporter = await ctx.submission_kdf.run(
-        derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.settings.argon2
+        derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.keyring.receipt_params[-1]
     )
     report_id = uuid.uuid4()
     data_key = envelope.new_report_key()
@@ -139,6 +140,7 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
                 content=content,
                 wraps=wraps,
                 received_at=received_at,
+                receipt_version=ctx.keyring.receipt_version,
             ),
             now,
         )
@@ -148,34 +150,61 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
 async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
     """Derive the code's lookup id and wrapping key; return (report id, data key).
 
-    Every failure (malformed, unknown, undecryptable) raises the same InvalidTrackingCode. A
-    malformed code still costs one derivation, so timing does not tell the cases apart.
+    The current receipt costs are tried first, then each earlier version (newest first), so a
+    code issued before the costs were raised still opens; such a report is then moved to the
+    current version. Every failure (malformed, unknown, undecryptable) raises the same
+    InvalidTrackingCode, after the same derivations: a malformed code costs what an unknown
+    one does, so timing does not tell them apart.
     """
     try:
         normalised = normalise_tracking_code(code)
     except MalformedCode:
         normalised = None
-    reporter = await ctx.lookup_kdf.run(
-        derive_reporter_secrets,
-        normalised or "0" * 16,
-        ctx.keyring.receipt_salt,
-        ctx.settings.argon2,
-    )
-    if normalised is None:
+    for version in range(ctx.keyring.receipt_version, 0, -1):
+        reporter = await ctx.lookup_kdf.run(
+            derive_reporter_secrets,
+            normalised or "0" * 16,
+            ctx.keyring.receipt_salt,
+            ctx.keyring.receipt_params_of(version),
+        )
+        # Both places are read every time: the published report, or the one still pending.
+        lookup_id = reporter.lookup_id.hex()
+        found = (
+            None
+            if normalised is None
+            else await envelope.reporter_wrap(lookup_id)
+            or await release.pending_reporter_wrap(lookup_id)
+        )
+        if found is not None:
+            break
+    if normalised is None or found is None:
         raise InvalidTrackingCode()
-    lookup_id = reporter.lookup_id.hex()
-    # Both places are read every time: the published report, or the one still pending.
-    published = await envelope.reporter_wrap(lookup_id)
-    pending = await release.pending_reporter_wrap(lookup_id)
-    found = published or pending
-    if found is None:
-        raise InvalidTrackingCode()
-    report_id, wrapped = found
+    report_id, wrapped, stored_version = found
     try:
         data_key = envelope.unwrap_for_reporter(report_id, wrapped, reporter.wrapping_key)
     except DecryptionError:
         raise InvalidTrackingCode() from None
+    if stored_version != ctx.keyring.receipt_version:
+        await _move_to_current_receipt_version(ctx, report_id, data_key, normalised)
     return report_id, data_key
+
+
+async def _move_to_current_receipt_version(
+    ctx: Context, report_id: uuid.UUID, data_key: bytes, code: str
+) -> None:
+    """Re-derive an opened code with the current receipt costs and re-wrap its report key, so
+    the next look-up takes one derivation and the old, cheaper one no longer opens it."""
+    current = await ctx.lookup_kdf.run(
+        derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.keyring.receipt_params[-1]
+    )
+    async with db.transaction():
+        await envelope.replace_reporter_wrap(
+            report_id,
+            data_key,
+            current.lookup_id.hex(),
+            current.wrapping_key,
+            ctx.keyring.receipt_version,
+        )
 
 
 async def start_reporter_session(ctx: Context, code: str) -> str:

@@ -182,3 +182,20 @@ def keys_recover(username: str, passphrase_file: Path | None) -> None:
         # WrongPassphrase or a missing office private key: the message names files only.
         raise click.ClickException(str(error)) from None
     click.echo(f"granted {granted} case key(s) to {username}")
+
+
+@keys.command("receipt-params")
+def keys_receipt_params() -> None:
+    """Make the configured WHISTLE_ARGON2_* the tracking-code costs of new reports.
+
+    Codes issued earlier keep opening with the costs they were made with (and move to the new
+    ones on their next look-up); start-up refuses a change not recorded this way.
+    """
+    from whistle.crypto import add_receipt_params
+
+    settings = load_settings()
+    try:
+        version = add_receipt_params(settings.keys_dir, settings.argon2)
+    except (CryptoError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"new reports use receipt parameters version {version}: {settings.argon2.encode()}")

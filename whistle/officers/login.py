@@ -16,7 +16,7 @@ import secrets
 import statistics
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -69,7 +69,7 @@ class LoginRefused(NotAuthenticated):
 
 @dataclass(frozen=True)
 class LoginResult:
-    token: str
+    token: str = field(repr=False)
     officer_id: int
     username: str
     roles: frozenset[str]

@@ -3,8 +3,9 @@
 For when no colleague can grant access, e.g. the first triage officer after a password reset:
 the office recovery private key (passphrase-protected, normally offline) opens the office wrap
 of every open case the officer should hold, and the data key is sealed to the officer's current
-public key. A triage officer should hold every case except those the reporter excluded them from
-or they recused from; an investigator only the cases assigned to them.
+public key. A triage officer should hold every case except those the reporter excluded them from,
+they recused from, or a colleague deliberately revoked their key for; an investigator only the
+cases assigned to them.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
         else:
             query = None
         reports = await query.where(Report.status != statuses.ARCHIVED) if query else []
+        revoked = await envelope.revoked_from(officer.id)
         for report in reports:
-            if report["id"] in held or report["id"] in recused:
+            if report["id"] in held or report["id"] in recused or report["id"] in revoked:
                 continue
             if await envelope.recover_for_officer(
                 report["id"], report["content"], office_private, officer.id, officer.public_key

@@ -181,7 +181,7 @@ async def change_password(
 class TotpEnrolment:
     """What the enrolment page shows: the pending secret as text and as a QR code."""
 
-    secret_text: str
+    secret_text: str = field(repr=False)
     uri: str = field(repr=False)
     qr_svg: str = field(repr=False)
 

@@ -34,6 +34,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from whistle.crypto import (
     DecryptionError,
@@ -46,7 +47,7 @@ from whistle.crypto import (
     unwrap_key,
     wrap_key,
 )
-from whistle.db.tables import Officer, Recusal, ReportKey
+from whistle.db.tables import KeyRevocation, Officer, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
 from whistle.reports.content import ReportInput
@@ -204,6 +205,20 @@ async def store_wraps(*wraps: Wrap) -> None:
     )
 
 
+async def replace_reporter_wrap(
+    report_id: uuid.UUID, data_key: bytes, lookup_id: str, wrapping_key: bytes, version: int
+) -> None:
+    """Move a report to a newer tracking-code derivation: new lookup id, version and reporter
+    wrap (the same code, derived with the current receipt costs); inside one transaction."""
+    wrap = wrap_for_reporter(report_id, data_key, wrapping_key)
+    await Report.update({Report.lookup_id: lookup_id, Report.receipt_version: version}).where(
+        Report.id == report_id
+    )
+    await ReportKey.update({ReportKey.wrapped: wrap.wrapped}).where(
+        (ReportKey.report == report_id) & (ReportKey.holder == HOLDER_REPORTER)
+    )
+
+
 # --- unwrapping ---------------------------------------------------------------------------
 
 
@@ -212,14 +227,17 @@ def unwrap_for_reporter(report_id: uuid.UUID, wrapped: bytes, wrapping_key: byte
     return unwrap_key(wrapping_key, wrapped, _key_aad(report_id, HOLDER_REPORTER))
 
 
-async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes] | None:
-    """(report id, reporter's wrap) of the report whose tracking code has this lookup id."""
+async def reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes, int] | None:
+    """(report id, reporter's wrap, receipt parameter version) of the report whose tracking
+    code has this lookup id."""
     row = await (
-        ReportKey.select(ReportKey.report, ReportKey.wrapped)
+        ReportKey.select(
+            ReportKey.report, ReportKey.wrapped, ReportKey.report.receipt_version.as_alias("v")
+        )
         .where((ReportKey.report.lookup_id == lookup_id) & (ReportKey.holder == HOLDER_REPORTER))
         .first()
     )
-    return None if row is None else (row["report"], row["wrapped"])
+    return None if row is None else (row["report"], row["wrapped"], row["v"])
 
 
 async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: bytes) -> bytes:
@@ -322,18 +340,40 @@ async def grant(report_id: uuid.UUID, data_key: bytes, content: bytes, to_office
     if await holds_key(report_id, to_officer_id):
         return False
     await store_wraps(wrap_for_officer(report_id, data_key, to_officer_id, officer["public_key"]))
+    # A deliberate grant overrides an earlier deliberate revocation.
+    await KeyRevocation.delete().where(
+        (KeyRevocation.report == report_id) & (KeyRevocation.officer == to_officer_id)
+    )
     return True
 
 
-async def revoke(report_id: uuid.UUID, officer_id: int) -> bool:
-    """Delete the officer's wrap of the case's key; returns whether there was one."""
+async def revoke(report_id: uuid.UUID, officer_id: int, *, deliberate: bool = False) -> bool:
+    """Delete the officer's wrap of the case's key; returns whether there was one.
+
+    ``deliberate``: a colleague took the key on purpose, so it is recorded and key recovery
+    will not give it back (until a colleague grants it again)."""
     had = await holds_key(report_id, officer_id)
     await ReportKey.delete().where(
         (ReportKey.report == report_id)
         & (ReportKey.holder == HOLDER_OFFICER)
         & (ReportKey.officer == officer_id)
     )
+    if had and deliberate:
+        await KeyRevocation.delete().where(
+            (KeyRevocation.report == report_id) & (KeyRevocation.officer == officer_id)
+        )
+        await KeyRevocation.insert(
+            KeyRevocation(report=report_id, officer=officer_id, at=datetime.now(UTC))
+        )
     return had
+
+
+async def revoked_from(officer_id: int) -> set[uuid.UUID]:
+    """The reports whose key a colleague deliberately took from this officer."""
+    rows = await KeyRevocation.select(KeyRevocation.report).where(
+        KeyRevocation.officer == officer_id
+    )
+    return {row["report"] for row in rows}
 
 
 async def revoke_all(officer_id: int, *, keep_reports: Iterable[uuid.UUID] = ()) -> int:
