@@ -43,4 +43,5 @@ INDEXES: dict[str, NamedIndex] = {
     "recusal_unique": NamedIndex("recusal", unique=True),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
+    "officer_recovery_code_officer": NamedIndex("officer_recovery_code"),
 }
