@@ -15,6 +15,7 @@ from tests.support.officers import make_officer, session_for
 from whistle.cases import service as cases
 from whistle.cases.schemas import ColleagueAction
 from whistle.db.tables import ReportKey
+from whistle.officers import admin
 from whistle.officers.auth import OFFICER_COOKIE
 
 ROLES = {
@@ -73,6 +74,9 @@ POST_EXPECTED = {
     "/officer/admin/officers/{officer_id:int}/reset-password": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/roles": DONE_FOR_ADMIN,
     "/officer/admin/settings": DONE_FOR_ADMIN,
+    # Confirm first: the requester's own confirmation is refused (409), then the reject admits.
+    "/officer/admin/role-grants/{request_id:int}/confirm": DONE_FOR_ADMIN,
+    "/officer/admin/role-grants/{request_id:int}/reject": DONE_FOR_ADMIN,
     "/officer/cases/{number:str}/transition": TRIAGE_OR_ASSIGNEE,
     "/officer/cases/{number:str}/notes": TRIAGE_OR_ASSIGNEE,
     "/officer/cases/{number:str}/recuse": TRIAGE_OR_ASSIGNEE,
@@ -122,6 +126,8 @@ async def test_every_officer_route_for_every_role(client, ctx):
     target = await make_officer(ctx, "target", ["investigator"])  # admin actions act on it
     number, _ = await file_report(ctx, excluded=[ids["triage.excluded"]])
     await cases.assign(await as_officer(ctx, "triage"), number, str(ids["investigator"]))
+    await admin.set_roles(ctx, target, ["investigator", "triage"], actor="admin")
+    [grant] = await admin.pending_grants()
 
     clients: dict[str, httpx.AsyncClient] = {}
     for principal in PRINCIPALS:
@@ -133,7 +139,11 @@ async def test_every_officer_route_for_every_role(client, ctx):
             clients[principal].cookies.set(OFFICER_COOKIE, token, domain="testserver.local")
 
     def concrete(path: str) -> str:
-        return path.replace("{number:str}", number).replace("{officer_id:int}", str(target))
+        return (
+            path.replace("{number:str}", number)
+            .replace("{officer_id:int}", str(target))
+            .replace("{request_id:int}", str(grant.id))
+        )
 
     seen: list[str] = []
     for path, expected in GET_EXPECTED.items():

@@ -146,11 +146,50 @@ async def _officer_password_reset(world: World) -> Act:
     )
 
 
+@performs(actions.OFFICER_KEYS_CREATED)
+async def _officer_keys_created(world: World) -> Act:
+    temporary = "a fresh temporary passphrase 9"
+    await admin.reset_password(world.ctx, world.investigator_id, temporary, actor="root")
+    return lambda: officers.change_password(
+        world.ctx,
+        world.investigator_id,
+        current=temporary,
+        new=NEW_PASSWORD,
+        confirm=NEW_PASSWORD,
+    )
+
+
 @performs(actions.OFFICER_ROLES_CHANGED)
 async def _officer_roles_changed(world: World) -> Act:
     return lambda: admin.set_roles(
         world.ctx, world.investigator_id, ["investigator", "auditor"], actor="root"
     )
+
+
+async def _aud_id() -> int:
+    row = await Officer.select(Officer.id).where(Officer.username == "aud").first()
+    return row["id"]
+
+
+@performs(actions.ROLE_GRANT_REQUESTED)
+async def _role_grant_requested(world: World) -> Act:
+    aud = await _aud_id()
+    return lambda: admin.set_roles(world.ctx, aud, ["auditor", "triage"], actor="root")
+
+
+@performs(actions.CONTENT_ROLE_GRANTED)
+async def _content_role_granted(world: World) -> Act:
+    await make_officer(world.ctx, "root2", ["admin"])
+    await admin.set_roles(world.ctx, await _aud_id(), ["auditor", "triage"], actor="root")
+    [grant] = await admin.pending_grants()
+    return lambda: admin.confirm_role_grant(world.ctx, grant.id, actor="root2")
+
+
+@performs(actions.ROLE_GRANT_REJECTED)
+async def _role_grant_rejected(world: World) -> Act:
+    await admin.set_roles(world.ctx, await _aud_id(), ["auditor", "triage"], actor="root")
+    [grant] = await admin.pending_grants()
+    return lambda: admin.reject_role_grant(world.ctx, grant.id, actor="root")
 
 
 @performs(actions.SETTING_CHANGED)

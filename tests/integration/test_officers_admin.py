@@ -59,6 +59,7 @@ async def test_anonymous_is_sent_to_login_and_non_admins_are_refused(client, ctx
 
 async def test_admin_adds_an_officer_who_must_change_the_password(client, ctx):
     await make_officer(ctx, "root", ["admin"])
+    await make_officer(ctx, "ani", ["admin"])  # the second administrator
     await logged_in(client, ctx, "root")
     listing = await client.get("/officer/admin/officers")
     assert listing.status_code == 200 and "root" in listing.text
@@ -87,6 +88,11 @@ async def test_admin_adds_an_officer_who_must_change_the_password(client, ctx):
     )
     assert added.status_code == 303
     row = await officer_row("budi")
+    # The content roles wait for a second administrator (threat model 7).
+    assert await roles_of_user("budi") == ""
+    [grant] = await admin.pending_grants()
+    assert grant.username == "budi" and grant.roles == ["investigator", "triage"]
+    await admin.confirm_role_grant(ctx, grant.id, actor="ani")
     assert (
         await roles_of_user("budi") == "investigator,triage"
         and row.must_change_password
@@ -101,7 +107,7 @@ async def test_admin_adds_an_officer_who_must_change_the_password(client, ctx):
     assert duplicate.status_code == 409 and "sudah dipakai" in duplicate.text
     entries = await audit_rows("officer.added")
     assert entries[-1]["actor"] == "root"
-    assert entries[-1]["details"] == {"officer": "budi", "roles": ["investigator", "triage"]}
+    assert entries[-1]["details"] == {"officer": "budi", "roles": []}
     assert TEMPORARY not in str(entries)
 
     client.cookies.clear()

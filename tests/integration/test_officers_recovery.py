@@ -14,11 +14,14 @@ from tests.support.forms import VALID_REPORT, submit_report_form
 from tests.support.officers import make_officer
 from whistle.crypto import WrongPassphrase, unprotect_private_key
 from whistle.db.tables import CaseAssignment, Officer, Recusal, Report, ReportKey, StatusEvent
+from whistle.errors import Conflict
 from whistle.officers import admin
 from whistle.officers.recovery import recover_keys
+from whistle.officers.service import change_password
 from whistle.reports import statuses
 
 TEMPORARY = "a temporary passphrase 2026 x"
+OWN = "his very own passphrase of 2026"
 
 
 async def wrapped_reports(officer_id: int) -> set[str]:
@@ -48,9 +51,13 @@ async def test_recovery_grants_triage_every_open_case_except_exclusions(client, 
     )
     await Report.update({Report.status: statuses.ARCHIVED}).where(Report.id == ids[3])
 
-    # The reset leaves Budi with a new key pair and no wraps at all.
+    # The reset leaves Budi with no key pair and no wraps at all; recovery waits for the key
+    # pair his own first password creates.
     await admin.reset_password(ctx, budi, TEMPORARY, actor="root")
     assert await wrapped_reports(budi) == set()
+    with pytest.raises(Conflict):
+        await recover_keys(ctx, "budi", OFFICE_PASSPHRASE)
+    await change_password(ctx, budi, current=TEMPORARY, new=OWN, confirm=OWN)
 
     with pytest.raises(WrongPassphrase):
         await recover_keys(ctx, "budi", "not the office passphrase")
@@ -60,7 +67,7 @@ async def test_recovery_grants_triage_every_open_case_except_exclusions(client, 
     assert granted == 1
     assert await wrapped_reports(budi) == {ids[0]}
     row = await Officer.objects().where(Officer.id == budi).first()
-    private_key = unprotect_private_key(row.private_key_protected, TEMPORARY)
+    private_key = unprotect_private_key(row.private_key_protected, OWN)
     report = await read_report_as(budi, private_key)
     assert report["description"] == VALID_REPORT["description"]
 

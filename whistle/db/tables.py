@@ -55,6 +55,20 @@ class OfficerRole(Table, tablename="officer_role"):
     role = Varchar(length=16)
 
 
+class RoleGrantRequest(Table, tablename="role_grant_request"):
+    """A content role (triage, investigator) asked for an officer, waiting for a second
+    administrator's confirmation (migration t22). ``roles`` is the whole new set and
+    ``previous_roles`` the set it was asked against, comma-joined; ``requested_by`` is the
+    requesting administrator's username, who may not confirm it."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, null=False, unique=True, on_delete=OnDelete.cascade)
+    roles = Varchar(length=64)
+    previous_roles = Varchar(length=64)
+    requested_by = Varchar(length=64)
+    requested_at = Timestamptz()
+
+
 class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
     """One-time two-factor recovery codes: only an HMAC of each is stored."""
 
@@ -234,6 +248,7 @@ class LoginThrottle(Table, tablename="login_throttle"):
 ALL_TABLES: list[type[Table]] = [
     Officer,
     OfficerRole,
+    RoleGrantRequest,
     OfficerRecoveryCode,
     Report,
     ReportKey,

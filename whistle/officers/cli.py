@@ -44,7 +44,9 @@ def officer_add(
     password_stdin: bool,
     must_change_password: bool,
 ) -> None:
-    """Create an officer with a key pair protected by their password."""
+    """Create an officer. A password chosen for someone else (the default) gives no key pair until
+    they choose their own at first login; --no-must-change-password is for an officer typing
+    their own (e.g. the first administrator): their key pair is made at once."""
     from whistle.officers.service import add_officer
 
     settings = load_settings()
@@ -114,7 +116,8 @@ def officer_enable(username: str) -> None:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first stdin line.")
 def officer_reset_password(username: str, password_stdin: bool) -> None:
-    """Set a temporary password and a NEW key pair; the officer must change it at next login."""
+    """Set a temporary password; the officer holds no key pair until they choose their own at
+    the next login (their report keys are gone: access must be granted again)."""
     from whistle.officers.admin import reset_password
 
     password = read_secret(
@@ -122,7 +125,7 @@ def officer_reset_password(username: str, password_stdin: bool) -> None:
     )
     _run_on_officer(username, lambda ctx, oid: reset_password(ctx, oid, password, actor="cli"))
     click.echo(
-        f"password of {username} reset: new key pair, case access removed, must change password"
+        f"password of {username} reset: no key pair until their own password, case access removed"
     )
 
 
@@ -131,11 +134,31 @@ def officer_reset_password(username: str, password_stdin: bool) -> None:
 @click.option(
     "--role", "roles", multiple=True, required=True, type=ROLE_CHOICE, help="Repeat for several."
 )
-def officer_roles(username: str, roles: tuple[str, ...]) -> None:
-    """Replace an officer's roles."""
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the office recovery passphrase: the second person needed to give a content "
+    "role (triage, investigator).",
+)
+def officer_roles(username: str, roles: tuple[str, ...], passphrase_file: Path | None) -> None:
+    """Replace an officer's roles. Giving triage or investigator needs the office recovery
+    passphrase (or a second administrator on the admin page)."""
     from whistle.officers.admin import set_roles
 
-    _run_on_officer(username, lambda ctx, oid: set_roles(ctx, oid, list(roles), actor="cli"))
+    passphrase = None
+    if passphrase_file is not None:
+        passphrase = read_secret(
+            from_file=passphrase_file, from_stdin=False, env_value=None, prompt=""
+        )
+    try:
+        _run_on_officer(
+            username,
+            lambda ctx, oid: set_roles(
+                ctx, oid, list(roles), actor="cli", office_passphrase=passphrase, may_wait=False
+            ),
+        )
+    except CryptoError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"officer {username} now has role(s) {', '.join(sorted(set(roles)))}")
 
 
@@ -154,6 +177,8 @@ def officer_list() -> None:
         flags = [state, "2fa" if row.totp_enabled else "no-2fa"]
         if row.must_change_password:
             flags.append("must-change-password")
+        if not row.has_keys:
+            flags.append("no-key-yet")
         click.echo(f"{row.username}\t{','.join(row.roles)}\t{' '.join(flags)}")
 
 

@@ -43,6 +43,7 @@ from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import load_current_officer
 from whistle.officers.roles import roles_of
 from whistle.officers.service import reprotect_key
+from whistle.reports.envelope import NO_KEY_YET, has_key_pair
 
 UNKNOWN_ACTOR = "unknown"
 
@@ -102,7 +103,9 @@ def check_password(
 ) -> bytes | None:
     """Verify the password against its hash AND unlock the private key with it, always both
     (two Argon2id runs whatever the outcome); the private key if both succeed, else None. A
-    missing hash or key blob is replaced by a dummy one at ``params``, at the same cost.
+    missing hash or key blob is replaced by a dummy one at ``params``, at the same cost. An
+    account still waiting for its first own password has no key blob (NO_KEY_YET): the dummy
+    is unlocked for the same work, and NO_KEY_YET is returned when the password is right.
 
     Blocking: call through ``ctx.kdf.run``.
     """
@@ -116,6 +119,8 @@ def check_password(
         private_key = None
     if password_hash is None or private_key_protected is None:
         return None
+    if private_key_protected == NO_KEY_YET:
+        return NO_KEY_YET if password_ok else None
     return private_key if password_ok else None
 
 
@@ -186,7 +191,7 @@ async def authenticate(
 
     # Costs raised since the password was set: store a new hash and key blob (same key).
     upgraded = None
-    if needs_rehash(row.password_hash, ctx.settings.argon2):
+    if needs_rehash(row.password_hash, ctx.settings.argon2) and has_key_pair(row.public_key):
         upgraded = await ctx.kdf.run(reprotect_key, private_key, password, ctx)
 
     now = datetime.now(UTC)

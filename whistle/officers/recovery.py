@@ -31,6 +31,8 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
     officer = await officer_by_username(username)
     if not officer.active:
         raise Conflict(N_("Akun petugas ini dinonaktifkan."))
+    if not envelope.has_key_pair(officer.public_key):
+        raise Conflict(N_("Petugas ini belum memiliki kunci: menunggu kata sandi pertamanya."))
     roles = set(await roles_of(officer.id))
     granted = 0
     async with db.transaction():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from whistle.db.tables import Officer, OfficerRole
 from whistle.i18n import N_
+from whistle.reports.envelope import NO_KEY_YET
 
 ADMIN = "admin"
 TRIAGE = "triage"
@@ -41,20 +42,24 @@ class RoleHolder:
     public_key: bytes
 
 
-async def officers_with_role(*roles: str) -> list[RoleHolder]:
+async def officers_with_role(*roles: str, key_holders_only: bool = True) -> list[RoleHolder]:
     """Active officers holding any of ``roles``, by display name: the one place that lists
-    officers by role (the filter runs in SQL on officer_role)."""
-    rows = await (
-        Officer.select(Officer.id, Officer.username, Officer.display_name, Officer.public_key)
-        .where(
-            (Officer.active == True)  # noqa: E712 - piccolo builds SQL from the comparison
-            & Officer.id.is_in(
-                OfficerRole.select(OfficerRole.officer).where(OfficerRole.role.is_in(list(roles)))
-            )
+    officers by role (the filter runs in SQL on officer_role).
+
+    By default only officers with a key pair, i.e. those a report key can be sealed to: an
+    account still waiting for its holder's first own password has none (``key_holders_only``
+    False lists them too, e.g. to count administrators)."""
+    query = Officer.select(
+        Officer.id, Officer.username, Officer.display_name, Officer.public_key
+    ).where(
+        (Officer.active == True)  # noqa: E712 - piccolo builds SQL from the comparison
+        & Officer.id.is_in(
+            OfficerRole.select(OfficerRole.officer).where(OfficerRole.role.is_in(list(roles)))
         )
-        .order_by(Officer.display_name)
-        .order_by(Officer.id)
     )
+    if key_holders_only:
+        query = query.where(Officer.public_key != NO_KEY_YET)
+    rows = await query.order_by(Officer.display_name).order_by(Officer.id)
     return [
         RoleHolder(row["id"], row["username"], row["display_name"], row["public_key"])
         for row in rows
@@ -78,4 +83,5 @@ async def roles_by_officer() -> dict[int, list[str]]:
 async def replace_roles(officer_id: int, roles: list[str]) -> None:
     """Store exactly ``roles`` (already parsed) for the officer; run inside a transaction."""
     await OfficerRole.delete().where(OfficerRole.officer == officer_id)
-    await OfficerRole.insert(*(OfficerRole(officer=officer_id, role=role) for role in roles))
+    if roles:
+        await OfficerRole.insert(*(OfficerRole(officer=officer_id, role=role) for role in roles))

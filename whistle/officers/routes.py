@@ -153,6 +153,7 @@ async def _officer_list(
         officer,
         status=status,
         officers=await admin.list_officers(ctx),
+        pending_grants=await admin.pending_grants(),
         require_totp=await policy.totp_required(),
         message=message,
         error=error,
@@ -330,14 +331,13 @@ class AdminPages(Controller):
         data: URLEncodedBody[NewOfficerForm],
     ) -> Template | Redirect:
         try:
-            await service.add_officer(
+            change = await admin.add_officer_by_admin(
                 ctx,
                 username=data.username,
                 password=data.password,
                 roles=data.role_list(),
                 display_name=data.display_name or None,
                 actor=officer.username,
-                must_change_password=True,
             )
         except Conflict as conflict:
             values = {
@@ -352,7 +352,8 @@ class AdminPages(Controller):
                 values=values,
                 errors={"username": conflict.detail},
             )
-        return Redirect(path="/officer/admin/officers?done=added", status_code=303)
+        done = "added" if change is admin.RoleChange.APPLIED else "added_pending"
+        return Redirect(path=f"/officer/admin/officers?done={done}", status_code=303)
 
     @get("/officers/{officer_id:int}", name="admin_officer")
     async def detail(
@@ -373,7 +374,9 @@ class AdminPages(Controller):
         data: URLEncodedBody[RolesForm],
     ) -> Template | Redirect:
         try:
-            await admin.set_roles(ctx, officer_id, data.role_list(), actor=officer.username)
+            change = await admin.set_roles(
+                ctx, officer_id, data.role_list(), actor=officer.username
+            )
         except Conflict as conflict:
             return await _officer_detail(
                 officer,
@@ -382,7 +385,8 @@ class AdminPages(Controller):
                 errors={"roles": conflict.detail},
                 roles=data.role_list(),
             )
-        return Redirect(path="/officer/admin/officers?done=roles", status_code=303)
+        done = "roles" if change is admin.RoleChange.APPLIED else "role_pending"
+        return Redirect(path=f"/officer/admin/officers?done={done}", status_code=303)
 
     @post(
         "/officers/{officer_id:int}/reset-password",
@@ -434,6 +438,29 @@ class AdminPages(Controller):
         await throttle.unlock_officer(ctx, officer_id, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=unlocked", status_code=303)
 
+    @post("/role-grants/{request_id:int}/confirm", name="admin_role_grant_confirm")
+    async def confirm_grant(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        request_id: FromPath[DbIdParam],
+    ) -> Template | Redirect:
+        try:
+            await admin.confirm_role_grant(ctx, request_id, actor=officer.username)
+        except Conflict as conflict:
+            return await _officer_list(ctx, officer, status=409, error=conflict.detail)
+        return Redirect(path="/officer/admin/officers?done=role_granted", status_code=303)
+
+    @post("/role-grants/{request_id:int}/reject", name="admin_role_grant_reject")
+    async def reject_grant(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        request_id: FromPath[DbIdParam],
+    ) -> Redirect:
+        await admin.reject_role_grant(ctx, request_id, actor=officer.username)
+        return Redirect(path="/officer/admin/officers?done=role_rejected", status_code=303)
+
     @post("/settings", name="admin_settings", opt=redisplay(_officer_list_again))
     async def settings(
         self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[SettingsForm]
@@ -444,10 +471,20 @@ class AdminPages(Controller):
 
 ADMIN_MESSAGES = {
     "added": N_("Petugas ditambahkan. Ia harus mengganti kata sandi saat pertama masuk."),
+    "added_pending": N_(
+        "Petugas ditambahkan. Peran yang membuka isi laporan menunggu konfirmasi administrator "
+        "lain; ia harus mengganti kata sandi saat pertama masuk."
+    ),
     "roles": N_("Peran petugas diperbarui."),
+    "role_pending": N_(
+        "Peran yang membuka isi laporan menunggu konfirmasi administrator lain sebelum berlaku."
+    ),
+    "role_granted": N_("Pemberian peran dikonfirmasi dan berlaku."),
+    "role_rejected": N_("Permintaan peran ditolak."),
     "unlocked": N_("Kunci masuk dibuka. Kata sandi dan kunci petugas tidak berubah."),
     "reset": N_(
-        "Kata sandi direset. Petugas mendapat kunci baru: akses ke kasus harus diberikan lagi."
+        "Kata sandi direset. Petugas belum memegang kunci sampai memilih kata sandinya sendiri: "
+        "akses ke kasus harus diberikan lagi."
     ),
     "disabled": N_("Petugas dinonaktifkan; kunci kasus dan penugasannya dihapus."),
     "enabled": N_("Petugas diaktifkan kembali. Akses ke kasus harus diberikan lagi."),

@@ -2,6 +2,11 @@
 
 Each officer has an X25519 key pair; report keys are sealed to the public half, and the private
 half is stored only encrypted under an Argon2id key derived from the officer's password.
+
+The key pair is born under the officer's OWN password (threat model 7): an account whose password
+an administrator chose (added from the admin page or the CLI, or reset) holds no key pair until
+its holder sets their own password, so whoever knew the temporary password, with a backup from
+before that change, finds no private key to open. Intake, grants and recovery skip such accounts.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from whistle.crypto import (
     hash_password,
     protect_private_key,
     unprotect_private_key,
+    verify_password,
 )
 from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
@@ -26,6 +32,7 @@ from whistle.i18n import N_
 from whistle.officers import policy, recovery_codes, throttle, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles, replace_roles
+from whistle.reports.envelope import NO_KEY_YET, has_key_pair
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -37,14 +44,31 @@ class ProtectedKeys:
     private_key_protected: bytes
 
 
-def protect_new_keys(password: str, ctx: Context) -> ProtectedKeys:
-    """Blocking (two Argon2id runs): call through ``ctx.kdf.run``."""
-    private_key, public_key = generate_keypair()
+def keyless_account(password: str, ctx: Context) -> ProtectedKeys:
+    """Blocking (one Argon2id run): an account with only a password hash and no key pair, for a
+    password someone else chose. Call through ``ctx.kdf.run``."""
     return ProtectedKeys(
+        password_hash=hash_password(password, ctx.settings.argon2),
+        public_key=NO_KEY_YET,
+        private_key_protected=NO_KEY_YET,
+    )
+
+
+def new_key_pair(password: str, ctx: Context) -> tuple[bytes, ProtectedKeys]:
+    """Blocking (two Argon2id runs): a fresh key pair under ``password``, returned with its
+    private half (for the session of the officer who just chose it). Call through
+    ``ctx.kdf.run``."""
+    private_key, public_key = generate_keypair()
+    return private_key, ProtectedKeys(
         password_hash=hash_password(password, ctx.settings.argon2),
         public_key=public_key,
         private_key_protected=protect_private_key(private_key, password, ctx.settings.argon2),
     )
+
+
+def protect_new_keys(password: str, ctx: Context) -> ProtectedKeys:
+    """Blocking (two Argon2id runs): call through ``ctx.kdf.run``."""
+    return new_key_pair(password, ctx)[1]
 
 
 def validate_username(username: str) -> str:
@@ -65,17 +89,25 @@ async def add_officer(
     display_name: str | None = None,
     actor: str = "cli",
     must_change_password: bool = False,
+    allow_no_roles: bool = False,
 ) -> int:
-    """Create an officer with a fresh key pair protected by ``password``; returns the id."""
+    """Create an officer; returns the id.
+
+    With ``must_change_password`` (a password an administrator chose), the account gets no key
+    pair: its holder's first own password creates it. Otherwise ``password`` is the holder's own
+    and protects a fresh key pair at once."""
     username = validate_username(username)
     try:
-        role_list = parse_roles(roles)
+        # An administrator's new account may start with none: its content roles wait for a
+        # second administrator (whistle.officers.admin.add_officer_by_admin).
+        role_list = [] if allow_no_roles and not roles else parse_roles(roles)
     except ValueError:
         raise ValidationFailed({"roles": N_("Peran tidak dikenal.")}) from None
     if problem := password_problem(password, username):
         raise ValidationFailed({"password": problem})
     display_name = (display_name or username).strip()[:128]
-    keys = await ctx.kdf.run(protect_new_keys, password, ctx)
+    born = keyless_account if must_change_password else protect_new_keys
+    keys = await ctx.kdf.run(born, password, ctx)
     # The unique index decides, so two administrators adding the same name at once get the
     # same clear answer as one adding a taken name.
     try:
@@ -129,14 +161,26 @@ def reprotect_key(private_key: bytes, password: str, ctx: Context) -> tuple[str,
     )
 
 
+def _open_with_current(row: Officer, current: str) -> bytes | None:
+    """Blocking: the private key opened with ``current`` (NO_KEY_YET for an account without a
+    key pair whose hash matches), or None if ``current`` is wrong."""
+    if not has_key_pair(row.public_key):
+        return NO_KEY_YET if verify_password(current, row.password_hash) else None
+    try:
+        return unprotect_private_key(row.private_key_protected, current)
+    except DecryptionError:
+        return None
+
+
 async def change_password(
     ctx: Context, officer_id: int, *, current: str, new: str, confirm: str
 ) -> str:
     """Change an officer's own password and return a fresh session token.
 
     The current password must open the private key; the same key is then protected under the
-    new password, so every report wrapped for the officer stays readable. All the officer's
-    other sessions end.
+    new password, so every report wrapped for the officer stays readable. An account without a
+    key pair (its password was chosen by an administrator) gets its key pair now, born under
+    this first own password (audited as such). All the officer's other sessions end.
     """
     row = await officer_by_id(officer_id)
     errors: dict[str, str] = {}
@@ -149,31 +193,46 @@ async def change_password(
     # The re-check is throttled like a login, reserved before deriving.
     if not await throttle.reserve_attempt(ctx, row.username):
         raise ValidationFailed({**errors, "current_password": throttle.TOO_MANY_ATTEMPTS})
-    try:
-        private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, current)
-    except DecryptionError:
+    private_key = await ctx.kdf.run(_open_with_current, row, current)
+    if private_key is None:
         errors["current_password"] = N_("Kata sandi saat ini salah.")
     else:
         await throttle.clear(ctx, row.username)
-    if errors:
+    if errors or private_key is None:
         raise ValidationFailed(errors)
-    password_hash, protected = await ctx.kdf.run(reprotect_key, private_key, new, ctx)
+    unlocked: bytes = private_key
+    keys_born = not has_key_pair(row.public_key)
+    changes: dict = {Officer.must_change_password: False}
+    if keys_born:
+        unlocked, keys = await ctx.kdf.run(new_key_pair, new, ctx)
+        changes[Officer.password_hash] = keys.password_hash
+        changes[Officer.public_key] = keys.public_key
+        changes[Officer.private_key_protected] = keys.private_key_protected
+    else:
+        password_hash, protected = await ctx.kdf.run(reprotect_key, unlocked, new, ctx)
+        changes[Officer.password_hash] = password_hash
+        changes[Officer.private_key_protected] = protected
     async with db.transaction():
-        await Officer.update(
-            {
-                Officer.password_hash: password_hash,
-                Officer.private_key_protected: protected,
-                Officer.must_change_password: False,
-            }
-        ).where(Officer.id == row.id)
+        # Conditional on the key columns read above: two first changes racing cannot both
+        # install a key pair.
+        updated = (
+            await Officer.update(changes)
+            .where((Officer.id == row.id) & (Officer.public_key == row.public_key))
+            .returning(Officer.id)
+        )
+        if not updated:
+            raise Conflict(N_("Akun ini baru saja diubah. Silakan masuk lagi."))
         await WebSession.delete().where(WebSession.officer == row.id)
         token = await sessions.create_session(
             sessions.OFFICER,
-            private_key,
+            unlocked,
             officer_id=row.id,
             lifetime=timedelta(hours=ctx.settings.officer_session_hours),
         )
-        await audit.append(actions.PASSWORD_CHANGED, actor=row.username)
+        if keys_born:
+            await audit.append(actions.OFFICER_KEYS_CREATED, actor=row.username)
+        else:
+            await audit.append(actions.PASSWORD_CHANGED, actor=row.username)
     return token
 
 

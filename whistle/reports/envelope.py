@@ -125,6 +125,17 @@ def _key_aad(report_id: uuid.UUID, holder: str, officer_id: int | None = None) -
     return _aad(report_id, key_purpose(holder, officer_id))
 
 
+# An officer account whose password an administrator chose has no key pair until its holder
+# sets their own (threat model 7); both key columns hold this empty value meanwhile (they are
+# NOT NULL since the first migration, and an empty value needs no table rebuild on SQLite).
+NO_KEY_YET = b""
+
+
+def has_key_pair(public_key: bytes | None) -> bool:
+    """Whether an officer's stored public key is a real one that report keys can be sealed to."""
+    return bool(public_key)
+
+
 # --- the data key and what it encrypts ----------------------------------------------------
 
 
@@ -337,6 +348,8 @@ async def grant(report_id: uuid.UUID, data_key: bytes, content: bytes, to_office
     )
     if officer is None or not officer["active"]:
         raise Conflict(N_("Petugas tidak ditemukan atau tidak aktif."))
+    if not has_key_pair(officer["public_key"]):
+        raise Conflict(N_("Petugas ini belum memiliki kunci: menunggu kata sandi pertamanya."))
     if await holds_key(report_id, to_officer_id):
         return False
     await store_wraps(wrap_for_officer(report_id, data_key, to_officer_id, officer["public_key"]))
@@ -398,6 +411,8 @@ async def recover_for_officer(
 
     Returns False, sealing nothing, when the report has no office wrap or the reporter excluded
     the officer. The caller has already checked recusal, role and existing wraps."""
+    if not has_key_pair(public_key):
+        return False
     data_key = await office_data_key(report_id, office_private_key)
     if data_key is None:
         return False
