@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -15,6 +16,9 @@ from whistle.logs import configure_logging
 @click.group()
 def main() -> None:
     """Whistle: anonymous integrity reporting for the immigration office."""
+    # piccolo warns with a coloured multi-line message when it cannot reach PostgreSQL while
+    # building an engine; the command says so itself, in one sentence.
+    warnings.filterwarnings("ignore", message=r".*Unable to connect to database")
 
 
 @main.command()
@@ -55,7 +59,7 @@ def init(passphrase_file: Path | None) -> None:
 def migrate() -> None:
     """Apply the database migrations that have not run yet."""
     settings = load_settings()
-    applied = run_with_db(settings, run_migrations)
+    applied = run_with_db(settings, run_migrations, needs_migrations=False)
     click.echo(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
 
 
@@ -67,8 +71,13 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from whistle.app import create_app
+    from whistle.clitools import context_for
 
     settings = load_settings()
+    # Say "no keys", "not migrated" or "unreachable" in one sentence before any logging starts,
+    # not inside a start-up traceback.
+    context_for(settings)
+    run_with_db(settings, _nothing)
     configure_logging(settings.log_level)
     try:
         app = create_app(settings)
@@ -83,6 +92,10 @@ def serve(host: str, port: int) -> None:
         proxy_headers=False,
         log_level=settings.log_level.lower(),
     )
+
+
+async def _nothing() -> None:
+    return None
 
 
 @main.command()
@@ -100,12 +113,13 @@ def worker(once: bool) -> None:
     from whistle.jobs import run_worker
 
     settings = load_settings()
-    configure_logging(settings.log_level)
     ctx = context_for(settings)
     try:
         ctx.keyring.audit_signing_key  # noqa: B018 - refuse to start without a usable signing key
     except CryptoError as error:
         raise click.ClickException(str(error)) from None
+    run_with_db(settings, _nothing)  # one sentence for "not migrated" before logging starts
+    configure_logging(settings.log_level)
     work = lambda: run_worker(  # noqa: E731
         ctx, worker_jobs(), tick_seconds=settings.worker_tick_seconds, once=once
     )
@@ -118,13 +132,15 @@ def worker(once: bool) -> None:
 def _register_domain_commands() -> None:
     # Each domain package owns its commands; they import helpers from this module lazily.
     from whistle.audit.cli import audit
-    from whistle.db.cli import db
+    from whistle.db.cli import backup, db, restore
     from whistle.officers.cli import keys, officer
 
     main.add_command(officer)
     main.add_command(keys)
     main.add_command(audit)
     main.add_command(db)
+    main.add_command(backup)
+    main.add_command(restore)
 
 
 _register_domain_commands()

@@ -15,8 +15,10 @@ from whistle.audit.service import configure_chain_key
 from whistle.context import Context
 from whistle.crypto import CryptoError
 from whistle.db import engine as db
+from whistle.db.migrations import pending_migrations
+from whistle.db.outage import is_unavailable
 from whistle.errors import DomainError, ValidationFailed
-from whistle.i18n import gettext
+from whistle.i18n import translations
 from whistle.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -29,10 +31,30 @@ def load_settings() -> Settings:
         raise click.ClickException(str(error)) from None
 
 
-def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+# The command speaks English throughout, so domain messages (Indonesian ids) are translated.
+_CLI_LANGUAGE = "en"
+
+
+def _english(message: str) -> str:
+    return translations(_CLI_LANGUAGE).gettext(message)
+
+
+def run_with_db(
+    settings: Settings, work: Callable[[], Awaitable[T]], *, needs_migrations: bool = True
+) -> T:
+    """Run ``work`` with the database open; a common mistake becomes one sentence, no traceback.
+
+    ``needs_migrations`` (every command but `migrate`) refuses a database that lacks migrations
+    before ``work`` starts, instead of failing half-way on a missing table.
+    """
+
     async def main() -> T:
         engine = await db.open_database(settings)
         try:
+            if needs_migrations and (pending := await pending_migrations()):
+                raise click.ClickException(
+                    f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
+                )
             return await work()
         finally:
             await db.close_database(engine)
@@ -40,10 +62,32 @@ def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ValidationFailed as failure:
-        messages = "; ".join(f"{field}: {gettext(msg)}" for field, msg in failure.errors.items())
+        messages = "; ".join(f"{field}: {_english(msg)}" for field, msg in failure.errors.items())
         raise click.ClickException(messages) from None
     except DomainError as failure:
-        raise click.ClickException(gettext(failure.detail)) from None
+        raise click.ClickException(_english(failure.detail)) from None
+    except Exception as error:
+        if is_unavailable(error):
+            raise click.ClickException(unavailable_message(settings)) from None
+        raise
+
+
+def unavailable_message(settings: Settings) -> str:
+    """One sentence naming where the database should be, never its password."""
+    where = settings.sqlite_path if settings.is_sqlite else _without_password(settings.database_url)
+    return (
+        f"the database at {where} cannot be reached or written: "
+        "check that it runs and WHISTLE_DATABASE_URL"
+    )
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    host = parsed.hostname or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{host}{port}{parsed.path}"
 
 
 def read_secret(

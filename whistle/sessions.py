@@ -30,6 +30,7 @@ from whistle.crypto import (
     session_lookup,
     session_secret_key,
 )
+from whistle.db.outage import is_unavailable
 from whistle.db.tables import WebSession
 
 REPORTER = "reporter"
@@ -96,6 +97,19 @@ async def create_session(
     return base64.urlsafe_b64encode(session_id).rstrip(b"=").decode()
 
 
+# Reads must keep working when writes fail (read-only or full disk): last_seen_at is written at
+# most once a minute per session, and a failed write does not refuse the request.
+LAST_SEEN_STEP = timedelta(minutes=1)
+
+
+async def _touch(lookup: str, now: datetime) -> None:
+    try:
+        await WebSession.update({WebSession.last_seen_at: now}).where(WebSession.lookup == lookup)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+
+
 async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Session | None:
     """The live session behind ``token``, or None. Expired sessions are deleted on sight."""
     session_id = _decode_token(token or "")
@@ -114,10 +128,12 @@ async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Sess
     except DecryptionError:
         return None
     last_seen = _last_seen(kind, now)
-    if last_seen != row.last_seen_at:
-        await WebSession.update({WebSession.last_seen_at: last_seen}).where(
-            WebSession.lookup == lookup
-        )
+    # Officers' rows are touched at most once a minute, and best-effort: a read must not fail
+    # because the database refuses writes. Reporters' rows change only when the hour does.
+    if last_seen != row.last_seen_at and (
+        kind == REPORTER or now - row.last_seen_at >= LAST_SEEN_STEP
+    ):
+        await _touch(lookup, last_seen)
     return Session(kind=kind, officer_id=row.officer, secret=secret, created_at=row.created_at)
 
 

@@ -94,7 +94,7 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
     assert await roles_of_user("budi") == "investigator,triage"
     last_admin = await whistle(settings, "officer", "roles", "root", "--role", "auditor")
     assert last_admin.exit_code != 0
-    assert "terakhir" in last_admin.output
+    assert "last active" in last_admin.output
     assert await roles_of_user("root") == "admin"
 
     disabled = await whistle(settings, "officer", "disable", "budi")
@@ -110,7 +110,7 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
     weak = await whistle(
         settings, "officer", "reset-password", "budi", "--password-stdin", input="short\n"
     )
-    assert weak.exit_code != 0 and "12 karakter" in weak.output
+    assert weak.exit_code != 0 and "at least 12 characters" in weak.output
     reset = await whistle(
         settings, "officer", "reset-password", "budi", "--password-stdin", input=TEMPORARY + "\n"
     )
@@ -122,7 +122,7 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
     assert after.public_key == before.public_key == b""
 
     unknown = await whistle(settings, "officer", "disable", "nobody")
-    assert unknown.exit_code != 0 and "tidak ditemukan" in unknown.output
+    assert unknown.exit_code != 0 and "not found" in unknown.output
 
     actions = [
         (entry["action"], entry["actor"])

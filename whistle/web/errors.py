@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from whistle.crypto import DerivationQueueFull
+from whistle.db.outage import is_unavailable
 from whistle.errors import (
     DomainError,
     PasswordChangeRequired,
@@ -30,6 +31,11 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 BUSY_TITLE = N_("Sistem sedang sibuk")
 BUSY_DETAIL = N_("Banyak permintaan sedang diproses. Tidak ada yang tersimpan; coba lagi sebentar.")
 BUSY_RETRY_SECONDS = 10
+UNAVAILABLE_TITLE = N_("Layanan sementara tidak tersedia")
+UNAVAILABLE_DETAIL = N_(
+    "Penyimpanan data sedang tidak dapat dijangkau. Tidak ada yang tersimpan; coba lagi sebentar."
+)
+UNAVAILABLE_RETRY_SECONDS = 30
 GENERIC_TITLES = {
     400: N_("Permintaan tidak valid"),
     401: N_("Perlu masuk terlebih dahulu"),
@@ -48,6 +54,24 @@ CSRF_FAILED_DETAIL = N_(
     "Formulir tidak sah atau sudah kedaluwarsa (token keamanan tidak ada). "
     "Muat ulang halaman lalu coba lagi."
 )
+
+
+# Over plain http the browser drops the Secure cookies, so the CSRF check is what fails first:
+# say what is really wrong.
+HTTPS_REQUIRED_TITLE = N_("Diperlukan sambungan aman (https)")
+HTTPS_REQUIRED_DETAIL = N_(
+    "Situs ini hanya dapat dipakai melalui https://. Buka alamat yang diawali https:// lalu "
+    "coba lagi."
+)
+
+
+def plain_http_outside_development(request: Request) -> bool:
+    ctx = request.app.state.get("ctx")
+    if ctx is None or ctx.settings.development:
+        return False
+    # Behind the proxy the scheme comes from its header; it only chooses this message.
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    return scheme.lower() == "http"
 
 
 def wants_problem_json(request: Request) -> bool:
@@ -111,7 +135,10 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]
     if isinstance(exc, ValidationException):
         detail = N_("Isi permintaan tidak sesuai dengan skema.")
     if status == 403 and exc.detail == CSRF_FAILED:
-        detail = CSRF_FAILED_DETAIL
+        if plain_http_outside_development(request):
+            title, detail = HTTPS_REQUIRED_TITLE, HTTPS_REQUIRED_DETAIL
+        else:
+            detail = CSRF_FAILED_DETAIL
     headers = dict(exc.headers) if exc.headers else None
     return error_response(request, status, title, detail, errors, headers)
 
@@ -123,7 +150,22 @@ def handle_busy(request: Request, exc: DerivationQueueFull) -> Response[Any]:
     )
 
 
+def unavailable_response(request: Request) -> Response[Any]:
+    """The database cannot be reached or written: 503, ask to retry, never claim anything stored."""
+    return error_response(
+        request,
+        503,
+        UNAVAILABLE_TITLE,
+        UNAVAILABLE_DETAIL,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+    )
+
+
 def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
+    if is_unavailable(exc):
+        # An outage, not a bug: logged by kind only, and the next request tries again.
+        log.warning("database unavailable (%s) on %s", type(exc).__name__, request.url.path)
+        return unavailable_response(request)
     # Type and stack only: an exception's message may quote data a reporter wrote.
     stack = "".join(traceback.format_tb(exc.__traceback__))
     # A reporter's request is logged with its time to the hour only (whistle.logs).
