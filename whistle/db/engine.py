@@ -7,6 +7,8 @@ import asyncio
 import os
 import threading
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -52,7 +54,7 @@ class _ConnectionPool:
     another, so the hand-over is a thread lock plus futures woken on their own loop.
     """
 
-    def __init__(self, size: int, connect) -> None:
+    def __init__(self, size: int, connect: Callable[[], Awaitable[aiosqlite.Connection]]) -> None:
         self._size = size
         self._connect = connect
         self._opened: list[aiosqlite.Connection] = []
@@ -135,7 +137,12 @@ class PersistentTransaction(SQLiteTransaction):
         self.context = self.engine.current_transaction.set(self)
         return self
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         if self._parent:
             return exception is None
         try:
@@ -192,7 +199,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         args: list[Any] | None = None,
         query_type: str = "generic",
         table: type[Table] | None = None,
-    ):
+    ) -> Iterable[Any]:
         reads = query.lstrip()[:6].upper() == "SELECT"
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
@@ -204,12 +211,12 @@ class PersistentSQLiteEngine(SQLiteEngine):
 
     async def _run_in_existing_connection(
         self,
-        connection,
+        connection: aiosqlite.Connection,
         query: str,
         args: list[Any] | None = None,
         query_type: str = "generic",
         table: type[Table] | None = None,
-    ):
+    ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
