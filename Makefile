@@ -43,6 +43,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	$(BIN)/python -m bench.mixed
+	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.audit_verify

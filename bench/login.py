@@ -26,8 +26,8 @@ from multiprocessing import Process, Queue
 from pathlib import Path
 
 import httpx
-from tests.helpers import VALID_REPORT, csrf_token
 
+from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
 from whistle.app import create_app

@@ -3,15 +3,21 @@ behave the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import aiosqlite
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
 from whistle import piccolo_conf
@@ -19,6 +25,8 @@ from whistle.db.tables import ALL_TABLES
 from whistle.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Readers kept open beside the one writer: WAL lets them all read while it writes.
+SQLITE_READERS = 4
 
 _engine: Engine | None = None
 
@@ -26,9 +34,9 @@ _engine: Engine | None = None
 class _SecureDeleteConnection(sqlite3.Connection):
     """A SQLite connection that overwrites deleted content with zeros.
 
-    secure_delete is a per-connection setting whose default is a compile-time choice, and piccolo
-    opens a connection per query: setting it in the connection factory covers every one, so a
-    deleted session secret or report does not linger in free pages of a stolen file.
+    secure_delete is a per-connection setting whose default is a compile-time choice: setting it
+    in the connection factory covers every connection the engine opens (the writer and each
+    reader), so a deleted session secret or report does not linger in free pages of a stolen file.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -40,7 +48,7 @@ def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         path = settings.sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(
+        return PersistentSQLiteEngine(
             path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS, factory=_SecureDeleteConnection
         )
     url = urlparse(settings.database_url)
@@ -52,6 +60,186 @@ def make_engine(settings: Settings) -> Engine:
         "password": unquote(url.password) if url.password else None,
     }
     return PostgresEngine(config={k: v for k, v in config.items() if v is not None})
+
+
+class _ConnectionPool:
+    """Persistent aiosqlite connections handed out one caller at a time.
+
+    aiosqlite connections are not tied to an event loop (each call makes its future on the
+    caller's loop), but asyncio locks are; tests run the app on one loop and service calls on
+    another, so the hand-over is a thread lock plus futures woken on their own loop.
+    """
+
+    def __init__(self, size: int, connect: Callable[[], Awaitable[aiosqlite.Connection]]) -> None:
+        self._size = size
+        self._connect = connect
+        self._opened: list[aiosqlite.Connection] = []
+        self._idle: deque[aiosqlite.Connection] = deque()
+        self._waiters: deque[asyncio.Future] = deque()
+        self._lock = threading.Lock()
+
+    async def acquire(self) -> aiosqlite.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.popleft()
+            opening = len(self._opened) < self._size
+            if opening:
+                self._opened.append(None)  # type: ignore[arg-type]  # reserve the slot
+            else:
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+        if opening:
+            try:
+                connection = await self._connect()
+            except BaseException:
+                with self._lock:
+                    self._opened.remove(None)  # type: ignore[arg-type]
+                raise
+            with self._lock:
+                self._opened[self._opened.index(None)] = connection  # type: ignore[arg-type]
+            return connection
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                    raise
+            if waiter.done() and not waiter.cancelled():
+                # Handed over just as we were cancelled: pass it on.
+                self.release(waiter.result())
+            raise
+
+    def release(self, connection: aiosqlite.Connection) -> None:
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                try:
+                    waiter.get_loop().call_soon_threadsafe(self._hand_over, waiter, connection)
+                    return
+                except RuntimeError:  # that waiter's loop is closed
+                    continue
+            self._idle.append(connection)
+
+    def _hand_over(self, waiter: asyncio.Future, connection: aiosqlite.Connection) -> None:
+        if waiter.done():  # cancelled meanwhile
+            self.release(connection)
+        else:
+            waiter.set_result(connection)
+
+    async def close(self) -> None:
+        with self._lock:
+            opened = [c for c in self._opened if c is not None]
+            self._opened.clear()
+            self._idle.clear()
+        for connection in opened:
+            await connection.close()
+
+
+class PersistentTransaction(SQLiteTransaction):
+    """A piccolo transaction on the engine's one writer connection, held until it ends."""
+
+    engine: PersistentSQLiteEngine
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.engine.writer.acquire()
+        try:
+            await self.begin()
+        except BaseException:
+            self.engine.writer.release(self.connection)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            self.engine.writer.release(self.connection)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class PersistentSQLiteEngine(SQLiteEngine):
+    """piccolo's SQLite engine opens a connection (and a driver thread) for every query; this
+    one keeps them open: one writer connection that every write and every transaction queues
+    for, and a few read-only connections for plain SELECTs outside a transaction.
+
+    The semantics stay those of piccolo's engine: autocommit outside transactions, BEGIN
+    IMMEDIATE through ``transaction()``, foreign keys on, the busy timeout for other processes
+    (the worker, the CLI) holding the file.
+    """
+
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self.writer = _ConnectionPool(1, lambda: self._open(read_only=False))
+        self.readers = _ConnectionPool(SQLITE_READERS, lambda: self._open(read_only=True))
+
+    async def _open(self, *, read_only: bool) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # A connection left open must not keep the process alive at exit.
+        connection._thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        if read_only:
+            # A write sent here by mistake fails loudly instead of bypassing the writer.
+            await connection.execute("PRAGMA query_only = 1")
+        return connection
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return PersistentTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Iterable[Any]:
+        reads = query.lstrip()[:6].upper() == "SELECT"
+        pool = self.readers if reads else self.writer
+        connection = await pool.acquire()
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        finally:
+            pool.release(connection)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: aiosqlite.Connection,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Iterable[Any]:
+        # The connection was set up once (foreign keys, row factory) when it was opened.
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.readers.close()
 
 
 def bind(engine: Engine) -> None:
@@ -93,6 +281,8 @@ async def close_database(engine: Engine | None = None) -> None:
     engine = engine or _engine
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    elif isinstance(engine, PersistentSQLiteEngine):
+        await engine.close()
 
 
 def transaction():

@@ -1,0 +1,122 @@
+"""Server memory during a submission burst: resident memory fresh, at its peak during
+``--submissions`` reports filed by ``--clients`` clients at once, and after, against the
+limit of the derivation memory times the derivations allowed at once plus 100 MiB.
+
+Read from /proc/PID/status of a real `whistle serve` process (VmRSS now, VmHWM the peak).
+
+    .venv/bin/python -m bench.memory [--submissions 300] [--clients 16] [--engine sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from bench.mixed import server_pid
+from tests.support.forms import VALID_REPORT
+from tests.support.postgres import PostgresCluster
+from tests.support.server import running_server
+from whistle.crypto import Argon2Params, init_keys
+from whistle.db import engine as db
+from whistle.db.migrations import migrate
+from whistle.settings import Settings
+
+HEADROOM_MIB = 100
+
+
+def status_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} missing")
+
+
+async def burst(url: str, submissions: int, clients: int) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    remaining = iter(range(submissions))
+    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+
+        async def submitter() -> None:
+            for _ in remaining:
+                answer = await client.post("/api/v1/reports", json=VALID_REPORT)
+                statuses[answer.status_code] += 1
+
+        await asyncio.gather(*(submitter() for _ in range(clients)))
+    return statuses
+
+
+async def measure(settings: Settings, args: argparse.Namespace, label: str, log: Path) -> None:
+    engine = await db.open_database(settings)
+    try:
+        await migrate()
+    finally:
+        await db.close_database(engine)
+    with running_server(settings, log) as url:
+        pid = server_pid(int(url.rsplit(":", 1)[1]))
+        async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+            await client.get("/")  # templates and routes loaded: the fresh figure of a live server
+        fresh = status_mib(pid, "VmRSS")
+        statuses = await burst(url, args.submissions, args.clients)
+        await asyncio.sleep(args.settle)
+        peak, after = status_mib(pid, "VmHWM"), status_mib(pid, "VmRSS")
+    derivations = (
+        settings.kdf_submission_concurrency
+        + settings.kdf_lookup_concurrency
+        + settings.kdf_officer_concurrency
+    )
+    limit = settings.argon2_memory_kib / 1024 * derivations + HEADROOM_MIB
+    print(
+        f"{label:<11} fresh {fresh:6.0f} MiB | peak {peak:6.0f} MiB (limit {limit:.0f}: "
+        f"{'ok' if peak <= limit else 'OVER'}) | after {after:6.0f} MiB "
+        f"({after / fresh:.2f} x fresh, goal at most 1.20 x) | statuses {dict(statuses)}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds before 'after'")
+    parser.add_argument("--memory-kib", type=int, default=Settings().argon2_memory_kib)
+    parser.add_argument("--iterations", type=int, default=Settings().argon2_iterations)
+    parser.add_argument("--engine", choices=["both", "sqlite", "postgres"], default="both")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
+        root = Path(tmp)
+        init_keys(root / "keys", "benchmark office passphrase", Argon2Params(256, 1, 1))
+        base = Settings(
+            keys_dir=root / "keys",
+            argon2_memory_kib=args.memory_kib,
+            argon2_iterations=args.iterations,
+        )
+        print(
+            f"{args.submissions} submissions from {args.clients} clients, Argon2id "
+            f"m={args.memory_kib} KiB t={args.iterations}; limit = memory x "
+            f"derivations at once + {HEADROOM_MIB} MiB"
+        )
+        if args.engine in ("both", "sqlite"):
+            sqlite_url = f"sqlite:///{root / 'bench.db'}"
+            await measure(base.with_changes(database_url=sqlite_url), args, "SQLite", root / "s")
+        if args.engine in ("both", "postgres"):
+            cluster = PostgresCluster.start()
+            try:
+                import asyncpg
+
+                admin = await asyncpg.connect(cluster.url("postgres"))
+                await admin.execute("CREATE DATABASE bench")
+                await admin.close()
+                pg_url = cluster.url("bench")
+                await measure(
+                    base.with_changes(database_url=pg_url), args, "PostgreSQL", root / "p"
+                )
+            finally:
+                cluster.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,210 @@
+"""Server CPU per request under a mixed load, SQLite beside PostgreSQL.
+
+A real `whistle serve` process per engine; another process drives the load for ``--duration``
+seconds: reporters submitting reports and opening them with their tracking code, officers
+reading the inbox and case pages. The server's CPU time (user + system, from /proc) divided by
+the requests it answered is the figure; cheap Argon2id by default, so it measures everything
+but the derivation (``--memory-kib``/``--iterations`` for the production cost).
+
+    .venv/bin/python -m bench.mixed [--duration 30] [--reporters 20] [--officers 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from multiprocessing import Process, Queue
+from pathlib import Path
+
+import httpx
+
+from tests.support.forms import VALID_REPORT
+from tests.support.officers import make_officer, session_for
+from tests.support.postgres import PostgresCluster
+from tests.support.server import running_server
+from whistle.audit.service import configure_chain_key
+from whistle.context import Context
+from whistle.crypto import Argon2Params, init_keys
+from whistle.db import engine as db
+from whistle.db.migrations import migrate
+from whistle.db.tables import Report
+from whistle.officers.auth import OFFICER_COOKIE
+from whistle.settings import Settings
+
+SEED_REPORTS = 30
+
+
+def server_pid(port: int) -> int:
+    """The `whistle serve` process listening on ``port`` (found by its command line)."""
+    wanted = ["serve", "--port", str(port)]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if any(argv[i : i + 3] == wanted for i in range(len(argv))):
+            return int(entry)
+    raise RuntimeError(f"no server on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _drive(url: str, duration: float, reporters: int, officers: list[str], cases: list[str]):
+    """Run the load; return {kind: [latencies]} and status counts."""
+    latencies: dict[str, list[float]] = {}
+    statuses: Counter[int] = Counter()
+    deadline = time.monotonic() + duration
+    limits = httpx.Limits(max_connections=reporters + len(officers))
+
+    async def timed(kind: str, call) -> httpx.Response:
+        started = time.perf_counter()
+        answer = await call
+        latencies.setdefault(kind, []).append(time.perf_counter() - started)
+        statuses[answer.status_code] += 1
+        return answer
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
+        async def reporter() -> None:
+            while time.monotonic() < deadline:
+                filed = await timed("submit", client.post("/api/v1/reports", json=VALID_REPORT))
+                if filed.status_code != 201:
+                    continue
+                code = filed.json()["tracking_code"]
+                opened = await timed(
+                    "track", client.post("/api/v1/session", json={"tracking_code": code})
+                )
+                if opened.status_code == 200:
+                    token = opened.json()["token"]
+                    await timed(
+                        "track",
+                        client.get("/api/v1/report", headers={"Authorization": f"Bearer {token}"}),
+                    )
+
+        async def officer(cookie: str) -> None:
+            async with httpx.AsyncClient(base_url=url, timeout=120) as own:
+                own.cookies.set(OFFICER_COOKIE, cookie)
+                while time.monotonic() < deadline:
+                    await timed("inbox", own.get("/officer/"))
+                    await timed("case", own.get(f"/officer/cases/{random.choice(cases)}"))
+
+        await asyncio.gather(*(reporter() for _ in range(reporters)), *map(officer, officers))
+    return latencies, dict(statuses)
+
+
+def _drive_process(url, duration, reporters, officers, cases, results: Queue) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    results.put(asyncio.run(_drive(url, duration, reporters, officers, cases)))
+
+
+async def measure(settings: Settings, args: argparse.Namespace, log: Path) -> dict:
+    engine = await db.open_database(settings)
+    try:
+        await migrate()
+        ctx = Context.create(settings)
+        configure_chain_key(ctx.keyring.audit_chain_key)
+        names = [f"triage{number}" for number in range(args.officers)]
+        for name in names:
+            await make_officer(ctx, name, ["triage"])
+    finally:
+        await db.close_database(engine)
+    with running_server(settings, log) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+            for _ in range(SEED_REPORTS):  # officers' reports are sealed to the officers above
+                await client.post("/api/v1/reports", json=VALID_REPORT)
+        engine = await db.open_database(settings)
+        try:
+            cases = [row["case_number"] for row in await Report.select(Report.case_number)]
+            cookies = [await session_for(ctx, name) for name in names]
+        finally:
+            await db.close_database(engine)
+        pid = server_pid(int(url.rsplit(":", 1)[1]))
+        results: Queue = Queue()
+        driver = Process(
+            target=_drive_process,
+            args=(url, args.duration, args.reporters, cookies, cases, results),
+        )
+        cpu_before, started = cpu_seconds(pid), time.monotonic()
+        driver.start()
+        latencies, statuses = await asyncio.to_thread(results.get)
+        cpu_used, elapsed = cpu_seconds(pid) - cpu_before, time.monotonic() - started
+        driver.join()
+    requests = sum(statuses.values())
+    return {
+        "requests": requests,
+        "statuses": statuses,
+        "cpu_ms_per_request": cpu_used * 1000 / requests,
+        "rate": requests / elapsed,
+        "p95": {
+            kind: statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+            for kind, values in latencies.items()
+        },
+    }
+
+
+def line(label: str, result: dict) -> str:
+    p95 = ", ".join(f"{kind} {seconds * 1000:.0f}" for kind, seconds in result["p95"].items())
+    return (
+        f"{label:<11} {result['cpu_ms_per_request']:6.2f} ms CPU/request | "
+        f"{result['rate']:6.1f} requests/s | p95 ms: {p95} | statuses {result['statuses']}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30.0, help="load length in seconds")
+    parser.add_argument("--reporters", type=int, default=20)
+    parser.add_argument("--officers", type=int, default=5)
+    parser.add_argument("--memory-kib", type=int, default=256)
+    parser.add_argument("--iterations", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
+        root = Path(tmp)
+        init_keys(root / "keys", "benchmark office passphrase", Argon2Params(256, 1, 1))
+        base = Settings(
+            keys_dir=root / "keys",
+            argon2_memory_kib=args.memory_kib,
+            argon2_iterations=args.iterations,
+        )
+        print(
+            f"Mixed load for {args.duration:.0f} s: {args.reporters} reporters submitting and "
+            f"tracking, {args.officers} officers reading inbox and case pages; "
+            f"Argon2id m={args.memory_kib} KiB t={args.iterations}"
+        )
+        sqlite = await measure(
+            base.with_changes(database_url=f"sqlite:///{root / 'bench.db'}"),
+            args,
+            root / "sqlite.log",
+        )
+        print(line("SQLite", sqlite))
+        cluster = PostgresCluster.start()
+        try:
+            import asyncpg
+
+            admin = await asyncpg.connect(cluster.url("postgres"))
+            await admin.execute("CREATE DATABASE bench")
+            await admin.close()
+            postgres = await measure(
+                base.with_changes(database_url=cluster.url("bench")), args, root / "pg.log"
+            )
+        finally:
+            cluster.stop()
+        print(line("PostgreSQL", postgres))
+        ratio = sqlite["cpu_ms_per_request"] / postgres["cpu_ms_per_request"]
+        print(f"CPU per request SQLite / PostgreSQL: {ratio:.2f} x (goal at most 1.0 x)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,122 @@
+"""SQLite keeps its connections: one writer every write and transaction queues for, read-only
+connections for plain SELECTs, the same transaction semantics, and use from several event loops
+(the app's and the test's) at once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+
+from whistle.db import engine as db
+from whistle.db.tables import SystemSetting
+
+pytestmark = pytest.mark.parametrize("engine_name", ["sqlite"])
+
+
+async def test_writes_reuse_one_connection(database):
+    # A temporary table lives only as long as its connection: a connection per query loses it.
+    await db.fetch("CREATE TEMP TABLE connection_marker (x INTEGER)")
+    for number in range(20):
+        await db.fetch("INSERT INTO temp.connection_marker VALUES ({})", number)
+    async with db.transaction():
+        await db.fetch("INSERT INTO temp.connection_marker VALUES ({})", 20)
+        rows = await db.fetch("SELECT count(*) AS n FROM temp.connection_marker")
+    assert rows == [{"n": 21}]
+
+
+async def test_plain_selects_run_on_read_only_connections(database):
+    rows = await db.fetch("SELECT * FROM pragma_query_only()")
+    assert rows == [{"query_only": 1}]
+    async with db.transaction():
+        rows = await db.fetch("SELECT * FROM pragma_query_only()")
+    assert rows == [{"query_only": 0}]
+    pragmas = await db.fetch("PRAGMA foreign_keys")
+    assert pragmas == [{"foreign_keys": 1}]
+
+
+async def test_readers_see_only_committed_writes_and_do_not_wait_for_the_writer(database):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="pending", value="x"))
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await entered.wait()
+    # The write transaction holds the writer; a read still answers, without the uncommitted row.
+    rows = await asyncio.wait_for(db.fetch("SELECT key FROM system_setting"), timeout=10)
+    assert "pending" not in {row["key"] for row in rows}
+    release.set()
+    await task
+    rows = await db.fetch("SELECT key FROM system_setting")
+    assert "pending" in {row["key"] for row in rows}
+
+
+async def test_failed_transaction_rolls_back_and_frees_the_writer(database):
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="twice", value="1"))
+            await SystemSetting.insert(SystemSetting(key="twice", value="2"))
+    assert await SystemSetting.count().where(SystemSetting.key == "twice") == 0
+    async with db.transaction():
+        await SystemSetting.insert(SystemSetting(key="twice", value="3"))
+    assert await SystemSetting.count().where(SystemSetting.key == "twice") == 1
+
+
+async def test_cancelled_waiter_does_not_lose_the_writer(database):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with db.transaction():
+            entered.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="never", value="x"))
+
+    held = asyncio.create_task(holder())
+    await entered.wait()
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    release.set()
+    await held
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with asyncio.timeout(10):
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="after", value="x"))
+    assert await SystemSetting.count().where(SystemSetting.key == "never") == 0
+
+
+async def test_two_event_loops_write_at_once(database):
+    """The test client runs the app on its own loop in another thread beside the test's."""
+
+    async def insert_many(prefix: str) -> None:
+        for number in range(25):
+            async with db.transaction():
+                await SystemSetting.insert(SystemSetting(key=f"{prefix}-{number}", value="x"))
+            await db.fetch("SELECT count(*) AS n FROM system_setting")
+
+    errors: list[BaseException] = []
+
+    def other_loop() -> None:
+        try:
+            asyncio.run(insert_many("thread"))
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=other_loop)
+    thread.start()
+    await insert_many("main")
+    await asyncio.to_thread(thread.join)
+    assert errors == []
+    rows = await db.fetch("SELECT key FROM system_setting WHERE key LIKE '%-%'")
+    keys = {row["key"] for row in rows}
+    assert {f"main-{n}" for n in range(25)} | {f"thread-{n}" for n in range(25)} <= keys
