@@ -25,6 +25,8 @@ from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS
 
 REPORTER_COOKIE = "whistle_reporter"
+# The tracking field's maxlength: a refused code comes back no longer than the field takes.
+TYPED_CODE_MAX = 40
 
 
 def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
@@ -92,10 +94,11 @@ class PublicPages(Controller):
         try:
             token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:
-            # The code typed is never echoed back.
+            # The code comes back into the field (on this no-store page only, never logged) so
+            # one typo is one fix; the answer is otherwise the same for every wrong code.
             return Template(
                 template_name="public/track.html",
-                context={"error": failure.title},
+                context={"error": failure.title, "typed": data.tracking_code[:TYPED_CODE_MAX]},
                 status_code=401,
             )
         return Redirect(
