@@ -27,7 +27,13 @@ from whistle.intake.openapi import (
 )
 from whistle.intake.schemas import CATEGORIES, ReportBody, office_today, validate_report
 from whistle.reports.content import ReportInput
-from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
+from whistle.reports.statuses import (
+    OUTCOME_EXPLANATIONS,
+    OUTCOME_LABELS,
+    STATUS_EXPLANATIONS,
+    STATUS_LABELS,
+    STATUS_NEXT_STEPS,
+)
 from whistle.web.dependencies import bearer_token
 
 
@@ -64,12 +70,28 @@ class ReportOut(msgspec.Struct):
     status: str
     status_label: str
     status_explanation: str
+    # What happens next and what the reporter can do, in plain words.
+    next_steps: str
     status_since: datetime
     received_at: datetime
     outcome: str | None
+    outcome_label: str | None
+    outcome_explanation: str | None
     referred_to: str | None
+    # The dates the office committed to: an answer by acknowledge_due; once answered
+    # (acknowledged_at), the result by feedback_due. Null when not (yet) set.
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
     timeline: list[TimelineOut]
     report: ReportInput
+
+
+def _label(table: dict[str, str], code: str | None) -> str | None:
+    """The translated label of ``code``, the code itself if the table lacks it, None for none."""
+    if code is None:
+        return None
+    return gettext(table[code]) if code in table else code
 
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -173,10 +195,16 @@ class ReporterApi(Controller):
             status=view.status,
             status_label=gettext(STATUS_LABELS[view.status]),
             status_explanation=gettext(STATUS_EXPLANATIONS[view.status]),
+            next_steps=gettext(STATUS_NEXT_STEPS[view.status]),
             status_since=view.status_since,
             received_at=view.received_at,
             outcome=view.outcome,
+            outcome_label=_label(OUTCOME_LABELS, view.outcome),
+            outcome_explanation=_label(OUTCOME_EXPLANATIONS, view.outcome),
             referred_to=view.referred_to,
+            acknowledge_due=view.acknowledge_due,
+            acknowledged_at=view.acknowledged_at,
+            feedback_due=view.feedback_due,
             timeline=[
                 TimelineOut(
                     status=entry.status,

@@ -52,8 +52,18 @@ class ReporterView:
     received_at: datetime
     outcome: str | None
     referred_to: str | None
+    # The dates the office committed to: to answer by acknowledge_due; once it answered
+    # (acknowledged_at), to give its result by feedback_due.
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
     timeline: list[TimelineEntry]
     report: ReportInput
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the office still owes the reporter an answer (the deadlines still run)."""
+        return self.status in statuses.OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -244,6 +254,9 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
         received_at=row.received_at,
         outcome=row.outcome,
         referred_to=row.referred_to,
+        acknowledge_due=row.acknowledge_due,
+        acknowledged_at=row.acknowledged_at,
+        feedback_due=row.feedback_due,
         timeline=timeline,
         report=report,
     )
