@@ -59,7 +59,7 @@ class OfficerRecoveryCode(Table, tablename="officer_recovery_code"):
     """One-time two-factor recovery codes: only an HMAC of each is stored."""
 
     id = Serial(primary_key=True)
-    officer = ForeignKey(Officer, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
     code_hash = Varchar(length=64, unique=True)
     used_at = Timestamptz(null=True, default=None)
 
@@ -127,6 +127,19 @@ class WebSession(Table, tablename="web_session"):
     secret = Bytea()
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+
+
+class SubmissionReceipt(Table, tablename="submission_receipt"):
+    """The receipt of a report, kept briefly so a resent form or API retry shows it again
+    instead of filing twice (whistle.sessions). Found by a keyed hash of the submission token;
+    the code is AES-GCM under a key derived from the token, which only the reporter holds.
+    No creation time: ``expires_at`` is a whole hour."""
+
+    lookup = Varchar(length=64, primary_key=True)
+    fingerprint = Varchar(length=64)
+    sealed_code = Bytea(null=True, default=None)
+    received_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz()
 
 
@@ -213,11 +226,13 @@ class LoginThrottle(Table, tablename="login_throttle"):
 ALL_TABLES: list[type[Table]] = [
     Officer,
     OfficerRole,
+    OfficerRecoveryCode,
     Report,
     ReportKey,
     StatusEvent,
     CaseCounter,
     WebSession,
+    SubmissionReceipt,
     AuditEntry,
     AuditCheckpoint,
     JobLease,

@@ -93,6 +93,8 @@ class ReportForm(msgspec.Struct):
     how_known: str = ""
     # One ticked box arrives as a single value, several as a list.
     excluded_officers: list[str] | str = msgspec.field(default_factory=list)
+    # The form's one-time submission token (hidden field): a resend files nothing new.
+    submission_token: str = ""
 
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
@@ -104,7 +106,7 @@ class ReportForm(msgspec.Struct):
         values: dict[str, Any] = {
             name: value.replace("\r\n", "\n").strip()
             for name, value in msgspec.structs.asdict(self).items()
-            if isinstance(value, str) and name != "excluded_officers"
+            if isinstance(value, str) and name not in ("excluded_officers", "submission_token")
         }
         values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()

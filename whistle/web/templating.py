@@ -35,6 +35,9 @@ def _date(value: date | datetime | None) -> str:
     return format_date(value, format="long", locale=i18n.current_language.get())
 
 
+format_date_id = _date  # the same date words outside templates (the receipt's text file)
+
+
 def _datetime(value: datetime | None) -> str:
     if value is None:
         return ""
