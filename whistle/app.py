@@ -25,10 +25,12 @@ from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
 from whistle.reports.statuses import (
+    OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
     PRIORITY_LABELS,
     STATUS_EXPLANATIONS,
     STATUS_LABELS,
+    STATUS_NEXT_STEPS,
 )
 from whistle.resources import STATIC_DIR
 from whistle.settings import Settings
@@ -52,6 +54,8 @@ from whistle.web.templating import template_config
 TEMPLATE_LABELS = {
     "status_label": STATUS_LABELS,
     "status_explanation": STATUS_EXPLANATIONS,
+    "status_next_steps": STATUS_NEXT_STEPS,
+    "outcome_explanation": OUTCOME_EXPLANATIONS,
     "outcome_label": OUTCOME_LABELS,
     "priority_label": PRIORITY_LABELS,
     "category_label": CATEGORIES,
@@ -145,7 +149,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Logging is configured in one place, whistle.logs (by `whistle serve`): Litestar's own
         # default would reset the root logger's level and format.
         logging_config=None,
-        template_config=template_config(TEMPLATE_LABELS, strict=settings.strict_templates),
+        template_config=template_config(
+            TEMPLATE_LABELS,
+            # The deadlines the office commits to, written on the home page and the receipt.
+            constants={
+                "acknowledge_days": settings.acknowledge_days,
+                "feedback_days": settings.feedback_days,
+            },
+            strict=settings.strict_templates,
+        ),
         openapi_config=OpenAPIConfig(
             title="Whistle API",
             version="1.0.0",

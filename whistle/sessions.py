@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from whistle.clock import to_the_hour
 from whistle.crypto import (
@@ -30,8 +35,9 @@ from whistle.crypto import (
     session_lookup,
     session_secret_key,
 )
+from whistle.db import engine as db
 from whistle.db.outage import is_unavailable
-from whistle.db.tables import WebSession
+from whistle.db.tables import SubmissionReceipt, WebSession
 
 REPORTER = "reporter"
 OFFICER = "officer"
@@ -153,3 +159,141 @@ async def purge_expired_sessions() -> int:
         await WebSession.delete().where(WebSession.expires_at <= now).returning(WebSession.lookup)
     )
     return len(deleted)
+
+
+# --- kept receipts: one report per submission token -------------------------------------------
+#
+# A form carries a random submission token; an API client sends an Idempotency-Key. The first
+# request with a token claims it (a row keyed by an HMAC of the token); a resend, a double tap
+# or a retry finds the claim and shows the same receipt instead of filing again. The tracking
+# code is kept AES-GCM under a key derived from the token, which only the reporter's browser or
+# app holds, and only until the second whole hour after filing (no minute is kept).
+
+RECEIPT_KEEP_HOURS = 2
+_RECEIPT_INFO = b"whistle/submission-receipt/code/v1"
+_RECEIPT_AAD = b"whistle-submission-receipt"
+
+
+@dataclass(frozen=True)
+class KeptReceipt:
+    """An earlier request with the same token: its code (None while it is still being filed),
+    when it was received, and whether it sent the same body."""
+
+    tracking_code: str | None
+    received_at: datetime | None
+    same_body: bool
+
+
+def new_submission_token() -> str:
+    """A fresh random token for one report form (it lives only in the form and a cookie)."""
+    return base64.urlsafe_b64encode(new_session_id()).rstrip(b"=").decode()
+
+
+def _receipt_keys(hash_key: bytes, token: bytes) -> tuple[str, bytes]:
+    """(lookup, code key): the keyed hash the database stores, and the key of the code."""
+    lookup = hmac.new(hash_key, token, hashlib.sha256).hexdigest()
+    code_key = HKDF(algorithm=SHA256(), length=32, salt=hash_key, info=_RECEIPT_INFO).derive(token)
+    return lookup, code_key
+
+
+def _fingerprint(code_key: bytes, body: bytes) -> str:
+    # Keyed by the token's own key: the stored value tells nothing about the body without it.
+    return hmac.new(code_key, body, hashlib.sha256).hexdigest()
+
+
+async def claim_submission(hash_key: bytes, token: bytes, body: bytes) -> KeptReceipt | None:
+    """Claim ``token`` for a report whose canonical ``body`` is given. None: this request holds
+    the claim and must file the report, then call keep_receipt (or release_submission if it
+    failed). Otherwise the earlier request's receipt."""
+    await _purge_expired_receipts()
+    lookup, code_key = _receipt_keys(hash_key, token)
+    expires = to_the_hour(datetime.now(UTC)) + timedelta(hours=RECEIPT_KEEP_HOURS)
+    # In a transaction: IMMEDIATE on SQLite, and committed on both engines.
+    async with db.transaction():
+        claimed = await db.fetch(
+            "INSERT INTO submission_receipt (lookup, fingerprint, expires_at) "
+            "VALUES ({}, {}, {}) ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
+            lookup,
+            _fingerprint(code_key, body),
+            expires,
+        )
+    if claimed:
+        return None
+    kept = await _kept(lookup, code_key)
+    if kept is None:
+        # Gone between the two statements (expired, or its first request failed): the
+        # earlier request filed nothing that can be shown, so say it is still in progress.
+        return KeptReceipt(None, None, same_body=True)
+    return KeptReceipt(
+        kept.tracking_code, kept.received_at, kept.same_body_as(_fingerprint(code_key, body))
+    )
+
+
+@dataclass(frozen=True)
+class _Kept:
+    tracking_code: str | None
+    received_at: datetime | None
+    fingerprint: str
+
+    def same_body_as(self, fingerprint: str) -> bool:
+        return hmac.compare_digest(self.fingerprint, fingerprint)
+
+
+async def _kept(lookup: str, code_key: bytes) -> _Kept | None:
+    row = await SubmissionReceipt.objects().where(SubmissionReceipt.lookup == lookup).first()
+    if row is not None and row.expires_at <= datetime.now(UTC):
+        row = None
+    if row is None:
+        return None
+    code = None
+    if row.sealed_code is not None:
+        try:
+            code = decrypt(code_key, row.sealed_code, _RECEIPT_AAD).decode()
+        except DecryptionError:
+            return None
+    return _Kept(code, row.received_at, row.fingerprint)
+
+
+async def keep_receipt(
+    hash_key: bytes, token: bytes, tracking_code: str, received_at: datetime
+) -> None:
+    """Store the receipt of the report filed under a claimed ``token``."""
+    lookup, code_key = _receipt_keys(hash_key, token)
+    await SubmissionReceipt.update(
+        {
+            SubmissionReceipt.sealed_code: encrypt(code_key, tracking_code.encode(), _RECEIPT_AAD),
+            SubmissionReceipt.received_at: received_at,
+        }
+    ).where(SubmissionReceipt.lookup == lookup)
+
+
+async def release_submission(hash_key: bytes, token: bytes) -> None:
+    """Give up a claim whose report was not filed, so sending again files it."""
+    lookup, _ = _receipt_keys(hash_key, token)
+    await SubmissionReceipt.delete().where(
+        (SubmissionReceipt.lookup == lookup) & SubmissionReceipt.sealed_code.is_null()
+    )
+
+
+async def recall_receipt(hash_key: bytes, token: bytes) -> KeptReceipt | None:
+    """The receipt kept for ``token`` (its code None while still being filed), or None."""
+    lookup, code_key = _receipt_keys(hash_key, token)
+    kept = await _kept(lookup, code_key)
+    if kept is None:
+        return None
+    return KeptReceipt(kept.tracking_code, kept.received_at, same_body=True)
+
+
+async def forget_receipt(hash_key: bytes, token: bytes) -> None:
+    """Drop a kept receipt now (the reporter saved the code)."""
+    lookup, _ = _receipt_keys(hash_key, token)
+    await SubmissionReceipt.delete().where(SubmissionReceipt.lookup == lookup)
+
+
+async def _purge_expired_receipts() -> None:
+    # Compared here, not in SQL: SQLite would compare the stored text with the parameter's.
+    now = datetime.now(UTC)
+    rows = await SubmissionReceipt.select(SubmissionReceipt.lookup, SubmissionReceipt.expires_at)
+    expired = [row["lookup"] for row in rows if row["expires_at"] <= now]
+    if expired:
+        await SubmissionReceipt.delete().where(SubmissionReceipt.lookup.is_in(expired))

@@ -80,7 +80,7 @@ async def test_backup_during_a_burst_restores_every_acknowledged_report(
         siti = await as_officer(restored_ctx, "siti")
         for case_number, code, marker in before_backup:
             report_id, data_key = await intake.unlock_with_code(restored_ctx, code)
-            view = await intake.reporter_view(report_id, data_key)
+            view = await intake.reporter_view(restored_ctx, report_id, data_key)
             assert marker in view.report.description
             case = await open_case(restored_ctx, siti, case_number)
             assert case.case_number == case_number and marker in case.report.description

@@ -88,7 +88,7 @@ async def test_concurrent_submissions_all_succeed_with_unique_case_numbers(ctx, 
     # Each code opens its own report and no other.
     for index, receipt in enumerate(receipts):
         report_id, data_key = await service.unlock_with_code(ctx, receipt.tracking_code)
-        view = await service.reporter_view(report_id, data_key)
+        view = await service.reporter_view(ctx, report_id, data_key)
         assert view.report.description == f"Laporan nomor {index} tentang pungli"
 
 

@@ -248,7 +248,7 @@ async def test_data_survives_every_migration(
             # the session made before the migrations and with the password, the audit chain.
             migrated = Context.create(settings)
             report_id, data_key = await unlock_with_code(migrated, facts["code"])
-            view = await reporter_view(report_id, data_key)
+            view = await reporter_view(migrated, report_id, data_key)
             assert view.report.description == VALID_REPORT["description"]
             assert [e.public_note for e in view.timeline] == [None, "Sedang diperiksa."]
             officer = await load_current_officer(migrated, facts["token"])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from whistle.context import Context
+from whistle.db.tables import PendingItem, Report
 from whistle.intake.release import publish_pending
 
 
@@ -27,3 +28,8 @@ def app_context(client: httpx.AsyncClient) -> Context:
 async def publish_for(client: httpx.AsyncClient) -> int:
     """``publish`` with the Context of the client's app."""
     return await publish(app_context(client))
+
+
+async def filed_reports() -> int:
+    """Reports filed so far, published or still waiting for the release."""
+    return await Report.count() + await PendingItem.count().where(PendingItem.kind == "report")

@@ -91,6 +91,7 @@ REQUIRED_FILES = (
 CSRF_LABEL = b"whistle/web-secret/csrf/v1"
 LOGIN_THROTTLE_LABEL = b"whistle/web-secret/login-throttle/v1"
 RECOVERY_CODE_LABEL = b"whistle/web-secret/recovery-code/v1"
+SUBMISSION_LABEL = b"whistle/web-secret/submission-receipt/v1"
 MIN_PASSPHRASE_CHARS = 12
 _RAW_BYTES = 32
 
@@ -395,6 +396,12 @@ class Keyring:
     def recovery_code_key(self) -> bytes:
         """The web secret's subkey for two-factor recovery code hashes (and nothing else)."""
         return self._subkey(RECOVERY_CODE_LABEL)
+
+    @property
+    def submission_key(self) -> bytes:
+        """The web secret's subkey for the keyed hash of submission tokens and Idempotency-Keys
+        (and nothing else)."""
+        return self._subkey(SUBMISSION_LABEL)
 
     @property
     def audit_verify_keys(self) -> tuple[bytes, ...]:

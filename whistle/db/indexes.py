@@ -18,6 +18,7 @@ class NamedIndex:
 
 
 INDEXES: dict[str, NamedIndex] = {
+    "officer_recovery_code_officer": NamedIndex("officer_recovery_code"),
     # One wrap per officer per report; one reporter wrap and one office wrap per report.
     "report_key_officer": NamedIndex("report_key", unique=True),
     "report_key_holder": NamedIndex("report_key", unique=True),
@@ -46,5 +47,4 @@ INDEXES: dict[str, NamedIndex] = {
     "key_revocation_unique": NamedIndex("key_revocation", unique=True),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
-    "officer_recovery_code_officer": NamedIndex("officer_recovery_code"),
 }

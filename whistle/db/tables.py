@@ -155,6 +155,19 @@ class WebSession(Table, tablename="web_session"):
     expires_at = Timestamptz()
 
 
+class SubmissionReceipt(Table, tablename="submission_receipt"):
+    """The receipt of a report, kept briefly so a resent form or API retry shows it again
+    instead of filing twice (whistle.sessions). Found by a keyed hash of the submission token;
+    the code is AES-GCM under a key derived from the token, which only the reporter holds.
+    No creation time: ``expires_at`` is a whole hour."""
+
+    lookup = Varchar(length=64, primary_key=True)
+    fingerprint = Varchar(length=64)
+    sealed_code = Bytea(null=True, default=None)
+    received_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz()
+
+
 class AuditEntry(Table, tablename="audit_entry"):
     """Append-only, hash-chained log; written only through ``whistle.audit.append``."""
 
@@ -255,6 +268,7 @@ ALL_TABLES: list[type[Table]] = [
     StatusEvent,
     PendingItem,
     WebSession,
+    SubmissionReceipt,
     AuditEntry,
     AuditCheckpoint,
     JobLease,

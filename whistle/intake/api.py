@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 
 from whistle.context import Context
 from whistle.i18n import gettext
-from whistle.intake import service
+from whistle.intake import receipts, service
 from whistle.intake.openapi import (
     BAD_REQUEST,
     BUSY,
+    IDEMPOTENT_REPLAYED,
     REFUSED_FIELDS,
     RETRY_AFTER,
+    STILL_FILING,
     TOO_LARGE,
     UNAUTHENTICATED,
     UNSUPPORTED,
@@ -27,7 +31,13 @@ from whistle.intake.openapi import (
 )
 from whistle.intake.schemas import CATEGORIES, ReportBody, office_today, validate_report
 from whistle.reports.content import ReportInput
-from whistle.reports.statuses import STATUS_EXPLANATIONS, STATUS_LABELS
+from whistle.reports.statuses import (
+    OUTCOME_EXPLANATIONS,
+    OUTCOME_LABELS,
+    STATUS_EXPLANATIONS,
+    STATUS_LABELS,
+    STATUS_NEXT_STEPS,
+)
 from whistle.web.dependencies import bearer_token
 
 
@@ -41,6 +51,14 @@ class ReceiptOut(msgspec.Struct):
     status: str
     status_label: str
     received_at: datetime
+
+
+REPLAYED = {
+    200: ResponseSpec(
+        data_container=ReceiptOut,
+        description="A retry with the same Idempotency-Key and body: the earlier receipt",
+    )
+}
 
 
 class SessionRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,12 +82,28 @@ class ReportOut(msgspec.Struct):
     status: str
     status_label: str
     status_explanation: str
+    # What happens next and what the reporter can do, in plain words.
+    next_steps: str
     status_since: datetime
     received_at: datetime
     outcome: str | None
+    outcome_label: str | None
+    outcome_explanation: str | None
     referred_to: str | None
+    # The dates the office committed to: an answer by acknowledge_due; once answered
+    # (acknowledged_at), the result by feedback_due. Null when not (yet) set.
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
     timeline: list[TimelineOut]
     report: ReportInput
+
+
+def _label(table: dict[str, str], code: str | None) -> str | None:
+    """The translated label of ``code``, the code itself if the table lacks it, None for none."""
+    if code is None:
+        return None
+    return gettext(table[code]) if code in table else code
 
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -104,23 +138,63 @@ class ReporterApi(Controller):
         "/reports",
         status_code=201,
         summary="File a report; the answer holds the tracking code",
-        responses={**BAD_REQUEST, **TOO_LARGE, **UNSUPPORTED, **REFUSED_FIELDS, **BUSY},
+        description=(
+            "Send an `Idempotency-Key` header (any printable text up to 255 characters, a new "
+            "random one per report, e.g. a UUID) to make retries safe: a retry with the same "
+            "key and body within at least an hour files nothing new and answers 200 with the "
+            "same receipt (header `Idempotent-Replayed: true`); the same key with another "
+            "report is refused (422); a retry while the first is still being filed waits for "
+            "it, or gets 409 if it takes too long."
+        ),
+        responses={
+            **REPLAYED,
+            **BAD_REQUEST,
+            **STILL_FILING,
+            **TOO_LARGE,
+            **UNSUPPORTED,
+            **REFUSED_FIELDS,
+            **BUSY,
+        },
         operation_class=documented(
             request_body=lambda: report_body_schema(office_today()),
-            headers={"503": RETRY_AFTER},
+            headers={"200": IDEMPOTENT_REPLAYED, "503": RETRY_AFTER},
         ),
     )
-    async def submit(self, request: Request, ctx: NamedDependency[Context]) -> ReceiptOut:
+    async def submit(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern=r"^[!-~]+$",
+                description="A new random key per report; a retry with it files nothing new.",
+            ),
+        ] = None,
+    ) -> Response[ReceiptOut]:
         # Decoded here, strictly: Litestar's own body parsing would turn "1" into 1 and accept
         # what the documented schema refuses.
         body = await strict_json(request, ReportBody)
         report = validate_report(msgspec.structs.asdict(body))
-        receipt = await service.submit_report(ctx, report)
-        return ReceiptOut(
-            tracking_code=receipt.tracking_code,
-            status=receipt.status,
-            status_label=gettext(STATUS_LABELS[receipt.status]),
-            received_at=receipt.received_at,
+        replayed = False
+        if idempotency_key is None:
+            receipt = await service.submit_report(ctx, report)
+        else:
+            receipt, replayed = await receipts.submit_once(
+                ctx, report, receipts.API + idempotency_key.encode(), refuse_other_report=True
+            )
+        return Response(
+            ReceiptOut(
+                tracking_code=receipt.tracking_code,
+                status=receipt.status,
+                status_label=gettext(STATUS_LABELS[receipt.status]),
+                received_at=receipt.received_at,
+            ),
+            status_code=200 if replayed else 201,
+            headers={"Idempotent-Replayed": "true"} if replayed else None,
         )
 
     @post(
@@ -168,15 +242,21 @@ class ReporterApi(Controller):
     )
     async def report(self, request: Request, ctx: NamedDependency[Context]) -> ReportOut:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
-        view = await service.reporter_view(report_id, data_key)
+        view = await service.reporter_view(ctx, report_id, data_key)
         return ReportOut(
             status=view.status,
             status_label=gettext(STATUS_LABELS[view.status]),
             status_explanation=gettext(STATUS_EXPLANATIONS[view.status]),
+            next_steps=gettext(STATUS_NEXT_STEPS[view.status]),
             status_since=view.status_since,
             received_at=view.received_at,
             outcome=view.outcome,
+            outcome_label=_label(OUTCOME_LABELS, view.outcome),
+            outcome_explanation=_label(OUTCOME_EXPLANATIONS, view.outcome),
             referred_to=view.referred_to,
+            acknowledge_due=view.acknowledge_due,
+            acknowledged_at=view.acknowledged_at,
+            feedback_due=view.feedback_due,
             timeline=[
                 TimelineOut(
                     status=entry.status,

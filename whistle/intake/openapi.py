@@ -44,12 +44,22 @@ UNSUPPORTED = {415: problem("Body is not application/json")}
 REFUSED_FIELDS = {422: problem("A field broke a rule; `errors` names each one")}
 BUSY = {503: problem("Too many key derivations waiting; nothing was stored, retry later")}
 UNAUTHENTICATED = {401: problem("Unknown or expired tracking code or token")}
+STILL_FILING = {
+    409: problem("The first request with this Idempotency-Key is still being filed; retry")
+}
 
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before sending again",
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+IDEMPOTENT_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "The receipt of the earlier request with this Idempotency-Key",
+        "required": True,
+        "schema": {"type": "string", "enum": ["true"]},
     }
 }
 WWW_AUTHENTICATE = {

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from whistle import sessions
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import (
     InvalidTrackingCode,
     NotAuthenticated,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from whistle.intake import service
+from whistle.i18n import LANGUAGES, N_, gettext, ngettext
+from whistle.intake import receipts, service
 from whistle.intake.schemas import (
     LIMITS,
     ReportForm,
     TrackForm,
     validate_report,
 )
+from whistle.settings import Settings
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
 from whistle.web.security import (
@@ -34,8 +39,26 @@ from whistle.web.security import (
     form_token_valid,
     same_origin_request,
 )
+from whistle.web.templating import format_date_id
 
 REPORTER_COOKIE = "whistle_reporter"
+# Holds the form's submission token after filing, so the receipt page can show the code again
+# (reload, language switch) without the code being stored anywhere in clear.
+RECEIPT_COOKIE = "whistle_receipt"
+RECEIPT_PATH = "/report/receipt"
+# Said on the receipt page and in its text file alike.
+CODE_CANNOT_BE_RECOVERED = N_(
+    "Kode ini tidak dapat dipulihkan: kami tidak menyimpannya dan tidak dapat mengirimkannya "
+    "kepada Anda. Tanpa kode ini Anda tidak dapat melihat perkembangan laporan."
+)
+DEADLINES_SINGULAR = DEADLINES_PLURAL = (
+    "Tim WBS akan menanggapi laporan Anda paling lambat %(num)d hari kalender setelah diterima, "
+    "dan memberi hasil penanganannya paling lambat %(feedback)d hari kalender setelah itu."
+)
+_SUBMISSION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# The tracking field's maxlength: a refused code comes back no longer than the field takes.
+TYPED_CODE_MAX = 40
+
 # The tracking form sets no cookie (a visitor who only looks leaves no trace): its token is
 # signed and expiring, and a post from another site is refused (see whistle.web.security).
 TRACK_FORM = "track"
@@ -77,6 +100,32 @@ async def _form_page(
     )
 
 
+async def _kept_receipt(request: Request, ctx: Context) -> service.Receipt | None:
+    token = request.cookies.get(RECEIPT_COOKIE) or ""
+    if not _SUBMISSION_TOKEN.match(token):
+        return None
+    return await receipts.kept_receipt(ctx, receipts.FORM + token.encode())
+
+
+def receipt_text(receipt: service.Receipt, settings: Settings) -> str:
+    """The receipt as a small text file to keep: the code and what to do with it."""
+    lines = [
+        gettext("WBS Kantor Imigrasi - tanda terima pengaduan"),
+        "",
+        f"{gettext('Kode pelacakan Anda:')} {receipt.tracking_code}",
+        f"{gettext('Diterima:')} {format_date_id(receipt.received_at)}",
+        "",
+        gettext(
+            "Simpan file ini di tempat yang aman dan jangan bagikan kode ini kepada siapa pun."
+        ),
+        gettext(CODE_CANNOT_BE_RECOVERED),
+        ngettext(DEADLINES_SINGULAR, DEADLINES_PLURAL, settings.acknowledge_days)
+        % {"num": settings.acknowledge_days, "feedback": settings.feedback_days},
+        gettext("Untuk melihat status: buka halaman Cek Status Pengaduan dan masukkan kode ini."),
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
 class PublicPages(Controller):
     include_in_schema = False
 
@@ -86,23 +135,63 @@ class PublicPages(Controller):
 
     @get("/report", name="report_form")
     async def report_form(self) -> Template:
-        return await _form_page({}, {}, [])
+        return await _form_page({"submission_token": sessions.new_submission_token()}, {}, [])
 
     @post("/report", name="report_submit")
     async def report_submit(
-        self, data: URLEncodedBody[ReportForm], ctx: NamedDependency[Context]
-    ) -> Template:
+        self, request: Request, data: URLEncodedBody[ReportForm], ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
         values = msgspec.structs.asdict(data)
+        if not _SUBMISSION_TOKEN.match(data.submission_token):
+            values["submission_token"] = sessions.new_submission_token()
+        token: str = values["submission_token"]
         excluded = data.ticked_officers()
         try:
             report = validate_report(data.as_typed())
-            receipt = await service.submit_report(ctx, report)
+            await receipts.submit_once(
+                ctx, report, receipts.FORM + token.encode(), refuse_other_report=False
+            )
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)
         except DerivationQueueFull:
             # Nothing was stored; keep what was typed so sending again is one tap.
             return await _form_page(values, {}, excluded, status=503, busy=True)
+        # POST-redirect-GET: reloading the receipt asks for the receipt, not a second report.
+        lang = request.query_params.get("lang")
+        return Redirect(
+            path=f"{RECEIPT_PATH}?lang={lang}" if lang in LANGUAGES else RECEIPT_PATH,
+            cookies=[session_cookie(ctx, RECEIPT_COOKIE, token, RECEIPT_PATH)],
+            status_code=303,
+        )
+
+    @get(RECEIPT_PATH, name="receipt")
+    async def receipt(self, request: Request, ctx: NamedDependency[Context]) -> Template:
+        receipt = await _kept_receipt(request, ctx)
+        if receipt is None:
+            return Template(template_name="public/receipt_gone.html", status_code=404)
         return Template(template_name="public/receipt.html", context={"receipt": receipt})
+
+    @get(f"{RECEIPT_PATH}/text", name="receipt_text")
+    async def receipt_text(self, request: Request, ctx: NamedDependency[Context]) -> Response[str]:
+        receipt = await _kept_receipt(request, ctx)
+        if receipt is None:
+            raise NotFound(N_("Tanda terima sudah tidak tersedia."))
+        return Response(
+            receipt_text(receipt, ctx.settings),
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="kode-pelacakan-wbs.txt"'},
+        )
+
+    @post(f"{RECEIPT_PATH}/forget", name="receipt_forget")
+    async def receipt_forget(self, request: Request, ctx: NamedDependency[Context]) -> Redirect:
+        token = request.cookies.get(RECEIPT_COOKIE) or ""
+        if _SUBMISSION_TOKEN.match(token):
+            await receipts.forget(ctx, receipts.FORM + token.encode())
+        return Redirect(
+            path="/",
+            cookies=[session_cookie(ctx, RECEIPT_COOKIE, "", RECEIPT_PATH, expire=True)],
+            status_code=303,
+        )
 
     @get("/track", name="track_form", opt=NO_CSRF_COOKIE)
     async def track_form(
@@ -124,8 +213,11 @@ class PublicPages(Controller):
         try:
             token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:
-            # The code typed is never echoed back.
-            return _track_page(ctx, status=401, error=failure.title)
+            # The code comes back into the field (on this no-store page only, never logged) so
+            # one typo is one fix; the answer is otherwise the same for every wrong code.
+            return _track_page(
+                ctx, status=401, error=failure.title, typed=data.tracking_code[:TYPED_CODE_MAX]
+            )
         return Redirect(
             path="/track/report", cookies=[reporter_cookie(ctx, token)], status_code=303
         )
@@ -140,7 +232,7 @@ class PublicPages(Controller):
             )
         except NotAuthenticated:
             return Redirect(path="/track?expired=true")
-        view = await service.reporter_view(report_id, data_key)
+        view = await service.reporter_view(ctx, report_id, data_key)
         return Template(
             template_name="public/track_view.html",
             context={"view": view},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -46,11 +47,33 @@ OFFICE_TZ_OFFSET = timedelta(hours=7)
 
 # Only ASCII digits, and few enough that int() is cheap (Python refuses beyond 4,300 digits).
 _DIGITS = re.compile(r"^[0-9]{1,11}$")
+# An amount as Indonesians write it: "Rp 1.500.000", "1.500.000,00", "Rp1.500.000,-",
+# "1,5 juta", "2 jt", "500 ribu". Dots group thousands, a comma starts the decimals.
+_AMOUNT = re.compile(
+    r"^(?:rp\.?\s*)?"
+    r"(?P<number>[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,13})"
+    r"(?P<fraction>,[0-9]{1,6}|,-|\.[0-9]{1,2})?"
+    r"\s*(?P<unit>ribu|rb|juta|jt|miliar|milyar)?\.?$",
+    re.IGNORECASE | re.ASCII,
+)
+_AMOUNT_UNITS = {
+    None: 1,
+    "ribu": 1_000,
+    "rb": 1_000,
+    "juta": 1_000_000,
+    "jt": 1_000_000,
+    "miliar": 1_000_000_000,
+    "milyar": 1_000_000_000,
+}
+# "500,000": a comma grouping thousands, as in English. Read the Indonesian way it would be 500.
+_COMMA_GROUPS = re.compile(
+    r"^(?:rp\.?\s*)?[0-9]{1,3}(?:,[0-9]{3})+\s*(?:ribu|rb|juta|jt|miliar|milyar)?\.?$",
+    re.IGNORECASE | re.ASCII,
+)
+_MAX_AMOUNT_TEXT = 40
 _DATE = re.compile(DATE_PATTERN)
 _TIME = re.compile(TIME_PATTERN)
 _VISIBLE = re.compile(VISIBLE_TEXT_PATTERN)
-# What people type around an amount in the form: "Rp 500.000", "500,000".
-_AMOUNT_DECORATION = re.compile(r"Rp|[.,\s]")
 
 BAD_CHARACTERS = N_("Isian ini memuat karakter yang tidak diizinkan.")
 BAD_OFFICER_CHOICE = N_("Pilihan petugas tidak valid.")
@@ -70,20 +93,22 @@ class ReportForm(msgspec.Struct):
     how_known: str = ""
     # One ticked box arrives as a single value, several as a list.
     excluded_officers: list[str] | str = msgspec.field(default_factory=list)
+    # The form's one-time submission token (hidden field): a resend files nothing new.
+    submission_token: str = ""
 
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
         return [value] if isinstance(value, str) else value
 
     def as_typed(self) -> dict[str, Any]:
-        """The values as a person meant them: newlines normalised, surrounding spaces dropped,
-        an amount without "Rp" or thousands separators."""
+        """The values as typed, newlines normalised and surrounding spaces dropped; an empty
+        amount means none (the validator reads the amount as Indonesians write it)."""
         values: dict[str, Any] = {
             name: value.replace("\r\n", "\n").strip()
             for name, value in msgspec.structs.asdict(self).items()
-            if isinstance(value, str) and name != "excluded_officers"
+            if isinstance(value, str) and name not in ("excluded_officers", "submission_token")
         }
-        values["amount_requested"] = _AMOUNT_DECORATION.sub("", values["amount_requested"]) or None
+        values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()
         return values
 
@@ -96,8 +121,9 @@ class TrackForm(msgspec.Struct):
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
 
 
-# Older clients send the amount as text: ASCII digits only, anything else is a wrong type.
-AmountText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]
+# The amount may come as text, written as on the form ("Rp 1.500.000", "1,5 juta"); text without
+# a single ASCII digit is a wrong type.
+AmountText = Annotated[str, msgspec.Meta(pattern=r"[0-9]")]
 
 
 class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -187,21 +213,60 @@ def _incident_time(value: Any) -> str:
     return text
 
 
+AMOUNT_AS_NUMBER = N_("Tulis jumlah dalam angka rupiah, misalnya 500000.")
+AMOUNT_AMBIGUOUS = N_(
+    "Tanda koma pada jumlah ini tidak jelas: tulis titik untuk ribuan dan koma untuk desimal, "
+    "misalnya 1.500.000 atau 1,5 juta."
+)
+AMOUNT_WITH_CENTS = N_("Tulis jumlah dalam rupiah penuh, tanpa sen.")
+
+
+def parse_rupiah(text: str) -> int:
+    """Read an amount as Indonesians write it ("Rp 1.500.000", "1.500.000,00", "Rp1.500.000,-",
+    "1,5 juta", "2 jt", "500 ribu", "1500000") into whole rupiah.
+
+    Raises FieldError rather than guess: "500,000" (a comma grouping thousands, English style)
+    and amounts with sen are refused with their own message, never read off by a factor.
+    """
+    text = text.strip()
+    if len(text) > _MAX_AMOUNT_TEXT:
+        raise FieldError(AMOUNT_AS_NUMBER)
+    if _COMMA_GROUPS.match(text):
+        raise FieldError(AMOUNT_AMBIGUOUS)
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise FieldError(AMOUNT_AS_NUMBER)
+    unit = match["unit"].lower() if match["unit"] else None
+    fraction = match["fraction"] or ""
+    if fraction == ",-":
+        fraction = ""
+        if unit is not None:  # "2,- juta" is no way to write anything
+            raise FieldError(AMOUNT_AS_NUMBER)
+    elif fraction.startswith(".") and unit is None:
+        # "1.50" without a unit: not a thousands group, and dots never mark sen.
+        raise FieldError(AMOUNT_AS_NUMBER)
+    whole = match["number"].replace(".", "")
+    amount = Decimal(f"{whole}.{fraction[1:] or '0'}") * _AMOUNT_UNITS[unit]
+    if amount != amount.to_integral_value():
+        raise FieldError(AMOUNT_WITH_CENTS)
+    return int(amount)
+
+
 def _amount(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+        raise FieldError(AMOUNT_AS_NUMBER)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):
         amount = value
-    elif isinstance(value, str) and _DIGITS.match(value):
-        amount = int(value)
+    elif isinstance(value, str):
+        amount = parse_rupiah(value)
     else:
-        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+        raise FieldError(AMOUNT_AS_NUMBER)
     if amount < 0:
-        raise FieldError(N_("Tulis jumlah dalam angka rupiah, misalnya 500000."))
+        raise FieldError(AMOUNT_AS_NUMBER)
     if amount > MAX_AMOUNT_RUPIAH:
         raise FieldError(N_("Jumlah terlalu besar."))
     return amount

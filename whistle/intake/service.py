@@ -57,10 +57,20 @@ class ReporterView:
     received_at: datetime
     outcome: str | None
     referred_to: str | None
+    # The dates the office committed to: to answer by acknowledge_due; once it answered
+    # (acknowledged_at), to give its result by feedback_due.
+    acknowledge_due: datetime
+    acknowledged_at: datetime | None
+    feedback_due: datetime | None
     timeline: list[TimelineEntry]
     report: ReportInput
     # Until the release publishes it: when it reaches the integrity team (None once it has).
     release_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the office still owes the reporter an answer (the deadlines still run)."""
+        return self.status in statuses.OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -226,14 +236,14 @@ async def reporter_session(ctx: Context, token: str | None) -> tuple[uuid.UUID, 
     return uuid.UUID(bytes=session.secret[:16]), session.secret[16:]
 
 
-async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
+async def reporter_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> ReporterView:
     """What the reporter sees: status in plain words, public notes, and their own report.
 
     Before the release publishes it, the view comes from the pending item the reporter's key
     opens: received at its hour, reaching the team at ``release_at``."""
     row = await Report.objects().where(Report.id == report_id).first()
     if row is None:
-        return await _pending_view(report_id, data_key)
+        return await _pending_view(ctx, report_id, data_key)
     report = envelope.open_content(report_id, data_key, row.content)
     events = (
         await StatusEvent.select(StatusEvent.to_status, StatusEvent.at, StatusEvent.public_note)
@@ -258,12 +268,15 @@ async def reporter_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
         received_at=row.received_at,
         outcome=row.outcome,
         referred_to=row.referred_to,
+        acknowledge_due=row.acknowledge_due,
+        acknowledged_at=row.acknowledged_at,
+        feedback_due=row.feedback_due,
         timeline=timeline,
         report=report,
     )
 
 
-async def _pending_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
+async def _pending_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> ReporterView:
     found = await release.pending_report(report_id)
     if found is None:
         raise NotAuthenticated()
@@ -275,6 +288,10 @@ async def _pending_view(report_id: uuid.UUID, data_key: bytes) -> ReporterView:
         received_at=item.received_at,
         outcome=None,
         referred_to=None,
+        # What the release will record (whistle.intake.release): the same deadline.
+        acknowledge_due=item.received_at + timedelta(days=ctx.settings.acknowledge_days),
+        acknowledged_at=None,
+        feedback_due=None,
         timeline=[received],
         report=envelope.open_content(report_id, data_key, item.content),
         release_at=release_at,

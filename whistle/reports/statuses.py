@@ -33,12 +33,70 @@ STATUS_EXPLANATIONS: dict[str, str] = {
     ARCHIVED: N_("Laporan Anda sudah diarsipkan."),
 }
 
+# What happens next, and what the reporter can do, for each status (the dates the office has
+# committed to are shown beside it, from the report's own deadlines).
+STATUS_NEXT_STEPS: dict[str, str] = {
+    RECEIVED: N_(
+        "Tim WBS akan menanggapi laporan Anda paling lambat pada tanggal yang tertera di bawah. "
+        "Kembalilah dengan kode pelacakan untuk melihat perkembangannya."
+    ),
+    VERIFICATION: N_(
+        "Tim WBS sedang menilai apakah laporan dapat ditindaklanjuti. Kembalilah dengan kode "
+        "pelacakan sebelum tanggal umpan balik di bawah untuk melihat hasilnya."
+    ),
+    INVESTIGATION: N_(
+        "Tim WBS sedang mengumpulkan bukti dan keterangan. Hasil penanganan akan ditampilkan di "
+        "halaman ini paling lambat pada tanggal umpan balik di bawah."
+    ),
+    CONCLUDED: N_(
+        "Penanganan laporan ini sudah selesai dan hasilnya tertulis di atas. Tidak ada yang perlu "
+        "Anda lakukan. Jika terjadi lagi atau Anda punya bukti baru, buat pengaduan baru."
+    ),
+    NOT_ACTIONABLE: N_(
+        "Tim WBS tidak dapat menindaklanjuti laporan ini, biasanya karena keterangannya belum "
+        "cukup untuk diperiksa. Anda dapat membuat pengaduan baru yang lebih lengkap: apa yang "
+        "terjadi, di mana, kapan, dan siapa yang terlibat."
+    ),
+    REFERRED: N_(
+        "Perkara ini menjadi kewenangan instansi yang disebut di atas, dan Tim WBS sudah "
+        "meneruskan laporan Anda kepada mereka. Instansi itu yang menanganinya sekarang. Jika "
+        "ingin menambah keterangan atau menanyakan perkembangannya, hubungi instansi tersebut "
+        "melalui kanal pengaduan resminya."
+    ),
+    ARCHIVED: N_(
+        "Penanganan sudah selesai dan berkas laporan disimpan. Tidak ada tindak lanjut lagi; "
+        "jika terjadi kejadian baru, buat pengaduan baru."
+    ),
+}
+
 OUTCOME_LABELS: dict[str, str] = {
     "substantiated_ethics": N_("Terbukti - pelanggaran kode etik"),
     "substantiated_discipline": N_("Terbukti - pelanggaran disiplin"),
     "substantiated_criminal": N_("Dilimpahkan ke APH - dugaan pidana"),
     "not_substantiated": N_("Tidak terbukti"),
 }
+
+# What each outcome means, said to the reporter in plain words.
+OUTCOME_EXPLANATIONS: dict[str, str] = {
+    "substantiated_ethics": N_(
+        "Laporan Anda terbukti: terjadi pelanggaran kode etik, dan pegawai yang bersangkutan "
+        "ditindak menurut ketentuan kode etik."
+    ),
+    "substantiated_discipline": N_(
+        "Laporan Anda terbukti: terjadi pelanggaran disiplin, dan pegawai yang bersangkutan "
+        "ditindak menurut peraturan disiplin pegawai."
+    ),
+    "substantiated_criminal": N_(
+        "Laporan Anda terbukti mengandung dugaan tindak pidana, dan perkaranya diserahkan "
+        "kepada aparat penegak hukum."
+    ),
+    "not_substantiated": N_(
+        "Setelah diperiksa, bukti yang ada tidak cukup untuk menyatakan pelanggaran terjadi. "
+        "Ini tidak berarti laporan Anda dianggap tidak benar."
+    ),
+}
+assert set(STATUS_NEXT_STEPS) == set(STATUS_LABELS) == set(STATUS_EXPLANATIONS)
+assert set(OUTCOME_EXPLANATIONS) == set(OUTCOME_LABELS)
 
 # Statuses in which the office still owes the reporter an answer: deadlines run only here.
 OPEN_STATUSES: frozenset[str] = frozenset({RECEIVED, VERIFICATION, INVESTIGATION})

@@ -19,6 +19,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# Pages whose same-origin script adds conveniences (copy, print) to a page that works without.
+SCRIPTED_PATHS = frozenset({"/report/receipt"})
+SCRIPTED_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
 BASE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -46,6 +49,8 @@ def security_headers_hook(development: bool) -> Callable[[Message, Scope], Await
             # Officer forms must carry their real Origin (checked by whistle.web.csrf); browsers
             # send "null" under no-referrer. Other sites still learn nothing.
             headers["Referrer-Policy"] = "same-origin"
+        if scope.get("path", "") in SCRIPTED_PATHS:
+            headers["Content-Security-Policy"] = SCRIPTED_CONTENT_SECURITY_POLICY
         if not scope.get("path", "").startswith("/static/"):
             # Pages may show a tracking code or a decrypted report: never keep them in a cache.
             headers["Cache-Control"] = "no-store"

@@ -35,6 +35,9 @@ def _date(value: date | datetime | None) -> str:
     return format_date(value, format="long", locale=i18n.current_language.get())
 
 
+format_date_id = _date  # the same date words outside templates (the receipt's text file)
+
+
 def _datetime(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -74,7 +77,9 @@ def _options(tables: LabelTables) -> Callable[[str], list[tuple[str, str]]]:
     return options
 
 
-def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngine], None]:
+def _configure(
+    labels: LabelTables, constants: Mapping[str, Any], strict: bool
+) -> Callable[[JinjaTemplateEngine], None]:
     def configure(engine: JinjaTemplateEngine) -> None:
         env = engine.engine
         env.add_extension("jinja2.ext.i18n")
@@ -88,6 +93,7 @@ def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngi
         env.globals["options"] = _options(labels)
         env.globals["languages"] = i18n.LANGUAGES
         env.globals["current_language"] = i18n.current_language.get
+        env.globals.update(constants)
         # Strict: a variable a template expects but the handler did not pass is an error,
         # not an empty string.
         env.undefined = StrictUndefined if strict else Undefined
@@ -97,10 +103,16 @@ def _configure(labels: LabelTables, strict: bool) -> Callable[[JinjaTemplateEngi
     return configure
 
 
-def template_config(labels: LabelTables | None = None, *, strict: bool = False) -> TemplateConfig:
-    """The template engine; ``labels`` maps filter names to label tables (see module doc)."""
+def template_config(
+    labels: LabelTables | None = None,
+    *,
+    constants: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> TemplateConfig:
+    """The template engine; ``labels`` maps filter names to label tables (see module doc), and
+    ``constants`` are globals every template may read (the office's deadlines, from settings)."""
     return TemplateConfig(
         directory=TEMPLATES_DIR,
         engine=JinjaTemplateEngine,
-        engine_callback=_configure(labels or {}, strict),
+        engine_callback=_configure(labels or {}, constants or {}, strict),
     )
