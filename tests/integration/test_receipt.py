@@ -172,8 +172,9 @@ async def test_api_same_key_with_another_report_is_refused(client):
     other = await client.post(
         "/api/v1/reports", json={**VALID_REPORT, "location": "Loket 9"}, headers=KEY
     )
-    assert other.status_code == 422
-    assert "idempotency_key" in other.json()["errors"]
+    # 409, like a key still in flight: the key's state, not the report, is what conflicts.
+    assert other.status_code == 409
+    assert "sudah dipakai untuk laporan lain" in other.json()["detail"]
     assert await filed_reports() == 1
 
 

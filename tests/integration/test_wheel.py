@@ -124,7 +124,7 @@ def test_wheel_installs_and_serves_outside_the_checkout(tmp_path: Path) -> None:
             assert filed.status_code == 201, filed.text
             assert len(filed.json()["tracking_code"]) == 19
             # Templates and the English catalog come from the package.
-            assert "Buat Pengaduan" in client.get("/").text
+            assert "Buat Laporan" in client.get("/").text
             client.cookies.set("lang", "en")
             assert "Make a Report" in client.get("/").text
             assert client.get("/static/whistle.css").status_code == 200

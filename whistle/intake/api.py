@@ -143,8 +143,8 @@ class ReporterApi(Controller):
             "random one per report, e.g. a UUID) to make retries safe: a retry with the same "
             "key and body within at least an hour files nothing new and answers 200 with the "
             "same receipt (header `Idempotent-Replayed: true`); the same key with another "
-            "report is refused (422); a retry while the first is still being filed waits for "
-            "it, or gets 409 if it takes too long."
+            "report is refused with 409, like a retry while the first is still being filed that "
+            "waits for it too long."
         ),
         responses={
             **REPLAYED,

@@ -13,7 +13,7 @@ import msgspec
 
 from whistle import sessions
 from whistle.context import Context
-from whistle.errors import Conflict, ValidationFailed
+from whistle.errors import Conflict
 from whistle.i18n import N_
 from whistle.intake import service
 from whistle.intake.service import Receipt
@@ -59,7 +59,7 @@ async def submit_once(
     """File ``report`` unless ``token`` (prefixed FORM or API) already filed one; return the
     receipt and whether it is the earlier one.
 
-    A token that filed a different report raises ValidationFailed when ``refuse_other_report``
+    A token that filed a different report raises Conflict (409) when ``refuse_other_report``
     (an API key reused by mistake); else that report's receipt is shown (a form edited after
     Back: it was already sent). A token whose first request is still filing raises Conflict
     after a wait."""
@@ -68,7 +68,7 @@ async def submit_once(
     earlier = await sessions.claim_submission(key, token, body)
     if earlier is not None:
         if refuse_other_report and not earlier.same_body:
-            raise ValidationFailed({"idempotency_key": OTHER_REPORT})
+            raise Conflict(OTHER_REPORT)
         return (_receipt(earlier) or await _wait_for_first(ctx, token)), True
     try:
         receipt = await service.submit_report(ctx, report)
