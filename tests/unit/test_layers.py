@@ -5,6 +5,7 @@ Bottom to top; a module imports only from its own layer or the layers below it:
     1. kernel     crypto, db, settings, errors, i18n, clock, logs, context, sessions, inputs
     2. audit      the audit log (append is its one writer)
     3. reports    what a report says (content, statuses) and who can read it (envelope.py)
+       evidence   evidence files: their kind from the bytes, metadata cleaning, encrypted storage
     4. officers   accounts, roles, login, key recovery
     5. intake | cases   the reporter's side and the officer's side, independent of each other
     6. glue       framework glue: whistle.web (errors, templating, headers, dependencies) and
@@ -42,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("kernel", KERNEL),
     ("audit", ("whistle.audit",)),
     ("reports", ("whistle.reports",)),
+    ("evidence", ("whistle.evidence",)),
     ("officers", ("whistle.officers",)),
     ("intake | cases | transparency", ("whistle.intake", "whistle.cases", "whistle.transparency")),
     ("glue", ("whistle.web", "whistle.clitools")),
