@@ -42,6 +42,22 @@ _VALID = frozenset(ALPHABET)
 _MAX_INPUT_CHARS = 64
 
 
+def _crockford_symbols(text: object) -> str | None:
+    """The Crockford symbols of what someone typed, forgiving case, gaps and look-alikes (I/L
+    for 1, O for 0); None when it holds anything else. Shared by codes and case numbers."""
+    if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS or not text.isascii():
+        return None
+    symbols = []
+    for char in text.upper():
+        if char in _SEPARATORS:
+            continue
+        char = _ALIASES.get(char, char)
+        if char not in _VALID:
+            return None
+        symbols.append(char)
+    return "".join(symbols)
+
+
 def new_tracking_code() -> str:
     """Return a fresh random code (80 bits from the OS CSPRNG) formatted for display."""
     number = int.from_bytes(secrets.token_bytes(_CODE_BYTES), "big")
@@ -57,19 +73,10 @@ def normalise_tracking_code(text: str) -> str:
 
     Raises InvalidTrackingCode (with a generic message) for anything that is not a code.
     """
-    if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS or not text.isascii():
+    symbols = _crockford_symbols(text)
+    if symbols is None or len(symbols) != CODE_SYMBOLS:
         raise InvalidTrackingCode()
-    symbols = []
-    for char in text.upper():
-        if char in _SEPARATORS:
-            continue
-        char = _ALIASES.get(char, char)
-        if char not in _VALID:
-            raise InvalidTrackingCode()
-        symbols.append(char)
-    if len(symbols) != CODE_SYMBOLS:
-        raise InvalidTrackingCode()
-    return "".join(symbols)
+    return symbols
 
 
 def format_tracking_code(symbols: str) -> str:
@@ -137,17 +144,9 @@ def _format_case_number(bare: str) -> str:
 def normalise_case_number(text: str) -> str:
     """The display form of a case number typed with any case, gaps, hyphens or look-alikes
     (I/L for 1, O for 0). Raises InvalidCaseNumber when it is not one or its check fails."""
-    if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS or not text.isascii():
+    bare = _crockford_symbols(text)
+    if bare is None:
         raise InvalidCaseNumber()
-    symbols = []
-    for char in text.upper():
-        if char in _SEPARATORS:
-            continue
-        char = _ALIASES.get(char, char)
-        if char not in _VALID:
-            raise InvalidCaseNumber()
-        symbols.append(char)
-    bare = "".join(symbols)
     if (
         len(bare) != _YEAR_DIGITS + CASE_NUMBER_SYMBOLS + 1
         or not bare[:_YEAR_DIGITS].isdigit()
