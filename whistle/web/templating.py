@@ -152,6 +152,7 @@ class SharedPages:
         key: Hashable = (),
         per_request: Mapping[str, str] | None = None,
         status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
     ) -> Response[bytes]:
         """The page as bytes; ``context`` must depend only on ``key`` (and the settings)."""
         variables = sorted(per_request or {})
@@ -173,7 +174,7 @@ class SharedPages:
             self._pages.move_to_end(cache_key)
         for name, value in (per_request or {}).items():
             body = body.replace(self.placeholder(name).encode(), value.encode())
-        return Response(body, media_type=HTML, status_code=status_code)
+        return Response(body, media_type=HTML, status_code=status_code, headers=headers)
 
     def __len__(self) -> int:
         return len(self._pages)
