@@ -48,7 +48,7 @@ from whistle.web.inbound import InboundGuard
 from whistle.web.language import set_request_language
 from whistle.web.routes import SiteRoutes
 from whistle.web.security import security_headers_hook
-from whistle.web.templating import template_config
+from whistle.web.templating import SharedPages, template_config
 
 # Template filters that name a code in the reader's language: {{ case.status | status_label }}.
 TEMPLATE_LABELS = {
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "ctx": ctx,
+                "shared_pages": SharedPages(),
                 "public_statistics": PublicStatisticsCache(settings.statistics_cache_seconds),
                 "education": education,
             }

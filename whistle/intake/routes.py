@@ -39,7 +39,7 @@ from whistle.web.security import (
     form_token_valid,
     same_origin_request,
 )
-from whistle.web.templating import format_date_id
+from whistle.web.templating import csrf_input, format_date_id, shared_page, shared_pages
 
 REPORTER_COOKIE = "whistle_reporter"
 # Holds the form's submission token after filing, so the receipt page can show the code again
@@ -77,6 +77,23 @@ def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie
     return session_cookie(ctx, REPORTER_COOKIE, value, "/track", expire=expire)
 
 
+def _form_context(
+    values: dict[str, Any],
+    errors: dict[str, str],
+    excluded: list[str],
+    officers: list[service.ExcludableOfficer],
+    busy: bool = False,
+) -> dict[str, Any]:
+    return {
+        "values": values,
+        "errors": errors,
+        "excluded": {str(value) for value in excluded},
+        "officers": officers,
+        "limits": LIMITS,
+        "busy": busy,
+    }
+
+
 async def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
@@ -87,14 +104,7 @@ async def _form_page(
 ) -> Template:
     return Template(
         template_name="public/report_form.html",
-        context={
-            "values": values,
-            "errors": errors,
-            "excluded": {str(value) for value in excluded},
-            "officers": await service.excludable_officers(),
-            "limits": LIMITS,
-            "busy": busy,
-        },
+        context=_form_context(values, errors, excluded, await service.excludable_officers(), busy),
         status_code=status,
         headers={"Retry-After": str(BUSY_RETRY_SECONDS)} if busy else None,
     )
@@ -130,12 +140,26 @@ class PublicPages(Controller):
     include_in_schema = False
 
     @get("/", name="home", opt=NO_CSRF_COOKIE)
-    async def home(self) -> Template:
-        return Template(template_name="public/home.html")
+    async def home(self, request: Request) -> Response[bytes]:
+        return shared_page(request, "public/home.html")
 
     @get("/report", name="report_form")
-    async def report_form(self) -> Template:
-        return await _form_page({"submission_token": sessions.new_submission_token()}, {}, [])
+    async def report_form(self, request: Request) -> Response[bytes]:
+        # The empty form is the same for everyone but for its two tokens; it changes with the
+        # list of officers a reporter may exclude.
+        officers = await service.excludable_officers()
+        pages = shared_pages(request)
+        token = {"submission_token": pages.placeholder("submission_token")}
+        return pages.response(
+            request,
+            "public/report_form.html",
+            context=_form_context(token, {}, [], officers),
+            key=tuple(officers),
+            per_request={
+                "submission_token": sessions.new_submission_token(),
+                "csrf_input": csrf_input(request),
+            },
+        )
 
     @post("/report", name="report_submit")
     async def report_submit(
@@ -195,9 +219,15 @@ class PublicPages(Controller):
 
     @get("/track", name="track_form", opt=NO_CSRF_COOKIE)
     async def track_form(
-        self, ctx: NamedDependency[Context], expired: FromQuery[bool] = False
-    ) -> Template:
-        return _track_page(ctx, expired=expired)
+        self, request: Request, ctx: NamedDependency[Context], expired: FromQuery[bool] = False
+    ) -> Response[bytes]:
+        return shared_page(
+            request,
+            "public/track.html",
+            context={"expired": expired},
+            key=expired,
+            per_request={"form_token": form_token(ctx.keyring.csrf_secret, TRACK_FORM)},
+        )
 
     @post("/track", name="track_open", opt=NO_CSRF_COOKIE)
     async def track_open(

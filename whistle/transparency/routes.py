@@ -21,6 +21,7 @@ from whistle.officers.roles import AUDITOR
 from whistle.transparency import statistics as stats
 from whistle.transparency.content import PAGES, EducationContent
 from whistle.web.security import NO_CSRF_COOKIE
+from whistle.web.templating import shared_page
 
 
 class CountOut(msgspec.Struct):
@@ -108,44 +109,41 @@ class EducationPages(Controller):
     path = "/informasi"
     include_in_schema = False
 
+    # The content is read once at start-up, so a page depends only on its language and slug.
     @get("/", name="learn_index", opt=NO_CSRF_COOKIE)
-    async def index(self, education: NamedDependency[EducationContent]) -> Template:
+    async def index(
+        self, request: Request, education: NamedDependency[EducationContent]
+    ) -> Response[bytes]:
         language = current_language.get()
         pages = [education.page(slug, language) for slug in PAGES]
-        return Template("public/learn/index.html", context={"pages": pages})
+        return shared_page(request, "public/learn/index.html", context={"pages": pages})
 
     @get("/{slug:str}", name="learn_page", opt=NO_CSRF_COOKIE)
     async def page(
-        self, education: NamedDependency[EducationContent], slug: FromPath[str]
-    ) -> Template:
+        self, request: Request, education: NamedDependency[EducationContent], slug: FromPath[str]
+    ) -> Response[bytes]:
         page = education.page(slug, current_language.get())
         if page is None:
             raise NotFound()
-        return Template("public/learn/page.html", context={"page": page, "slugs": list(PAGES)})
+        return shared_page(
+            request, "public/learn/page.html", context={"page": page, "slugs": list(PAGES)}
+        )
 
 
 class PublicStatistics(Controller):
     @get("/transparency", name="transparency", include_in_schema=False, opt=NO_CSRF_COOKIE)
     async def page(
         self, request: Request, public_statistics: NamedDependency[stats.PublicStatisticsCache]
-    ) -> Response[str]:
+    ) -> Response[bytes]:
         # Rendered once per language and set of figures: the page then costs what a static
-        # one does. It depends on nothing but the figures, the language and its own path.
-        figures = await public_statistics.get()
-        language = current_language.get()
-        html = public_statistics.page(language, figures)
-        if html is None:
-            template = Template(
-                "public/transparency.html",
-                context={"figures": figures, "min_cases": stats.MIN_CASES},
-            )
-            engine = request.app.template_engine
-            assert engine is not None  # the app always has its Jinja engine
-            html = engine.get_template(template.template_name).render(
-                **template.create_template_context(request)
-            )
-            public_statistics.keep_page(language, figures, html)
-        return Response(html, media_type="text/html; charset=utf-8")
+        # one does.
+        figures, version = await public_statistics.get_versioned()
+        return shared_page(
+            request,
+            "public/transparency.html",
+            context={"figures": figures, "min_cases": stats.MIN_CASES},
+            key=version,
+        )
 
     @get(
         "/api/v1/stats",

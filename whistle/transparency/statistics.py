@@ -223,8 +223,7 @@ def for_public(figures: Statistics) -> Statistics:
 
 
 class PublicStatisticsCache:
-    """The public figures, recomputed at most every ``max_age`` seconds, and each language's
-    rendered page for them.
+    """The public figures, recomputed at most every ``max_age`` seconds.
 
     The page is public and unauthenticated: without this, each request would scan the report
     table. Only the first request waits for the figures; later, stale figures are served while
@@ -236,15 +235,18 @@ class PublicStatisticsCache:
         self.max_age = max_age
         self._figures: Statistics | None = None
         self._at = 0.0
-        self._pages: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
 
     async def _recompute(self) -> None:
         figures = for_public(await compute())
-        self._figures, self._at, self._pages = figures, time.monotonic(), {}
+        self._figures, self._at = figures, time.monotonic()
 
     async def get(self) -> Statistics:
+        return (await self.get_versioned())[0]
+
+    async def get_versioned(self) -> tuple[Statistics, float]:
+        """The figures and when they were computed: a key for what is rendered from them."""
         if self._figures is None:
             async with self._lock:  # a burst at start-up waits for one computation
                 if self._figures is None:
@@ -254,20 +256,12 @@ class PublicStatisticsCache:
         ):
             self._refresh = asyncio.create_task(self._recompute())
         assert self._figures is not None
-        return self._figures
+        return self._figures, self._at
 
     async def settle(self) -> None:
         """Wait for a recomputation under way (at shutdown, before the database closes)."""
         if self._refresh is not None:
             await self._refresh
-
-    def page(self, language: str, figures: Statistics) -> str | None:
-        """The page rendered for these figures in ``language``, if it was kept."""
-        return self._pages.get(language) if figures is self._figures else None
-
-    def keep_page(self, language: str, figures: Statistics, html: str) -> None:
-        if figures is self._figures:
-            self._pages[language] = html
 
 
 def rows_for_export(figures: Statistics) -> list[tuple[str, str, object]]:

@@ -24,6 +24,8 @@ from whistle.i18n import N_, gettext
 from whistle.logs import reporter_record
 from whistle.web.csrf import CSRF_FAILED
 from whistle.web.language import set_request_language
+from whistle.web.security import OFFICER_PREFIX
+from whistle.web.templating import shared_page
 
 log = logging.getLogger("whistle.errors")
 
@@ -98,11 +100,20 @@ def error_response(
         if errors:
             body["errors"] = {name: gettext(message) for name, message in errors.items()}
         return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    context = {"status": status, "title": title, "detail": detail}
+    if not request.url.path.startswith(OFFICER_PREFIX):
+        # The same for every visitor of this path: rendered once (a scan of made-up paths
+        # only cycles the bounded cache).
+        return shared_page(
+            request,
+            "errors/error.html",
+            context=context,
+            key=(status, title, detail),
+            status_code=status,
+            headers=headers,
+        )
     return Template(
-        template_name="errors/error.html",
-        context={"status": status, "title": title, "detail": detail},
-        status_code=status,
-        headers=headers,
+        template_name="errors/error.html", context=context, status_code=status, headers=headers
     )
 
 

@@ -23,6 +23,13 @@ def language_for(query: str | None, cookie: str | None) -> str:
 
 def set_request_language(request: Request) -> None:
     """Choose this request's interface language (query, then cookie, then Indonesian)."""
+    # Most requests ask for no language at all: spare them parsing the query and cookies.
+    asked = b"lang=" in request.scope.get("query_string", b"") or any(
+        name == b"cookie" and b"lang=" in value for name, value in request.scope["headers"]
+    )
+    if not asked:
+        current_language.set(choose_language(None))
+        return
     current_language.set(
         language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
     )

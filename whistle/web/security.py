@@ -8,7 +8,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from whistle.web.csrf import NO_CSRF_COOKIE_OPT
@@ -34,28 +33,50 @@ BASE_HEADERS = {
 
 
 def security_headers_hook(development: bool) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A ``before_send`` hook: it wraps the app's send, so even routing errors get the headers."""
-    headers_to_add = dict(BASE_HEADERS)
+    """A ``before_send`` hook: it wraps the app's send, so even routing errors get the headers.
+
+    The header sets are encoded once per kind of path; each answer only drops any header of the
+    same name a handler set and appends the set (this runs on every response, cheap pages too).
+    """
+    common = dict(BASE_HEADERS)
     if not development:
-        headers_to_add["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        common["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    # Pages may show a tracking code or a decrypted report: never keep them in a cache.
+    page = {**common, "Cache-Control": "no-store"}
+    variants = {
+        # Officer forms must carry their real Origin (checked by whistle.web.csrf); browsers
+        # send "null" under no-referrer. Other sites still learn nothing.
+        "officer": {**page, "Referrer-Policy": "same-origin"},
+        "scripted": {**page, "Content-Security-Policy": SCRIPTED_CONTENT_SECURITY_POLICY},
+        "static": common,
+        "page": page,
+    }
+    encoded = {kind: _encoded(headers) for kind, headers in variants.items()}
+
+    def kind_of(path: str) -> str:
+        if path.startswith(OFFICER_PREFIX):
+            return "officer"
+        if path in SCRIPTED_PATHS:
+            return "scripted"
+        if path.startswith("/static/"):
+            return "static"
+        return "page"
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in headers_to_add.items():
-            headers[name] = value
-        if scope.get("path", "").startswith(OFFICER_PREFIX):
-            # Officer forms must carry their real Origin (checked by whistle.web.csrf); browsers
-            # send "null" under no-referrer. Other sites still learn nothing.
-            headers["Referrer-Policy"] = "same-origin"
-        if scope.get("path", "") in SCRIPTED_PATHS:
-            headers["Content-Security-Policy"] = SCRIPTED_CONTENT_SECURITY_POLICY
-        if not scope.get("path", "").startswith("/static/"):
-            # Pages may show a tracking code or a decrypted report: never keep them in a cache.
-            headers["Cache-Control"] = "no-store"
+        names, headers = encoded[kind_of(scope.get("path", ""))]
+        kept = [header for header in message.get("headers", ()) if header[0].lower() not in names]
+        message["headers"] = kept + headers
 
     return add_headers
+
+
+def _encoded(headers: Mapping[str, str]) -> tuple[frozenset[bytes], list[tuple[bytes, bytes]]]:
+    pairs = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+    return frozenset(name for name, _ in pairs), pairs
 
 
 # Handler opt that keeps the CSRF middleware (and its cookie) away from a handler: for pages that

@@ -9,7 +9,10 @@ codes with their translated labels, for menus. A code missing from its table sho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import html
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -17,8 +20,11 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import StrictUndefined, Undefined, pass_context
 from jinja2.runtime import Context as JinjaContext
+from litestar import Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
 from litestar.template.config import TemplateConfig
+from litestar.utils.scope.state import ScopeState
 
 from whistle import i18n
 from whistle.clock import WIB
@@ -116,3 +122,92 @@ def template_config(
         engine=JinjaTemplateEngine,
         engine_callback=_configure(labels or {}, constants or {}, strict),
     )
+
+
+HTML = "text/html; charset=utf-8"
+
+
+class SharedPages:
+    """Pages that are the same for every visitor (home, education, the track and report forms),
+    rendered once per template, language, path and ``key``, then served as stored bytes.
+
+    Rendering is most of what such a page costs. Nothing a visitor sent may enter the cached
+    part: per-request values (a form's tokens) are rendered as random placeholders and put in
+    by ``per_request`` on each answer. The cache is bounded (least recently used goes first),
+    so a scan of made-up paths costs memory no more than ``max_entries`` pages.
+    """
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._max_entries = max_entries
+        # Per process: a page cannot carry a placeholder it was not rendered with.
+        self._marker = secrets.token_hex(8)
+
+    def response(
+        self,
+        request: Request,
+        template_name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        key: Hashable = (),
+        per_request: Mapping[str, str] | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response[bytes]:
+        """The page as bytes; ``context`` must depend only on ``key`` (and the settings)."""
+        variables = sorted(per_request or {})
+        cache_key = (
+            template_name,
+            i18n.current_language.get(),
+            request.url.path,
+            key,
+            tuple(variables),
+        )
+        body = self._pages.get(cache_key)
+        if body is None:
+            placeholders = {name: self.placeholder(name) for name in variables}
+            body = self._render(request, template_name, {**(context or {}), **placeholders})
+            self._pages[cache_key] = body
+            while len(self._pages) > self._max_entries:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(cache_key)
+        for name, value in (per_request or {}).items():
+            body = body.replace(self.placeholder(name).encode(), value.encode())
+        return Response(body, media_type=HTML, status_code=status_code, headers=headers)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def placeholder(self, name: str) -> str:
+        """What a per-request value ``name`` is rendered as, for contexts that nest it."""
+        return f"{self._marker}-{name}"
+
+    @staticmethod
+    def _render(request: Request, template_name: str, context: Mapping[str, Any]) -> bytes:
+        engine = request.app.template_engine
+        assert engine is not None  # the app always has its Jinja engine
+        template = Template(template_name, context=dict(context))
+        variables = template.create_template_context(request)
+        # The CSRF field, when the page has one, is a per-request value like any other.
+        if "csrf_input" in context:
+            variables["csrf_input"] = context["csrf_input"]
+        return engine.get_template(template_name).render(**variables).encode()
+
+
+def shared_pages(request: Request) -> SharedPages:
+    """The application's cache of shared pages (``app.state.shared_pages``)."""
+    pages: SharedPages = request.app.state.shared_pages
+    return pages
+
+
+def shared_page(request: Request, template_name: str, **options: Any) -> Response[bytes]:
+    """``SharedPages.response`` with the application's cache."""
+    return shared_pages(request).response(request, template_name, **options)
+
+
+def csrf_input(request: Request) -> str:
+    """The hidden CSRF field of this request's forms, as Litestar's ``csrf_input`` renders it."""
+    token = ScopeState.from_scope(request.scope).csrf_token
+    value = token if isinstance(token, str) else ""
+    return f'<input type="hidden" name="_csrf_token" value="{html.escape(value)}" />'

@@ -1,0 +1,162 @@
+"""Public pages beside a bare handler serving the same bytes (issue: cheap public pages).
+
+A real `whistle serve` (SQLite, seeded cases for /transparency) and a bare Litestar app
+(bench.bare_pages) answering every path with exactly the bytes and headers the real server
+gave, both under the same uvicorn options. A light keep-alive HTTP/1.1 client in this process
+drives ``--clients`` connections at one path at a time; rounds alternate between the servers so
+both see the same machine load. The figure is requests per second, and its ratio to the bare
+server's (goal 0.8x for pages that are the same for every visitor, 0.5x for the report form).
+
+    .venv/bin/python -m bench.public_pages [--seconds 2] [--rounds 3] [--clients 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.inbox import fake_cases, seed_sqlite
+from tests.support.server import free_port, running_server, server_env, serving
+from whistle.crypto import Argon2Params, init_keys
+from whistle.db import engine as db
+from whistle.db.migrations import migrate
+from whistle.settings import Settings
+
+# (path, goal): pages alike for every visitor, then the form that carries a CSRF token.
+PAGES = (
+    ("/", 0.8),
+    ("/informasi", 0.8),
+    ("/informasi/biaya-resmi", 0.8),
+    ("/track", 0.8),
+    ("/transparency", 0.8),
+    ("/no-such-page", 0.8),
+    ("/report", 0.5),
+)
+# Headers that differ per response or belong to the transport, not the page.
+_TRANSPORT_HEADERS = {"content-length", "date", "set-cookie", "connection", "transfer-encoding"}
+
+
+async def _prepare(directory: Path, cases: int) -> Settings:
+    keys = directory / "keys"
+    cheap = Argon2Params(256, 1, 1)
+    init_keys(keys, "bench passphrase", cheap)
+    settings = Settings(
+        database_url=f"sqlite:///{directory / 'bench.db'}",
+        keys_dir=keys,
+        development=True,
+        argon2_memory_kib=cheap.memory_kib,
+        argon2_iterations=cheap.iterations,
+        argon2_lanes=cheap.lanes,
+    )
+    engine = await db.open_database(settings)
+    try:
+        await migrate()
+    finally:
+        await db.close_database(engine)
+    seed_sqlite(settings.sqlite_path, fake_cases(cases))
+    return settings
+
+
+def _snapshot(url: str) -> dict[str, dict]:
+    """Each page's status, bytes and headers as the real server answers them."""
+    pages = {}
+    with httpx.Client(base_url=url) as client:
+        for path, _goal in PAGES:
+            answer = client.get(path)
+            pages[path] = {
+                "status": answer.status_code,
+                "body": answer.text,
+                "media_type": answer.headers.get("content-type", "text/html"),
+                "headers": {
+                    name: value
+                    for name, value in answer.headers.items()
+                    if name.lower() not in _TRANSPORT_HEADERS | {"content-type"}
+                },
+            }
+    return pages
+
+
+async def _connection(port: int, request: bytes, deadline: float) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    done = 0
+    try:
+        while time.perf_counter() < deadline:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            done += 1
+    finally:
+        writer.close()
+    return done
+
+
+async def _rate(port: int, path: str, seconds: float, clients: int) -> float:
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    started = time.perf_counter()
+    counts = await asyncio.gather(
+        *(_connection(port, request, started + seconds) for _ in range(clients))
+    )
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        settings = asyncio.run(_prepare(directory, cases))
+        with running_server(settings, directory / "server.log") as url:
+            pages = _snapshot(url)
+            pages_file = directory / "pages.json"
+            pages_file.write_text(json.dumps(pages))
+            bare_port = free_port()
+            bare_command = [
+                sys.executable,
+                "-m",
+                "bench.bare_pages",
+                str(bare_port),
+                str(pages_file),
+            ]
+            with serving(
+                bare_command,
+                bare_port,
+                directory / "bare.log",
+                env=server_env(settings),
+                cwd=Path.cwd(),
+            ):
+                port = int(url.rsplit(":", 1)[1])
+                rates: dict[tuple[str, str], list[float]] = {}
+                for _ in range(rounds):
+                    for path, _goal in PAGES:
+                        for name, target in (("app", port), ("bare", bare_port)):
+                            rate = asyncio.run(_rate(target, path, seconds, clients))
+                            rates.setdefault((name, path), []).append(rate)
+    print(
+        f"Public pages, {clients} keep-alive clients, median of {rounds} x {seconds:g} s, "
+        f"SQLite with {cases:,} cases (requests/s)"
+    )
+    print(f"{'page':<20}{'whistle':>10}{'bare':>10}{'ratio':>8}{'goal':>7}")
+    for path, goal in PAGES:
+        app = statistics.median(rates[("app", path)])
+        bare = statistics.median(rates[("bare", path)])
+        print(f"{path:<20}{app:>10.0f}{bare:>10.0f}{app / bare:>7.2f}x{goal:>6.1f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    arguments = parser.parse_args()
+    main(arguments.cases, arguments.seconds, arguments.rounds, arguments.clients)
