@@ -176,7 +176,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def worker_jobs() -> list[Job]:
     """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
     from whistle.audit.jobs import CHECKPOINT_JOB
+    from whistle.cases.retention import PURGE_JOB
     from whistle.intake.release import RELEASE_JOB
 
-    # The release first: the checkpoint then covers the entries it just wrote.
-    return [RELEASE_JOB, CHECKPOINT_JOB]
+    # The release and the purge first: the checkpoint then covers the entries they just wrote.
+    return [RELEASE_JOB, PURGE_JOB, CHECKPOINT_JOB]

@@ -301,6 +301,16 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     return await current().run_querystring(QueryString(sql, *args))
 
 
+async def reclaim_freed_pages() -> None:
+    """After destroying data (the retention purge): on SQLite, move the WAL into the database
+    file and truncate it, so the old page images do not outlive the purge in the -wal file
+    (secure_delete has already zeroed the freed space). On PostgreSQL the old row versions stay
+    on disk until VACUUM, which only the tables' owner may run: the administrator's nightly
+    ``vacuumdb`` does it (docs/DEPLOYMENT.md)."""
+    if is_sqlite():
+        await fetch("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def is_unique_violation(error: BaseException) -> bool:
     """Both drivers' unique-constraint errors, translated in one place."""
     import sqlite3
