@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     async def open_db(app: Litestar) -> None:
-        app.state.engine = await db.open_database(settings)
+        app.state.engine = await db.open_database(
+            settings, command_timeout=db.WEB_COMMAND_TIMEOUT_SECONDS
+        )
         if pending := await pending_migrations():
             raise RuntimeError(
                 f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"

@@ -7,6 +7,7 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -114,7 +115,12 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
-async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
+async def submit_report(
+    ctx: Context,
+    report: ReportInput,
+    *,
+    with_receipt: Callable[[Receipt], Awaitable[None]] | None = None,
+) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
     copy of the code.
 
@@ -123,6 +129,8 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     stored in one pending item, committed before the receipt is shown (an acknowledged report
     is never lost); the release at the end of the period publishes it to the case tables
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
+    ``with_receipt`` runs in the same transaction (keeping the receipt of a resendable form):
+    the report and its receipt commit together or not at all.
     """
     code = new_tracking_code()
     # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
@@ -156,7 +164,10 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             ),
             now,
         )
-    return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
+        receipt = Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
+        if with_receipt is not None:
+            await with_receipt(receipt)
+    return receipt
 
 
 async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
