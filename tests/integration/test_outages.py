@@ -25,6 +25,7 @@ from tests.support.forms import CODE, CSRF_FIELD, VALID_REPORT
 from tests.support.officers import make_officer, session_for
 from tests.support.postgres import PostgresCluster, free_port
 from tests.support.server import running_server, server_env, serving_process
+from whistle.app import create_app
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.officers.auth import OFFICER_COOKIE
@@ -294,3 +295,54 @@ async def _officer_session(settings: Settings) -> str:
         return await session_for(ctx, "lead")
     finally:
         await db.close_database(engine)
+
+
+async def test_report_form_during_a_postgres_outage_keeps_what_was_typed(own_cluster, keys_dir):
+    """The form page needs no database; a refused send comes back with the typed text, a
+    "coba lagi" message, Retry-After and a new submission token that files once it returns."""
+    settings = Settings(
+        database_url=own_cluster.url("whistle"),
+        keys_dir=keys_dir,
+        strict_templates=True,
+        **TEST_ARGON2,
+    )
+    _migrate(settings)
+    app = create_app(settings)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="https://testserver.local",
+            follow_redirects=True,
+        ) as client,
+    ):
+        own_cluster.pause()
+        try:
+            page = await client.get("/report")
+            assert page.status_code == 200
+            assert "tidak dapat dimuat saat ini" in page.text  # the exclusion list
+            token = SUBMISSION_TOKEN.search(page.text).group(1)  # type: ignore[union-attr]
+            typed = {**VALID_REPORT, "description": "Calo di loket 2 minta Rp300.000 lagi."}
+            fields = {
+                **typed,
+                "_csrf_token": CSRF_FIELD.search(page.text).group(1),  # type: ignore[union-attr]
+                "submission_token": token,
+            }
+            refused = await client.post("/report", data=fields)
+        finally:
+            own_cluster.resume()
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"]
+        assert "penyimpanan data sedang terganggu" in refused.text
+        assert typed["description"] in refused.text and 'value="Loket 3"' in refused.text
+        new_token = SUBMISSION_TOKEN.search(refused.text).group(1)  # type: ignore[union-attr]
+        assert new_token != token
+        again = await client.post(
+            "/report",
+            data={
+                **typed,
+                "_csrf_token": CSRF_FIELD.search(refused.text).group(1),  # type: ignore[union-attr]
+                "submission_token": new_token,
+            },
+        )
+        assert again.status_code == 200 and CODE.search(again.text), again.text[-2000:]
