@@ -97,7 +97,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     async def open_db(app: Litestar) -> None:
-        app.state.engine = await db.open_database(settings)
+        app.state.engine = await db.open_database(
+            settings, command_timeout=db.WEB_COMMAND_TIMEOUT_SECONDS
+        )
         if pending := await pending_migrations():
             raise RuntimeError(
                 f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
@@ -177,7 +179,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def worker_jobs() -> list[Job]:
     """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
     from whistle.audit.jobs import CHECKPOINT_JOB
+    from whistle.cases.retention import PURGE_JOB
     from whistle.intake.release import RELEASE_JOB
 
-    # The release first: the checkpoint then covers the entries it just wrote.
-    return [RELEASE_JOB, CHECKPOINT_JOB]
+    # The release and the purge first: the checkpoint then covers the entries they just wrote.
+    return [RELEASE_JOB, PURGE_JOB, CHECKPOINT_JOB]

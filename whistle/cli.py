@@ -132,6 +132,7 @@ def worker(once: bool) -> None:
 def _register_domain_commands() -> None:
     # Each domain package owns its commands; they import helpers from this module lazily.
     from whistle.audit.cli import audit
+    from whistle.cases.cli import purge
     from whistle.db.cli import backup, db, restore
     from whistle.officers.cli import keys, officer
 
@@ -141,6 +142,7 @@ def _register_domain_commands() -> None:
     main.add_command(db)
     main.add_command(backup)
     main.add_command(restore)
+    main.add_command(purge)
 
 
 _register_domain_commands()

@@ -74,6 +74,10 @@ class Settings:
     # Reporter-originated writes wait in the pending store and are published together at the end
     # of each period of this many minutes (threat model 2). An hour at least outside development.
     release_minutes: int = 60
+    # Retention (whistle.cases.retention): a closed case keeps its content this many days after
+    # its conclusion, a report closed as not actionable this many; then the purge destroys it.
+    retention_days: int = 5 * 365 + 1
+    not_actionable_retention_days: int = 365
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -175,6 +179,14 @@ class Settings:
             ),
             release_minutes=reader.integer(
                 "WHISTLE_RELEASE_MINUTES", defaults.release_minutes, minimum=1
+            ),
+            retention_days=reader.integer(
+                "WHISTLE_RETENTION_DAYS", defaults.retention_days, minimum=1
+            ),
+            not_actionable_retention_days=reader.integer(
+                "WHISTLE_NOT_ACTIONABLE_RETENTION_DAYS",
+                defaults.not_actionable_retention_days,
+                minimum=1,
             ),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )

@@ -85,6 +85,8 @@ POST_EXPECTED = {
     "/officer/cases/{number:str}/unassign": TRIAGE_ACTION,
     "/officer/cases/{number:str}/grant": TRIAGE_ACTION,
     "/officer/cases/{number:str}/revoke": TRIAGE_ACTION,
+    "/officer/cases/{number:str}/hold": TRIAGE_ACTION,
+    "/officer/cases/{number:str}/hold/lift": TRIAGE_ACTION,
 }
 # Open to anyone by design: the login form itself, and logout (which only ends a session).
 PUBLIC = {("GET", "/officer/login"), ("POST", "/officer/login"), ("POST", "/officer/logout")}

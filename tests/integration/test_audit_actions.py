@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,6 +21,7 @@ from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.audit import actions, queries
 from whistle.audit.checkpoint import take_checkpoint
 from whistle.audit.verify import verify_chain
+from whistle.cases import retention
 from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Officer
@@ -260,6 +262,30 @@ async def _case_recused(world: World) -> Act:
 async def _case_note_added(world: World) -> Act:
     officer = await as_officer(world.ctx, "tri")
     return lambda: cases.add_note(officer, world.case_number, "Saksi dihubungi besok.")
+
+
+@performs(actions.CASE_HOLD_SET)
+async def _case_hold_set(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.set_hold(officer, world.case_number, "Diminta penyidik Polri.")
+
+
+@performs(actions.CASE_HOLD_LIFTED)
+async def _case_hold_lifted(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    await cases.set_hold(officer, world.case_number, "Diminta penyidik Polri.")
+    return lambda: cases.lift_hold(officer, world.case_number)
+
+
+@performs(actions.CASE_PURGED)
+async def _case_purged(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    await cases.apply_transition(world.ctx, officer, world.case_number, "verify", reason="Cek.")
+    await cases.apply_transition(
+        world.ctx, officer, world.case_number, "not_actionable", reason="Tidak cukup bukti."
+    )
+    later = datetime.now(UTC) + timedelta(days=world.ctx.settings.not_actionable_retention_days + 1)
+    return lambda: retention.purge(world.ctx, later)
 
 
 @performs(actions.AUDIT_EXPORTED)

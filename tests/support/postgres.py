@@ -44,6 +44,7 @@ class PostgresCluster:
     directory: Path
     port: int
     user: str = "postgres"
+    options: str = ""
 
     def url(self, database: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -77,17 +78,34 @@ class PostgresCluster:
             f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        cluster.options = options
         cluster._run(
             bindir / "pg_ctl", "-D", data, "-o", options, "-l", directory / "log", "-w", "start"
         )
+        cluster._wait_for_port()
+        return cluster
+
+    def _wait_for_port(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", cluster.port), timeout=1).close()
-                return cluster
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"PostgreSQL did not start; see {directory / 'log'}")
+        raise RuntimeError(f"PostgreSQL did not start; see {self.directory / 'log'}")
+
+    def pause(self) -> None:
+        """Stop the server as an administrator would (open connections cut, committed data
+        flushed: the cluster runs with synchronous_commit off), keeping its data."""
+        self._run(self.bindir / "pg_ctl", "-D", self.directory / "data", "-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port and data."""
+        data = self.directory / "data"
+        log = self.directory / "log"
+        self._run(self.bindir / "pg_ctl", "-D", data, "-o", self.options, "-l", log, "-w", "start")
+        self._wait_for_port()
 
     def stop(self) -> None:
         try:

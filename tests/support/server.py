@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,8 +43,25 @@ def serving(
     command: list[str], port: int, log: Path, *, env: dict[str, str], cwd: Path | None = None
 ) -> Iterator[str]:
     """Run ``command`` (a server listening on ``port``) until the block ends; yield its URL."""
+    with serving_process(command, port, log, env=env, cwd=cwd) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving_process(
+    command: list[str],
+    port: int,
+    log: Path,
+    *,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``serving``, yielding the process too (for tests that act on it)."""
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=preexec_fn
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -57,7 +74,7 @@ def serving(
                 if time.monotonic() > deadline:
                     raise AssertionError("server did not start") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -41,6 +41,10 @@ CASE_ACCESS_GRANTED = "case.access_granted"
 CASE_ACCESS_REVOKED = "case.access_revoked"
 CASE_RECUSED = "case.recused"
 CASE_NOTE_ADDED = "case.note_added"
+# Retention: a legal hold set or lifted by triage; a case's content destroyed by the purge.
+CASE_HOLD_SET = "case.hold_set"
+CASE_HOLD_LIFTED = "case.hold_lifted"
+CASE_PURGED = "case.purged"
 
 # The audit log itself.
 AUDIT_EXPORTED = "audit.exported"

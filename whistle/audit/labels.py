@@ -34,6 +34,9 @@ ACTION_LABELS = {
     actions.CASE_ACCESS_REVOKED: N_("Akses dicabut"),
     actions.CASE_RECUSED: N_("Konflik kepentingan dinyatakan"),
     actions.CASE_NOTE_ADDED: N_("Catatan internal ditambahkan"),
+    actions.CASE_HOLD_SET: N_("Penahanan hukum dipasang"),
+    actions.CASE_HOLD_LIFTED: N_("Penahanan hukum dicabut"),
+    actions.CASE_PURGED: N_("Isi kasus dihapus sesuai masa retensi"),
     actions.AUDIT_EXPORTED: N_("Log audit diekspor"),
     actions.AUDIT_CHECKPOINT: N_("Titik periksa log audit dibuat"),
 }

@@ -23,6 +23,7 @@ from whistle.cases.schemas import (
     CaseNumberParam,
     ColleagueAction,
     ColleagueForm,
+    HoldForm,
     NoteForm,
     RecusalForm,
     TransitionForm,
@@ -30,6 +31,7 @@ from whistle.cases.schemas import (
 )
 from whistle.clock import release_period_end
 from whistle.context import Context
+from whistle.errors import CaseUnreadable
 from whistle.i18n import N_
 from whistle.inputs import NO_CONTROL_PATTERN
 from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
@@ -76,6 +78,7 @@ async def _case_page(
                 "referred_to": workflow.REFERRED_TO_MAX,
                 "note": service.NOTE_MAX,
                 "recusal": service.RECUSAL_REASON_MAX,
+                "hold": service.HOLD_REASON_MAX,
             },
         },
         status_code=422 if errors else 200,
@@ -169,7 +172,15 @@ class CasePages(Controller):
         officer: NamedDependency[CurrentOfficer],
         number: FromPath[CaseNumberParam],
     ) -> Template:
-        return await _case_page(ctx, officer, number)
+        try:
+            return await _case_page(ctx, officer, number)
+        except CaseUnreadable:
+            # Nobody holds the key of a purged case: triage still sees what is left of it.
+            purged = await service.purged_case(officer, number)
+            return Template(
+                template_name="officer/case_purged.html",
+                context={"officer": officer, "case": purged},
+            )
 
     @post(
         "/cases/{number:str}/transition",
@@ -218,6 +229,25 @@ class CasePages(Controller):
         data: URLEncodedBody[NoteForm],
     ) -> Redirect:
         await service.add_note(officer, number, data.body)
+        return Redirect(path=_case_url(number), status_code=303)
+
+    @post("/cases/{number:str}/hold", name="officer_case_hold", opt=case_form("hold"))
+    async def hold(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[HoldForm],
+    ) -> Redirect:
+        await service.set_hold(officer, number, data.hold_reason)
+        return Redirect(path=_case_url(number), status_code=303)
+
+    @post("/cases/{number:str}/hold/lift", name="officer_case_hold_lift", opt=case_form("hold"))
+    async def lift_hold(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+    ) -> Redirect:
+        await service.lift_hold(officer, number)
         return Redirect(path=_case_url(number), status_code=303)
 
     @post(

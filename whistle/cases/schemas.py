@@ -44,6 +44,10 @@ class RecusalForm(msgspec.Struct):
     recusal_reason: CaseText = ""
 
 
+class HoldForm(msgspec.Struct):
+    hold_reason: CaseText = ""
+
+
 class ColleagueForm(msgspec.Struct):
     """Names the colleague of an assign, unassign, grant or revoke."""
 

@@ -22,8 +22,16 @@ from whistle.cases.inbox import Deadline, next_deadline
 from whistle.context import Context
 from whistle.crypto import InvalidCaseNumber, normalise_case_number
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment, CaseNote, Officer, Recusal, Report, StatusEvent
-from whistle.errors import Conflict, PermissionDenied, ValidationFailed
+from whistle.db.tables import (
+    CaseAssignment,
+    CaseNote,
+    LegalHold,
+    Officer,
+    Recusal,
+    Report,
+    StatusEvent,
+)
+from whistle.errors import CaseUnreadable, Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import clean_text, database_ids
 from whistle.officers.auth import CurrentOfficer
@@ -35,6 +43,7 @@ from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
 
 NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
+HOLD_REASON_MAX = 2000
 # The id looked up for a case number that matches nothing: no key is ever wrapped for it.
 _NO_REPORT = uuid.UUID(int=0)
 
@@ -71,6 +80,30 @@ class RecusalItem:
 
 
 @dataclass(frozen=True)
+class HoldItem:
+    """The legal hold on a case: the retention purge skips it while it stands."""
+
+    at: datetime
+    officer: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PurgedCase:
+    """What remains of a case whose content the retention purge destroyed: metadata only."""
+
+    case_number: str
+    category: str
+    status: str
+    outcome: str | None
+    referred_to: str | None
+    received_at: datetime
+    concluded_at: datetime | None
+    purged_at: datetime
+    history: list[AuditRecord]
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything the case page shows, decrypted for the officer who opened it."""
 
@@ -102,6 +135,7 @@ class CaseView:
     assignable: list[Person]
     grantable: list[Person]
     history: list[AuditRecord]
+    hold: HoldItem | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +265,43 @@ async def open_case(
         assignable=assignable,
         grantable=grantable,
         history=await case_history(case.number),
+        hold=await _hold(case),
+    )
+
+
+async def _hold(case: _Case) -> HoldItem | None:
+    """The legal hold on the case, its reason decrypted, or None."""
+    row = (
+        await LegalHold.select(
+            LegalHold.at, LegalHold.officer.display_name.as_alias("officer_name"), LegalHold.reason
+        )
+        .where(LegalHold.report == case.id)
+        .first()
+    )
+    if row is None:
+        return None
+    reason = envelope.open_hold_reason(case.id, case.data_key, row["reason"])
+    return HoldItem(row["at"], row["officer_name"], reason)
+
+
+async def purged_case(officer: CurrentOfficer, case_number: str) -> PurgedCase:
+    """The metadata left of a purged case, for triage (nobody holds its key any more); any
+    other case, or another role, raises CaseUnreadable like a missing case."""
+    with contextlib.suppress(InvalidCaseNumber):
+        case_number = normalise_case_number(case_number)
+    row = await Report.select().where(Report.case_number == case_number).first()
+    if row is None or row["purged_at"] is None or not officer.has(TRIAGE):
+        raise CaseUnreadable()
+    return PurgedCase(
+        case_number=row["case_number"],
+        category=row["category"],
+        status=row["status"],
+        outcome=row["outcome"],
+        referred_to=row["referred_to"],
+        received_at=row["received_at"],
+        concluded_at=row["concluded_at"],
+        purged_at=row["purged_at"],
+        history=await case_history(row["case_number"]),
     )
 
 
@@ -607,4 +678,58 @@ async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) 
             actor=officer.username,
             case_number=case.number,
             details={"officer": officer.username, "unassigned": unassigned},
+        )
+
+
+# --- legal hold ----------------------------------------------------------------------------
+
+
+async def set_hold(officer: CurrentOfficer, case_number: str, reason: str | None) -> None:
+    """Put the case under legal hold (triage only): the retention purge skips it until the hold
+    is lifted. The reason is encrypted under the case key; the audit entry says only that it
+    was set."""
+    _require_triage(officer)
+    reason = clean_text(reason)
+    if not reason:
+        raise ValidationFailed({"hold_reason": N_("Tuliskan alasan penahanan hukum.")})
+    if len(reason) > HOLD_REASON_MAX:
+        raise ValidationFailed(
+            {"hold_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
+        )
+    now = datetime.now(UTC)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        # Locks the row against a purge running now (whistle.cases.retention marks it first).
+        touched = (
+            await Report.update({Report.updated_at: now})
+            .where((Report.id == case.id) & Report.purged_at.is_null())
+            .returning(Report.id)
+        )
+        if not touched or await LegalHold.exists().where(LegalHold.report == case.id):
+            raise Conflict(N_("Kasus ini sudah dalam penahanan hukum."))
+        await LegalHold.insert(
+            LegalHold(
+                report=case.id,
+                officer=officer.id,
+                at=now,
+                reason=envelope.seal_hold_reason(case.id, case.data_key, reason),
+            )
+        )
+        await audit.append(
+            actions.CASE_HOLD_SET, actor=officer.username, case_number=case.number, at=now
+        )
+
+
+async def lift_hold(officer: CurrentOfficer, case_number: str) -> None:
+    """Lift the legal hold (triage only): its row and encrypted reason go, and the case is
+    purged when its retention period is over."""
+    _require_triage(officer)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        lifted = await LegalHold.delete().where(LegalHold.report == case.id).returning(LegalHold.id)
+        if not lifted:
+            raise Conflict(N_("Kasus ini tidak dalam penahanan hukum."))
+        await Report.update({Report.updated_at: datetime.now(UTC)}).where(Report.id == case.id)
+        await audit.append(
+            actions.CASE_HOLD_LIFTED, actor=officer.username, case_number=case.number
         )

@@ -262,8 +262,17 @@ def is_sqlite() -> bool:
     return current().engine_type == "sqlite"
 
 
-async def open_database(settings: Settings) -> Engine:
-    """Create, bind and prepare the engine named by the settings."""
+# PostgreSQL: how long opening a connection may take before it counts as an outage.
+CONNECT_TIMEOUT_SECONDS = 10.0
+# The web's statements: a connection that stops answering (a server or network gone without
+# closing it) fails the request after this long instead of hanging it; the pool then replaces
+# the connection. Commands (migrations, backups) run without it.
+WEB_COMMAND_TIMEOUT_SECONDS = 60.0
+
+
+async def open_database(settings: Settings, *, command_timeout: float | None = None) -> Engine:
+    """Create, bind and prepare the engine named by the settings (``command_timeout``: seconds
+    a PostgreSQL statement may take, for the web)."""
     engine = make_engine(settings)
     bind(engine)
     if isinstance(engine, SQLiteEngine):
@@ -272,7 +281,14 @@ async def open_database(settings: Settings) -> Engine:
         # The file holds only ciphertext and metadata, but it is nobody else's business.
         os.chmod(engine.path, 0o600)
     elif isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+        # asyncpg drops a connection that broke (server stopped, network cut) when it goes
+        # back to the pool, and opens a new one on the next acquire: no restart needed.
+        await engine.start_connection_pool(
+            min_size=1,
+            max_size=10,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            command_timeout=command_timeout,
+        )
     return engine
 
 
@@ -299,6 +315,16 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     from piccolo.querystring import QueryString
 
     return await current().run_querystring(QueryString(sql, *args))
+
+
+async def reclaim_freed_pages() -> None:
+    """After destroying data (the retention purge): on SQLite, move the WAL into the database
+    file and truncate it, so the old page images do not outlive the purge in the -wal file
+    (secure_delete has already zeroed the freed space). On PostgreSQL the old row versions stay
+    on disk until VACUUM, which only the tables' owner may run: the administrator's nightly
+    ``vacuumdb`` does it (docs/DEPLOYMENT.md)."""
+    if is_sqlite():
+        await fetch("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def is_unique_violation(error: BaseException) -> bool:

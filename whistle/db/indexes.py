@@ -31,6 +31,8 @@ INDEXES: dict[str, NamedIndex] = {
     "report_inbox_priority_due": NamedIndex("report"),
     "report_inbox_category_due": NamedIndex("report"),
     "report_inbox_received": NamedIndex("report"),
+    # The retention purge's scan: concluded cases whose content is still there.
+    "report_retention": NamedIndex("report"),
     "status_event_report": NamedIndex("status_event"),
     # The release picks the items of ended periods.
     "pending_item_release": NamedIndex("pending_item"),

@@ -32,6 +32,9 @@ def is_unavailable(error: BaseException) -> bool:
         error,
         asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
+        # A pooled connection cut while in use ("cannot switch to state ..."), seen when the
+        # server stops mid-query: the next request gets a fresh connection.
+        | asyncpg.InternalClientError
         | asyncpg.InvalidCatalogNameError
         | asyncpg.InvalidAuthorizationSpecificationError
         | asyncpg.CannotConnectNowError

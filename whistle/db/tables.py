@@ -100,8 +100,10 @@ class Report(Table, tablename="report"):
     feedback_due = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
     concluded_at = Timestamptz(null=True, default=None)
-    # AES-GCM ciphertext of the report's JSON body (purpose "content").
+    # AES-GCM ciphertext of the report's JSON body (purpose "content"); empty once purged.
     content = Bytea()
+    # When the retention purge destroyed the case's content and keys (whistle.cases.retention).
+    purged_at = Timestamptz(null=True, default=None)
 
 
 class ReportKey(Table, tablename="report_key"):
@@ -240,6 +242,18 @@ class KeyRevocation(Table, tablename="key_revocation"):
     at = Timestamptz()
 
 
+class LegalHold(Table, tablename="legal_hold"):
+    """A legal hold set by a triage officer: the retention purge skips the case while it
+    stands. The reason is ciphertext under the report key (purpose "legal_hold"); lifting the
+    hold deletes the row."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, null=False, unique=True, on_delete=OnDelete.cascade)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    at = Timestamptz()
+    reason = Bytea()
+
+
 class SystemSetting(Table, tablename="system_setting"):
     """Settings an administrator changes at run time (e.g. two-factor required for all)."""
 
@@ -276,6 +290,7 @@ ALL_TABLES: list[type[Table]] = [
     CaseNote,
     Recusal,
     KeyRevocation,
+    LegalHold,
     SystemSetting,
     LoginThrottle,
 ]

@@ -96,7 +96,9 @@ class ReportOut(msgspec.Struct):
     acknowledged_at: datetime | None
     feedback_due: datetime | None
     timeline: list[TimelineOut]
-    report: ReportInput
+    # Null once the retention purge destroyed the report's content (on ``purged_at``).
+    report: ReportInput | None
+    purged_at: datetime | None = None
 
 
 def _label(table: dict[str, str], code: str | None) -> str | None:
@@ -267,4 +269,5 @@ class ReporterApi(Controller):
                 for entry in view.timeline
             ],
             report=view.report,
+            purged_at=view.purged_at,
         )

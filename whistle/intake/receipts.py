@@ -8,6 +8,8 @@ knows about HTTP.
 
 from __future__ import annotations
 
+import contextlib
+
 import anyio
 import msgspec
 
@@ -70,14 +72,19 @@ async def submit_once(
         if refuse_other_report and not earlier.same_body:
             raise Conflict(OTHER_REPORT)
         return (_receipt(earlier) or await _wait_for_first(ctx, token)), True
+
+    async def keep(receipt: Receipt) -> None:
+        await sessions.keep_receipt(key, token, receipt.tracking_code, receipt.received_at)
+
     try:
-        receipt = await service.submit_report(ctx, report)
+        # The receipt commits with the report: a report stored without it could never be shown.
+        receipt = await service.submit_report(ctx, report, with_receipt=keep)
     except BaseException:
-        # Nothing was filed: a corrected or repeated send may file it.
-        with anyio.CancelScope(shield=True):
+        # Nothing was filed: a corrected or repeated send may file it. During an outage the
+        # release fails too, so the form is shown again with a new token.
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
             await sessions.release_submission(key, token)
         raise
-    await sessions.keep_receipt(key, token, receipt.tracking_code, receipt.received_at)
     return receipt, False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar.response import Redirect, Template
 from whistle import sessions
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
+from whistle.db.outage import is_unavailable
 from whistle.errors import (
     InvalidTrackingCode,
     NotAuthenticated,
@@ -30,9 +32,14 @@ from whistle.intake.schemas import (
     TrackForm,
     validate_report,
 )
+from whistle.logs import reporter_record
 from whistle.settings import Settings
 from whistle.web.dependencies import session_cookie
-from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
+from whistle.web.errors import (
+    BUSY_RETRY_SECONDS,
+    CSRF_FAILED_DETAIL,
+    UNAVAILABLE_RETRY_SECONDS,
+)
 from whistle.web.security import (
     NO_CSRF_COOKIE,
     form_token,
@@ -57,6 +64,8 @@ DEADLINES_SINGULAR = DEADLINES_PLURAL = (
 )
 _SUBMISSION_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 # The tracking field's maxlength: a refused code comes back no longer than the field takes.
+log = logging.getLogger("whistle.errors")
+
 TYPED_CODE_MAX = 40
 
 # The tracking form sets no cookie (a visitor who only looks leaves no trace): its token is
@@ -81,16 +90,21 @@ def _form_context(
     values: dict[str, Any],
     errors: dict[str, str],
     excluded: list[str],
-    officers: list[service.ExcludableOfficer],
+    officers: list[service.ExcludableOfficer] | None,
+    *,
     busy: bool = False,
+    unavailable: bool = False,
 ) -> dict[str, Any]:
     return {
         "values": values,
         "errors": errors,
         "excluded": {str(value) for value in excluded},
-        "officers": officers,
+        "officers": officers or [],
+        # The form still works while the database is down, without the list.
+        "officers_unavailable": officers is None,
         "limits": LIMITS,
         "busy": busy,
+        "unavailable": unavailable,
     }
 
 
@@ -101,13 +115,28 @@ async def _form_page(
     status: int = 200,
     *,
     busy: bool = False,
+    unavailable: bool = False,
 ) -> Template:
+    officers = await _excludable_officers()
+    retry_after = BUSY_RETRY_SECONDS if busy else UNAVAILABLE_RETRY_SECONDS if unavailable else 0
     return Template(
         template_name="public/report_form.html",
-        context=_form_context(values, errors, excluded, await service.excludable_officers(), busy),
+        context=_form_context(
+            values, errors, excluded, officers, busy=busy, unavailable=unavailable
+        ),
         status_code=status,
-        headers={"Retry-After": str(BUSY_RETRY_SECONDS)} if busy else None,
+        headers={"Retry-After": str(retry_after)} if retry_after else None,
     )
+
+
+async def _excludable_officers() -> list[service.ExcludableOfficer] | None:
+    """The officers a reporter may exclude, or None while the database is unavailable."""
+    try:
+        return await service.excludable_officers()
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        return None
 
 
 async def _kept_receipt(request: Request, ctx: Context) -> service.Receipt | None:
@@ -147,14 +176,14 @@ class PublicPages(Controller):
     async def report_form(self, request: Request) -> Response[bytes]:
         # The empty form is the same for everyone but for its two tokens; it changes with the
         # list of officers a reporter may exclude.
-        officers = await service.excludable_officers()
+        officers = await _excludable_officers()
         pages = shared_pages(request)
         token = {"submission_token": pages.placeholder("submission_token")}
         return pages.response(
             request,
             "public/report_form.html",
             context=_form_context(token, {}, [], officers),
-            key=tuple(officers),
+            key=None if officers is None else tuple(officers),
             per_request={
                 "submission_token": sessions.new_submission_token(),
                 "csrf_input": csrf_input(request),
@@ -180,6 +209,20 @@ class PublicPages(Controller):
         except DerivationQueueFull:
             # Nothing was stored; keep what was typed so sending again is one tap.
             return await _form_page(values, {}, excluded, status=503, busy=True)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            # The database is down or cannot be written: the report and its receipt commit
+            # together, so nothing was stored (at worst an unacknowledged copy, whose code
+            # nobody has). Keep what was typed; a new token, since the claim on the old one
+            # could not be released.
+            log.warning(
+                "database unavailable (%s) on the report form",
+                type(error).__name__,
+                extra=reporter_record(),
+            )
+            values["submission_token"] = sessions.new_submission_token()
+            return await _form_page(values, {}, excluded, status=503, unavailable=True)
         # POST-redirect-GET: reloading the receipt asks for the receipt, not a second report.
         lang = request.query_params.get("lang")
         return Redirect(

@@ -7,6 +7,7 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,9 +64,11 @@ class ReporterView:
     acknowledged_at: datetime | None
     feedback_due: datetime | None
     timeline: list[TimelineEntry]
-    report: ReportInput
+    # None once the retention purge destroyed the content (on ``purged_at``).
+    report: ReportInput | None
     # Until the release publishes it: when it reaches the integrity team (None once it has).
     release_at: datetime | None = None
+    purged_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -112,7 +115,12 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
-async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
+async def submit_report(
+    ctx: Context,
+    report: ReportInput,
+    *,
+    with_receipt: Callable[[Receipt], Awaitable[None]] | None = None,
+) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
     copy of the code.
 
@@ -121,6 +129,8 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     stored in one pending item, committed before the receipt is shown (an acknowledged report
     is never lost); the release at the end of the period publishes it to the case tables
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
+    ``with_receipt`` runs in the same transaction (keeping the receipt of a resendable form):
+    the report and its receipt commit together or not at all.
     """
     code = new_tracking_code()
     # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
@@ -154,7 +164,10 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             ),
             now,
         )
-    return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
+        receipt = Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
+        if with_receipt is not None:
+            await with_receipt(receipt)
+    return receipt
 
 
 async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
@@ -184,12 +197,17 @@ async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
             if normalised is None
             else await envelope.reporter_wrap(lookup_id)
             or await release.pending_reporter_wrap(lookup_id)
+            or await _purged_report(lookup_id)
         )
         if found is not None:
             break
     if normalised is None or found is None:
         raise InvalidTrackingCode()
     report_id, wrapped, stored_version = found
+    if wrapped == _NO_WRAP_LEFT:
+        # Purged: no key remains to open. The lookup id matched, which only the code gives, so
+        # the reporter may read what is left (status and dates).
+        return report_id, b""
     try:
         data_key = envelope.unwrap_for_reporter(report_id, wrapped, reporter.wrapping_key)
     except DecryptionError:
@@ -197,6 +215,20 @@ async def unlock_with_code(ctx: Context, code: str) -> tuple[uuid.UUID, bytes]:
     if stored_version != ctx.keyring.receipt_version:
         await _move_to_current_receipt_version(ctx, report_id, data_key, normalised)
     return report_id, data_key
+
+
+# The "wrap" of a purged report: every wrap was destroyed with its content.
+_NO_WRAP_LEFT = b""
+
+
+async def _purged_report(lookup_id: str) -> tuple[uuid.UUID, bytes, int] | None:
+    """(report id, no wrap, version) of a report whose content the retention purge destroyed."""
+    row = (
+        await Report.select(Report.id, Report.receipt_version)
+        .where((Report.lookup_id == lookup_id) & Report.purged_at.is_not_null())
+        .first()
+    )
+    return None if row is None else (row["id"], _NO_WRAP_LEFT, row["receipt_version"])
 
 
 async def _move_to_current_receipt_version(
@@ -244,7 +276,8 @@ async def reporter_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> 
     row = await Report.objects().where(Report.id == report_id).first()
     if row is None:
         return await _pending_view(ctx, report_id, data_key)
-    report = envelope.open_content(report_id, data_key, row.content)
+    purged = row.purged_at is not None
+    report = None if purged else envelope.open_content(report_id, data_key, row.content)
     events = (
         await StatusEvent.select(StatusEvent.to_status, StatusEvent.at, StatusEvent.public_note)
         .where(StatusEvent.report == report_id)
@@ -273,6 +306,7 @@ async def reporter_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> 
         feedback_due=row.feedback_due,
         timeline=timeline,
         report=report,
+        purged_at=row.purged_at,
     )
 
 

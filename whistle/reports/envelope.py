@@ -168,6 +168,22 @@ def open_field(report_id: uuid.UUID, data_key: bytes, purpose: str, blob: bytes)
     return _open_padded(report_id, data_key, purpose, blob).decode()
 
 
+# --- legal hold --------------------------------------------------------------------------
+# The reason a triage officer gives for holding a case past its retention period: its own
+# purpose, so a hold reason never opens as (or from) any other field of the case.
+LEGAL_HOLD = "legal_hold"
+
+
+def seal_hold_reason(report_id: uuid.UUID, data_key: bytes, reason: str) -> bytes:
+    """Encrypt a legal hold's reason under the case's data key (padded like the other fields)."""
+    return _seal_padded(report_id, data_key, LEGAL_HOLD, reason.encode())
+
+
+def open_hold_reason(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> str:
+    """Decrypt a legal hold's reason sealed by seal_hold_reason() for the same case."""
+    return _open_padded(report_id, data_key, LEGAL_HOLD, blob).decode()
+
+
 # --- wrapping the data key for each holder ------------------------------------------------
 
 
@@ -379,6 +395,16 @@ async def revoke(report_id: uuid.UUID, officer_id: int, *, deliberate: bool = Fa
             KeyRevocation(report=report_id, officer=officer_id, at=datetime.now(UTC))
         )
     return had
+
+
+async def destroy_all_wraps(report_ids: Iterable[uuid.UUID]) -> int:
+    """Crypto-shredding: delete every wrap of these reports' data keys (reporter, office and
+    officers alike), so nothing stored, and no key in keys/, opens them again; returns how many.
+    Inside the caller's transaction, with the ciphertexts overwritten in the same one."""
+    ids = list(report_ids)
+    if not ids:
+        return 0
+    return len(await ReportKey.delete().where(ReportKey.report.is_in(ids)).returning(ReportKey.id))
 
 
 async def revoked_from(officer_id: int) -> set[uuid.UUID]:

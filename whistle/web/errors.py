@@ -175,7 +175,13 @@ def unavailable_response(request: Request) -> Response[Any]:
 def handle_internal_error(request: Request, exc: Exception) -> Response[Any]:
     if is_unavailable(exc):
         # An outage, not a bug: logged by kind only, and the next request tries again.
-        log.warning("database unavailable (%s) on %s", type(exc).__name__, request.url.path)
+        log.warning(
+            "database unavailable (%s) on %s",
+            type(exc).__name__,
+            request.url.path,
+            # A reporter's request is dated to the hour only (threat model 2).
+            extra={} if request.url.path.startswith("/officer") else reporter_record(),
+        )
         return unavailable_response(request)
     # Type and stack only: an exception's message may quote data a reporter wrote.
     stack = "".join(traceback.format_tb(exc.__traceback__))
