@@ -22,8 +22,10 @@ from whistle.intake.routes import REPORTER_COOKIE, PublicPages
 from whistle.jobs import Job
 from whistle.officers.auth import OFFICER_COOKIE, OfficerAuthentication, provide_officer
 from whistle.officers.roles import ROLE_LABELS
+from whistle.officers.roster import configure_roster_key
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
+from whistle.reports.envelope import configure_holder_tag_key, untagged_wraps
 from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
@@ -84,12 +86,20 @@ def officer_router() -> Router:
     )
 
 
+UNTAGGED_WRAPS = (
+    "{} report key wrap(s) still name their officer: run `whistle keys retag` first "
+    "(docs/DEPLOYMENT.md, upgrades)"
+)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Refuses to start without keys (MissingKeys names the files) or
     with an unusable education content file (ContentError names it)."""
     settings = settings or Settings.from_env()
     ctx = Context.create(settings)
     configure_chain_key(ctx.keyring.audit_chain_key)
+    configure_holder_tag_key(ctx.keyring.holder_tag_key)
+    configure_roster_key(ctx.keyring.roster_mac_key)
     # Checked now, so a mistake in the office's content files stops start-up with its name.
     education = load_content(
         settings.content_dir,
@@ -102,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             raise RuntimeError(
                 f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
             )
+        if untagged := await untagged_wraps():
+            raise RuntimeError(UNTAGGED_WRAPS.format(untagged))
 
     async def close_db(app: Litestar) -> None:
         await app.state.public_statistics.settle()

@@ -19,6 +19,8 @@ from whistle.db.migrations import pending_migrations
 from whistle.db.outage import is_unavailable
 from whistle.errors import DomainError, ValidationFailed
 from whistle.i18n import translations
+from whistle.officers.roster import configure_roster_key
+from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -113,4 +115,6 @@ def context_for(settings: Settings) -> Context:
     except CryptoError as error:
         raise click.ClickException(str(error)) from None
     configure_chain_key(ctx.keyring.audit_chain_key)
+    configure_holder_tag_key(ctx.keyring.holder_tag_key)
+    configure_roster_key(ctx.keyring.roster_mac_key)
     return ctx

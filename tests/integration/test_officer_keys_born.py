@@ -22,7 +22,7 @@ from whistle.crypto import DecryptionError, associated_data, unprotect_private_k
 from whistle.db.tables import Officer, ReportKey
 from whistle.errors import Conflict
 from whistle.officers import admin, recovery
-from whistle.reports.envelope import HOLDER_OFFICER, key_purpose
+from whistle.reports.envelope import HOLDER_OFFICER, holder_tag, key_purpose
 
 TEMPORARY = "a temporary passphrase 2026 x"
 OWN = "my very own passphrase of 2026"
@@ -48,7 +48,7 @@ def opens_any_wrap(backup: Officer, password: str, wraps: list[dict]) -> bool:
 
 async def officer_wraps(officer_id: int) -> list[dict]:
     rows = await ReportKey.select(ReportKey.report, ReportKey.wrapped).where(
-        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     return [
         {

@@ -15,7 +15,7 @@ from whistle.crypto import associated_data, unprotect_private_key, unseal
 from whistle.db.tables import Officer, Report, ReportKey, WebSession
 from whistle.officers import policy, totp
 from whistle.officers.auth import OFFICER_COOKIE
-from whistle.reports.envelope import HOLDER_OFFICER, key_purpose, open_content
+from whistle.reports.envelope import HOLDER_OFFICER, holder_tag, key_purpose, open_content
 
 NEW_PASSWORD = "quiet river under the old bridge"
 SECRET_TEXT = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')
@@ -30,7 +30,9 @@ async def read_report_as(officer_id: int, private_key: bytes) -> dict:
     """Open the officer's wrap with their private key and decrypt the report content."""
     wrap = (
         await ReportKey.objects()
-        .where((ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id))
+        .where(
+            (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
+        )
         .first()
     )
     assert wrap is not None, "no key wrapped for this officer"

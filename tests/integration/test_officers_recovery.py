@@ -19,13 +19,16 @@ from whistle.officers import admin
 from whistle.officers.recovery import recover_keys
 from whistle.officers.service import change_password
 from whistle.reports import statuses
+from whistle.reports.envelope import holder_tag
 
 TEMPORARY = "a temporary passphrase 2026 x"
 OWN = "his very own passphrase of 2026"
 
 
 async def wrapped_reports(officer_id: int) -> set[str]:
-    rows = await ReportKey.select(ReportKey.report).where(ReportKey.officer == officer_id)
+    rows = await ReportKey.select(ReportKey.report).where(
+        ReportKey.holder_tag == holder_tag(officer_id)
+    )
     return {str(row["report"]) for row in rows}
 
 

@@ -29,7 +29,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import policy, recovery_codes, throttle, totp
+from whistle.officers import policy, recovery_codes, roster, throttle, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles, replace_roles
 from whistle.reports.envelope import NO_KEY_YET, has_key_pair
@@ -126,6 +126,10 @@ async def add_officer(
             )
             officer_id = rows[0]["id"]
             await replace_roles(officer_id, role_list)
+            # The one MAC written from scratch: every field is the one just inserted.
+            await roster.stamp(
+                roster.RosterRow(officer_id, username, tuple(role_list), True, keys.public_key)
+            )
             await audit.append(
                 actions.OFFICER_ADDED,
                 actor=actor,
@@ -213,6 +217,8 @@ async def change_password(
         changes[Officer.password_hash] = password_hash
         changes[Officer.private_key_protected] = protected
     async with db.transaction():
+        if keys_born:
+            await roster.restamp(row.id, public_key=changes[Officer.public_key])
         # Conditional on the key columns read above: two first changes racing cannot both
         # install a key pair.
         updated = (
