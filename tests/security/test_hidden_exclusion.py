@@ -15,18 +15,24 @@ import json
 from pathlib import Path
 
 import anyio
+import pytest
 
 from tests.conftest import Templates
-from tests.support.cases import file_report
+from tests.integration.test_officers_cli import whistle
+from tests.support.cases import as_officer, file_report
 from tests.support.dump import copied_rows
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import make_officer
 from tests.support.release import publish
+from whistle.app import create_app
 from whistle.cases.inbox import InboxFilter, inbox, wrap_count
+from whistle.cases.service import open_case
 from whistle.context import Context
-from whistle.db.tables import AuditEntry, Officer
+from whistle.db import engine as db
+from whistle.db.tables import AuditEntry, Officer, ReportKey
 from whistle.intake import service as intake
 from whistle.intake.schemas import validate_report
+from whistle.reports.envelope import holder_tag, untagged_wraps
 from whistle.settings import Settings
 
 # Columns that say nothing about the holder: the row's own id and the report it belongs to.
@@ -116,3 +122,31 @@ async def test_the_excluded_officer_finds_no_trace_in_their_inbox(ctx: Context):
     assert await wrap_count(budi) == 1 and await wrap_count(ani) == 2
     page = await inbox(budi, InboxFilter(), due_soon_days=3)
     assert len(page.rows) == 1 and not page.has_next
+
+
+async def test_wraps_from_before_tags_stop_start_up_until_retagged(database: Settings, ctx):
+    ani = await make_officer(ctx, "ani", ["triage"])
+    number, _ = await file_report(ctx)
+    # As an installation from before holder tags holds its wraps.
+    await ReportKey.update({ReportKey.officer: ani, ReportKey.holder_tag: None}).where(
+        ReportKey.holder == "officer"
+    )
+    engine = db.current()
+    try:
+        refused = pytest.RaisesExc(RuntimeError, match="run `whistle keys retag` first")
+        with pytest.RaisesGroup(refused, flatten_subgroups=True):
+            async with create_app(database).lifespan():
+                pass
+    finally:
+        db.bind(engine)
+
+    result = await whistle(database, "keys", "retag")
+    assert result.exit_code == 0, result.output
+    assert "1 key wrap(s) moved to holder tags" in result.output
+    assert await untagged_wraps() == 0
+    assert await ReportKey.count().where(ReportKey.holder_tag == holder_tag(ani)) == 1
+    officer = await as_officer(ctx, "ani")
+    assert (await open_case(ctx, officer, number)).report.description == VALID_REPORT["description"]
+    async with create_app(database).lifespan():
+        pass
+    db.bind(engine)
