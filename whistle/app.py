@@ -25,7 +25,7 @@ from whistle.officers.roles import ROLE_LABELS
 from whistle.officers.roster import configure_roster_key
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
-from whistle.reports.envelope import configure_holder_tag_key, untagged_wraps
+from whistle.reports.envelope import UNTAGGED_WRAPS, configure_holder_tag_key, untagged_wraps
 from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
@@ -84,12 +84,6 @@ def officer_router() -> Router:
         exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         include_in_schema=False,
     )
-
-
-UNTAGGED_WRAPS = (
-    "{} report key wrap(s) still name their officer: run `whistle keys retag` first "
-    "(docs/DEPLOYMENT.md, upgrades)"
-)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -18,6 +18,7 @@ from whistle.db.tables import AuditEntry, Officer, Report, ReportKey
 from whistle.errors import ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import validate_report
+from whistle.officers.service import key_binding
 from whistle.reports import envelope
 from whistle.reports.envelope import holder_tag
 
@@ -42,7 +43,9 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
 
     # The wrap really opens the report with the officer's own private key.
     officer = await Officer.objects().where(Officer.id == first).first()
-    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    private_key = unprotect_private_key(
+        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+    )
     wrap = await ReportKey.objects().where(ReportKey.holder_tag == holder_tag(first)).first()
     rid = str(row.id)
     data_key = unseal(private_key, wrap.wrapped, associated_data(rid, f"key:officer:{first}"))

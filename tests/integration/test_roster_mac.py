@@ -12,15 +12,26 @@ import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
 from tests.integration.test_officers_cli import whistle
+from tests.integration.test_officers_login import audit_rows, login
 from tests.support.cases import as_officer, file_report
 from tests.support.holders import officer_ids_of
 from tests.support.officers import DEFAULT_PASSWORD, logged_in, make_officer
 from whistle.cases import service as cases
-from whistle.crypto import DecryptionError, associated_data, generate_keypair, unseal
+from whistle.crypto import (
+    DecryptionError,
+    associated_data,
+    generate_keypair,
+    private_key_is_bound,
+    protect_private_key,
+    unprotect_private_key,
+    unseal,
+)
 from whistle.db.tables import AuditEntry, Officer, OfficerRole, Report, ReportKey
 from whistle.errors import Conflict
 from whistle.officers import admin, recovery, roster
+from whistle.officers.login import GENERIC_FAILURE, KEY_MISMATCH
 from whistle.officers.roles import TRIAGE, officers_with_role
+from whistle.officers.service import key_binding
 from whistle.reports.envelope import HOLDER_OFFICER
 
 
@@ -175,3 +186,60 @@ async def test_reseal_leaves_a_row_changed_since_it_was_listed(ctx):
     await Officer.update({Officer.public_key: attacker_public}).where(Officer.id == sari)
     assert await roster.reseal(ctx, OFFICE_PASSPHRASE, listed) == []
     assert not await roster.is_trusted(sari)
+
+
+async def test_the_private_key_is_bound_to_the_officer_and_their_public_key(client, ctx):
+    sari = await make_officer(ctx, "sari", ["triage"])
+    row = await Officer.objects().where(Officer.id == sari).first()
+    assert private_key_is_bound(row.private_key_protected)
+    private_key = unprotect_private_key(
+        row.private_key_protected, DEFAULT_PASSWORD, key_binding(sari, row.public_key)
+    )
+    # Beside another officer's id or another public key the blob does not open.
+    for binding in (key_binding(sari + 1, row.public_key), key_binding(sari, bytes(32))):
+        with pytest.raises(DecryptionError):
+            unprotect_private_key(row.private_key_protected, DEFAULT_PASSWORD, binding)
+
+    # A blob from before binding still opens and is bound at the next login.
+    old_blob = protect_private_key(private_key, DEFAULT_PASSWORD, ctx.settings.argon2)
+    await Officer.update({Officer.private_key_protected: old_blob}).where(Officer.id == sari)
+    assert (await login(client, "sari")).status_code == 303
+    after = await Officer.objects().where(Officer.id == sari).first()
+    assert private_key_is_bound(after.private_key_protected)
+    assert (
+        unprotect_private_key(
+            after.private_key_protected, DEFAULT_PASSWORD, key_binding(sari, row.public_key)
+        )
+        == private_key
+    )
+
+
+async def test_login_refuses_a_key_that_does_not_match_the_stored_public_key(client, ctx):
+    sari = await make_officer(ctx, "sari", ["triage"])
+    budi = await make_officer(ctx, "budi", ["triage"])
+    original = await Officer.objects().where(Officer.id == sari).first()
+    # Someone with database access swaps sari's public key for one they hold...
+    _, attacker_public = generate_keypair()
+    await Officer.update({Officer.public_key: attacker_public}).where(Officer.id == sari)
+    refused = await login(client, "sari")
+    assert refused.status_code == 401 and GENERIC_FAILURE in refused.text
+    # ...or moves sari's blob, public key and password hash onto budi's row.
+    await Officer.update(
+        {
+            Officer.password_hash: original.password_hash,
+            Officer.public_key: original.public_key,
+            Officer.private_key_protected: original.private_key_protected,
+        }
+    ).where(Officer.id == budi)
+    client.cookies.clear()
+    assert (await login(client, "budi")).status_code == 401
+    # A wrong password is still just a wrong password: the mismatch is checked after it.
+    client.cookies.clear()
+    assert (await login(client, "sari", password="not the password at all")).status_code == 401
+    failed = await audit_rows("officer.login_failed")
+    assert [(row["actor"], row["details"]["reason"]) for row in failed] == [
+        ("sari", KEY_MISMATCH),
+        ("budi", KEY_MISMATCH),
+        ("sari", "bad_credentials"),
+    ]
+    assert await AuditEntry.count().where(AuditEntry.action == "officer.login") == 0

@@ -140,6 +140,10 @@ async def test_wraps_from_before_tags_stop_start_up_until_retagged(database: Set
     finally:
         db.bind(engine)
 
+    # Every other command says the same in one line.
+    listed = await whistle(database, "officer", "list")
+    assert listed.exit_code != 0 and "run `whistle keys retag` first" in listed.output
+
     result = await whistle(database, "keys", "retag")
     assert result.exit_code == 0, result.output
     assert "1 key wrap(s) moved to holder tags" in result.output

@@ -236,7 +236,7 @@ def keys_retag() -> None:
 
     settings = load_settings()
     context_for(settings)
-    changed = run_with_db(settings, retag)
+    changed = run_with_db(settings, retag, needs_tags=False)
     click.echo(f"{changed} key wrap(s) moved to holder tags")
 
 

@@ -173,6 +173,13 @@ def holder_tag(officer_id: int) -> str:
     return hmac.new(_holder_tag_key, message, hashlib.sha256).hexdigest()[:TAG_CHARS]
 
 
+# What the app and every command but `whistle keys retag` answer while untagged wraps remain.
+UNTAGGED_WRAPS = (
+    "{} report key wrap(s) still name their officer: run `whistle keys retag` first "
+    "(docs/DEPLOYMENT.md, upgrades)"
+)
+
+
 async def untagged_wraps() -> int:
     """How many officer wraps still name their officer instead of a tag (rows from before
     tags); the app refuses to start until ``whistle keys retag`` has converted them."""
