@@ -138,6 +138,15 @@ async def test_legitimate_changes_keep_the_row_trusted(ctx):
     )
     assert await roster.is_trusted(budi)
 
+    # A content role through the two-person path, confirmed by a second administrator.
+    await make_officer(ctx, "rina", ["admin"])
+    assert await admin.set_roles(ctx, budi, ["triage"], actor="root") == admin.RoleChange.PENDING
+    (grant,) = await admin.pending_grants(budi)
+    await admin.confirm_role_grant(ctx, grant.id, actor="rina")
+    assert await roster.is_trusted(budi)
+    number, _ = await file_report(ctx)
+    assert await _holders(number) == {budi}
+
 
 async def test_reseal_roster_command_lists_reseals_and_audits(database, ctx):
     settings = database
