@@ -29,7 +29,7 @@ from whistle.cases.inbox import InboxFilter, inbox, wrap_count
 from whistle.cases.service import open_case
 from whistle.context import Context
 from whistle.db import engine as db
-from whistle.db.tables import AuditEntry, Officer, ReportKey
+from whistle.db.tables import AuditEntry, Officer, PendingItem, ReportKey
 from whistle.intake import service as intake
 from whistle.intake.schemas import validate_report
 from whistle.reports.envelope import holder_tag, untagged_wraps
@@ -154,3 +154,27 @@ async def test_wraps_from_before_tags_stop_start_up_until_retagged(database: Set
     async with create_app(database).lifespan():
         pass
     db.bind(engine)
+
+
+async def test_a_pending_report_from_before_tags_is_published_under_tags(ctx: Context):
+    ids = {name: await make_officer(ctx, name, ["triage"]) for name in ("ani", "budi")}
+    await intake.submit_report(ctx, validate_report(VALID_REPORT, excluded=[ids["budi"]]))
+    # Rewrite the payload as the version before tags wrote it: officer ids, no tags.
+    row = await PendingItem.select(PendingItem.id, PendingItem.payload).first()
+    body = json.loads(row["payload"])
+    by_tag = {holder_tag(officer_id): officer_id for officer_id in ids.values()}
+    body["v"] = 1
+    body["wraps"] = [
+        {"holder": w["holder"], "officer": by_tag.get(w["tag"]), "wrapped": w["wrapped"]}
+        for w in body["wraps"]
+    ]
+    await PendingItem.update({PendingItem.payload: json.dumps(body).encode()}).where(
+        PendingItem.id == row["id"]
+    )
+    await publish(ctx)
+    assert await untagged_wraps() == 0
+    assert await wrap_count(ids["ani"]) == 1 and await wrap_count(ids["budi"]) == 0
+    (page_row,) = (await inbox(ids["ani"], InboxFilter(), due_soon_days=3)).rows
+    officer = await as_officer(ctx, "ani")
+    case = await open_case(ctx, officer, page_row.case_number)
+    assert case.report.description == VALID_REPORT["description"]
