@@ -26,11 +26,12 @@ import asyncpg
 
 from tests.support.postgres import PostgresCluster
 from whistle.cases.inbox import InboxFilter, inbox, inbox_sql
-from whistle.crypto import Argon2Params, init_keys
+from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
+from whistle.reports.envelope import configure_holder_tag_key, holder_tag
 from whistle.settings import Settings
 
 NOW = datetime.now(UTC)
@@ -167,9 +168,12 @@ def seed_sqlite(path: Path, cases: list[dict]) -> None:
             [tuple(text(case.get(c, DUMMY)) for c in REPORT_COLUMNS) for case in cases],
         )
         connection.executemany(
-            "INSERT INTO report_key (report, holder, officer, wrapped) VALUES (?, ?, ?, ?)",
-            [(str(case["id"]), "officer", TRIAGE_ID, DUMMY) for case in cases]
-            + [(str(case["id"]), "officer", INVESTIGATOR_ID, DUMMY) for case in assigned(cases)],
+            "INSERT INTO report_key (report, holder, holder_tag, wrapped) VALUES (?, ?, ?, ?)",
+            [(str(case["id"]), "officer", holder_tag(TRIAGE_ID), DUMMY) for case in cases]
+            + [
+                (str(case["id"]), "officer", holder_tag(INVESTIGATOR_ID), DUMMY)
+                for case in assigned(cases)
+            ],
         )
         connection.executemany(
             "INSERT INTO case_assignment (report, officer, assigned_by, assigned_at) "
@@ -197,9 +201,12 @@ async def seed_postgres(url: str, cases: list[dict]) -> None:
         )
         await connection.copy_records_to_table(
             "report_key",
-            records=[(case["id"], "officer", TRIAGE_ID, DUMMY) for case in cases]
-            + [(case["id"], "officer", INVESTIGATOR_ID, DUMMY) for case in assigned(cases)],
-            columns=["report", "holder", "officer", "wrapped"],
+            records=[(case["id"], "officer", holder_tag(TRIAGE_ID), DUMMY) for case in cases]
+            + [
+                (case["id"], "officer", holder_tag(INVESTIGATOR_ID), DUMMY)
+                for case in assigned(cases)
+            ],
+            columns=["report", "holder", "holder_tag", "wrapped"],
         )
         await connection.copy_records_to_table(
             "case_assignment",
@@ -264,6 +271,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
         root = Path(tmp)
         init_keys(root / "keys", "benchmark office passphrase", Argon2Params(256, 1, 1))
+        configure_holder_tag_key(Keyring.load(root / "keys").holder_tag_key)
         base = Settings(keys_dir=root / "keys")
         sqlite_path = root / "bench.db"
 

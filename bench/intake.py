@@ -25,7 +25,9 @@ from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.intake import service
 from whistle.intake.schemas import validate_report
+from whistle.officers.roster import configure_roster_key
 from whistle.officers.service import add_officer
+from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings
 
 REPORT = {
@@ -57,6 +59,8 @@ async def measure(settings: Settings, label: str, count: int) -> None:
         await migrate()
         ctx = Context.create(settings)
         configure_chain_key(ctx.keyring.audit_chain_key)
+        configure_holder_tag_key(ctx.keyring.holder_tag_key)
+        configure_roster_key(ctx.keyring.roster_mac_key)
         await add_officer(
             ctx, username="triage", password="benchmark passphrase 42", roles=["triage"]
         )

@@ -36,6 +36,8 @@ from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.db.tables import Report
 from whistle.officers.auth import OFFICER_COOKIE
+from whistle.officers.roster import configure_roster_key
+from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings
 
 SEED_REPORTS = 30
@@ -115,6 +117,8 @@ async def measure(settings: Settings, args: argparse.Namespace, log: Path) -> di
         await migrate()
         ctx = Context.create(settings)
         configure_chain_key(ctx.keyring.audit_chain_key)
+        configure_holder_tag_key(ctx.keyring.holder_tag_key)
+        configure_roster_key(ctx.keyring.roster_mac_key)
         names = [f"triage{number}" for number in range(args.officers)]
         for name in names:
             await make_officer(ctx, name, ["triage"])

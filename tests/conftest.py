@@ -24,6 +24,8 @@ from whistle.context import Context
 from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
+from whistle.officers.roster import configure_roster_key
+from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings
 
 # Cheap Argon2id for tests, through settings only: production code paths are unchanged.
@@ -43,7 +45,10 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("keys") / "keys"
     init_keys(directory, OFFICE_PASSPHRASE, Argon2Params(256, 1, 1))
     # Audit appends need the chain key even in tests that never build a Context.
-    configure_chain_key(Keyring.load(directory).audit_chain_key)
+    keyring = Keyring.load(directory)
+    configure_chain_key(keyring.audit_chain_key)
+    configure_holder_tag_key(keyring.holder_tag_key)
+    configure_roster_key(keyring.roster_mac_key)
     return directory
 
 

@@ -22,8 +22,10 @@ from whistle.intake.routes import REPORTER_COOKIE, PublicPages
 from whistle.jobs import Job
 from whistle.officers.auth import OFFICER_COOKIE, OfficerAuthentication, provide_officer
 from whistle.officers.roles import ROLE_LABELS
+from whistle.officers.roster import configure_roster_key
 from whistle.officers.routes import ROUTES as OFFICER_ROUTES
 from whistle.reports.content import CATEGORIES, HOW_KNOWN
+from whistle.reports.envelope import UNTAGGED_WRAPS, configure_holder_tag_key, untagged_wraps
 from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     ctx = Context.create(settings)
     configure_chain_key(ctx.keyring.audit_chain_key)
+    configure_holder_tag_key(ctx.keyring.holder_tag_key)
+    configure_roster_key(ctx.keyring.roster_mac_key)
     # Checked now, so a mistake in the office's content files stops start-up with its name.
     education = load_content(
         settings.content_dir,
@@ -104,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             raise RuntimeError(
                 f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
             )
+        if untagged := await untagged_wraps():
+            raise RuntimeError(UNTAGGED_WRAPS.format(untagged))
 
     async def close_db(app: Litestar) -> None:
         await app.state.public_statistics.settle()

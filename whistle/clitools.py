@@ -19,6 +19,8 @@ from whistle.db.migrations import pending_migrations
 from whistle.db.outage import is_unavailable
 from whistle.errors import DomainError, ValidationFailed
 from whistle.i18n import translations
+from whistle.officers.roster import configure_roster_key
+from whistle.reports.envelope import UNTAGGED_WRAPS, configure_holder_tag_key, untagged_wraps
 from whistle.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -40,12 +42,18 @@ def _english(message: str) -> str:
 
 
 def run_with_db(
-    settings: Settings, work: Callable[[], Awaitable[T]], *, needs_migrations: bool = True
+    settings: Settings,
+    work: Callable[[], Awaitable[T]],
+    *,
+    needs_migrations: bool = True,
+    needs_tags: bool = True,
 ) -> T:
     """Run ``work`` with the database open; a common mistake becomes one sentence, no traceback.
 
     ``needs_migrations`` (every command but `migrate`) refuses a database that lacks migrations
-    before ``work`` starts, instead of failing half-way on a missing table.
+    before ``work`` starts, instead of failing half-way on a missing table; ``needs_tags``
+    (every command but `migrate` and `keys retag`) refuses key wraps from before holder tags,
+    which the command would not find.
     """
 
     async def main() -> T:
@@ -55,6 +63,8 @@ def run_with_db(
                 raise click.ClickException(
                     f"the database lacks {len(pending)} migration(s): run `whistle migrate` first"
                 )
+            if needs_migrations and needs_tags and (untagged := await untagged_wraps()):
+                raise click.ClickException(UNTAGGED_WRAPS.format(untagged))
             return await work()
         finally:
             await db.close_database(engine)
@@ -113,4 +123,6 @@ def context_for(settings: Settings) -> Context:
     except CryptoError as error:
         raise click.ClickException(str(error)) from None
     configure_chain_key(ctx.keyring.audit_chain_key)
+    configure_holder_tag_key(ctx.keyring.holder_tag_key)
+    configure_roster_key(ctx.keyring.roster_mac_key)
     return ctx

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.cases import as_officer, file_report
 from tests.support.forms import VALID_REPORT, csrf_token
+from tests.support.holders import officer_ids_of
 from tests.support.officers import make_officer, session_for
 from whistle.cases import service as cases
 from whistle.cases.schemas import ColleagueAction
@@ -178,7 +179,7 @@ async def test_every_officer_route_for_every_role(client, ctx):
         assert VALID_REPORT["description"] not in response.text or principal in CASE_READERS
 
     # Cryptographically: only the readers hold a key for this case.
-    holders = {row["officer"] for row in await ReportKey.select(ReportKey.officer)}
+    holders = await officer_ids_of(await ReportKey.select(ReportKey.holder_tag))
     assert {ids[name] for name in CASE_READERS} <= holders
     assert not holders & {ids[name] for name in OFFICERS if name not in CASE_READERS}
 

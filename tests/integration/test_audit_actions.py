@@ -25,7 +25,7 @@ from whistle.cases import retention
 from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Officer
-from whistle.officers import admin, login, policy, recovery, throttle, totp
+from whistle.officers import admin, login, policy, recovery, roster, throttle, totp
 from whistle.officers import service as officers
 
 NEW_PASSWORD = "another long passphrase 77"
@@ -202,6 +202,19 @@ async def _setting_changed(world: World) -> Act:
 @performs(actions.KEYS_RECOVERED)
 async def _keys_recovered(world: World) -> Act:
     return lambda: recovery.recover_keys(world.ctx, "tri2", OFFICE_PASSPHRASE, actor="cli")
+
+
+@performs(actions.KEYS_RETAGGED)
+async def _keys_retagged(world: World) -> Act:
+    return lambda: roster.retag(actor="cli")
+
+
+@performs(actions.ROSTER_RESEALED)
+async def _roster_resealed(world: World) -> Act:
+    # A row whose MAC went missing (as after the upgrade that introduced it).
+    await Officer.update({Officer.roster_mac: None}).where(Officer.id == world.late_triage_id)
+    rows = await roster.untrusted_rows()
+    return lambda: roster.reseal(world.ctx, OFFICE_PASSPHRASE, rows, actor="cli")
 
 
 @performs(actions.CASE_OPENED)

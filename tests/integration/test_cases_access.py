@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.cases import as_officer, file_report, post_case, snapshot
 from tests.support.forms import VALID_REPORT
+from tests.support.holders import officer_ids_of
 from tests.support.officers import logged_in, make_officer
 from whistle.audit import actions
 from whistle.cases import service
@@ -25,10 +26,10 @@ async def _report_id(number: str):
 
 
 async def _wrap_holders(number: str) -> set[int]:
-    rows = await ReportKey.select(ReportKey.officer).where(
+    rows = await ReportKey.select(ReportKey.holder_tag).where(
         (ReportKey.report == await _report_id(number)) & (ReportKey.holder == HOLDER_OFFICER)
     )
-    return {row["officer"] for row in rows}
+    return await officer_ids_of(rows)
 
 
 async def _cannot_decrypt_any_wrap(number: str, officer) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
 from tests.support.forms import VALID_REPORT, post_form
+from tests.support.holders import officer_ids_of
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from tests.support.release import publish
 from whistle.crypto import associated_data, unprotect_private_key, unseal
@@ -17,14 +18,16 @@ from whistle.db.tables import AuditEntry, Officer, Report, ReportKey
 from whistle.errors import ValidationFailed
 from whistle.intake import service
 from whistle.intake.schemas import validate_report
+from whistle.officers.service import key_binding
 from whistle.reports import envelope
+from whistle.reports.envelope import holder_tag
 
 
 async def _wrapped_officers(report_id) -> set[int]:
-    rows = await ReportKey.select(ReportKey.officer).where(
+    rows = await ReportKey.select(ReportKey.holder_tag).where(
         (ReportKey.report == report_id) & (ReportKey.holder == "officer")
     )
-    return {row["officer"] for row in rows}
+    return await officer_ids_of(rows)
 
 
 async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
@@ -40,8 +43,10 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
 
     # The wrap really opens the report with the officer's own private key.
     officer = await Officer.objects().where(Officer.id == first).first()
-    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
-    wrap = await ReportKey.objects().where(ReportKey.officer == first).first()
+    private_key = unprotect_private_key(
+        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+    )
+    wrap = await ReportKey.objects().where(ReportKey.holder_tag == holder_tag(first)).first()
     rid = str(row.id)
     data_key = unseal(private_key, wrap.wrapped, associated_data(rid, f"key:officer:{first}"))
     content = envelope.open_content(row.id, data_key, row.content).to_json()
@@ -49,7 +54,7 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
     assert content["excluded_officers"] == [second]
 
     # The excluded officer's key opens nothing: there is simply no wrap for them.
-    assert await ReportKey.count().where(ReportKey.officer == second) == 0
+    assert await ReportKey.count().where(ReportKey.holder_tag == holder_tag(second)) == 0
 
     # The office recovery key (offline private half) opens it too.
     office_private = ctx.keyring.unlock_office_private_key(OFFICE_PASSPHRASE)

@@ -42,6 +42,8 @@ from whistle.db.tables import ALL_TABLES, AuditEntry
 from whistle.intake.service import reporter_view, unlock_with_code
 from whistle.officers.auth import load_current_officer
 from whistle.officers.login import LoginRefused, authenticate
+from whistle.officers.roster import retag
+from whistle.reports.envelope import holder_tag, untagged_wraps
 from whistle.settings import Settings
 
 pytestmark = pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
@@ -130,6 +132,14 @@ OLD_ONLY_VALUES: dict[str, dict[str, Callable[[dict[str, Any], Saved], Any]]] = 
         "locked_until": lambda officer, saved: None,
         "roles": lambda officer, saved: ",".join(
             sorted(r["role"] for r in saved["officer_role"] if r["officer"] == officer["id"])
+        ),
+    },
+    # Before holder tags (migration 2026-11-29t01) an officer's wrap named the officer's id;
+    # `whistle keys retag` moves it to the tag after the migrations.
+    "report_key": {
+        "officer": lambda wrap, saved: next(
+            (o["id"] for o in saved["officer"] if holder_tag(o["id"]) == wrap["holder_tag"]),
+            None,
         ),
     },
 }
@@ -243,6 +253,11 @@ async def test_data_survives_every_migration(
                 for row in rows[name]:
                     kept = {c: now[row[primary]][c] for c in copied[name]}
                     assert kept == {c: row[c] for c in copied[name]}, f"{name} {row[primary]}"
+
+            # The upgrade's data step (docs/DEPLOYMENT.md): old wraps get their holder tags.
+            assert await untagged_wraps() > 0
+            await retag()
+            assert await untagged_wraps() == 0
 
             # And today's code reads it: the reporter with the tracking code, the officer with
             # the session made before the migrations and with the password, the audit chain.

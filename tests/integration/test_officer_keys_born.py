@@ -22,7 +22,8 @@ from whistle.crypto import DecryptionError, associated_data, unprotect_private_k
 from whistle.db.tables import Officer, ReportKey
 from whistle.errors import Conflict
 from whistle.officers import admin, recovery
-from whistle.reports.envelope import HOLDER_OFFICER, key_purpose
+from whistle.officers.service import key_binding
+from whistle.reports.envelope import HOLDER_OFFICER, holder_tag, key_purpose
 
 TEMPORARY = "a temporary passphrase 2026 x"
 OWN = "my very own passphrase of 2026"
@@ -35,7 +36,9 @@ async def officer_row(username: str) -> Officer:
 def opens_any_wrap(backup: Officer, password: str, wraps: list[dict]) -> bool:
     """What a thief with this backup of the officer row and the temporary password gets."""
     try:
-        private_key = unprotect_private_key(backup.private_key_protected, password)
+        private_key = unprotect_private_key(
+            backup.private_key_protected, password, key_binding(backup.id, backup.public_key)
+        )
     except (DecryptionError, ValueError):
         return False
     opened = 0
@@ -48,7 +51,7 @@ def opens_any_wrap(backup: Officer, password: str, wraps: list[dict]) -> bool:
 
 async def officer_wraps(officer_id: int) -> list[dict]:
     rows = await ReportKey.select(ReportKey.report, ReportKey.wrapped).where(
-        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     return [
         {
@@ -100,7 +103,9 @@ async def test_a_backup_from_before_the_first_own_password_yields_no_key(client,
     await file_report(ctx)
     wraps = await officer_wraps(after.id)
     assert len(wraps) == 1
-    own_key = unprotect_private_key(after.private_key_protected, OWN)
+    own_key = unprotect_private_key(
+        after.private_key_protected, OWN, key_binding(after.id, after.public_key)
+    )
     assert (await read_report_as(after.id, own_key))["description"]
     # ...and the backup with the temporary password opens nothing.
     assert not opens_any_wrap(backup, TEMPORARY, wraps)
@@ -146,7 +151,9 @@ async def test_the_cli_add_and_reset_leave_no_key_pair(database, ctx):
     )
     assert own.exit_code == 0, own.output
     root = await officer_row("root")
-    assert unprotect_private_key(root.private_key_protected, OWN)
+    assert unprotect_private_key(
+        root.private_key_protected, OWN, key_binding(root.id, root.public_key)
+    )
     reset = await whistle(
         database, "officer", "reset-password", "root", "--password-stdin", input=TEMPORARY
     )

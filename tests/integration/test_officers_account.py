@@ -15,7 +15,8 @@ from whistle.crypto import associated_data, unprotect_private_key, unseal
 from whistle.db.tables import Officer, Report, ReportKey, WebSession
 from whistle.officers import policy, totp
 from whistle.officers.auth import OFFICER_COOKIE
-from whistle.reports.envelope import HOLDER_OFFICER, key_purpose, open_content
+from whistle.officers.service import key_binding
+from whistle.reports.envelope import HOLDER_OFFICER, holder_tag, key_purpose, open_content
 
 NEW_PASSWORD = "quiet river under the old bridge"
 SECRET_TEXT = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')
@@ -30,7 +31,9 @@ async def read_report_as(officer_id: int, private_key: bytes) -> dict:
     """Open the officer's wrap with their private key and decrypt the report content."""
     wrap = (
         await ReportKey.objects()
-        .where((ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id))
+        .where(
+            (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
+        )
         .first()
     )
     assert wrap is not None, "no key wrapped for this officer"
@@ -103,7 +106,9 @@ async def test_forced_password_change_keeps_access_to_sealed_reports(client, ctx
     after = await Officer.objects().where(Officer.id == officer_id).first()
     assert not after.must_change_password
     assert after.public_key == before.public_key  # the same key pair, re-protected
-    private_key = unprotect_private_key(after.private_key_protected, NEW_PASSWORD)
+    private_key = unprotect_private_key(
+        after.private_key_protected, NEW_PASSWORD, key_binding(after.id, after.public_key)
+    )
     report = await read_report_as(officer_id, private_key)
     assert report["description"] == VALID_REPORT["description"]
     assert [row["actor"] for row in await audit_rows("officer.password_changed")] == ["siti"]

@@ -22,6 +22,7 @@ from whistle.db.tables import CaseAssignment, Officer, Report, ReportKey, WebSes
 from whistle.errors import Conflict
 from whistle.officers import admin, totp
 from whistle.officers.auth import OFFICER_COOKIE
+from whistle.reports.envelope import holder_tag
 
 ADMIN_PAGES = [
     "/officer/admin/officers",
@@ -35,7 +36,7 @@ async def officer_row(username: str) -> Officer:
 
 
 async def wraps_of(officer_id: int) -> int:
-    return await ReportKey.count().where(ReportKey.officer == officer_id)
+    return await ReportKey.count().where(ReportKey.holder_tag == holder_tag(officer_id))
 
 
 async def test_anonymous_is_sent_to_login_and_non_admins_are_refused(client, ctx):
@@ -252,7 +253,9 @@ async def test_dropping_triage_keeps_only_assigned_cases(client, ctx):
     await _assign(reports[0]["id"], budi)
     assert await wraps_of(budi) == 2
     await admin.set_roles(ctx, budi, ["investigator"], actor="root")
-    remaining = await ReportKey.select(ReportKey.report).where(ReportKey.officer == budi)
+    remaining = await ReportKey.select(ReportKey.report).where(
+        ReportKey.holder_tag == holder_tag(budi)
+    )
     assert [uuid.UUID(str(row["report"])) for row in remaining] == [
         uuid.UUID(str(reports[0]["id"]))
     ]

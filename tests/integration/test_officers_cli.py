@@ -15,6 +15,7 @@ from tests.support.officers import make_officer, roles_of_user
 from whistle.cli import main
 from whistle.db import engine as db
 from whistle.db.tables import Officer, ReportKey
+from whistle.reports.envelope import holder_tag
 from whistle.settings import Settings
 
 PASSWORD = "a long and unusual passphrase 42"
@@ -147,14 +148,14 @@ async def test_keys_recover_command(client, settings, ctx, tmp_path: Path):
     budi = await make_officer(ctx, "budi", ["triage"])
     await submit_report_form(client)
     await submit_report_form(client)
-    await ReportKey.delete().where(ReportKey.officer == budi)
+    await ReportKey.delete().where(ReportKey.holder_tag == holder_tag(budi))
 
     wrong = await whistle(
         settings, "keys", "recover", "--officer", "budi", WHISTLE_OFFICE_PASSPHRASE="wrong one!!!!"
     )
     assert wrong.exit_code != 0
     assert "wrong passphrase" in wrong.output and "wrong one" not in wrong.output
-    assert await ReportKey.count().where(ReportKey.officer == budi) == 0
+    assert await ReportKey.count().where(ReportKey.holder_tag == holder_tag(budi)) == 0
 
     passphrase_file = tmp_path / "passphrase"
     passphrase_file.write_text(OFFICE_PASSPHRASE + "\n")
@@ -163,7 +164,7 @@ async def test_keys_recover_command(client, settings, ctx, tmp_path: Path):
     )
     assert recovered.exit_code == 0, recovered.output
     assert "granted 2 case key(s) to budi" in recovered.output
-    assert await ReportKey.count().where(ReportKey.officer == budi) == 2
+    assert await ReportKey.count().where(ReportKey.holder_tag == holder_tag(budi)) == 2
     again = await whistle(
         settings,
         "keys",

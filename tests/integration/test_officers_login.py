@@ -26,7 +26,7 @@ from whistle.errors import ValidationFailed
 from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import OFFICER_COOKIE
 from whistle.officers.login import GENERIC_FAILURE, LoginRefused, authenticate, check_password
-from whistle.officers.service import change_password, confirm_totp, totp_enrolment
+from whistle.officers.service import change_password, confirm_totp, key_binding, totp_enrolment
 from whistle.officers.throttle import lock_duration
 
 WRONG = "not the right password at all"
@@ -405,14 +405,18 @@ async def test_login_upgrades_a_hash_made_with_other_costs(client, ctx):
     assert (await login(client, "siti")).status_code == 303
     after = await Officer.objects().where(Officer.username == "siti").first()
     assert "t=1" in after.password_hash
-    private_key = unprotect_private_key(after.private_key_protected, DEFAULT_PASSWORD)
+    private_key = unprotect_private_key(
+        after.private_key_protected, DEFAULT_PASSWORD, key_binding(after.id, after.public_key)
+    )
     assert public_key_from_private(private_key) == before.public_key
 
 
 async def test_recovery_codes_stand_in_for_totp_once_each_and_are_stored_as_hashes(client, ctx):
     officer_id = await make_officer(ctx, "siti", ["triage"])
     officer = await Officer.objects().where(Officer.id == officer_id).first()
-    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    private_key = unprotect_private_key(
+        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+    )
     await enrol_totp(ctx, officer_id, private_key)
     codes = await confirm_totp(
         ctx, officer_id, private_key, await current_pending_code(officer_id, private_key)
@@ -436,7 +440,9 @@ async def test_recovery_codes_stand_in_for_totp_once_each_and_are_stored_as_hash
     # Another officer's code is no use here.
     other_id = await make_officer(ctx, "budi", ["triage"])
     other = await Officer.objects().where(Officer.id == other_id).first()
-    other_key = unprotect_private_key(other.private_key_protected, DEFAULT_PASSWORD)
+    other_key = unprotect_private_key(
+        other.private_key_protected, DEFAULT_PASSWORD, key_binding(other.id, other.public_key)
+    )
     await enrol_totp(ctx, other_id, other_key)
     other_codes = await confirm_totp(
         ctx, other_id, other_key, await current_pending_code(other_id, other_key)
@@ -462,7 +468,9 @@ async def test_recovery_codes_page_in_both_languages(client, ctx, language):
         await client.get("/bahasa?lang=en&next=/")
     assert (await login(client, "siti")).status_code == 303
     officer = await Officer.objects().where(Officer.username == "siti").first()
-    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    private_key = unprotect_private_key(
+        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+    )
     await client.get("/officer/account/totp")
     code = await current_pending_code(officer.id, private_key)
     token = await csrf_token(client, "/officer/account/totp")

@@ -17,15 +17,18 @@ from whistle.db.tables import CaseAssignment, Officer, Recusal, Report, ReportKe
 from whistle.errors import Conflict
 from whistle.officers import admin
 from whistle.officers.recovery import recover_keys
-from whistle.officers.service import change_password
+from whistle.officers.service import change_password, key_binding
 from whistle.reports import statuses
+from whistle.reports.envelope import holder_tag
 
 TEMPORARY = "a temporary passphrase 2026 x"
 OWN = "his very own passphrase of 2026"
 
 
 async def wrapped_reports(officer_id: int) -> set[str]:
-    rows = await ReportKey.select(ReportKey.report).where(ReportKey.officer == officer_id)
+    rows = await ReportKey.select(ReportKey.report).where(
+        ReportKey.holder_tag == holder_tag(officer_id)
+    )
     return {str(row["report"]) for row in rows}
 
 
@@ -67,7 +70,9 @@ async def test_recovery_grants_triage_every_open_case_except_exclusions(client, 
     assert granted == 1
     assert await wrapped_reports(budi) == {ids[0]}
     row = await Officer.objects().where(Officer.id == budi).first()
-    private_key = unprotect_private_key(row.private_key_protected, OWN)
+    private_key = unprotect_private_key(
+        row.private_key_protected, OWN, key_binding(row.id, row.public_key)
+    )
     report = await read_report_as(budi, private_key)
     assert report["description"] == VALID_REPORT["description"]
 

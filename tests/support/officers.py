@@ -10,7 +10,7 @@ from whistle.crypto import unprotect_private_key
 from whistle.db.tables import Officer
 from whistle.officers.auth import OFFICER_COOKIE
 from whistle.officers.roles import roles_of
-from whistle.officers.service import add_officer
+from whistle.officers.service import add_officer, key_binding
 
 DEFAULT_PASSWORD = "a long and unusual passphrase 42"
 
@@ -27,7 +27,9 @@ async def session_for(ctx: Context, username: str, password: str = DEFAULT_PASSW
     """A session token for an officer, built the way login builds it (unlocked private key),
     without going through the login page: for tests of other officer pages."""
     row = await Officer.objects().where(Officer.username == username).first()
-    private_key = unprotect_private_key(row.private_key_protected, password)
+    private_key = unprotect_private_key(
+        row.private_key_protected, password, key_binding(row.id, row.public_key)
+    )
     from datetime import timedelta
 
     return await sessions.create_session(

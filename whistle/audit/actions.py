@@ -30,6 +30,10 @@ CONTENT_ROLE_GRANTED = "officer.content_role_granted"
 ROLE_GRANT_REJECTED = "officer.role_grant_rejected"
 SETTING_CHANGED = "settings.changed"
 KEYS_RECOVERED = "keys.recovered"
+# Roster rows checked by an administrator and given their MAC (whistle keys reseal-roster).
+ROSTER_RESEALED = "keys.roster_resealed"
+# Old key wraps moved from officer ids to holder tags (whistle keys retag).
+KEYS_RETAGGED = "keys.retagged"
 
 # Cases.
 CASE_OPENED = "case.opened"

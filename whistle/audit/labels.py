@@ -25,6 +25,8 @@ ACTION_LABELS = {
     actions.ROLE_GRANT_REJECTED: N_("Pemberian peran akses isi laporan ditolak"),
     actions.SETTING_CHANGED: N_("Pengaturan diubah"),
     actions.KEYS_RECOVERED: N_("Kunci dipulihkan"),
+    actions.ROSTER_RESEALED: N_("Data akun petugas diverifikasi ulang"),
+    actions.KEYS_RETAGGED: N_("Pemegang kunci lama diberi tanda"),
     actions.CASE_OPENED: N_("Kasus dibuka"),
     actions.CASE_STATUS_CHANGED: N_("Status diubah"),
     actions.CASE_TRIAGED: N_("Prioritas/risiko diubah"),

@@ -21,6 +21,7 @@ from whistle.i18n import N_
 from whistle.inputs import DB_INT_MAX, MAX_PAGE
 from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
+from whistle.reports.envelope import holder_tag
 
 PAGE_SIZE = 50
 OPEN_RANK = "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"
@@ -215,16 +216,16 @@ def inbox_sql(
     """The page query and its arguments (exposed for the query-plan test and the benchmark)."""
     sql = _Sql()
     if small:
-        # Few wraps: read them through report_key's (officer, report) index, sort the handful.
+        # Few wraps: read them through report_key's (holder tag, report) index, sort the handful.
         sql.add(
-            "id IN (SELECT k.report FROM report_key k WHERE k.officer = {})",
-            officer_id,
+            "id IN (SELECT k.report FROM report_key k WHERE k.holder_tag = {})",
+            holder_tag(officer_id),
         )
     else:
         # Many wraps: walk the deadline index and keep the rows this officer holds a key for.
         sql.add(
-            "EXISTS (SELECT 1 FROM report_key k WHERE k.report = report.id AND k.officer = {})",
-            officer_id,
+            "EXISTS (SELECT 1 FROM report_key k WHERE k.report = report.id AND k.holder_tag = {})",
+            holder_tag(officer_id),
         )
     _filters(sql, view, now=now, due_soon_days=due_soon_days)
     # Only constant fragments are joined here; every value travels as a placeholder argument.
@@ -238,8 +239,8 @@ def inbox_sql(
 async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
     """How many wraps the officer holds, counted only up to ``limit`` (cheap either way)."""
     rows = await db.fetch(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM report_key WHERE officer = {} LIMIT {}) AS w",
-        officer_id,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM report_key WHERE holder_tag = {} LIMIT {}) AS w",
+        holder_tag(officer_id),
         limit,
     )
     return int(rows[0]["n"])

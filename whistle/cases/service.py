@@ -34,8 +34,10 @@ from whistle.db.tables import (
 from whistle.errors import CaseUnreadable, Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import clean_text, database_ids
+from whistle.officers import roster
 from whistle.officers.auth import CurrentOfficer
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, officers_with_role, roles_of
+from whistle.officers.roster import UNTRUSTED_ROSTER_ROW
 from whistle.reports import envelope
 from whistle.reports import statuses as st
 from whistle.reports.content import ReportInput
@@ -551,6 +553,12 @@ def _officer_id(value: Any) -> int:
     return int(text)
 
 
+async def _require_trusted(officer_id: int) -> None:
+    """Refuse to seal a case key to an officer whose roster row does not verify."""
+    if not await roster.is_trusted(officer_id):
+        raise Conflict(UNTRUSTED_ROSTER_ROW)
+
+
 async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any) -> None:
     """Assign an investigator and seal the case key for them (triage only). Refused for an
     officer the reporter excluded or who recused: they never hold the key."""
@@ -563,6 +571,7 @@ async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any
             raise Conflict(N_("Hanya investigator yang dapat ditugaskan."))
         if await _is_assigned(case.id, target_id):
             raise Conflict(N_("Petugas ini sudah ditugaskan pada kasus ini."))
+        await _require_trusted(target_id)
         granted = await envelope.grant(case.id, case.data_key, case.row["content"], target_id)
         await CaseAssignment.insert(
             CaseAssignment(
@@ -615,6 +624,7 @@ async def grant_access(officer: CurrentOfficer, case_number: str, colleague_id: 
             raise Conflict(
                 N_("Akses hanya dapat diberikan kepada Tim WBS; investigator ditugaskan.")
             )
+        await _require_trusted(target_id)
         if not await envelope.grant(case.id, case.data_key, case.row["content"], target_id):
             raise Conflict(N_("Petugas ini sudah memegang kunci kasus ini."))
         await audit.append(

@@ -7,8 +7,11 @@ Blob layouts (all start with a version byte so formats can evolve):
                            encapsulated key (32) | ciphertext+tag; the context is HPKE's info
 - seal, before HPKE:       0x01 | ephemeral X25519 public key (32) | nonce (12) | ciphertext+tag
                            (still opened by unseal, never written)
-- protect_private_key:     0x01 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
-                           | nonce (12) | ciphertext+tag
+- protect_private_key:     0x02 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
+                           | nonce (12) | ciphertext+tag, bound (associated data) to what the
+                           caller names, e.g. the officer and their public key
+- protect_private_key, before binding: 0x01 | the same fields, fixed associated data (still
+                           opened by unprotect_private_key, written only when nothing is bound)
 
 Every opening function raises DecryptionError, with a fixed message, on any failure: it never
 returns wrong plaintext and never passes on the underlying library's exception text.
@@ -36,6 +39,7 @@ __all__ = [
     "generate_keypair",
     "new_data_key",
     "new_session_id",
+    "private_key_is_bound",
     "protect_private_key",
     "public_key_from_private",
     "seal",
@@ -59,6 +63,8 @@ _HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _AAD_PREFIX = b"whistle/v1\x00"
 _SEAL_INFO = b"whistle-seal/v1"
 _OFFICER_KEY_AAD = b"whistle-officer-key/v1"
+_BOUND_KEY_VERSION = b"\x02"
+_BOUND_KEY_AAD = b"whistle-officer-key/v2\x00"
 _OFFICER_KEY_SALT_BYTES = 16
 _SESSION_INFO = b"whistle-session/v1"
 _SESSION_ID_BYTES = 32
@@ -189,11 +195,15 @@ def unseal(private_key: bytes, blob: bytes, context: bytes) -> bytes:
         raise DecryptionError() from None
 
 
-def protect_private_key(private_key: bytes, password: str, params: Argon2Params) -> bytes:
+def protect_private_key(
+    private_key: bytes, password: str, params: Argon2Params, bound_to: bytes = b""
+) -> bytes:
     """Encrypt a private key under an Argon2id key derived from a password or passphrase.
 
     The parameters and a fresh salt (distinct from any password-hash salt) travel inside the blob,
-    so the costs can be raised later and the blob is self-contained.
+    so the costs can be raised later and the blob is self-contained. ``bound_to`` (e.g. the
+    officer's id and public key) is bound in as associated data: the blob then opens only when
+    the same value is given, so it cannot be moved to another officer or public key.
     """
     if not isinstance(private_key, bytes | bytearray | memoryview) or len(private_key) == 0:
         raise ValueError("private key must be non-empty bytes")
@@ -201,19 +211,34 @@ def protect_private_key(private_key: bytes, password: str, params: Argon2Params)
     salt = secrets.token_bytes(_OFFICER_KEY_SALT_BYTES)
     key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    ciphertext = AESGCM(key).encrypt(nonce, bytes(private_key), _OFFICER_KEY_AAD)
-    header = _VERSION + len(encoded_params).to_bytes(2, "big") + encoded_params
+    if bound_to:
+        version, aad = _BOUND_KEY_VERSION, _BOUND_KEY_AAD + bytes(bound_to)
+    else:
+        version, aad = _VERSION, _OFFICER_KEY_AAD
+    ciphertext = AESGCM(key).encrypt(nonce, bytes(private_key), aad)
+    header = version + len(encoded_params).to_bytes(2, "big") + encoded_params
     return header + salt + nonce + ciphertext
 
 
-def unprotect_private_key(blob: bytes, password: str) -> bytes:
-    """Recover a key protected by protect_private_key(); DecryptionError on a wrong password."""
+def private_key_is_bound(blob: bytes) -> bool:
+    """Whether a protected private key carries a binding (layout 2), not the older layout."""
+    return bytes(blob[:1]) == _BOUND_KEY_VERSION
+
+
+def unprotect_private_key(blob: bytes, password: str, bound_to: bytes = b"") -> bytes:
+    """Recover a key protected by protect_private_key(); DecryptionError on a wrong password,
+    or when a bound blob is opened with another ``bound_to`` than it was made with. A blob of
+    the older, unbound layout opens whatever ``bound_to`` says (rebind it after use)."""
     if not isinstance(password, str):
         raise DecryptionError()
     try:
         data = bytes(blob)
-        if len(data) < 3 or data[:1] != _VERSION:
+        if len(data) < 3 or data[:1] not in (_VERSION, _BOUND_KEY_VERSION):
             raise DecryptionError()
+        if data[:1] == _BOUND_KEY_VERSION:
+            aad = _BOUND_KEY_AAD + bytes(bound_to)
+        else:
+            aad = _OFFICER_KEY_AAD
         params_len = int.from_bytes(data[1:3], "big")
         offset = 3 + params_len
         params = Argon2Params.decode(data[3:offset].decode("ascii"))
@@ -227,7 +252,7 @@ def unprotect_private_key(blob: bytes, password: str) -> bytes:
         if len(ciphertext) < _TAG_BYTES:
             raise DecryptionError()
         key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
-        return AESGCM(key).decrypt(nonce, ciphertext, _OFFICER_KEY_AAD)
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
     except Exception:
         raise DecryptionError() from None
 

@@ -92,6 +92,8 @@ CSRF_LABEL = b"whistle/web-secret/csrf/v1"
 LOGIN_THROTTLE_LABEL = b"whistle/web-secret/login-throttle/v1"
 RECOVERY_CODE_LABEL = b"whistle/web-secret/recovery-code/v1"
 SUBMISSION_LABEL = b"whistle/web-secret/submission-receipt/v1"
+HOLDER_TAG_LABEL = b"whistle/web-secret/holder-tag/v1"
+ROSTER_MAC_LABEL = b"whistle/web-secret/roster-mac/v1"
 MIN_PASSPHRASE_CHARS = 12
 _RAW_BYTES = 32
 
@@ -402,6 +404,17 @@ class Keyring:
         """The web secret's subkey for the keyed hash of submission tokens and Idempotency-Keys
         (and nothing else)."""
         return self._subkey(SUBMISSION_LABEL)
+
+    @property
+    def holder_tag_key(self) -> bytes:
+        """The web secret's subkey for the tags naming an officer's key wraps (report_key and
+        pending wraps) without their id (and nothing else)."""
+        return self._subkey(HOLDER_TAG_LABEL)
+
+    @property
+    def roster_mac_key(self) -> bytes:
+        """The web secret's subkey for the MAC of each officer roster row (and nothing else)."""
+        return self._subkey(ROSTER_MAC_LABEL)
 
     @property
     def audit_verify_keys(self) -> tuple[bytes, ...]:

@@ -19,7 +19,7 @@ class NamedIndex:
 
 INDEXES: dict[str, NamedIndex] = {
     "officer_recovery_code_officer": NamedIndex("officer_recovery_code"),
-    # One wrap per officer per report; one reporter wrap and one office wrap per report.
+    # One wrap per officer (holder tag) per report; one reporter and one office wrap per report.
     "report_key_officer": NamedIndex("report_key", unique=True),
     "report_key_holder": NamedIndex("report_key", unique=True),
     "report_key_report": NamedIndex("report_key"),

@@ -42,6 +42,9 @@ class Officer(Table, tablename="officer"):
     totp_last_step = BigInt(null=True, default=None)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # HMAC (keys/) of id, username, roles, active and public key: intake, grants and recovery
+    # seal only to rows whose MAC verifies (whistle.officers.roster; migration 2026-11-29t01).
+    roster_mac = Varchar(length=64, null=True, default=None)
 
 
 class OfficerRole(Table, tablename="officer_role"):
@@ -107,13 +110,18 @@ class Report(Table, tablename="report"):
 
 
 class ReportKey(Table, tablename="report_key"):
-    """One wrap of a report's data key for one holder: the reporter, the office, or an officer."""
+    """One wrap of a report's data key for one holder: the reporter, the office, or an officer.
+
+    An officer's wrap is found by ``holder_tag`` (whistle.reports.envelope.holder_tag: keyed by
+    a secret in keys/), never by officer id (migration 2026-11-29t01). ``officer`` is NULL on
+    every row written since; older rows keep it until ``whistle keys retag``."""
 
     id = Serial(primary_key=True)
     report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
     holder = Varchar(length=16)
     officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.cascade)
     wrapped = Bytea()
+    holder_tag = Varchar(length=32, null=True, default=None)
 
 
 class StatusEvent(Table, tablename="status_event"):

@@ -37,7 +37,9 @@ from whistle.reports import envelope, statuses
 
 # Kinds of pending item; a later "reporter message" kind adds its own publisher below.
 REPORT = "report"
-_PAYLOAD_VERSION = 1
+# Version 2: officers' wraps name their holder tag (envelope.holder_tag), never their id;
+# version 1 payloads (officer ids) are still read and published under tags.
+_PAYLOAD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class PendingReport:
     receipt_version: int = 1
 
     def payload(self) -> bytes:
+        # Wraps in a random order: in roster order, the tags would line up with the roster.
+        wraps = list(self.wraps)
+        secrets.SystemRandom().shuffle(wraps)
         return json.dumps(
             {
                 "v": _PAYLOAD_VERSION,
@@ -61,8 +66,8 @@ class PendingReport:
                 "receipt_version": self.receipt_version,
                 "content": self.content.hex(),
                 "wraps": [
-                    {"holder": w.holder, "officer": w.officer_id, "wrapped": w.wrapped.hex()}
-                    for w in self.wraps
+                    {"holder": w.holder, "tag": w.holder_tag, "wrapped": w.wrapped.hex()}
+                    for w in wraps
                 ],
             }
         ).encode()
@@ -77,7 +82,13 @@ class PendingReport:
             category=body["category"],
             content=bytes.fromhex(body["content"]),
             wraps=tuple(
-                envelope.Wrap(report_id, w["holder"], bytes.fromhex(w["wrapped"]), w["officer"])
+                envelope.Wrap(
+                    report_id,
+                    w["holder"],
+                    bytes.fromhex(w["wrapped"]),
+                    officer_id=w.get("officer"),
+                    tag=w.get("tag"),
+                )
                 for w in body["wraps"]
             ),
             received_at=row["received_at"],
@@ -161,11 +172,13 @@ async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set
     await StatusEvent.insert(
         StatusEvent(report=item.report_id, at=received_at, to_status=statuses.RECEIVED)
     )
-    # Officers disabled or moved off triage since submission lose the wrap made for them then.
+    # Officers disabled or moved off triage since submission lose the wrap made for them then
+    # (the payload names them by holder tag only).
+    reader_tags = {envelope.holder_tag(officer_id) for officer_id in readers}
     wraps = [
         wrap
         for wrap in item.wraps
-        if wrap.holder != envelope.HOLDER_OFFICER or wrap.officer_id in readers
+        if wrap.holder != envelope.HOLDER_OFFICER or wrap.holder_tag in reader_tags
     ]
     await envelope.store_wraps(*wraps)
     await audit.append(

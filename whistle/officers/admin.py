@@ -18,7 +18,7 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, Officer, RoleGrantRequest, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import throttle
+from whistle.officers import roster, throttle
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import (
     ADMIN,
@@ -51,6 +51,9 @@ class OfficerSummary:
     locked: bool
     # False while the account waits for its holder's first own password (no key pair yet).
     has_keys: bool
+    # False when the row's roster MAC is missing or broken (whistle.officers.roster): the
+    # officer receives no report key until `whistle keys reseal-roster`.
+    trusted: bool = True
 
 
 async def list_officers(ctx: Context) -> list[OfficerSummary]:
@@ -66,6 +69,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
         Officer.public_key,
     ).order_by(Officer.username)
     roles = await roles_by_officer()
+    trusted = {stored.row.id for stored in await roster.stored_rows() if stored.trusted}
     result = []
     for row in rows:
         locked = await throttle.locked_until(ctx, row["username"]) is not None
@@ -81,6 +85,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
                 last_login_at=row["last_login_at"],
                 locked=locked,
                 has_keys=has_key_pair(row["public_key"]),
+                trusted=row["id"] in trusted,
             )
         )
     return result
@@ -106,6 +111,7 @@ async def disable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
         roles = await roles_of(row.id)
         if ADMIN in roles and not await _other_active_admins(row.id):
             raise Conflict(N_("Administrator aktif terakhir tidak dapat dinonaktifkan."))
+        await roster.restamp(row.id, active=False)
         await Officer.update({Officer.active: False}).where(Officer.id == row.id)
         wraps = await envelope.revoke_all(row.id)
         assignments = (
@@ -132,6 +138,7 @@ async def enable_officer(ctx: Context, officer_id: int, *, actor: str) -> None:
         row = await officer_by_id(officer_id)
         if row.active:
             return
+        await roster.restamp(row.id, active=True)
         await Officer.update({Officer.active: True}).where(Officer.id == row.id)
         await throttle.clear(ctx, row.username)
         await audit.append(
@@ -154,6 +161,7 @@ async def reset_password(ctx: Context, officer_id: int, password: str, *, actor:
         raise ValidationFailed({"password": problem})
     keys = await ctx.kdf.run(keyless_account, password, ctx)
     async with db.transaction():
+        await roster.restamp(row.id, public_key=keys.public_key)
         await Officer.update(
             {
                 Officer.password_hash: keys.password_hash,
@@ -333,6 +341,7 @@ async def _apply_roles(
     assigned to them, any other role none. A change that adds a content role is audited as a
     role grant (its own action, so it stands out), naming both persons.
     """
+    await roster.restamp(row.id, roles=new_roles)
     await replace_roles(row.id, new_roles)
     await RoleGrantRequest.delete().where(RoleGrantRequest.officer == row.id)
     wraps = 0

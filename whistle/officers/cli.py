@@ -179,6 +179,8 @@ def officer_list() -> None:
             flags.append("must-change-password")
         if not row.has_keys:
             flags.append("no-key-yet")
+        if not row.trusted:
+            flags.append("untrusted")
         click.echo(f"{row.username}\t{','.join(row.roles)}\t{' '.join(flags)}")
 
 
@@ -224,3 +226,65 @@ def keys_receipt_params() -> None:
     except (CryptoError, OSError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"new reports use receipt parameters version {version}: {settings.argon2.encode()}")
+
+
+@keys.command("retag")
+def keys_retag() -> None:
+    """Give key wraps written before holder tags their officer's tag (once, after upgrading):
+    the web process refuses to start while any wrap still names its officer."""
+    from whistle.officers.roster import retag
+
+    settings = load_settings()
+    context_for(settings)
+    changed = run_with_db(settings, retag, needs_tags=False)
+    click.echo(f"{changed} key wrap(s) moved to holder tags")
+
+
+def _fingerprint(public_key: bytes) -> str:
+    import hashlib
+
+    if not public_key:
+        return "(no key yet)"
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+@keys.command("reseal-roster")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the office recovery passphrase (else $WHISTLE_OFFICE_PASSPHRASE or a prompt).",
+)
+@click.option("--yes", is_flag=True, help="Reseal the listed rows without asking.")
+def keys_reseal_roster(passphrase_file: Path | None, yes: bool) -> None:
+    """List the officer rows whose MAC is missing or broken and, once you have checked each
+    (username, roles, active, key fingerprint against the officer's own page), give them
+    their MAC so they receive report keys again. Needs the office recovery passphrase."""
+    from whistle.officers.roster import reseal, untrusted_rows
+
+    settings = load_settings()
+    ctx = context_for(settings)
+    rows = run_with_db(settings, untrusted_rows)
+    if not rows:
+        click.echo("every officer row is trusted; nothing to reseal")
+        return
+    for stored in rows:
+        row = stored.row
+        state = "broken MAC" if stored.mac else "no MAC"
+        click.echo(
+            f"{row.id}\t{row.username}\troles={','.join(row.roles) or '-'}\t"
+            f"{'active' if row.active else 'disabled'}\tkey={_fingerprint(row.public_key)}\t"
+            f"({state})"
+        )
+    if not yes and not click.confirm("Checked every row above; reseal them?", default=False):
+        raise click.ClickException("nothing resealed")
+    passphrase = read_secret(
+        from_file=passphrase_file,
+        from_stdin=False,
+        env_value=settings.office_passphrase,
+        prompt="Office recovery passphrase",
+    )
+    try:
+        done = run_with_db(settings, lambda: reseal(ctx, passphrase, rows))
+    except CryptoError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"resealed {len(done)} officer row(s): {', '.join(done) or '-'}")

@@ -31,7 +31,9 @@ from whistle.crypto import (
     generate_keypair,
     hash_password,
     needs_rehash,
+    private_key_is_bound,
     protect_private_key,
+    public_key_from_private,
     unprotect_private_key,
     verify_password,
 )
@@ -42,7 +44,7 @@ from whistle.i18n import N_
 from whistle.officers import recovery_codes, throttle, totp
 from whistle.officers.auth import load_current_officer
 from whistle.officers.roles import roles_of
-from whistle.officers.service import reprotect_key
+from whistle.officers.service import key_binding, reprotect_key
 from whistle.reports.envelope import NO_KEY_YET, has_key_pair
 
 UNKNOWN_ACTOR = "unknown"
@@ -53,6 +55,10 @@ BAD_CREDENTIALS = "bad_credentials"
 BAD_TOTP = "bad_totp"
 LOCKED = "locked"
 DISABLED = "disabled"
+# The right password, but the private key it unlocks is not the stored public key's half (or
+# its blob is bound to another officer or key): the row was altered. Checked only after a
+# correct password, so it tells a guesser nothing.
+KEY_MISMATCH = "key_mismatch"
 
 GENERIC_FAILURE = N_("Nama pengguna, kata sandi, atau kode verifikasi salah.")
 
@@ -100,28 +106,30 @@ def check_password(
     password_hash: str | None,
     private_key_protected: bytes | None,
     params: Argon2Params,
-) -> bytes | None:
-    """Verify the password against its hash AND unlock the private key with it, always both
-    (two Argon2id runs whatever the outcome); the private key if both succeed, else None. A
+    bound_to: bytes = b"",
+) -> tuple[bool, bytes | None]:
+    """Verify the password against its hash AND unlock the private key with it (bound to
+    ``bound_to``), always both (two Argon2id runs whatever the outcome). Returns whether the
+    password is right and, if so, the private key (None when the blob does not open). A
     missing hash or key blob is replaced by a dummy one at ``params``, at the same cost. An
     account still waiting for its first own password has no key blob (NO_KEY_YET): the dummy
-    is unlocked for the same work, and NO_KEY_YET is returned when the password is right.
+    is unlocked for the same work, and NO_KEY_YET is the key when the password is right.
 
     Blocking: call through ``ctx.kdf.run``.
     """
     dummy = _dummy(params)
     password_ok = verify_password(password, password_hash or dummy.password_hash)
     try:
-        private_key = unprotect_private_key(
-            private_key_protected or dummy.private_key_protected, password
+        private_key: bytes | None = unprotect_private_key(
+            private_key_protected or dummy.private_key_protected, password, bound_to
         )
     except DecryptionError:
         private_key = None
-    if password_hash is None or private_key_protected is None:
-        return None
+    if password_hash is None or private_key_protected is None or not password_ok:
+        return False, None
     if private_key_protected == NO_KEY_YET:
-        return NO_KEY_YET if password_ok else None
-    return private_key if password_ok else None
+        return True, NO_KEY_YET
+    return True, private_key
 
 
 # Recent durations of a password check in this process: a locked name is answered after the
@@ -161,18 +169,23 @@ async def authenticate(
     if not await throttle.reserve_attempt(ctx, name):
         await _wait_like_a_check(started)
         raise await _refuse(actor, LOCKED)
-    private_key = await ctx.kdf.run(
+    password_ok, private_key = await ctx.kdf.run(
         check_password,
         password,
         row.password_hash if row is not None else None,
         row.private_key_protected if row is not None else None,
         ctx.settings.argon2,
+        key_binding(row.id, row.public_key) if row is not None else b"",
     )
     _CHECK_SECONDS.append(time.monotonic() - started)
-    if row is None or private_key is None:
+    if row is None or not password_ok:
         raise await _refuse(actor, BAD_CREDENTIALS)
     if not row.active:
         raise await _refuse(actor, DISABLED)
+    if private_key is None or (
+        has_key_pair(row.public_key) and public_key_from_private(private_key) != row.public_key
+    ):
+        raise await _refuse(actor, KEY_MISMATCH)
 
     step = None
     used_recovery_code = False
@@ -189,10 +202,16 @@ async def authenticate(
             if not used_recovery_code:
                 raise await _refuse(actor, BAD_TOTP)
 
-    # Costs raised since the password was set: store a new hash and key blob (same key).
+    # Costs raised since the password was set, or a key blob from before binding: store a new
+    # hash and key blob (same key, bound to the officer and their public key).
     upgraded = None
-    if needs_rehash(row.password_hash, ctx.settings.argon2) and has_key_pair(row.public_key):
-        upgraded = await ctx.kdf.run(reprotect_key, private_key, password, ctx)
+    stale = needs_rehash(row.password_hash, ctx.settings.argon2) or not private_key_is_bound(
+        row.private_key_protected
+    )
+    if stale and has_key_pair(row.public_key):
+        upgraded = await ctx.kdf.run(
+            reprotect_key, private_key, password, ctx, row.id, row.public_key
+        )
 
     now = datetime.now(UTC)
     async with db.transaction():

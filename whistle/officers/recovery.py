@@ -17,6 +17,7 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, Recusal, Report
 from whistle.errors import Conflict
 from whistle.i18n import N_
+from whistle.officers import roster
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, roles_of
 from whistle.officers.service import officer_by_username
 from whistle.reports import envelope, statuses
@@ -33,6 +34,8 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
         raise Conflict(N_("Akun petugas ini dinonaktifkan."))
     if not envelope.has_key_pair(officer.public_key):
         raise Conflict(N_("Petugas ini belum memiliki kunci: menunggu kata sandi pertamanya."))
+    if not await roster.is_trusted(officer.id):
+        raise Conflict(roster.UNTRUSTED_ROSTER_ROW)
     roles = set(await roles_of(officer.id))
     granted = 0
     async with db.transaction():

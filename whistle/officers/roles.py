@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from whistle.db.tables import Officer, OfficerRole
 from whistle.i18n import N_
+from whistle.officers.roster import trusted_ids
 from whistle.reports.envelope import NO_KEY_YET
 
 ADMIN = "admin"
@@ -46,9 +47,10 @@ async def officers_with_role(*roles: str, key_holders_only: bool = True) -> list
     """Active officers holding any of ``roles``, by display name: the one place that lists
     officers by role (the filter runs in SQL on officer_role).
 
-    By default only officers with a key pair, i.e. those a report key can be sealed to: an
-    account still waiting for its holder's first own password has none (``key_holders_only``
-    False lists them too, e.g. to count administrators)."""
+    By default only officers a report key can be sealed to: with a key pair (an account still
+    waiting for its holder's first own password has none) and an authentic roster row
+    (whistle.officers.roster: a row forged or altered in the database is left out).
+    ``key_holders_only`` False lists every active one, e.g. to count administrators."""
     query = Officer.select(
         Officer.id, Officer.username, Officer.display_name, Officer.public_key
     ).where(
@@ -60,6 +62,9 @@ async def officers_with_role(*roles: str, key_holders_only: bool = True) -> list
     if key_holders_only:
         query = query.where(Officer.public_key != NO_KEY_YET)
     rows = await query.order_by(Officer.display_name).order_by(Officer.id)
+    if key_holders_only:
+        trusted = await trusted_ids([row["id"] for row in rows])
+        rows = [row for row in rows if row["id"] in trusted]
     return [
         RoleHolder(row["id"], row["username"], row["display_name"], row["public_key"])
         for row in rows

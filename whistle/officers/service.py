@@ -22,6 +22,7 @@ from whistle.crypto import (
     generate_keypair,
     hash_password,
     protect_private_key,
+    public_key_from_private,
     unprotect_private_key,
     verify_password,
 )
@@ -29,7 +30,7 @@ from whistle.db import engine as db
 from whistle.db.tables import Officer, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import policy, recovery_codes, throttle, totp
+from whistle.officers import policy, recovery_codes, roster, throttle, totp
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import parse_roles, replace_roles
 from whistle.reports.envelope import NO_KEY_YET, has_key_pair
@@ -54,21 +55,39 @@ def keyless_account(password: str, ctx: Context) -> ProtectedKeys:
     )
 
 
-def new_key_pair(password: str, ctx: Context) -> tuple[bytes, ProtectedKeys]:
-    """Blocking (two Argon2id runs): a fresh key pair under ``password``, returned with its
-    private half (for the session of the officer who just chose it). Call through
-    ``ctx.kdf.run``."""
+def key_binding(officer_id: int, public_key: bytes) -> bytes:
+    """What an officer's protected private key is bound to (associated data): their id and
+    public key, so the blob opens neither on another officer's row nor beside a swapped key."""
+    return f"officer:{int(officer_id)}:".encode() + bytes(public_key)
+
+
+def new_key_pair(password: str, ctx: Context, officer_id: int) -> tuple[bytes, ProtectedKeys]:
+    """Blocking (two Argon2id runs): a fresh key pair under ``password``, bound to the officer,
+    returned with its private half (for the session of the officer who just chose it). Call
+    through ``ctx.kdf.run``."""
     private_key, public_key = generate_keypair()
     return private_key, ProtectedKeys(
         password_hash=hash_password(password, ctx.settings.argon2),
         public_key=public_key,
-        private_key_protected=protect_private_key(private_key, password, ctx.settings.argon2),
+        private_key_protected=protect_private_key(
+            private_key, password, ctx.settings.argon2, key_binding(officer_id, public_key)
+        ),
     )
 
 
-def protect_new_keys(password: str, ctx: Context) -> ProtectedKeys:
-    """Blocking (two Argon2id runs): call through ``ctx.kdf.run``."""
-    return new_key_pair(password, ctx)[1]
+def open_private_key(
+    protected: bytes, password: str, officer_id: int, public_key: bytes
+) -> bytes | None:
+    """Blocking (one Argon2id run): the officer's private key, or None when the password is
+    wrong, the blob is bound to another officer or key, or the key it holds is not the one
+    whose public half is stored."""
+    try:
+        private_key = unprotect_private_key(
+            protected, password, key_binding(officer_id, public_key)
+        )
+    except DecryptionError:
+        return None
+    return private_key if public_key_from_private(private_key) == bytes(public_key) else None
 
 
 def validate_username(username: str) -> str:
@@ -106,8 +125,11 @@ async def add_officer(
     if problem := password_problem(password, username):
         raise ValidationFailed({"password": problem})
     display_name = (display_name or username).strip()[:128]
-    born = keyless_account if must_change_password else protect_new_keys
-    keys = await ctx.kdf.run(born, password, ctx)
+    keys = await ctx.kdf.run(keyless_account, password, ctx)
+    # An officer typing their own password gets a key pair at once, bound to the id the row
+    # gets (so protected after the insert, in the same transaction).
+    own_key = None if must_change_password else generate_keypair()
+    public_key = keys.public_key if own_key is None else own_key[1]
     # The unique index decides, so two administrators adding the same name at once get the
     # same clear answer as one adding a taken name.
     try:
@@ -119,13 +141,28 @@ async def add_officer(
                     active=True,
                     password_hash=keys.password_hash,
                     must_change_password=must_change_password,
-                    public_key=keys.public_key,
+                    public_key=public_key,
                     private_key_protected=keys.private_key_protected,
                     created_at=datetime.now(UTC),
                 )
             )
             officer_id = rows[0]["id"]
+            if own_key is not None:
+                protected = await ctx.kdf.run(
+                    protect_private_key,
+                    own_key[0],
+                    password,
+                    ctx.settings.argon2,
+                    key_binding(officer_id, public_key),
+                )
+                await Officer.update({Officer.private_key_protected: protected}).where(
+                    Officer.id == officer_id
+                )
             await replace_roles(officer_id, role_list)
+            # The one MAC written from scratch: every field is the one just inserted.
+            await roster.stamp(
+                roster.RosterRow(officer_id, username, tuple(role_list), True, public_key)
+            )
             await audit.append(
                 actions.OFFICER_ADDED,
                 actor=actor,
@@ -153,11 +190,16 @@ async def officer_by_id(officer_id: int) -> Officer:
     return row
 
 
-def reprotect_key(private_key: bytes, password: str, ctx: Context) -> tuple[str, bytes]:
-    """Blocking (two Argon2id runs): a new hash and the SAME private key under ``password``."""
+def reprotect_key(
+    private_key: bytes, password: str, ctx: Context, officer_id: int, public_key: bytes
+) -> tuple[str, bytes]:
+    """Blocking (two Argon2id runs): a new hash and the SAME private key under ``password``,
+    bound to the officer and their public key."""
     return (
         hash_password(password, ctx.settings.argon2),
-        protect_private_key(private_key, password, ctx.settings.argon2),
+        protect_private_key(
+            private_key, password, ctx.settings.argon2, key_binding(officer_id, public_key)
+        ),
     )
 
 
@@ -166,10 +208,7 @@ def _open_with_current(row: Officer, current: str) -> bytes | None:
     key pair whose hash matches), or None if ``current`` is wrong."""
     if not has_key_pair(row.public_key):
         return NO_KEY_YET if verify_password(current, row.password_hash) else None
-    try:
-        return unprotect_private_key(row.private_key_protected, current)
-    except DecryptionError:
-        return None
+    return open_private_key(row.private_key_protected, current, row.id, row.public_key)
 
 
 async def change_password(
@@ -204,15 +243,19 @@ async def change_password(
     keys_born = not has_key_pair(row.public_key)
     changes: dict = {Officer.must_change_password: False}
     if keys_born:
-        unlocked, keys = await ctx.kdf.run(new_key_pair, new, ctx)
+        unlocked, keys = await ctx.kdf.run(new_key_pair, new, ctx, row.id)
         changes[Officer.password_hash] = keys.password_hash
         changes[Officer.public_key] = keys.public_key
         changes[Officer.private_key_protected] = keys.private_key_protected
     else:
-        password_hash, protected = await ctx.kdf.run(reprotect_key, unlocked, new, ctx)
+        password_hash, protected = await ctx.kdf.run(
+            reprotect_key, unlocked, new, ctx, row.id, row.public_key
+        )
         changes[Officer.password_hash] = password_hash
         changes[Officer.private_key_protected] = protected
     async with db.transaction():
+        if keys_born:
+            await roster.restamp(row.id, public_key=changes[Officer.public_key])
         # Conditional on the key columns read above: two first changes racing cannot both
         # install a key pair.
         updated = (
@@ -309,10 +352,11 @@ async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) 
     row = await officer_by_id(officer_id)
     if not await throttle.reserve_attempt(ctx, row.username):
         raise ValidationFailed({"password": throttle.TOO_MANY_ATTEMPTS})
-    try:
-        private_key = await ctx.kdf.run(unprotect_private_key, row.private_key_protected, password)
-    except DecryptionError:
-        raise ValidationFailed({"password": N_("Kata sandi salah.")}) from None
+    private_key = await ctx.kdf.run(
+        open_private_key, row.private_key_protected, password, row.id, row.public_key
+    )
+    if private_key is None:
+        raise ValidationFailed({"password": N_("Kata sandi salah.")})
     await throttle.clear(ctx, row.username)
     secret = None
     if row.totp_secret_sealed is not None:

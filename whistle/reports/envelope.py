@@ -21,6 +21,17 @@ a ``+pad1`` suffix, so a padded blob never opens as an unpadded one (or the othe
 ciphertexts written before padding existed (plain purpose) still open. Opening checks the length
 and that every padding byte is zero; anything else fails like a wrong key.
 
+Holder tags (threat model 3): an officer's wrap row does not name the officer. It carries a tag,
+HMAC-SHA256 under a subkey of keys/ (``Keyring.holder_tag_key``) of the officer's id, so a
+database copy without keys/ cannot tell whose wraps a report has, hence not who was excluded.
+The tag is per officer, not per (officer, report): the inbox and every access check find an
+officer's wraps through one indexed equality (report_key_officer: tag, report), which a
+per-report tag would turn into one look-up per report. The cost is that all wraps of one
+officer share a tag, so activity columns that do name officers (status_event, case_assignment,
+recusal) let a copy's reader guess which tag is whose; DESIGN.md states that limit. Rows from
+before tags (``officer`` set, no tag) are converted by ``whistle keys retag``; the app refuses
+to start while any remain (``untagged_wraps``).
+
 Whoever holds no wrap cannot read the report: exclusion by the reporter and recusal mean no wrap
 at all, and they are enforced here, at the one place a wrap is created after intake. Every other
 module reads and writes report data through this one; ``tests/unit/test_envelope_owner.py`` fails
@@ -30,7 +41,10 @@ database expect to run inside the caller's ``db.transaction()``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -136,6 +150,60 @@ def has_key_pair(public_key: bytes | None) -> bool:
     return bool(public_key)
 
 
+# --- holder tags ----------------------------------------------------------------------------
+
+_holder_tag_key: bytes | None = None
+TAG_CHARS = 32  # 128 bits of HMAC-SHA256, hex
+
+
+def configure_holder_tag_key(key: bytes) -> None:
+    """Set the key of the holder tags (the app and the CLI do it with the key from keys/)."""
+    global _holder_tag_key
+    if len(key) < 32:
+        raise ValueError("the holder tag key must have at least 32 bytes")
+    _holder_tag_key = bytes(key)
+
+
+def holder_tag(officer_id: int) -> str:
+    """The tag naming an officer's wraps in report_key and in pending payloads: computable only
+    with the key from keys/, the same for every wrap of that officer (so it can be indexed)."""
+    if _holder_tag_key is None:
+        raise RuntimeError("the holder tag key is not configured: create the Context first")
+    message = b"officer:" + str(int(officer_id)).encode()
+    return hmac.new(_holder_tag_key, message, hashlib.sha256).hexdigest()[:TAG_CHARS]
+
+
+# What the app and every command but `whistle keys retag` answer while untagged wraps remain.
+UNTAGGED_WRAPS = (
+    "{} report key wrap(s) still name their officer: run `whistle keys retag` first "
+    "(docs/DEPLOYMENT.md, upgrades)"
+)
+
+
+async def untagged_wraps() -> int:
+    """How many officer wraps still name their officer instead of a tag (rows from before
+    tags); the app refuses to start until ``whistle keys retag`` has converted them."""
+    return await ReportKey.count().where(ReportKey.officer.is_not_null())
+
+
+async def retag_wraps() -> int:
+    """Give every officer wrap that still names its officer the officer's tag and forget the
+    id; returns how many rows changed. Run by ``whistle keys retag`` (it holds keys/), in the
+    caller's transaction."""
+    rows = await ReportKey.select(ReportKey.officer).where(ReportKey.officer.is_not_null())
+    changed = 0
+    for officer_id in sorted({row["officer"] for row in rows}):
+        updated = await (
+            ReportKey.update(
+                {ReportKey.holder_tag: holder_tag(officer_id), ReportKey.officer: None}
+            )
+            .where(ReportKey.officer == officer_id)
+            .returning(ReportKey.id)
+        )
+        changed += len(updated)
+    return changed
+
+
 # --- the data key and what it encrypts ----------------------------------------------------
 
 
@@ -189,12 +257,23 @@ def open_hold_reason(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> str:
 
 @dataclass(frozen=True)
 class Wrap:
-    """One holder's wrap of a report's data key, as stored in a report_key row."""
+    """One holder's wrap of a report's data key, as stored in a report_key row.
+
+    An officer's wrap knows its officer when just made (``officer_id``); one read back from a
+    pending payload knows only the officer's holder ``tag``."""
 
     report_id: uuid.UUID
     holder: str
     wrapped: bytes
     officer_id: int | None = None
+    tag: str | None = None
+
+    @property
+    def holder_tag(self) -> str | None:
+        """The tag stored with an officer's wrap (None for the reporter's and the office's)."""
+        if self.tag is not None or self.officer_id is None:
+            return self.tag
+        return holder_tag(self.officer_id)
 
 
 def wrap_for_reporter(report_id: uuid.UUID, data_key: bytes, wrapping_key: bytes) -> Wrap:
@@ -218,16 +297,20 @@ def wrap_for_officer(
 
 
 async def store_wraps(*wraps: Wrap) -> None:
-    """Insert the wraps as report_key rows (inside the caller's transaction)."""
+    """Insert the wraps as report_key rows (inside the caller's transaction), officers' wraps
+    under their holder tags and in a random order: inserted in roster order, their serial ids
+    would line tags up with officer ids."""
+    shuffled = list(wraps)
+    secrets.SystemRandom().shuffle(shuffled)
     await ReportKey.insert(
         *(
             ReportKey(
                 report=wrap.report_id,
                 holder=wrap.holder,
-                officer=wrap.officer_id,
+                holder_tag=wrap.holder_tag,
                 wrapped=wrap.wrapped,
             )
-            for wrap in wraps
+            for wrap in shuffled
         )
     )
 
@@ -278,7 +361,7 @@ async def officer_data_key(report_id: uuid.UUID, officer_id: int, private_key: b
         .where(
             (ReportKey.report == report_id)
             & (ReportKey.holder == HOLDER_OFFICER)
-            & (ReportKey.officer == officer_id)
+            & (ReportKey.holder_tag == holder_tag(officer_id))
         )
         .first()
     )
@@ -310,29 +393,31 @@ async def holds_key(report_id: uuid.UUID, officer_id: int) -> bool:
     return await ReportKey.exists().where(
         (ReportKey.report == report_id)
         & (ReportKey.holder == HOLDER_OFFICER)
-        & (ReportKey.officer == officer_id)
+        & (ReportKey.holder_tag == holder_tag(officer_id))
     )
 
 
 async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
     """Ids of every report whose key the officer holds."""
     rows = await ReportKey.select(ReportKey.report).where(
-        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     return {row["report"] for row in rows}
 
 
 async def officer_holders(report_id: uuid.UUID) -> list[dict]:
-    """The officers holding the report's key (id, username, display_name), by display name."""
-    return await (
-        ReportKey.select(
-            ReportKey.officer.id.as_alias("id"),
-            ReportKey.officer.username.as_alias("username"),
-            ReportKey.officer.display_name.as_alias("display_name"),
-        )
-        .where((ReportKey.report == report_id) & (ReportKey.holder == HOLDER_OFFICER))
-        .order_by(ReportKey.officer.display_name)
+    """The officers holding the report's key (id, username, display_name), by display name.
+
+    The wraps carry only tags: the roster's tags are computed here (keys/ at hand) and matched."""
+    rows = await ReportKey.select(ReportKey.holder_tag).where(
+        (ReportKey.report == report_id) & (ReportKey.holder == HOLDER_OFFICER)
     )
+    tags = {row["holder_tag"] for row in rows}
+    if not tags:
+        return []
+    officers = await Officer.select(Officer.id, Officer.username, Officer.display_name)
+    holders = [officer for officer in officers if holder_tag(officer["id"]) in tags]
+    return sorted(holders, key=lambda officer: (officer["display_name"], officer["id"]))
 
 
 async def ineligibility(report_id: uuid.UUID, officer_id: int, excluded: set[int]) -> str | None:
@@ -385,7 +470,7 @@ async def revoke(report_id: uuid.UUID, officer_id: int, *, deliberate: bool = Fa
     await ReportKey.delete().where(
         (ReportKey.report == report_id)
         & (ReportKey.holder == HOLDER_OFFICER)
-        & (ReportKey.officer == officer_id)
+        & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     if had and deliberate:
         await KeyRevocation.delete().where(
@@ -418,7 +503,7 @@ async def revoked_from(officer_id: int) -> set[uuid.UUID]:
 async def revoke_all(officer_id: int, *, keep_reports: Iterable[uuid.UUID] = ()) -> int:
     """Delete every wrap the officer holds (except for ``keep_reports``); returns how many."""
     query = ReportKey.delete().where(
-        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.officer == officer_id)
+        (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     keep = list(keep_reports)
     if keep:
