@@ -728,3 +728,64 @@ def test_cleaning_writes_nothing_to_the_temp_directory(
     for name, data in SAMPLES.items():
         clean(files.BY_NAME[name], data)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_docx_loses_edit_session_ids_and_the_template_path_on_the_authors_computer() -> None:
+    document = DOCX_DOCUMENT.replace(
+        b"<w:p>", b'<w:p w:rsidR="00A1B2C3" w:rsidRDefault="00D4E5F6">'
+    )
+    settings_part = (
+        b'<w:settings xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        b'<w:attachedTemplate r:id="rId1"/><w:rsids><w:rsidRoot w:val="00A1B2C3"/>'
+        b'<w:rsid w:val="00D4E5F6"/></w:rsids></w:settings>'
+    )
+    settings_rels = (
+        b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/attachedTemplate" Target="file:///C:\\Users\\siti.rahayu\\AppData\\'
+        b'Roaming\\Microsoft\\Templates\\Normal.dotm" TargetMode="External"/></Relationships>'
+    )
+    original = _docx(
+        ("word/settings.xml", settings_part), ("word/_rels/settings.xml.rels", settings_rels)
+    )
+    original = _zip(
+        [
+            (name, document if name == "word/document.xml" else content)
+            for name, content in _entries(original)
+        ]
+    )
+
+    result = clean(files.DOCX, original)
+
+    assert b"siti.rahayu" not in result.data
+    assert b"00A1B2C3" not in result.data and b"00D4E5F6" not in result.data
+    with zipfile.ZipFile(io.BytesIO(result.data)) as archive:
+        assert b"attachedTemplate" not in archive.read("word/settings.xml")
+        assert b"<w:p>" in archive.read("word/document.xml")
+    assert {refusals.EDIT_SESSIONS, refusals.AUTHOR_PATHS} <= set(result.removed)
+
+
+def test_xlsx_loses_the_folder_it_was_saved_in() -> None:
+    workbook = (
+        b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        b'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac">'
+        b'<mc:AlternateContent><mc:Choice Requires="x15"><x15ac:absPath '
+        b'url="C:\\Users\\siti.rahayu\\Documents\\"/></mc:Choice></mc:AlternateContent>'
+        b"<sheets/></workbook>"
+    )
+    original = _zip(
+        [
+            ("[Content_Types].xml", _content_types("/xl/workbook.xml", b"spreadsheetml.sheet")),
+            ("xl/workbook.xml", workbook),
+        ]
+    )
+    result = clean(files.XLSX, original)
+    assert b"siti.rahayu" not in result.data
+    assert refusals.AUTHOR_PATHS in result.removed
+
+
+def _entries(archive_bytes: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(archive_bytes)) as archive:
+        return [(name, archive.read(name)) for name in archive.namelist()]

@@ -95,6 +95,11 @@ _COMMENT_PART = re.compile(
 )
 _COMMENT_MARKS = re.compile(rb"<w:(commentRangeStart|commentRangeEnd|commentReference)\b[^>]*/>")
 _REVISION_AUTHOR = re.compile(rb'\bw:(author|initials)="([^"]*)"')
+# Word's revision-session ids tie documents edited in the same session together.
+_EDIT_SESSION_IDS = re.compile(rb'\sw:rsid\w*="[0-9A-Fa-f]*"|<w:rsids>.*?</w:rsids>', re.DOTALL)
+# Paths on the author's computer: Excel's absPath, Word's attached template (C:\Users\<name>\...).
+_ABSOLUTE_PATH = re.compile(rb"<x15ac:absPath\b[^>]*/>|<w:attachedTemplate\b[^>]*/>")
+_ATTACHED_TEMPLATE_TYPE = "relationships/attachedTemplate"
 _ODF_CREATOR = re.compile(rb"<dc:creator>([^<]*)</dc:creator>")
 _RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*/>")
 _OVERRIDE = re.compile(rb"<Override\b[^>]*/>")
@@ -177,12 +182,16 @@ def _clean_ooxml(
             removed |= _property_labels(content)
             content = _EMPTY_APP
         elif name.endswith(".rels"):
-            content = _without_relationships(name, content, dropped)
+            content = _without_relationships(name, content, dropped, removed)
         elif name == "[Content_Types].xml":
             content = _without_overrides(content, dropped)
         elif name.startswith("word/") and name.endswith(".xml"):
             content = _COMMENT_MARKS.sub(b"", content)
             content = _blank_revision_authors(content, removed)
+            content = _without(_EDIT_SESSION_IDS, content, refusals.EDIT_SESSIONS, removed)
+            content = _without(_ABSOLUTE_PATH, content, refusals.AUTHOR_PATHS, removed)
+        elif name.startswith("xl/") and name.endswith(".xml"):
+            content = _without(_ABSOLUTE_PATH, content, refusals.AUTHOR_PATHS, removed)
         cleaned[name] = content
     return cleaned
 
@@ -236,12 +245,24 @@ def _blank_revision_authors(content: bytes, removed: set[str]) -> bytes:
     return _REVISION_AUTHOR.sub(blank, content)
 
 
-def _without_relationships(rels_name: str, content: bytes, dropped: set[str]) -> bytes:
+def _without(pattern: re.Pattern[bytes], content: bytes, label: str, removed: set[str]) -> bytes:
+    cleaned, count = pattern.subn(b"", content)
+    if count:
+        removed.add(label)
+    return cleaned
+
+
+def _without_relationships(
+    rels_name: str, content: bytes, dropped: set[str], removed: set[str]
+) -> bytes:
     # word/_rels/document.xml.rels describes word/document.xml: targets are relative to word/.
     base = posixpath.dirname(posixpath.dirname(rels_name))
 
     def keep(match: re.Match[bytes]) -> bytes:
         tag = match.group(0).decode("utf-8", "replace")
+        if _ATTACHED_TEMPLATE_TYPE in tag:
+            removed.add(refusals.AUTHOR_PATHS)
+            return b""
         if re.search(_ATTRIBUTE.format("TargetMode"), tag) and "External" in tag:
             return match.group(0)
         target = re.search(_ATTRIBUTE.format("Target"), tag)

@@ -39,6 +39,8 @@ JAVASCRIPT = N_("JavaScript")
 THUMBNAIL = N_("gambar mini")
 REVIEW_COMMENTS = N_("komentar peninjau dan nama mereka")
 FILE_DATES = N_("tanggal berkas di dalam arsip")
+EDIT_SESSIONS = N_("penanda sesi penyuntingan")
+AUTHOR_PATHS = N_("lokasi berkas di komputer penulis")
 
 
 class UnsafeFile(Exception):
@@ -58,5 +60,5 @@ def ordered(labels: set[str] | list[str]) -> tuple[str, ...]:
 _LABEL_ORDER = (
     GPS, CAMERA, AUTHOR, ORGANISATION, PROGRAM, TITLE, DATES, XMP, IPTC, ICC, COMMENTS,
     REVIEW_COMMENTS, OTHER_EXIF, EXTRA_IMAGES, THUMBNAIL, CUSTOM_PROPERTIES, OTHER_PROPERTIES,
-    DOCUMENT_ID, EMBEDDED_FILES, JAVASCRIPT, FILE_DATES,
+    DOCUMENT_ID, EDIT_SESSIONS, AUTHOR_PATHS, EMBEDDED_FILES, JAVASCRIPT, FILE_DATES,
 )  # fmt: skip
