@@ -789,3 +789,25 @@ def test_xlsx_loses_the_folder_it_was_saved_in() -> None:
 def _entries(archive_bytes: bytes) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(io.BytesIO(archive_bytes)) as archive:
         return [(name, archive.read(name)) for name in archive.namelist()]
+
+
+def test_pdf_scripts_nested_inside_annotations_are_removed() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    link = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Link,
+        Rect=[0, 0, 100, 100],
+        # A direct action dictionary inside the annotation, as most writers produce.
+        A=pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("this.exportDataObject()")
+        ),
+    )
+    pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(link)]))
+    out = io.BytesIO()
+    pdf.save(out)
+
+    result = clean(files.PDF, out.getvalue())
+
+    assert b"exportDataObject" not in result.data
+    assert refusals.JAVASCRIPT in result.removed

@@ -64,12 +64,15 @@ def clean_image(kind_name: str, data: bytes) -> tuple[bytes, tuple[str, ...]]:
     that kind, or that would decode to more than MAX_PIXELS."""
     accepted, output_format = _FORMATS[kind_name]
     with warnings.catch_warnings():
-        # Pillow warns (rather than refuses) between MAX_PIXELS and twice that.
+        # Pillow warns (rather than refuses) between MAX_PIXELS and twice that. The filter is
+        # process-wide and catch_warnings is not thread-safe, so _decoded_frames checks the
+        # size itself as well: the warning is only the first line.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=list(accepted)) as image:
                 removed = _present_metadata(image)
                 frames = _decoded_frames(image, output_format)
+            encoded = _encode(frames, output_format)
         except UnsafeFile:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError):
@@ -79,7 +82,7 @@ def clean_image(kind_name: str, data: bytes) -> tuple[bytes, tuple[str, ...]]:
         except Exception:
             # Whatever a damaged or crafted file makes the decoder raise, it is refused as such.
             raise UnsafeFile(refusals.BROKEN) from None
-    return _encode(frames, output_format), refusals.ordered(removed)
+    return encoded, refusals.ordered(removed)
 
 
 def _present_metadata(image: Image.Image) -> set[str]:
@@ -124,7 +127,8 @@ def _decoded_frames(image: Image.Image, output_format: str) -> list[tuple[Image.
     its duration (animations)."""
     # JPEG/MPO keeps its first picture only: the others are previews and depth maps.
     count = 1 if output_format in ("JPEG", "HEIF") else getattr(image, "n_frames", 1)
-    if image.width * image.height * count > MAX_TOTAL_PIXELS:
+    pixels = image.width * image.height
+    if pixels > MAX_PIXELS or pixels * count > MAX_TOTAL_PIXELS:
         raise UnsafeFile(refusals.BOMB)
     icc = image.info.get("icc_profile")
     frames = []

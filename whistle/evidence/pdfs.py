@@ -27,6 +27,8 @@ _INFO_LABELS = {
     "/ModDate": refusals.DATES,
 }
 # A tuple, not a set: pikepdf Names compare equal to str but do not hash like them.
+# Far deeper than any real document nests dictionaries; a crafted one is refused, not recursed.
+_MAX_NESTING = 100
 _SCRIPT_ACTIONS = ("/JavaScript", "/Launch", "/ImportData", "/SubmitForm")
 
 
@@ -90,32 +92,51 @@ def _strip(pdf: Pdf) -> set[str]:
             del names.EmbeddedFiles
             removed.add(refusals.EMBEDDED_FILES)
     # XMP can sit on the catalogue, pages, images and fonts; scripts and attached files can sit
-    # on any action or annotation: look at every object once.
+    # on any action or annotation, often as dictionaries nested directly inside another object:
+    # every indirect object is visited once, with the direct objects inside it.
     for obj in pdf.objects:
-        if not isinstance(obj, Dictionary | pikepdf.Stream):
-            continue
-        if Name.Metadata in obj:
-            del obj.Metadata
-            removed.add(refusals.XMP)
-        if Name.PieceInfo in obj:
-            del obj.PieceInfo
-            removed.add(refusals.OTHER_PROPERTIES)
-        if Name.JS in obj:
-            del obj.JS
-            removed.add(refusals.JAVASCRIPT)
-        if Name.AA in obj:
-            del obj.AA
-            removed.add(refusals.JAVASCRIPT)
-        if obj.get(Name.S) in _SCRIPT_ACTIONS:
-            obj.S = Name("/Named")  # a do-nothing action keeps the annotation valid
-            obj.N = Name.FirstPage
-            removed.add(refusals.JAVASCRIPT)
-        if obj.get(Name.Subtype) == Name.FileAttachment and Name.FS in obj:
-            del obj.FS
-            removed.add(refusals.EMBEDDED_FILES)
-        if obj.get(Name.Type) == Name.EmbeddedFile:
-            removed.add(refusals.EMBEDDED_FILES)
+        _scrub_tree(obj, removed, depth=0)
     return removed
+
+
+def _scrub_tree(obj: object, removed: set[str], depth: int) -> None:
+    if depth > _MAX_NESTING:
+        raise UnsafeFile(refusals.BROKEN)
+    if isinstance(obj, Dictionary | pikepdf.Stream):
+        _scrub(obj, removed)
+        children = [obj.get(key) for key in list(obj.keys())]
+    elif isinstance(obj, pikepdf.Array):
+        children = list(obj)
+    else:
+        return
+    for child in children:
+        # Indirect children are visited on their own from pdf.objects.
+        if isinstance(child, Dictionary | pikepdf.Array) and not child.is_indirect:
+            _scrub_tree(child, removed, depth + 1)
+
+
+def _scrub(obj: Dictionary | pikepdf.Stream, removed: set[str]) -> None:
+    if Name.Metadata in obj:
+        del obj.Metadata
+        removed.add(refusals.XMP)
+    if Name.PieceInfo in obj:
+        del obj.PieceInfo
+        removed.add(refusals.OTHER_PROPERTIES)
+    if Name.JS in obj:
+        del obj.JS
+        removed.add(refusals.JAVASCRIPT)
+    if Name.AA in obj:
+        del obj.AA
+        removed.add(refusals.JAVASCRIPT)
+    if obj.get(Name.S) in _SCRIPT_ACTIONS:
+        obj.S = Name("/Named")  # a do-nothing action keeps the annotation valid
+        obj.N = Name.FirstPage
+        removed.add(refusals.JAVASCRIPT)
+    if obj.get(Name.Subtype) == Name.FileAttachment and Name.FS in obj:
+        del obj.FS
+        removed.add(refusals.EMBEDDED_FILES)
+    if obj.get(Name.Type) == Name.EmbeddedFile:
+        removed.add(refusals.EMBEDDED_FILES)
 
 
 def _is_script(action: object) -> bool:
