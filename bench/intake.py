@@ -118,7 +118,6 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
         f"{label}: server budgets {budgets['submissions']} submissions, "
         f"{budgets['look-ups']} look-ups at once"
     )
-    bare: dict[int, float] = {}
     failures: Counter[str] = Counter()
     with running_server(settings, log, **env) as url:
         async with httpx.AsyncClient(base_url=url, timeout=600) as client:
@@ -138,6 +137,8 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
                     client, clients, [("/api/v1/session", {"tracking_code": c}) for c in codes], 200
                 )
                 failures.update(kind for a in answers if (kind := failure_kind(a, 200)))
+                # Measured beside each level, so a shared machine's changing load hits both sides.
+                bare: dict[int, float] = {}
                 cells = []
                 for name, rate in (("submissions", submitted_rate), ("look-ups", looked_up_rate)):
                     parallel = min(clients, budgets[name])
