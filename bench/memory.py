@@ -21,7 +21,7 @@ from bench.mixed import server_pid
 from tests.support.forms import VALID_REPORT
 from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
-from whistle.crypto import Argon2Params, init_keys
+from whistle.crypto import Argon2Params, add_receipt_params, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
 from whistle.settings import Settings
@@ -117,6 +117,8 @@ async def main() -> None:
             argon2_memory_kib=args.memory_kib,
             argon2_iterations=args.iterations,
         )
+        # Tracking codes use the costs fixed in keys/ (the server refuses to start otherwise).
+        add_receipt_params(root / "keys", base.argon2)
         print(
             f"{args.submissions} submissions from {args.clients} clients, Argon2id "
             f"m={args.memory_kib} KiB t={args.iterations}; limit = memory x "
