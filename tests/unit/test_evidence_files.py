@@ -811,3 +811,35 @@ def test_pdf_scripts_nested_inside_annotations_are_removed() -> None:
 
     assert b"exportDataObject" not in result.data
     assert refusals.JAVASCRIPT in result.removed
+
+
+def test_phone_photo_with_a_second_picture_keeps_only_the_first() -> None:
+    # Phones write MPO: a JPEG followed by more pictures (previews, depth maps) with own EXIF.
+    out = io.BytesIO()
+    second = Image.new("RGB", (8, 8), (0, 255, 0))
+    _two_colour().save(out, "MPO", save_all=True, append_images=[second], exif=_photo_exif(1))
+    with Image.open(io.BytesIO(out.getvalue())) as before:
+        assert before.format == "MPO" and before.n_frames == 2
+
+    result = clean(files.JPEG, out.getvalue())
+
+    with Image.open(io.BytesIO(result.data)) as after:
+        assert after.format == "JPEG" and getattr(after, "n_frames", 1) == 1
+        assert after.size == (40, 20)
+    assert {refusals.GPS, refusals.EXTRA_IMAGES} <= set(result.removed)
+
+
+def test_animated_png_keeps_its_frames_without_text() -> None:
+    info = PngInfo()
+    info.add_text("Author", "Siti Rahayu")
+    frames = [_two_colour(), _two_colour().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    original = _png_bytes(
+        frames[0], save_all=True, append_images=frames[1:], duration=200, pnginfo=info
+    )
+
+    result = clean(files.PNG, original)
+
+    with Image.open(io.BytesIO(result.data)) as after:
+        assert getattr(after, "n_frames", 1) == 2
+        assert after.text == {}
+    assert b"Siti" not in result.data
