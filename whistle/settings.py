@@ -40,7 +40,8 @@ class Settings:
     # Argon2id derivations allowed at once, in three separate budgets so a flood of anonymous
     # submissions cannot starve reporters checking their status or officers logging in. Each
     # running derivation holds argon2_memory_kib: peak memory is (sum of the three) x memory,
-    # 4 x 64 MiB = 256 MiB with the defaults.
+    # 4 x 64 MiB = 256 MiB with these values. from_env() sizes the first two to the machine
+    # unless set (derivation_budgets): these are what a 2-core machine gets.
     kdf_submission_concurrency: int = 2
     kdf_lookup_concurrency: int = 1
     kdf_officer_concurrency: int = 1
@@ -102,8 +103,11 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``WHISTLE_*`` variables (``os.environ`` when ``env`` is None)."""
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, machine: Machine | None = None
+    ) -> Settings:
+        """Build settings from ``WHISTLE_*`` variables (``os.environ`` when ``env`` is None);
+        the derivation budgets not set there follow ``machine`` (this one when None)."""
         env = os.environ if env is None else env
         reader = _Reader(env)
         if env.get("WHISTLE_KDF_CONCURRENCY", "").strip():
@@ -113,23 +117,25 @@ class Settings:
                 "WHISTLE_KDF_LOOKUP_CONCURRENCY and WHISTLE_KDF_OFFICER_CONCURRENCY"
             )
         defaults = cls()
+        memory_kib = reader.integer(
+            "WHISTLE_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, minimum=8
+        )
+        submission_budget, lookup_budget = derivation_budgets(
+            machine or Machine.this_one(), memory_kib
+        )
         settings = cls(
             database_url=reader.database_url("WHISTLE_DATABASE_URL", defaults.database_url),
             keys_dir=Path(reader.text("WHISTLE_KEYS_DIR", str(defaults.keys_dir))),
-            argon2_memory_kib=reader.integer(
-                "WHISTLE_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib, minimum=8
-            ),
+            argon2_memory_kib=memory_kib,
             argon2_iterations=reader.integer(
                 "WHISTLE_ARGON2_ITERATIONS", defaults.argon2_iterations, minimum=1
             ),
             argon2_lanes=reader.integer("WHISTLE_ARGON2_LANES", defaults.argon2_lanes, minimum=1),
             kdf_submission_concurrency=reader.integer(
-                "WHISTLE_KDF_SUBMISSION_CONCURRENCY",
-                defaults.kdf_submission_concurrency,
-                minimum=1,
+                "WHISTLE_KDF_SUBMISSION_CONCURRENCY", submission_budget, minimum=1
             ),
             kdf_lookup_concurrency=reader.integer(
-                "WHISTLE_KDF_LOOKUP_CONCURRENCY", defaults.kdf_lookup_concurrency, minimum=1
+                "WHISTLE_KDF_LOOKUP_CONCURRENCY", lookup_budget, minimum=1
             ),
             kdf_officer_concurrency=reader.integer(
                 "WHISTLE_KDF_OFFICER_CONCURRENCY", defaults.kdf_officer_concurrency, minimum=1
@@ -201,6 +207,59 @@ class Settings:
         if not settings.development:
             _refuse_weak_argon2(settings)
         return settings
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the derivation budgets are sized to: usable cores and memory free for Whistle."""
+
+    cores: int
+    # None when it cannot be read: the budgets then follow the cores alone.
+    available_memory_bytes: int | None
+
+    @classmethod
+    def this_one(cls) -> Machine:
+        """The cores this process may run on and the memory available now (MemAvailable),
+        each narrowed by a cgroup v2 limit (a container, a systemd slice) when there is one."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        cores = cores or os.cpu_count() or 1
+        quota = _read_first_line(Path("/sys/fs/cgroup/cpu.max")).split()
+        if len(quota) == 2 and quota[0].isdigit() and quota[1].isdigit() and int(quota[1]):
+            cores = max(1, min(cores, int(quota[0]) // int(quota[1])))
+        memory = None
+        for line in _read_first_line(Path("/proc/meminfo"), whole=True).splitlines():
+            if line.startswith("MemAvailable:"):
+                memory = int(line.split()[1]) * 1024
+        limit = _read_first_line(Path("/sys/fs/cgroup/memory.max"))
+        used = _read_first_line(Path("/sys/fs/cgroup/memory.current"))
+        if limit.isdigit() and used.isdigit():
+            free_in_group = max(0, int(limit) - int(used))
+            memory = free_in_group if memory is None else min(memory, free_in_group)
+        return cls(cores=cores, available_memory_bytes=memory)
+
+
+def derivation_budgets(machine: Machine, argon2_memory_kib: int) -> tuple[int, int]:
+    """Default derivations at once for submissions and for code look-ups on ``machine``.
+
+    Argon2id with one lane keeps one core busy, so more submissions at once than cores only
+    queue inside the thread pool; and all derivations together (submissions, look-ups and the
+    officers' one) must fit in half the available memory, leaving the rest to the database and
+    the page cache. Look-ups get half the submission budget: a flood of submissions still
+    cannot starve them, as each budget has its own slots. A 2-core machine gets 2 and 1."""
+    fit = None
+    if machine.available_memory_bytes is not None:
+        fit = machine.available_memory_bytes // (argon2_memory_kib * 1024) // 2
+    submissions = machine.cores if fit is None else min(machine.cores, (fit - 1) * 2 // 3)
+    submissions = max(1, submissions)
+    return submissions, max(1, submissions // 2)
+
+
+def _read_first_line(path: Path, *, whole: bool = False) -> str:
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    return text if whole else (text.splitlines() or [""])[0].strip()
 
 
 def _refuse_weak_argon2(settings: Settings) -> None:

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from whistle.evidence import refusals
+from whistle.evidence.images import clean_image
+from whistle.evidence.office import clean_office
+from whistle.evidence.pdfs import clean_pdf
+from whistle.evidence.refusals import UnsafeFile
+
+__all__ = ["ALLOWED", "BY_NAME", "CleanResult", "FileType", "UnsafeFile", "clean", "detect_type"]
+
 # Enough for every signature below, including ISO-BMFF brands and a zip's first entry name.
 SNIFF_BYTES = 64 * 1024
 
@@ -31,18 +39,10 @@ class CleanResult:
     removed: tuple[str, ...]
 
 
-class UnsafeFile(Exception):
-    """A file refused before anything is stored; ``message`` is a translatable msgid (N_)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 JPEG = FileType("jpeg", "image/jpeg", "jpg", True)
 PNG = FileType("png", "image/png", "png", True)
 WEBP = FileType("webp", "image/webp", "webp", True)
-HEIC = FileType("heic", "image/heic", "heic", False)
+HEIC = FileType("heic", "image/heic", "heic", True)
 PDF = FileType("pdf", "application/pdf", "pdf", True)
 TEXT = FileType("text", "text/plain", "txt", True)
 MP3 = FileType("mp3", "audio/mpeg", "mp3", False)
@@ -106,6 +106,9 @@ def _zip_kind(head: bytes) -> FileType | None:
     return None
 
 
+_TEXT_CONTROLS = "\n\r\t\f"
+
+
 def _looks_like_text(head: bytes) -> bool:
     if not head or b"\x00" in head:
         return False
@@ -116,7 +119,15 @@ def _looks_like_text(head: bytes) -> bool:
         if error.start < len(head) - 3:
             return False
         text = head[: error.start].decode("utf-8")
-    return all(ch.isprintable() or ch in "\n\r\t\f" for ch in text)
+    text = text.removeprefix("\ufeff")
+    return _printable(text) and not _looks_like_markup(text)
+
+
+def _looks_like_markup(text: str) -> bool:
+    # HTML, SVG and XML are text a browser would run scripts from (and sniff as HTML even
+    # when told text/plain by an older client): refused rather than stored as plain text.
+    start = text.lstrip()[:2]
+    return len(start) == 2 and start[0] == "<" and (start[1].isalpha() or start[1] in "!?")
 
 
 def detect_type(head: bytes) -> FileType | None:
@@ -152,8 +163,45 @@ def detect_type(head: bytes) -> FileType | None:
 def clean(kind: FileType, data: bytes) -> CleanResult:
     """Remove identifying metadata from ``data`` of the given kind.
 
-    Raises UnsafeFile for a file that is not what its first bytes say, is truncated, or would
-    expand beyond the limits when decoded (decompression bombs)."""
-    # The cleaning of each kind lands with the evidence cleaning work; until then nothing is
-    # removed and callers must not tell the reporter otherwise.
-    return CleanResult(data=data, removed=())
+    Images are decoded and re-encoded from their pixels (orientation applied), PDFs and office
+    documents rewritten without their properties, text normalised to UTF-8; audio and video
+    (``kind.cleanable`` False) come back unchanged and the caller warns the reporter. Everything
+    happens in memory. ``removed`` names what was present and taken out, empty when nothing was.
+
+    Raises UnsafeFile (with a translatable message) for a file that is not what its first bytes
+    say, is truncated or damaged, is encrypted, carries macros, or would expand beyond the limits
+    when decoded (decompression bombs)."""
+    if not data:
+        raise UnsafeFile(refusals.EMPTY)
+    if kind in (JPEG, PNG, WEBP, HEIC):
+        cleaned, removed = clean_image(kind.name, data)
+    elif kind == PDF:
+        cleaned, removed = clean_pdf(data)
+    elif kind in (DOCX, XLSX, PPTX, ODT, ODS):
+        cleaned, removed = clean_office(kind.name, data)
+    elif kind == TEXT:
+        cleaned, removed = _clean_text(data), ()
+    elif not kind.cleanable:
+        cleaned, removed = data, ()
+    else:
+        raise ValueError(f"no cleaner for {kind.name}")
+    return CleanResult(data=cleaned, removed=removed)
+
+
+def _clean_text(data: bytes) -> bytes:
+    """UTF-8 without byte-order mark, with Unix line ends; the same characters detect_type
+    accepts, over the whole file rather than its head."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsafeFile(refusals.MISMATCH) from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text:
+        raise UnsafeFile(refusals.EMPTY)
+    if not _printable(text) or _looks_like_markup(text):
+        raise UnsafeFile(refusals.MISMATCH)
+    return text.encode("utf-8")
+
+
+def _printable(text: str) -> bool:
+    return all(ch.isprintable() or ch in _TEXT_CONTROLS for ch in text)
