@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment
+from whistle.db.tables import CaseAssignment, OfficerCaseView
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import DB_INT_MAX, MAX_PAGE
@@ -31,6 +31,9 @@ SMALL_INBOX = 500
 
 STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
+# The dialogue marks: a reporter answer this officer has not seen, the team's last message
+# waiting for the reporter, a case this officer never opened.
+MARK_FILTERS = ("unread", "waiting", "new")
 SORTS = ("deadline", "newest")
 ASSIGNEE_NONE = "none"
 
@@ -56,6 +59,7 @@ class InboxFilter:
     due: str = ""
     sort: str = "deadline"
     page: int = 1
+    mark: str = ""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> InboxFilter:
@@ -79,6 +83,7 @@ class InboxFilter:
             priority=pick("priority", st.PRIORITY_LABELS),
             assignee=assignee,
             due=pick("due", DUE_FILTERS),
+            mark=pick("mark", MARK_FILTERS),
             sort=pick("sort", SORTS) or "deadline",
             page=max(int(page), 1),
         )
@@ -91,6 +96,7 @@ class InboxFilter:
             "priority": self.priority,
             "assignee": self.assignee,
             "due": self.due,
+            "mark": self.mark,
             "sort": "" if self.sort == "deadline" else self.sort,
             "page": "" if self.page == 1 else str(self.page),
         }
@@ -120,6 +126,19 @@ class InboxRow:
     feedback_due: datetime | None
     deadline: Deadline | None
     assignees: list[str] = field(default_factory=list)
+    # The dialogue marks for the officer reading the inbox (see MARK_FILTERS).
+    unread: bool = False
+    waiting: bool = False
+    new: bool = False
+
+
+@dataclass(frozen=True)
+class MarkCounts:
+    """How many of the officer's cases carry each mark."""
+
+    unread: int = 0
+    waiting: int = 0
+    new: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,7 @@ class InboxPage:
     rows: list[InboxRow]
     filter: InboxFilter
     has_next: bool
+    counts: MarkCounts = MarkCounts()
 
 
 def next_deadline(
@@ -164,7 +184,24 @@ class _Sql:
         self.args.extend(args)
 
 
-def _filters(sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int) -> None:
+_SEEN = (
+    "(SELECT v.reporter_messages_seen FROM case_view v "
+    "WHERE v.officer = {} AND v.report = report.id)"
+)
+
+
+def _filters(
+    sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int, officer_id: int
+) -> None:
+    if view.mark == "unread":
+        sql.add(f"reporter_messages > COALESCE({_SEEN}, 0)", officer_id)
+    elif view.mark == "waiting":
+        sql.add("awaiting_reporter = {}", True)
+    elif view.mark == "new":
+        sql.add(
+            "NOT EXISTS (SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = report.id)",
+            officer_id,
+        )
     if view.status == "open":
         sql.add(f"{OPEN_RANK} = 0")
     elif view.status == "closed":
@@ -205,7 +242,7 @@ def _order(view: InboxFilter) -> str:
 
 COLUMNS = (
     "id, case_number, category, status, priority, retaliation_risk, received_at, "
-    "acknowledge_due, acknowledged_at, feedback_due"
+    "acknowledge_due, acknowledged_at, feedback_due, reporter_messages, awaiting_reporter"
 )
 
 
@@ -226,7 +263,7 @@ def inbox_sql(
             "EXISTS (SELECT 1 FROM report_key k WHERE k.report = report.id AND k.officer = {})",
             officer_id,
         )
-    _filters(sql, view, now=now, due_soon_days=due_soon_days)
+    _filters(sql, view, now=now, due_soon_days=due_soon_days, officer_id=officer_id)
     # Only constant fragments are joined here; every value travels as a placeholder argument.
     where = " AND ".join(sql.where)
     text = (
@@ -243,6 +280,34 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
         limit,
     )
     return int(rows[0]["n"])
+
+
+async def mark_counts(officer_id: int) -> MarkCounts:
+    """The officer's cases with an unread reporter answer, waiting for the reporter, never
+    opened: one pass over their own wraps (report_key's officer index)."""
+    rows = await db.fetch(
+        "SELECT "
+        "COALESCE(SUM(CASE WHEN r.reporter_messages > COALESCE(v.reporter_messages_seen, 0) "
+        "THEN 1 ELSE 0 END), 0) AS unread, "
+        "COALESCE(SUM(CASE WHEN r.awaiting_reporter THEN 1 ELSE 0 END), 0) AS waiting, "
+        "COALESCE(SUM(CASE WHEN v.id IS NULL THEN 1 ELSE 0 END), 0) AS new "
+        "FROM report_key k JOIN report r ON r.id = k.report "
+        "LEFT JOIN case_view v ON v.officer = k.officer AND v.report = k.report "
+        "WHERE k.officer = {}",
+        officer_id,
+    )
+    row = rows[0]
+    return MarkCounts(unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]))
+
+
+async def _seen(officer_id: int, ids: list[Any]) -> dict[str, int]:
+    """Report id -> reporter messages seen, for the cases of a page the officer has opened."""
+    if not ids:
+        return {}
+    rows = await OfficerCaseView.select(
+        OfficerCaseView.report, OfficerCaseView.reporter_messages_seen
+    ).where((OfficerCaseView.officer == officer_id) & OfficerCaseView.report.is_in(ids))
+    return {str(row["report"]): row["reporter_messages_seen"] for row in rows}
 
 
 def _as_utc(value: Any) -> Any:
@@ -273,8 +338,10 @@ async def inbox(
             .order_by(CaseAssignment.officer.display_name)
         ):
             assignees.setdefault(str(row["report"]), []).append(row["display_name"])
+    seen = await _seen(officer_id, ids)
     result = []
     for row in rows:
+        seen_count = seen.get(str(row["id"]))
         acknowledge_due = _as_utc(row["acknowledge_due"])
         acknowledged_at = _as_utc(row["acknowledged_at"])
         feedback_due = _as_utc(row["feedback_due"])
@@ -299,6 +366,11 @@ async def inbox(
                     due_soon_days=due_soon_days,
                 ),
                 assignees=assignees.get(str(row["id"]), []),
+                unread=row["reporter_messages"] > (seen_count or 0),
+                waiting=bool(row["awaiting_reporter"]),
+                new=seen_count is None,
             )
         )
-    return InboxPage(rows=result, filter=view, has_next=has_next)
+    return InboxPage(
+        rows=result, filter=view, has_next=has_next, counts=await mark_counts(officer_id)
+    )

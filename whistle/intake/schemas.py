@@ -36,6 +36,8 @@ __all__ = [
     "CATEGORIES",
     "HOW_KNOWN",
     "LIMITS",
+    "IdentityForm",
+    "MessageForm",
     "ReportBody",
     "ReportForm",
     "TrackForm",
@@ -119,6 +121,36 @@ class TrackForm(msgspec.Struct):
     tracking_code: str = ""
     # The form's own signed token (the tracking form sets no CSRF cookie).
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
+
+
+# Transport bounds of the status page's forms (the service says "too long" in its own words).
+StatusPageText = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+class MessageForm(msgspec.Struct):
+    """The reporter's answer on the status page."""
+
+    body: StatusPageText = ""
+
+
+class IdentityForm(msgspec.Struct):
+    """The name and contact a reporter may choose to give (on the status page)."""
+
+    name: StatusPageText = ""
+    contact: StatusPageText = ""
+
+
+class MessageBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/report/messages."""
+
+    body: str
+
+
+class IdentityBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/report/identity: a name, a contact, or both."""
+
+    name: str = ""
+    contact: str = ""
 
 
 # The amount may come as text, written as on the form ("Rp 1.500.000", "1,5 juta"); text without
