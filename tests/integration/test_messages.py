@@ -214,3 +214,75 @@ async def test_a_refused_message_to_a_case_without_key_is_not_found(ctx):
     with pytest.raises(ValidationFailed):
         await service.send_message(await as_officer(ctx, "tina"), number, "")
     assert await CaseMessage.count() == 0
+
+
+REPORTERS = 10  # a shuffle of 10 keeps submission order by chance once in 3.6 million
+
+
+def _order(rows: list[dict], key: str, submitted: list[str]) -> list[int]:
+    """Positions in submission order of the messages, sorted by ``key``."""
+    ours = sorted((row for row in rows if str(row["id"]) in submitted), key=lambda r: r[key])
+    return [submitted.index(str(row["id"])) for row in ours]
+
+
+async def test_reporter_messages_carry_no_order_against_officers_or_submission(ctx):
+    await make_officer(ctx, "tina", ["triage"])
+    tina = await as_officer(ctx, "tina")
+    worked, _ = await file_report(ctx)
+    codes = []
+    for _ in range(REPORTERS):
+        codes.append((await file_report(ctx))[1])
+    keys = [await intake.unlock_with_code(ctx, code) for code in codes]
+
+    submitted = []
+    for index, (report_id, data_key) in enumerate(keys):
+        sent = await intake.send_reporter_message(ctx, report_id, data_key, f"Jawaban {index}")
+        submitted.append(str(sent.id))
+        # Officer actions with exact times between the reporters' messages.
+        await service.send_message(tina, worked, f"Pertanyaan {index}")
+        await service.add_note(tina, worked, f"Catatan {index}")
+    officer_seq = (
+        await AuditEntry.select(AuditEntry.seq).order_by(AuditEntry.seq, ascending=False).first()
+    )["seq"]
+    assert await CaseMessage.count().where(CaseMessage.author == REPORTER) == 0
+
+    assert await publish(ctx) == REPORTERS
+    rows = await CaseMessage.select().where(CaseMessage.author == REPORTER)
+    assert sorted(str(row["id"]) for row in rows) == sorted(submitted)
+    assert all(row["at"].minute == 0 and row["at"].second == 0 for row in rows)
+    received = await AuditEntry.select().where(AuditEntry.action == "message.received")
+    assert len(received) == REPORTERS
+    assert min(entry["seq"] for entry in received) > officer_seq
+    assert all(entry["at"].minute == 0 and entry["at"].second == 0 for entry in received)
+
+    numbers = {
+        row["id"]: row["case_number"] for row in await Report.select(Report.id, Report.case_number)
+    }
+    by_case = {numbers[row["report"]]: str(row["id"]) for row in rows}
+    audit_rows = [{"id": by_case[e["case_number"]], "seq": e["seq"]} for e in received]
+    orders = {
+        "audit seq": _order(audit_rows, "seq", submitted),
+        "message id": _order(rows, "id", submitted),
+    }
+    if db.is_sqlite():
+        physical = await db.fetch("SELECT rowid AS position, id FROM case_message")
+    else:
+        physical = await db.fetch(
+            "SELECT (ctid::text::point)[0] * 100000 + (ctid::text::point)[1] AS position, "
+            "id FROM case_message"
+        )
+        xmins = await db.fetch(
+            "SELECT DISTINCT xmin::text AS x FROM case_message WHERE author = 'reporter'"
+        )
+        assert len(xmins) == 1
+    orders["case_message rowid/ctid"] = _order(physical, "position", submitted)
+    # Every officer message of the period sits before the reporters' messages physically.
+    officer_rows = {
+        str(r["id"]) for r in await CaseMessage.select().where(CaseMessage.author == OFFICER)
+    }
+    positions = {str(row["id"]): row["position"] for row in physical}
+    assert max(positions[i] for i in officer_rows) < min(positions[i] for i in submitted)
+    for name, order in orders.items():
+        assert sorted(order) == list(range(REPORTERS)), name
+        assert order != list(range(REPORTERS)), f"{name} follows submission order"
+    assert (await verify_chain()).ok
