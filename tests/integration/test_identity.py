@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cases import as_officer, file_report, post_case
-from tests.support.forms import CSRF_FIELD
+from tests.support.forms import CSRF_FIELD, VALID_REPORT
 from tests.support.officers import logged_in, make_officer
 from tests.support.release import publish
 from whistle.audit.service import REPORTER_ACTOR
 from whistle.cases import service
-from whistle.db.tables import AuditEntry, IdentityReveal, PendingItem, ReporterIdentity
+from whistle.db.tables import AuditEntry, IdentityReveal, PendingItem, Report, ReporterIdentity
 from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.intake import service as intake
 
@@ -145,3 +145,32 @@ async def test_reporter_gives_identity_on_the_status_page(client, ctx):
     assert accepted.status_code == 202
     blank = await client.post("/api/v1/report/identity", json={}, headers=bearer)
     assert blank.status_code == 422
+
+
+async def test_identity_given_on_the_report_form(client, ctx):
+    await make_officer(ctx, "tina", ["triage"])
+    token = CSRF_FIELD.search((await client.get("/report")).text).group(1)
+    form = {**VALID_REPORT, "_csrf_token": token, "identity_contact": "c" * 501}
+    refused = await client.post("/report", data={**form, "description": "pendek"})
+    # Every mistake at once, what was typed kept, nothing filed.
+    assert refused.status_code == 422
+    assert "Kontak terlalu panjang" in refused.text and "paling sedikit 20 huruf" in refused.text
+    assert "c" * 501 in refused.text and await PendingItem.count() == 0
+
+    token = CSRF_FIELD.search(refused.text).group(1)
+    filed = await client.post(
+        "/report",
+        data={**form, "identity_name": NAME, "identity_contact": CONTACT, "_csrf_token": token},
+    )
+    assert filed.status_code == 200
+    assert await PendingItem.count().where(PendingItem.kind == "identity") == 1
+    assert await publish(ctx) == 2
+    [row] = await ReporterIdentity.select(ReporterIdentity.report)
+    number = (await Report.select(Report.case_number).where(Report.id == row["report"]).first())[
+        "case_number"
+    ]
+    view = await service.open_case(ctx, await as_officer(ctx, "tina"), number)
+    assert view.identity.given and view.identity.revealed == []
+    await logged_in(client, ctx, "tina")
+    page = await client.get(f"/officer/cases/{number}")
+    assert "Pelapor memberikan identitas" in page.text and NAME not in page.text

@@ -48,6 +48,8 @@ def _exercise(base: str) -> list[str]:
             "incident_date": "2026-11-01",
             "how_known": "witnessed",
             **FREE_TEXT,
+            "identity_name": f"Nama {MARKER}",
+            "identity_contact": f"0812 {MARKER}",
             "_csrf_token": token,
         }
         receipt = web.post("/report", data=form)
@@ -123,8 +125,9 @@ async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp
     # plain metadata; before it, the pending store holds them as one opaque payload).
     engine = await db.open_database(settings)
     try:
-        # Two reports, each with a reporter message and an identity.
-        assert await publish(Context.create(settings)) == 6
+        # Two reports, each with a reporter message and an identity (the form's report with a
+        # second identity given on the form itself).
+        assert await publish(Context.create(settings)) == 7
     finally:
         await db.close_database(engine)
     stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)

@@ -184,6 +184,24 @@ def status_form(name: str) -> dict[str, Any]:
     return {STATUS_FORM_OPT: name, **redisplay(_status_form_again)}
 
 
+def _checked_form(data: ReportForm) -> tuple[tuple[str, str] | None, Any]:
+    """The optional identity and the report, or ValidationFailed naming every bad field."""
+    errors: dict[str, str] = {}
+    identity = data.identity()
+    if identity is not None:
+        try:
+            identity = service.check_identity(*identity, prefix="identity_")
+        except ValidationFailed as failure:
+            errors.update(failure.errors)
+    try:
+        report = validate_report(data.as_typed())
+    except ValidationFailed as failure:
+        errors = {**failure.errors, **errors}
+    if errors:
+        raise ValidationFailed(errors)
+    return identity, report
+
+
 class PublicPages(Controller):
     include_in_schema = False
 
@@ -205,9 +223,13 @@ class PublicPages(Controller):
         token: str = values["submission_token"]
         excluded = data.ticked_officers()
         try:
-            report = validate_report(data.as_typed())
+            identity, report = _checked_form(data)
             await receipts.submit_once(
-                ctx, report, receipts.FORM + token.encode(), refuse_other_report=False
+                ctx,
+                report,
+                receipts.FORM + token.encode(),
+                refuse_other_report=False,
+                identity=identity,
             )
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)

@@ -97,6 +97,14 @@ class ReportForm(msgspec.Struct):
     excluded_officers: list[str] | str = msgspec.field(default_factory=list)
     # The form's one-time submission token (hidden field): a resend files nothing new.
     submission_token: str = ""
+    # The optional section "identity": sealed apart from the report (its own purpose).
+    identity_name: str = ""
+    identity_contact: str = ""
+
+    def identity(self) -> tuple[str, str] | None:
+        """Name and contact as typed, or None when the reporter stays anonymous."""
+        name, contact = self.identity_name.strip(), self.identity_contact.strip()
+        return (name, contact) if name or contact else None
 
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
@@ -108,7 +116,9 @@ class ReportForm(msgspec.Struct):
         values: dict[str, Any] = {
             name: value.replace("\r\n", "\n").strip()
             for name, value in msgspec.structs.asdict(self).items()
-            if isinstance(value, str) and name not in ("excluded_officers", "submission_token")
+            if isinstance(value, str)
+            and name
+            not in ("excluded_officers", "submission_token", "identity_name", "identity_contact")
         }
         values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()

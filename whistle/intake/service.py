@@ -113,7 +113,9 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
-async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
+async def submit_report(
+    ctx: Context, report: ReportInput, *, identity: tuple[str, str] | None = None
+) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
     copy of the code.
 
@@ -122,6 +124,8 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     stored in one pending item, committed before the receipt is shown (an acknowledged report
     is never lost); the release at the end of the period publishes it to the case tables
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
+    An ``identity`` (name, contact) the reporter chose to give is sealed under its own purpose
+    and held beside the report (published after it in the same release).
     """
     code = new_tracking_code()
     # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
@@ -155,6 +159,12 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             ),
             now,
         )
+        if identity is not None:
+            identity_id = uuid.uuid4()
+            body = envelope.seal_identity(report_id, data_key, identity_id, *identity)
+            await release.hold_identity(
+                ctx, release.PendingIdentity(identity_id, report_id, body, received_at), now
+            )
     return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
 
 
@@ -365,8 +375,9 @@ class IdentityStatus:
     reveals: list[Reveal]
 
 
-def check_identity(name: str | None, contact: str | None) -> tuple[str, str]:
-    """Name and contact as they will be sealed, or ValidationFailed naming the field."""
+def check_identity(name: str | None, contact: str | None, *, prefix: str = "") -> tuple[str, str]:
+    """Name and contact as they will be sealed, or ValidationFailed naming the field (its
+    name after ``prefix``: the report form calls them identity_name, identity_contact)."""
     name, contact = (name or "").strip(), (contact or "").strip()
     errors = {}
     if not name and not contact:
@@ -379,7 +390,7 @@ def check_identity(name: str | None, contact: str | None) -> tuple[str, str]:
         if has_control_characters(value):
             errors[field] = N_("Isian ini memuat karakter yang tidak diizinkan.")
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed({prefix + field: message for field, message in errors.items()})
     return name, contact
 
 
