@@ -347,6 +347,15 @@ class ReporterApi(Controller):
             report=view.report,
         )
 
+    @route("/report/messages", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_message_methods(self) -> Response[None]:
+        # As for /session: the automatic answer would name only one of the two handlers.
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+    @route("/report/identity", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_identity_methods(self) -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
     @get(
         "/report/messages",
         summary="The dialogue with the integrity team, oldest first",
