@@ -52,7 +52,7 @@ def _answer_in_browser(base: str, code: str) -> None:
             page.get_by_role("button", name="Kirim pesan").click()
             assert page.url.endswith("/track/report#pesan")
             assert page.get_by_text(ANSWER).is_visible()
-            assert page.get_by_text(re.compile("menunggu rilis berikutnya")).is_visible()
+            assert page.get_by_text(re.compile("belum diteruskan kepada tim")).is_visible()
             _fits_phone_width(page)
             cookies = context.cookies()
             context.close()

@@ -54,7 +54,7 @@ async def test_a_dialogue_through_the_pages(client, ctx):
     assert QUESTION in page
     answered = await _answer_on_status_page(client, ANSWER)
     assert answered.status_code == 200
-    assert ANSWER in answered.text and "menunggu rilis berikutnya" in answered.text
+    assert ANSWER in answered.text and "belum diteruskan kepada tim" in answered.text
     assert await CaseMessage.count().where(CaseMessage.author == REPORTER) == 0
     assert await PendingItem.count().where(PendingItem.kind == "message") == 1
 
@@ -67,7 +67,7 @@ async def test_a_dialogue_through_the_pages(client, ctx):
     assert case_page.text.index(QUESTION) < case_page.text.index(ANSWER)
     assert "pesan rusak" not in case_page.text.lower()
     page = (await client.get("/track/report")).text
-    assert ANSWER in page and "menunggu rilis berikutnya" not in page
+    assert ANSWER in page and "belum diteruskan kepada tim" not in page
     actions = [row["action"] for row in await AuditEntry.select(AuditEntry.action)]
     assert actions.count("message.sent") == 1 and actions.count("message.received") == 1
     assert (await verify_chain()).ok
