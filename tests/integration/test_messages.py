@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.inbox import TRIAGE_ID, fake_cases, seed_postgres, seed_sqlite
+from tests.integration.test_cases_inbox import PLAN_CASES, _full_scan_of_report, _plan
 from tests.support.cases import as_officer, file_report, post_case
 from tests.support.forms import CSRF_FIELD
 from tests.support.officers import logged_in, make_officer
@@ -185,22 +187,36 @@ async def test_inbox_marks_new_unread_and_waiting_cases(client, ctx):
     assert third in html and second not in html
 
 
-async def test_inbox_mark_filters_use_the_deadline_index(database):
-    """The mark filters add a condition on the officer's own case_view row: the page still
-    walks the deadline index and never scans report."""
+async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
+    """With realistic volume and statistics: the unread and waiting filters are driven by the
+    few cases with a dialogue (partial indexes), "never opened" walks the deadline index, and
+    none of them, nor the counts, scans report."""
+    cases = fake_cases(PLAN_CASES)
+    if database.is_sqlite:
+        seed_sqlite(database.sqlite_path, cases)
+    else:
+        await seed_postgres(database.database_url, cases)
+    # One case in a hundred has a dialogue: half wait for the reporter, half have answers.
+    dialogue = [case["id"] for case in cases[::100]]
+    await Report.update({Report.reporter_messages: 1}).where(Report.id.is_in(dialogue[::2]))
+    await Report.update({Report.awaiting_reporter: True}).where(Report.id.is_in(dialogue[1::2]))
+    await db.fetch("ANALYZE")
     now = datetime.now(UTC)
-    for mark in inbox.MARK_FILTERS:
+    expected = {
+        "unread": "report_reporter_messages",
+        "waiting": "report_awaiting_reporter",
+        "new": "report_inbox_due",
+    }
+    for mark, index in expected.items():
         text, args = inbox.inbox_sql(
-            1, InboxFilter(mark=mark), now=now, due_soon_days=3, small=False
+            TRIAGE_ID, InboxFilter(mark=mark), now=now, due_soon_days=3, small=False
         )
-        if db.is_sqlite():
-            rows = await db.fetch("EXPLAIN QUERY PLAN " + text, *args)
-            plan = "\n".join(row["detail"] for row in rows)
-        else:
-            rows = await db.fetch("EXPLAIN " + text, *args)
-            plan = "\n".join(row["QUERY PLAN"] for row in rows)
-        assert "report_inbox_due" in plan or "report_key" in plan, (mark, plan)
-        assert not re.search(r"^SCAN report$", plan, re.MULTILINE), (mark, plan)
+        plan = await _plan(text, args)
+        assert index in plan and not _full_scan_of_report(plan), (mark, plan)
+    counts = inbox.mark_counts_sql()
+    plan = await _plan(counts, [TRIAGE_ID] * 5)
+    assert not _full_scan_of_report(plan), plan
+    assert "report_reporter_messages" in plan and "report_awaiting_reporter" in plan, plan
 
 
 async def test_a_refused_message_to_a_case_without_key_is_not_found(ctx):

@@ -185,18 +185,25 @@ class _Sql:
 
 
 _SEEN = (
-    "(SELECT v.reporter_messages_seen FROM case_view v "
-    "WHERE v.officer = {} AND v.report = report.id)"
+    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} AND v.report = r.id)"
 )
+# The cases with a dialogue are few: their partial indexes (migration 2026-11-29T03) drive the
+# mark filters and counts; the WHERE terms repeat the indexes' own literally.
+WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
+UNREAD_IDS = (  # constant fragments only: values travel as placeholders
+    "SELECT r.id FROM report r WHERE r.reporter_messages > 0 "  # noqa: S608
+    f"AND r.reporter_messages > COALESCE({_SEEN}, 0)"
+)
+_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.officer = {})"
 
 
 def _filters(
     sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int, officer_id: int
 ) -> None:
     if view.mark == "unread":
-        sql.add(f"reporter_messages > COALESCE({_SEEN}, 0)", officer_id)
+        sql.add(f"id IN ({UNREAD_IDS})", officer_id)
     elif view.mark == "waiting":
-        sql.add("awaiting_reporter = {}", True)
+        sql.add(f"id IN ({WAITING_IDS})")
     elif view.mark == "new":
         sql.add(
             "NOT EXISTS (SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = report.id)",
@@ -282,21 +289,22 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
     return int(rows[0]["n"])
 
 
+def mark_counts_sql() -> str:
+    """The mark counts query (its five placeholders all take the officer's id)."""
+    return (
+        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {_HELD}) AS u) AS unread, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {_HELD}) AS w) AS waiting, "
+        "(SELECT COUNT(*) FROM report_key k WHERE k.officer = {}) "
+        "- (SELECT COUNT(*) FROM case_view v WHERE v.officer = {} AND EXISTS "
+        "(SELECT 1 FROM report_key k WHERE k.officer = v.officer AND k.report = v.report)) AS new"
+    )
+
+
 async def mark_counts(officer_id: int) -> MarkCounts:
     """The officer's cases with an unread reporter answer, waiting for the reporter, never
-    opened: one pass over their own wraps (report_key's officer index)."""
-    rows = await db.fetch(
-        "SELECT "
-        "COALESCE(SUM(CASE WHEN r.reporter_messages > COALESCE(v.reporter_messages_seen, 0) "
-        "THEN 1 ELSE 0 END), 0) AS unread, "
-        "COALESCE(SUM(CASE WHEN r.awaiting_reporter THEN 1 ELSE 0 END), 0) AS waiting, "
-        "COALESCE(SUM(CASE WHEN v.id IS NULL THEN 1 ELSE 0 END), 0) AS new "
-        "FROM report_key k JOIN report r ON r.id = k.report "
-        "LEFT JOIN case_view v ON v.officer = k.officer AND v.report = k.report "
-        "WHERE k.officer = {}",
-        officer_id,
-    )
-    row = rows[0]
+    opened. The first two walk the few cases with a dialogue (partial indexes); "never opened"
+    is the officer's wraps less the cases they opened, two index-only counts."""
+    row = (await db.fetch(mark_counts_sql(), *[officer_id] * 5))[0]
     return MarkCounts(unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]))
 
 

@@ -46,6 +46,8 @@ INDEXES: dict[str, NamedIndex] = {
     "recusal_unique": NamedIndex("recusal", unique=True),
     "key_revocation_unique": NamedIndex("key_revocation", unique=True),
     # Messages, case views and the reporter's identity (migration 2026-11-29T03).
+    "report_awaiting_reporter": NamedIndex("report"),
+    "report_reporter_messages": NamedIndex("report"),
     "case_message_report": NamedIndex("case_message"),
     "case_view_unique": NamedIndex("case_view", unique=True),
     "reporter_identity_report": NamedIndex("reporter_identity"),
