@@ -8,6 +8,11 @@ its audit entry, case number and first status event. Published rows are therefor
 every officer action of their period, and their ids, audit seq, case numbers and physical order
 (SQLite rowid, PostgreSQL ctid) follow a shuffle, not the order reports came in.
 
+A reporter's message and an identity the reporter gives travel the same way (kinds
+``message`` and ``identity``: their ciphertext and report id), published in the same shuffled
+batch after the reports (a message may answer a report published in that very batch), each with
+its audit entry at its hour.
+
 The worker runs ``RELEASE_JOB`` under its database lease; the publishing transaction also takes
 its items with DELETE ... RETURNING, so two releases racing on one database publish each item
 once. Items whose period ended while nothing ran (a stopped worker, a killed server) are simply
