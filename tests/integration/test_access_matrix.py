@@ -80,6 +80,10 @@ POST_EXPECTED = {
     "/officer/admin/role-grants/{request_id:int}/reject": DONE_FOR_ADMIN,
     "/officer/cases/{number:str}/transition": TRIAGE_OR_ASSIGNEE,
     "/officer/cases/{number:str}/notes": TRIAGE_OR_ASSIGNEE,
+    "/officer/cases/{number:str}/messages": TRIAGE_OR_ASSIGNEE,
+    # Revealing the reporter's identity: triage only (a second triage officer approves).
+    "/officer/cases/{number:str}/identity/request": TRIAGE_ACTION,
+    "/officer/cases/{number:str}/identity/decide": TRIAGE_ACTION,
     "/officer/cases/{number:str}/recuse": TRIAGE_OR_ASSIGNEE,
     "/officer/cases/{number:str}/triage": TRIAGE_ACTION,
     "/officer/cases/{number:str}/assign": TRIAGE_ACTION,

@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import OFFICE_PASSPHRASE
 from tests.support.cases import as_officer, file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
+from tests.support.release import publish
 from whistle.audit import actions, queries
 from whistle.audit.checkpoint import take_checkpoint
 from whistle.audit.verify import verify_chain
@@ -25,6 +26,7 @@ from whistle.cases import retention
 from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Officer
+from whistle.intake import service as intake
 from whistle.officers import admin, login, policy, recovery, roster, throttle, totp
 from whistle.officers import service as officers
 
@@ -40,6 +42,7 @@ class World:
     triage_id: int
     investigator_id: int
     late_triage_id: int  # joined after the report was filed: holds no key to it
+    tracking_code: str = ""  # the reporter's, for the reporter's own writes
 
 
 Act = Callable[[], Awaitable[object]]
@@ -301,6 +304,59 @@ async def _case_purged(world: World) -> Act:
     return lambda: retention.purge(world.ctx, later)
 
 
+@performs(actions.MESSAGE_SENT)
+async def _message_sent(world: World) -> Act:
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.send_message(officer, world.case_number, "Di loket mana?")
+
+
+@performs(actions.MESSAGE_RECEIVED)
+async def _message_received(world: World) -> Act:
+    # The reporter's message reaches the case (and the audit) at the release.
+    report_id, data_key = await intake.unlock_with_code(world.ctx, world.tracking_code)
+    await intake.send_reporter_message(world.ctx, report_id, data_key, "Loket 3.")
+    return lambda: publish(world.ctx)
+
+
+async def _identity_given(world: World) -> None:
+    report_id, data_key = await intake.unlock_with_code(world.ctx, world.tracking_code)
+    await intake.give_identity(world.ctx, report_id, data_key, "Budi", "0812")
+
+
+@performs(actions.IDENTITY_GIVEN)
+async def _identity_published(world: World) -> Act:
+    await _identity_given(world)
+    return lambda: publish(world.ctx)
+
+
+@performs(actions.IDENTITY_REVEAL_REQUESTED)
+async def _identity_reveal_requested(world: World) -> Act:
+    await _identity_given(world)
+    await publish(world.ctx)
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: cases.request_identity_reveal(officer, world.case_number, "Saksi sidang.")
+
+
+async def _second_officer_decides(world: World, *, approve: bool) -> Act:
+    await _identity_given(world)
+    await publish(world.ctx)
+    officer = await as_officer(world.ctx, "tri")
+    await cases.grant_access(officer, world.case_number, world.late_triage_id)
+    await cases.request_identity_reveal(officer, world.case_number, "Saksi sidang.")
+    second = await as_officer(world.ctx, "tri2")
+    return lambda: cases.decide_identity_reveal(second, world.case_number, approve=approve)
+
+
+@performs(actions.IDENTITY_REVEAL_APPROVED)
+async def _identity_reveal_approved(world: World) -> Act:
+    return await _second_officer_decides(world, approve=True)
+
+
+@performs(actions.IDENTITY_REVEAL_REJECTED)
+async def _identity_reveal_rejected(world: World) -> Act:
+    return await _second_officer_decides(world, approve=False)
+
+
 @performs(actions.AUDIT_EXPORTED)
 async def _audit_exported(world: World) -> Act:
     async def export() -> None:
@@ -323,9 +379,9 @@ async def make_world(ctx: Context) -> World:
     investigator_id = await make_officer(ctx, "inv", ["investigator"])
     await make_officer(ctx, "root", ["admin"])
     await make_officer(ctx, "aud", ["auditor"])
-    case_number, _ = await file_report(ctx)
+    case_number, tracking_code = await file_report(ctx)
     late_triage_id = await make_officer(ctx, "tri2", ["triage"])
-    return World(ctx, case_number, triage_id, investigator_id, late_triage_id)
+    return World(ctx, case_number, triage_id, investigator_id, late_triage_id, tracking_code)
 
 
 async def entries_after(seq: int) -> list[dict]:

@@ -48,6 +48,8 @@ def _exercise(base: str) -> list[str]:
             "incident_date": "2026-11-01",
             "how_known": "witnessed",
             **FREE_TEXT,
+            "identity_name": f"Nama {MARKER}",
+            "identity_contact": f"0812 {MARKER}",
             "_csrf_token": token,
         }
         receipt = web.post("/report", data=form)
@@ -59,6 +61,23 @@ def _exercise(base: str) -> list[str]:
         token = CSRF_FIELD.search(web.get("/track").text).group(1)
         view = web.post("/track", data={"tracking_code": code, "_csrf_token": token})
         assert MARKER in view.text
+        # An answer to the team and an identity, on the status page; a refused one too.
+        token = CSRF_FIELD.search(view.text).group(1)
+        answer = web.post(
+            "/track/messages", data={"body": f"Jawaban {MARKER}", "_csrf_token": token}
+        )
+        assert answer.status_code == 200 and f"Jawaban {MARKER}" in answer.text
+        too_long = web.post("/track/messages", data={"body": MARKER * 400, "_csrf_token": token})
+        assert too_long.status_code == 422
+        identity = web.post(
+            "/track/identity",
+            data={
+                "name": f"Nama {MARKER}",
+                "contact": f"{MARKER}@example.org",
+                "_csrf_token": token,
+            },
+        )
+        assert identity.status_code == 200
     with httpx.Client(base_url=base, headers=headers, transport=transport()) as api:
         created = api.post("/api/v1/reports", json={"category": "calo", **FREE_TEXT})
         assert created.status_code == 201
@@ -69,6 +88,12 @@ def _exercise(base: str) -> list[str]:
         )
         bearer = {"Authorization": f"Bearer {session.json()['token']}"}
         assert MARKER in api.get("/api/v1/report", headers=bearer).text
+        sent = api.post("/api/v1/report/messages", json={"body": f"API {MARKER}"}, headers=bearer)
+        assert sent.status_code == 201
+        refused = api.post("/api/v1/report/messages", json={"body": MARKER * 400}, headers=bearer)
+        assert refused.status_code == 422
+        given = api.post("/api/v1/report/identity", json={"name": f"API {MARKER}"}, headers=bearer)
+        assert given.status_code == 202
         assert api.post("/api/v1/session", json={"tracking_code": MARKER}).status_code == 401
     return [code, created.json()["tracking_code"]]
 
@@ -100,7 +125,9 @@ async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp
     # plain metadata; before it, the pending store holds them as one opaque payload).
     engine = await db.open_database(settings)
     try:
-        assert await publish(Context.create(settings)) == 2
+        # Two reports, each with a reporter message and an identity (the form's report with a
+        # second identity given on the form itself).
+        assert await publish(Context.create(settings)) == 7
     finally:
         await db.close_database(engine)
     stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)

@@ -1,5 +1,6 @@
-"""What officers write about a case (notes, reasons, reporter notes, recusal reasons) is as
-unreadable in a database copy as what the reporter wrote."""
+"""What officers write about a case (notes, reasons, reporter notes, recusal reasons, messages
+to the reporter, reasons to reveal the reporter's identity) is as unreadable in a database copy
+as what the reporter wrote."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import anyio
 from tests.support.cases import as_officer, file_report
 from tests.support.dump import database_copy
 from tests.support.officers import make_officer
+from tests.support.release import publish
 from whistle.cases import service as cases
+from whistle.intake import service as intake
 
 MARKER = "OFFICERMARKER5150"
 
@@ -16,9 +19,15 @@ MARKER = "OFFICERMARKER5150"
 async def test_officer_written_text_never_stored_in_plain(ctx, settings, templates):
     await make_officer(ctx, "triage", ["triage"])
     await make_officer(ctx, "triage.two", ["triage"])
-    number, _ = await file_report(ctx)
+    number, code = await file_report(ctx)
     triage = await as_officer(ctx, "triage")
     await cases.add_note(triage, number, f"Catatan internal {MARKER}")
+    await cases.send_message(triage, number, f"Pertanyaan untuk pelapor {MARKER}")
+    # A reveal request's reason (the identity itself is the reporter's: test_no_leaks).
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    await intake.give_identity(ctx, report_id, data_key, "Nama", "Kontak")
+    await publish(ctx)
+    await cases.request_identity_reveal(triage, number, f"Alasan membuka {MARKER}")
     await cases.apply_transition(
         ctx,
         triage,

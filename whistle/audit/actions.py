@@ -8,6 +8,9 @@ audit test enumerates this list and checks that each action leaves exactly one e
 
 # Reporter side (recorded without anything that identifies the reporter; time to the hour).
 REPORT_RECEIVED = "report.received"
+# A reporter's message, and an identity the reporter chose to give, published by the release.
+MESSAGE_RECEIVED = "message.received"
+IDENTITY_GIVEN = "identity.given"
 
 # Officer accounts and sessions.
 LOGIN = "officer.login"
@@ -49,6 +52,13 @@ CASE_NOTE_ADDED = "case.note_added"
 CASE_HOLD_SET = "case.hold_set"
 CASE_HOLD_LIFTED = "case.hold_lifted"
 CASE_PURGED = "case.purged"
+# A message to the reporter (its text never in the audit).
+MESSAGE_SENT = "message.sent"
+# Revealing the reporter's identity: asked with a reason (kept encrypted, never in the audit),
+# then approved or rejected by a different triage officer.
+IDENTITY_REVEAL_REQUESTED = "identity.reveal_requested"
+IDENTITY_REVEAL_APPROVED = "identity.reveal_approved"
+IDENTITY_REVEAL_REJECTED = "identity.reveal_rejected"
 
 # The audit log itself.
 AUDIT_EXPORTED = "audit.exported"

@@ -7,6 +7,8 @@ from whistle.i18n import N_
 
 ACTION_LABELS = {
     actions.REPORT_RECEIVED: N_("Laporan diterima"),
+    actions.MESSAGE_RECEIVED: N_("Pesan dari pelapor diterima"),
+    actions.IDENTITY_GIVEN: N_("Pelapor memberikan identitas"),
     actions.LOGIN: N_("Petugas masuk"),
     actions.LOGIN_FAILED: N_("Gagal masuk"),
     actions.LOGOUT: N_("Petugas keluar"),
@@ -39,6 +41,10 @@ ACTION_LABELS = {
     actions.CASE_HOLD_SET: N_("Penahanan hukum dipasang"),
     actions.CASE_HOLD_LIFTED: N_("Penahanan hukum dicabut"),
     actions.CASE_PURGED: N_("Isi kasus dihapus sesuai masa retensi"),
+    actions.MESSAGE_SENT: N_("Pesan untuk pelapor dikirim"),
+    actions.IDENTITY_REVEAL_REQUESTED: N_("Pembukaan identitas pelapor diminta"),
+    actions.IDENTITY_REVEAL_APPROVED: N_("Pembukaan identitas pelapor disetujui"),
+    actions.IDENTITY_REVEAL_REJECTED: N_("Pembukaan identitas pelapor ditolak"),
     actions.AUDIT_EXPORTED: N_("Log audit diekspor"),
     actions.AUDIT_CHECKPOINT: N_("Titik periksa log audit dibuat"),
 }

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment
+from whistle.db.tables import CaseAssignment, OfficerCaseView
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import DB_INT_MAX, MAX_PAGE
@@ -32,6 +32,9 @@ SMALL_INBOX = 500
 
 STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
+# The dialogue marks: a reporter answer this officer has not seen, the team's last message
+# waiting for the reporter, a case this officer never opened.
+MARK_FILTERS = ("unread", "waiting", "new")
 SORTS = ("deadline", "newest")
 ASSIGNEE_NONE = "none"
 
@@ -57,6 +60,7 @@ class InboxFilter:
     due: str = ""
     sort: str = "deadline"
     page: int = 1
+    mark: str = ""
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> InboxFilter:
@@ -80,6 +84,7 @@ class InboxFilter:
             priority=pick("priority", st.PRIORITY_LABELS),
             assignee=assignee,
             due=pick("due", DUE_FILTERS),
+            mark=pick("mark", MARK_FILTERS),
             sort=pick("sort", SORTS) or "deadline",
             page=max(int(page), 1),
         )
@@ -92,6 +97,7 @@ class InboxFilter:
             "priority": self.priority,
             "assignee": self.assignee,
             "due": self.due,
+            "mark": self.mark,
             "sort": "" if self.sort == "deadline" else self.sort,
             "page": "" if self.page == 1 else str(self.page),
         }
@@ -121,6 +127,19 @@ class InboxRow:
     feedback_due: datetime | None
     deadline: Deadline | None
     assignees: list[str] = field(default_factory=list)
+    # The dialogue marks for the officer reading the inbox (see MARK_FILTERS).
+    unread: bool = False
+    waiting: bool = False
+    new: bool = False
+
+
+@dataclass(frozen=True)
+class MarkCounts:
+    """How many of the officer's cases carry each mark."""
+
+    unread: int = 0
+    waiting: int = 0
+    new: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,7 @@ class InboxPage:
     rows: list[InboxRow]
     filter: InboxFilter
     has_next: bool
+    counts: MarkCounts = MarkCounts()
 
 
 def next_deadline(
@@ -165,7 +185,31 @@ class _Sql:
         self.args.extend(args)
 
 
-def _filters(sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int) -> None:
+_SEEN = (
+    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} AND v.report = r.id)"
+)
+# The cases with a dialogue are few: their partial indexes (migration 2026-11-29T03) drive the
+# mark filters and counts; the WHERE terms repeat the indexes' own literally.
+WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
+UNREAD_IDS = (  # constant fragments only: values travel as placeholders
+    "SELECT r.id FROM report r WHERE r.reporter_messages > 0 "  # noqa: S608
+    f"AND r.reporter_messages > COALESCE({_SEEN}, 0)"
+)
+_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.officer = {})"
+
+
+def _filters(
+    sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int, officer_id: int
+) -> None:
+    if view.mark == "unread":
+        sql.add(f"id IN ({UNREAD_IDS})", officer_id)
+    elif view.mark == "waiting":
+        sql.add(f"id IN ({WAITING_IDS})")
+    elif view.mark == "new":
+        sql.add(
+            "NOT EXISTS (SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = report.id)",
+            officer_id,
+        )
     if view.status == "open":
         sql.add(f"{OPEN_RANK} = 0")
     elif view.status == "closed":
@@ -206,7 +250,7 @@ def _order(view: InboxFilter) -> str:
 
 COLUMNS = (
     "id, case_number, category, status, priority, retaliation_risk, received_at, "
-    "acknowledge_due, acknowledged_at, feedback_due"
+    "acknowledge_due, acknowledged_at, feedback_due, reporter_messages, awaiting_reporter"
 )
 
 
@@ -227,7 +271,7 @@ def inbox_sql(
             "EXISTS (SELECT 1 FROM report_key k WHERE k.report = report.id AND k.holder_tag = {})",
             holder_tag(officer_id),
         )
-    _filters(sql, view, now=now, due_soon_days=due_soon_days)
+    _filters(sql, view, now=now, due_soon_days=due_soon_days, officer_id=officer_id)
     # Only constant fragments are joined here; every value travels as a placeholder argument.
     where = " AND ".join(sql.where)
     text = (
@@ -244,6 +288,35 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
         limit,
     )
     return int(rows[0]["n"])
+
+
+def mark_counts_sql() -> str:
+    """The mark counts query (its five placeholders all take the officer's id)."""
+    return (
+        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {_HELD}) AS u) AS unread, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {_HELD}) AS w) AS waiting, "
+        "(SELECT COUNT(*) FROM report_key k WHERE k.officer = {}) "
+        "- (SELECT COUNT(*) FROM case_view v WHERE v.officer = {} AND EXISTS "
+        "(SELECT 1 FROM report_key k WHERE k.officer = v.officer AND k.report = v.report)) AS new"
+    )
+
+
+async def mark_counts(officer_id: int) -> MarkCounts:
+    """The officer's cases with an unread reporter answer, waiting for the reporter, never
+    opened. The first two walk the few cases with a dialogue (partial indexes); "never opened"
+    is the officer's wraps less the cases they opened, two index-only counts."""
+    row = (await db.fetch(mark_counts_sql(), *[officer_id] * 5))[0]
+    return MarkCounts(unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]))
+
+
+async def _seen(officer_id: int, ids: list[Any]) -> dict[str, int]:
+    """Report id -> reporter messages seen, for the cases of a page the officer has opened."""
+    if not ids:
+        return {}
+    rows = await OfficerCaseView.select(
+        OfficerCaseView.report, OfficerCaseView.reporter_messages_seen
+    ).where((OfficerCaseView.officer == officer_id) & OfficerCaseView.report.is_in(ids))
+    return {str(row["report"]): row["reporter_messages_seen"] for row in rows}
 
 
 def _as_utc(value: Any) -> Any:
@@ -274,8 +347,10 @@ async def inbox(
             .order_by(CaseAssignment.officer.display_name)
         ):
             assignees.setdefault(str(row["report"]), []).append(row["display_name"])
+    seen = await _seen(officer_id, ids)
     result = []
     for row in rows:
+        seen_count = seen.get(str(row["id"]))
         acknowledge_due = _as_utc(row["acknowledge_due"])
         acknowledged_at = _as_utc(row["acknowledged_at"])
         feedback_due = _as_utc(row["feedback_due"])
@@ -300,6 +375,11 @@ async def inbox(
                     due_soon_days=due_soon_days,
                 ),
                 assignees=assignees.get(str(row["id"]), []),
+                unread=row["reporter_messages"] > (seen_count or 0),
+                waiting=bool(row["awaiting_reporter"]),
+                new=seen_count is None,
             )
         )
-    return InboxPage(rows=result, filter=view, has_next=has_next)
+    return InboxPage(
+        rows=result, filter=view, has_next=has_next, counts=await mark_counts(officer_id)
+    )

@@ -24,8 +24,12 @@ from whistle.cases.schemas import (
     ColleagueAction,
     ColleagueForm,
     HoldForm,
+    MessageForm,
     NoteForm,
     RecusalForm,
+    RevealDecision,
+    RevealDecisionForm,
+    RevealRequestForm,
     TransitionForm,
     TriageForm,
 )
@@ -79,6 +83,8 @@ async def _case_page(
                 "note": service.NOTE_MAX,
                 "recusal": service.RECUSAL_REASON_MAX,
                 "hold": service.HOLD_REASON_MAX,
+                "message": service.messages.MESSAGE_MAX,
+                "reveal_reason": service.REVEAL_REASON_MAX,
             },
         },
         status_code=422 if errors else 200,
@@ -134,6 +140,7 @@ class CasePages(Controller):
         priority: FromQuery[FilterChoice] = "",
         assignee: FromQuery[FilterNumber] = "",
         due: FromQuery[FilterChoice] = "",
+        mark: FromQuery[FilterChoice] = "",
         sort: FromQuery[FilterChoice] = "",
         page: FromQuery[FilterNumber] = "",
     ) -> Template:
@@ -144,6 +151,7 @@ class CasePages(Controller):
                 "priority": priority,
                 "assignee": assignee,
                 "due": due,
+                "mark": mark,
                 "sort": sort,
                 "page": page,
             }
@@ -248,6 +256,46 @@ class CasePages(Controller):
         number: FromPath[CaseNumberParam],
     ) -> Redirect:
         await service.lift_hold(officer, number)
+        return Redirect(path=_case_url(number), status_code=303)
+
+    @post("/cases/{number:str}/messages", name="officer_case_message", opt=case_form("message"))
+    async def message(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[MessageForm],
+    ) -> Redirect:
+        await service.send_message(officer, number, data.message)
+        return Redirect(path=f"{_case_url(number)}#pesan", status_code=303)
+
+    @post(
+        "/cases/{number:str}/identity/request",
+        name="officer_case_identity_request",
+        opt=case_form("reveal"),
+    )
+    async def identity_request(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[RevealRequestForm],
+    ) -> Redirect:
+        await service.request_identity_reveal(officer, number, data.reveal_reason)
+        return Redirect(path=_case_url(number), status_code=303)
+
+    @post(
+        "/cases/{number:str}/identity/decide",
+        name="officer_case_identity_decide",
+        opt=case_form("reveal_decision"),
+    )
+    async def identity_decide(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+        data: URLEncodedBody[RevealDecisionForm],
+    ) -> Redirect:
+        await service.decide_identity_reveal(
+            officer, number, approve=data.decision == RevealDecision.APPROVE
+        )
         return Redirect(path=_case_url(number), status_code=303)
 
     @post(

@@ -40,6 +40,25 @@ class NoteForm(msgspec.Struct):
     body: CaseText = ""
 
 
+class MessageForm(msgspec.Struct):
+    """A message to the reporter (distinct from the internal note)."""
+
+    message: CaseText = ""
+
+
+class RevealRequestForm(msgspec.Struct):
+    reveal_reason: CaseText = ""
+
+
+class RevealDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class RevealDecisionForm(msgspec.Struct):
+    decision: RevealDecision = RevealDecision.REJECT
+
+
 class RecusalForm(msgspec.Struct):
     recusal_reason: CaseText = ""
 

@@ -20,15 +20,18 @@ from whistle.audit.service import AuditRecord, case_history
 from whistle.cases import workflow
 from whistle.cases.inbox import Deadline, next_deadline
 from whistle.context import Context
-from whistle.crypto import InvalidCaseNumber, normalise_case_number
+from whistle.crypto import DecryptionError, InvalidCaseNumber, normalise_case_number
 from whistle.db import engine as db
 from whistle.db.tables import (
     CaseAssignment,
     CaseNote,
+    IdentityReveal,
     LegalHold,
     Officer,
+    OfficerCaseView,
     Recusal,
     Report,
+    ReporterIdentity,
     StatusEvent,
 )
 from whistle.errors import CaseUnreadable, Conflict, PermissionDenied, ValidationFailed
@@ -38,7 +41,7 @@ from whistle.officers import roster
 from whistle.officers.auth import CurrentOfficer
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, officers_with_role, roles_of
 from whistle.officers.roster import UNTRUSTED_ROSTER_ROW
-from whistle.reports import envelope
+from whistle.reports import envelope, messages
 from whistle.reports import statuses as st
 from whistle.reports.content import ReportInput
 from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
@@ -46,6 +49,7 @@ from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
 NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
 HOLD_REASON_MAX = 2000
+REVEAL_REASON_MAX = 2000
 # The id looked up for a case number that matches nothing: no key is ever wrapped for it.
 _NO_REPORT = uuid.UUID(int=0)
 
@@ -106,6 +110,35 @@ class PurgedCase:
 
 
 @dataclass(frozen=True)
+class RevealItem:
+    """A request to reveal the reporter's identity, its reason decrypted."""
+
+    id: int
+    requested_by: str | None
+    requested_by_id: int | None
+    requested_at: datetime
+    reason: str
+    decided_by: str | None
+    decided_at: datetime | None
+    approved: bool | None
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """What the case page says of the reporter's identity: whether one was given, the reveal
+    requests, and the identity itself only once a reveal was approved."""
+
+    given: bool
+    requests: list[RevealItem]
+    # (name, contact) of each identity given, oldest first: only after an approved reveal.
+    revealed: list[tuple[str, str]]
+
+    @property
+    def waiting(self) -> RevealItem | None:
+        return next((item for item in self.requests if item.approved is None), None)
+
+
+@dataclass(frozen=True)
 class CaseView:
     """Everything the case page shows, decrypted for the officer who opened it."""
 
@@ -137,6 +170,8 @@ class CaseView:
     assignable: list[Person]
     grantable: list[Person]
     history: list[AuditRecord]
+    messages: list[messages.Message]
+    identity: IdentityView
     hold: HoldItem | None = None
 
 
@@ -217,6 +252,7 @@ async def open_case(
     case = await _case(officer, case_number)
     if record:
         async with db.transaction():
+            await _record_view(officer.id, case.id)
             await audit.append(actions.CASE_OPENED, actor=officer.username, case_number=case.number)
     report = case.report()
     row = case.row
@@ -268,6 +304,8 @@ async def open_case(
         grantable=grantable,
         history=await case_history(case.number),
         hold=await _hold(case),
+        messages=messages.open_dialogue(case.id, case.data_key, await messages.published(case.id)),
+        identity=await _identity(case),
     )
 
 
@@ -305,6 +343,27 @@ async def purged_case(officer: CurrentOfficer, case_number: str) -> PurgedCase:
         purged_at=row["purged_at"],
         history=await case_history(row["case_number"]),
     )
+
+
+async def _record_view(officer_id: int, report_id: uuid.UUID) -> None:
+    """Remember that the officer opened the case now, with the reporter messages it had: the
+    inbox marks new cases and unread answers from this (inside the caller's transaction)."""
+    row = await Report.select(Report.reporter_messages).where(Report.id == report_id).first()
+    seen_at = datetime.now(UTC)
+    seen = row["reporter_messages"] if row else 0
+    updated = (
+        await OfficerCaseView.update(
+            {OfficerCaseView.seen_at: seen_at, OfficerCaseView.reporter_messages_seen: seen}
+        )
+        .where((OfficerCaseView.officer == officer_id) & (OfficerCaseView.report == report_id))
+        .returning(OfficerCaseView.id)
+    )
+    if not updated:
+        await OfficerCaseView.insert(
+            OfficerCaseView(
+                officer=officer_id, report=report_id, seen_at=seen_at, reporter_messages_seen=seen
+            )
+        )
 
 
 async def _timeline(case: _Case) -> list[TimelineItem]:
@@ -742,4 +801,157 @@ async def lift_hold(officer: CurrentOfficer, case_number: str) -> None:
         await Report.update({Report.updated_at: datetime.now(UTC)}).where(Report.id == case.id)
         await audit.append(
             actions.CASE_HOLD_LIFTED, actor=officer.username, case_number=case.number
+        )
+
+
+# --- messages to the reporter --------------------------------------------------------------
+
+
+async def send_message(officer: CurrentOfficer, case_number: str, text: str | None) -> None:
+    """A message to the reporter, sealed after the last published message (officer actions are
+    not time-protected: it is written at once, with its exact time) and audited without text."""
+    text = messages.check_text(text, "message")
+    now = datetime.now(UTC)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        seen = messages.open_dialogue(case.id, case.data_key, await messages.published(case.id))
+        await messages.store(
+            messages.new_message(
+                case.id, case.data_key, messages.OFFICER, text, seen, now, officer_id=officer.id
+            )
+        )
+        await Report.update({Report.awaiting_reporter: True}).where(Report.id == case.id)
+        await audit.append(
+            actions.MESSAGE_SENT, actor=officer.username, case_number=case.number, at=now
+        )
+
+
+# --- the reporter's identity: revealed by two triage officers ------------------------------
+
+
+async def _identity(case: _Case) -> IdentityView:
+    identities = (
+        await ReporterIdentity.select(ReporterIdentity.id, ReporterIdentity.body)
+        .where(ReporterIdentity.report == case.id)
+        .order_by(ReporterIdentity.at)
+    )
+    rows = (
+        await IdentityReveal.select(
+            IdentityReveal.id,
+            IdentityReveal.requested_by,
+            IdentityReveal.requested_by.display_name.as_alias("requested_by_name"),
+            IdentityReveal.requested_at,
+            IdentityReveal.reason,
+            IdentityReveal.decided_by.display_name.as_alias("decided_by_name"),
+            IdentityReveal.decided_at,
+            IdentityReveal.approved,
+        )
+        .where(IdentityReveal.report == case.id)
+        .order_by(IdentityReveal.id)
+    )
+    requests = [
+        RevealItem(
+            id=row["id"],
+            requested_by=row["requested_by_name"],
+            requested_by_id=row["requested_by"],
+            requested_at=row["requested_at"],
+            reason=_open_reason(case, row["reason"]),
+            decided_by=row["decided_by_name"],
+            decided_at=row["decided_at"],
+            approved=row["approved"],
+        )
+        for row in rows
+    ]
+    revealed: list[tuple[str, str]] = []
+    if any(item.approved for item in requests):
+        for identity in identities:
+            try:
+                revealed.append(
+                    envelope.open_identity(case.id, case.data_key, identity["id"], identity["body"])
+                )
+            except DecryptionError:
+                revealed.append(("", ""))
+    return IdentityView(given=bool(identities), requests=requests, revealed=revealed)
+
+
+def _open_reason(case: _Case, blob: bytes) -> str:
+    try:
+        return envelope.open_reveal_reason(case.id, case.data_key, blob)
+    except DecryptionError:
+        return ""
+
+
+async def request_identity_reveal(
+    officer: CurrentOfficer, case_number: str, reason: str | None
+) -> None:
+    """Ask to reveal the reporter's identity (triage, holding the key), with a written reason
+    kept encrypted; a different triage officer must approve it. The audit records the fact."""
+    _require_triage(officer)
+    reason = clean_text(reason)
+    if not reason:
+        raise ValidationFailed({"reveal_reason": N_("Tuliskan alasan membuka identitas pelapor.")})
+    if len(reason) > REVEAL_REASON_MAX:
+        raise ValidationFailed(
+            {"reveal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
+        )
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        if not await ReporterIdentity.exists().where(ReporterIdentity.report == case.id):
+            raise Conflict(N_("Pelapor tidak memberikan identitas."))
+        if await IdentityReveal.exists().where(
+            (IdentityReveal.report == case.id) & IdentityReveal.approved.is_null()
+        ):
+            raise Conflict(N_("Sudah ada permintaan yang menunggu persetujuan."))
+        await IdentityReveal.insert(
+            IdentityReveal(
+                report=case.id,
+                requested_by=officer.id,
+                requested_at=datetime.now(UTC),
+                reason=envelope.seal_reveal_reason(case.id, case.data_key, reason),
+            )
+        )
+        await audit.append(
+            actions.IDENTITY_REVEAL_REQUESTED, actor=officer.username, case_number=case.number
+        )
+
+
+async def decide_identity_reveal(
+    officer: CurrentOfficer, case_number: str, *, approve: bool
+) -> None:
+    """Approve or reject the waiting reveal request: only a triage officer holding the key who
+    did not ask for it (four eyes). Approval shows the identity on the case page and tells the
+    reporter when and why."""
+    _require_triage(officer)
+    async with db.transaction():
+        case = await _case(officer, case_number)
+        waiting = (
+            await IdentityReveal.select(IdentityReveal.id, IdentityReveal.requested_by)
+            .where((IdentityReveal.report == case.id) & IdentityReveal.approved.is_null())
+            .first()
+        )
+        if waiting is None:
+            raise Conflict(N_("Tidak ada permintaan pembukaan identitas yang menunggu."))
+        if waiting["requested_by"] == officer.id:
+            raise Conflict(
+                N_("Permintaan Anda sendiri harus disetujui oleh anggota Tim WBS yang lain.")
+            )
+        updated = (
+            await IdentityReveal.update(
+                {
+                    IdentityReveal.approved: approve,
+                    IdentityReveal.decided_by: officer.id,
+                    IdentityReveal.decided_at: datetime.now(UTC),
+                }
+            )
+            .where((IdentityReveal.id == waiting["id"]) & IdentityReveal.approved.is_null())
+            .returning(IdentityReveal.id)
+        )
+        if not updated:
+            raise Conflict(
+                N_("Permintaan ini baru saja diputuskan orang lain. Muat ulang halaman.")
+            )
+        await audit.append(
+            actions.IDENTITY_REVEAL_APPROVED if approve else actions.IDENTITY_REVEAL_REJECTED,
+            actor=officer.username,
+            case_number=case.number,
         )

@@ -47,6 +47,13 @@ INDEXES: dict[str, NamedIndex] = {
     "case_note_report": NamedIndex("case_note"),
     "recusal_unique": NamedIndex("recusal", unique=True),
     "key_revocation_unique": NamedIndex("key_revocation", unique=True),
+    # Messages, case views and the reporter's identity (migration 2026-11-29T03).
+    "report_awaiting_reporter": NamedIndex("report"),
+    "report_reporter_messages": NamedIndex("report"),
+    "case_message_report": NamedIndex("case_message"),
+    "case_view_unique": NamedIndex("case_view", unique=True),
+    "reporter_identity_report": NamedIndex("reporter_identity"),
+    "identity_reveal_report": NamedIndex("identity_reveal"),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
 }

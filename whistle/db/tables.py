@@ -107,6 +107,10 @@ class Report(Table, tablename="report"):
     content = Bytea()
     # When the retention purge destroyed the case's content and keys (whistle.cases.retention).
     purged_at = Timestamptz(null=True, default=None)
+    # The inbox marks (migration 2026-11-29T03): reporter messages published so far, and
+    # whether the team's last message waits for the reporter's answer.
+    reporter_messages = Integer(default=0)
+    awaiting_reporter = Boolean(default=False)
 
 
 class ReportKey(Table, tablename="report_key"):
@@ -262,6 +266,57 @@ class LegalHold(Table, tablename="legal_hold"):
     reason = Bytea()
 
 
+class CaseMessage(Table, tablename="case_message"):
+    """A message between the reporter and the case team: ciphertext under the report key, bound
+    to its id, report, author kind, ``position`` and ``previous`` (the message its writer saw
+    last), so rows cannot be swapped, reordered or moved (whistle.reports.messages). A reporter's
+    message is published by the hourly release and carries its hour."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    author = Varchar(length=16)
+    officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    position = Integer()
+    previous = UUID(null=True, default=None)
+    at = Timestamptz()
+    body = Bytea()
+
+
+class OfficerCaseView(Table, tablename="case_view"):
+    """When an officer last opened a case page, and how many reporter messages it had then:
+    the inbox marks new cases and unread answers from it."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    seen_at = Timestamptz()
+    reporter_messages_seen = Integer(default=0)
+
+
+class ReporterIdentity(Table, tablename="reporter_identity"):
+    """A name and contact the reporter chose to give: ciphertext under its own purpose, shown to
+    officers only after an approved reveal (IdentityReveal)."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    at = Timestamptz()
+    body = Bytea()
+
+
+class IdentityReveal(Table, tablename="identity_reveal"):
+    """A request to reveal the reporter's identity: its reason (ciphertext) and who asked; a
+    different triage officer approves or rejects it (``approved`` null while waiting)."""
+
+    id = Serial(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    requested_by = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    requested_at = Timestamptz()
+    reason = Bytea()
+    decided_by = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+    approved = Boolean(null=True, default=None)
+
+
 class SystemSetting(Table, tablename="system_setting"):
     """Settings an administrator changes at run time (e.g. two-factor required for all)."""
 
@@ -299,6 +354,10 @@ ALL_TABLES: list[type[Table]] = [
     Recusal,
     KeyRevocation,
     LegalHold,
+    CaseMessage,
+    OfficerCaseView,
+    ReporterIdentity,
+    IdentityReveal,
     SystemSetting,
     LoginThrottle,
 ]

@@ -29,8 +29,16 @@ from whistle.intake.openapi import (
     documented,
     report_body_schema,
 )
-from whistle.intake.schemas import CATEGORIES, ReportBody, office_today, validate_report
+from whistle.intake.schemas import (
+    CATEGORIES,
+    IdentityBody,
+    MessageBody,
+    ReportBody,
+    office_today,
+    validate_report,
+)
 from whistle.reports.content import ReportInput
+from whistle.reports.messages import MESSAGE_MAX, Message
 from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
@@ -99,6 +107,76 @@ class ReportOut(msgspec.Struct):
     # Null once the retention purge destroyed the report's content (on ``purged_at``).
     report: ReportInput | None
     purged_at: datetime | None = None
+
+
+class MessageOut(msgspec.Struct):
+    id: str
+    # "reporter" (the caller) or "officer" (the integrity team).
+    author: str
+    at: datetime
+    # Null for a damaged message: its ciphertext did not open or its place was changed.
+    body: str | None
+    damaged: bool
+    # The caller's own message still waiting for the next release to reach the team.
+    pending: bool
+
+
+class RevealOut(msgspec.Struct):
+    at: datetime
+    reason: str
+
+
+class IdentityOut(msgspec.Struct):
+    # Whether the caller gave a name or contact (published to the team, or still pending).
+    given: bool
+    pending: bool
+    # Every time the team revealed it (two triage officers agreed), with their reason.
+    reveals: list[RevealOut]
+
+
+class IdentityAccepted(msgspec.Struct):
+    # When the identity reaches the team (the next release).
+    release_at: datetime
+
+
+def _message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=str(message.id),
+        author=message.author,
+        at=message.at,
+        body=message.text,
+        damaged=message.damaged,
+        pending=message.pending,
+    )
+
+
+def _message_body_schema() -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "body": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MESSAGE_MAX,
+                "pattern": r"\S",
+                "description": "The message (at most 5,000 characters, no control characters)",
+            }
+        },
+        "required": ["body"],
+        "additionalProperties": False,
+    }
+
+
+def _identity_body_schema() -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "contact": {"type": "string", "maxLength": 500},
+        },
+        "additionalProperties": False,
+        "description": "A name, a contact, or both (at least one not blank)",
+    }
 
 
 def _label(table: dict[str, str], code: str | None) -> str | None:
@@ -271,3 +349,85 @@ class ReporterApi(Controller):
             report=view.report,
             purged_at=view.purged_at,
         )
+
+    @route("/report/messages", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_message_methods(self) -> Response[None]:
+        # As for /session: the automatic answer would name only one of the two handlers.
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+    @route("/report/identity", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_identity_methods(self) -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+    @get(
+        "/report/messages",
+        summary="The dialogue with the integrity team, oldest first",
+        security=BEARER,
+        responses=UNAUTHENTICATED,
+        operation_class=documented(headers={"401": WWW_AUTHENTICATE}),
+    )
+    async def messages(self, request: Request, ctx: NamedDependency[Context]) -> list[MessageOut]:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        return [_message_out(m) for m in await service.reporter_messages(report_id, data_key)]
+
+    @post(
+        "/report/messages",
+        status_code=201,
+        summary="Answer the integrity team (reaches them at the next release)",
+        security=BEARER,
+        responses={
+            **BAD_REQUEST,
+            **UNAUTHENTICATED,
+            **TOO_LARGE,
+            **UNSUPPORTED,
+            **REFUSED_FIELDS,
+        },
+        operation_class=documented(
+            request_body=_message_body_schema, headers={"401": WWW_AUTHENTICATE}
+        ),
+    )
+    async def send_message(self, request: Request, ctx: NamedDependency[Context]) -> MessageOut:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        body = await strict_json(request, MessageBody)
+        message = await service.send_reporter_message(ctx, report_id, data_key, body.body)
+        return _message_out(message)
+
+    @get(
+        "/report/identity",
+        summary="Whether the caller gave an identity, and when the team revealed it",
+        security=BEARER,
+        responses=UNAUTHENTICATED,
+        operation_class=documented(headers={"401": WWW_AUTHENTICATE}),
+    )
+    async def identity(self, request: Request, ctx: NamedDependency[Context]) -> IdentityOut:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        status = await service.identity_status(report_id, data_key)
+        return IdentityOut(
+            given=status.given,
+            pending=status.pending,
+            reveals=[RevealOut(at=item.at, reason=item.reason) for item in status.reveals],
+        )
+
+    @post(
+        "/report/identity",
+        status_code=202,
+        summary="Give a name and contact (encrypted; the team sees only that one exists)",
+        security=BEARER,
+        responses={
+            **BAD_REQUEST,
+            **UNAUTHENTICATED,
+            **TOO_LARGE,
+            **UNSUPPORTED,
+            **REFUSED_FIELDS,
+        },
+        operation_class=documented(
+            request_body=_identity_body_schema, headers={"401": WWW_AUTHENTICATE}
+        ),
+    )
+    async def give_identity(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> IdentityAccepted:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        body = await strict_json(request, IdentityBody)
+        release_at = await service.give_identity(ctx, report_id, data_key, body.name, body.contact)
+        return IdentityAccepted(release_at=release_at)

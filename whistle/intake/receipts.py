@@ -56,7 +56,12 @@ async def _wait_for_first(ctx: Context, token: bytes) -> Receipt:
 
 
 async def submit_once(
-    ctx: Context, report: ReportInput, token: bytes, *, refuse_other_report: bool
+    ctx: Context,
+    report: ReportInput,
+    token: bytes,
+    *,
+    refuse_other_report: bool,
+    identity: tuple[str, str] | None = None,
 ) -> tuple[Receipt, bool]:
     """File ``report`` unless ``token`` (prefixed FORM or API) already filed one; return the
     receipt and whether it is the earlier one.
@@ -64,7 +69,7 @@ async def submit_once(
     A token that filed a different report raises Conflict (409) when ``refuse_other_report``
     (an API key reused by mistake); else that report's receipt is shown (a form edited after
     Back: it was already sent). A token whose first request is still filing raises Conflict
-    after a wait."""
+    after a wait. ``identity`` (name, contact), checked by the caller, is filed with it."""
     body = msgspec.json.encode(report)
     key = ctx.keyring.submission_key
     earlier = await sessions.claim_submission(key, token, body)
@@ -78,7 +83,7 @@ async def submit_once(
 
     try:
         # The receipt commits with the report: a report stored without it could never be shown.
-        receipt = await service.submit_report(ctx, report, with_receipt=keep)
+        receipt = await service.submit_report(ctx, report, with_receipt=keep, identity=identity)
     except BaseException:
         # Nothing was filed: a corrected or repeated send may file it. During an outage the
         # release fails too, so the form is shown again with a new token.

@@ -8,6 +8,11 @@ its audit entry, case number and first status event. Published rows are therefor
 every officer action of their period, and their ids, audit seq, case numbers and physical order
 (SQLite rowid, PostgreSQL ctid) follow a shuffle, not the order reports came in.
 
+A reporter's message and an identity the reporter gives travel the same way (kinds
+``message`` and ``identity``: their ciphertext and report id), published in the same shuffled
+batch after the reports (a message may answer a report published in that very batch), each with
+its audit entry at its hour.
+
 The worker runs ``RELEASE_JOB`` under its database lease; the publishing transaction also takes
 its items with DELETE ... RETURNING, so two releases racing on one database publish each item
 once. Items whose period ended while nothing ran (a stopped worker, a killed server) are simply
@@ -30,13 +35,18 @@ from whistle.clock import release_period_end, to_the_hour
 from whistle.context import Context
 from whistle.crypto import new_case_number
 from whistle.db import engine as db
-from whistle.db.tables import PendingItem, Report, StatusEvent
+from whistle.db.tables import PendingItem, Report, ReporterIdentity, StatusEvent
 from whistle.jobs.runner import Job
 from whistle.officers.roles import TRIAGE, officers_with_role
-from whistle.reports import envelope, statuses
+from whistle.reports import envelope, messages, statuses
 
-# Kinds of pending item; a later "reporter message" kind adds its own publisher below.
+# Kinds of pending item, each with its publisher in _PUBLISHERS.
 REPORT = "report"
+MESSAGE = "message"
+IDENTITY = "identity"
+# Reports are published before what refers to them (a message sent before its report was
+# published); within a kind the order is the shuffle's.
+_KIND_ORDER = {REPORT: 0, MESSAGE: 1, IDENTITY: 1}
 # Version 2: officers' wraps name their holder tag (envelope.holder_tag), never their id;
 # version 1 payloads (officer ids) are still read and published under tags.
 _PAYLOAD_VERSION = 2
@@ -191,10 +201,152 @@ async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set
     )
 
 
+# --- reporter messages and identity ----------------------------------------------------------
+
+
+def _message_payload(message: messages.SealedMessage) -> bytes:
+    return json.dumps(
+        {
+            "v": _PAYLOAD_VERSION,
+            "report": str(message.report_id),
+            "position": message.position,
+            "previous": None if message.previous is None else str(message.previous),
+            "body": message.body.hex(),
+        }
+    ).encode()
+
+
+def _message_from_row(row: dict) -> messages.SealedMessage:
+    body = json.loads(row["payload"])
+    return messages.SealedMessage(
+        id=row["id"],
+        report_id=uuid.UUID(body["report"]),
+        author=messages.REPORTER,
+        position=body["position"],
+        previous=None if body["previous"] is None else uuid.UUID(body["previous"]),
+        at=row["received_at"],
+        body=bytes.fromhex(body["body"]),
+        pending=True,
+    )
+
+
+async def hold_message(ctx: Context, message: messages.SealedMessage, now: datetime) -> datetime:
+    """Store a reporter's message in the pending store (inside the caller's transaction);
+    returns when it will be published."""
+    release_at = release_period_end(now, ctx.settings.release_minutes)
+    await PendingItem.insert(
+        PendingItem(
+            id=message.id,
+            kind=MESSAGE,
+            received_at=to_the_hour(message.at),
+            release_at=release_at,
+            payload=_message_payload(message),
+        )
+    )
+    return release_at
+
+
+async def _pending_of(kind: str, report_id: uuid.UUID) -> list[dict]:
+    # The pending store holds one period's writes: reading its few rows beats an index.
+    rows = await PendingItem.select().where(PendingItem.kind == kind)
+    return [row for row in rows if json.loads(row["payload"])["report"] == str(report_id)]
+
+
+async def pending_messages(report_id: uuid.UUID) -> list[messages.SealedMessage]:
+    """The reporter's messages to this report that wait for their release."""
+    return [_message_from_row(row) for row in await _pending_of(MESSAGE, report_id)]
+
+
+async def _report_number(report_id: uuid.UUID) -> str | None:
+    row = await Report.select(Report.case_number).where(Report.id == report_id).first()
+    return None if row is None else row["case_number"]
+
+
+async def _publish_message(ctx: Context, row: dict, readers: set[int], taken: set[str]) -> None:
+    message = _message_from_row(row)
+    case_number = await _report_number(message.report_id)
+    if case_number is None:  # the report is gone (destroyed): nothing to attach it to
+        return
+    await messages.store(message)
+    await Report.update(
+        {
+            Report.reporter_messages: Report.reporter_messages + 1,
+            Report.awaiting_reporter: False,
+        }
+    ).where(Report.id == message.report_id)
+    await audit.append(
+        actions.MESSAGE_RECEIVED, actor=REPORTER_ACTOR, case_number=case_number, at=message.at
+    )
+
+
+@dataclass(frozen=True)
+class PendingIdentity:
+    """A name and contact the reporter gave, sealed, waiting for the release."""
+
+    id: uuid.UUID
+    report_id: uuid.UUID
+    body: bytes
+    at: datetime
+
+
+async def hold_identity(ctx: Context, identity: PendingIdentity, now: datetime) -> datetime:
+    """Store a reporter's identity in the pending store (inside the caller's transaction)."""
+    release_at = release_period_end(now, ctx.settings.release_minutes)
+    await PendingItem.insert(
+        PendingItem(
+            id=identity.id,
+            kind=IDENTITY,
+            received_at=to_the_hour(identity.at),
+            release_at=release_at,
+            payload=json.dumps(
+                {
+                    "v": _PAYLOAD_VERSION,
+                    "report": str(identity.report_id),
+                    "body": identity.body.hex(),
+                }
+            ).encode(),
+        )
+    )
+    return release_at
+
+
+def _identity_from_row(row: dict) -> PendingIdentity:
+    body = json.loads(row["payload"])
+    return PendingIdentity(
+        id=row["id"],
+        report_id=uuid.UUID(body["report"]),
+        body=bytes.fromhex(body["body"]),
+        at=row["received_at"],
+    )
+
+
+async def pending_identities(report_id: uuid.UUID) -> list[PendingIdentity]:
+    """Identities the reporter gave for this report that wait for their release."""
+    return [_identity_from_row(row) for row in await _pending_of(IDENTITY, report_id)]
+
+
+async def _publish_identity(ctx: Context, row: dict, readers: set[int], taken: set[str]) -> None:
+    identity = _identity_from_row(row)
+    case_number = await _report_number(identity.report_id)
+    if case_number is None:
+        return
+    await ReporterIdentity.insert(
+        ReporterIdentity(
+            id=identity.id, report=identity.report_id, at=identity.at, body=identity.body
+        )
+    )
+    await audit.append(
+        actions.IDENTITY_GIVEN, actor=REPORTER_ACTOR, case_number=case_number, at=identity.at
+    )
+
+
 _Publisher = Callable[[Context, dict, set[int], set[str]], Awaitable[None]]
-# One publisher per kind of pending item: a reporter message joins with its own kind and
-# payload, published in the same shuffled batch as the reports of its period.
-_PUBLISHERS: dict[str, _Publisher] = {REPORT: _publish_report}
+# One publisher per kind of pending item, all published in the same shuffled batch.
+_PUBLISHERS: dict[str, _Publisher] = {
+    REPORT: _publish_report,
+    MESSAGE: _publish_message,
+    IDENTITY: _publish_identity,
+}
 
 
 async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
@@ -222,6 +374,7 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
         if not rows:
             return 0
         secrets.SystemRandom().shuffle(rows)
+        rows.sort(key=lambda row: _KIND_ORDER[row["kind"]])  # stable: shuffled within a kind
         readers = {officer.id for officer in await officers_with_role(TRIAGE)}
         taken: set[str] = set()
         for row in rows:

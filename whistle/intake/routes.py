@@ -28,11 +28,14 @@ from whistle.i18n import LANGUAGES, N_, gettext, ngettext
 from whistle.intake import receipts, service
 from whistle.intake.schemas import (
     LIMITS,
+    IdentityForm,
+    MessageForm,
     ReportForm,
     TrackForm,
     validate_report,
 )
 from whistle.logs import reporter_record
+from whistle.reports.messages import MESSAGE_MAX
 from whistle.settings import Settings
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import (
@@ -40,6 +43,7 @@ from whistle.web.errors import (
     CSRF_FAILED_DETAIL,
     UNAVAILABLE_RETRY_SECONDS,
 )
+from whistle.web.forms import FORM_EXCEPTION_HANDLERS, FormFailure, redisplay
 from whistle.web.security import (
     NO_CSRF_COOKIE,
     form_token,
@@ -165,6 +169,78 @@ def receipt_text(receipt: service.Receipt, settings: Settings) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+async def _status_page(
+    ctx: Context,
+    report_id: Any,
+    data_key: bytes,
+    *,
+    form: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    return Template(
+        template_name="public/track_view.html",
+        context={
+            "view": await service.reporter_view(ctx, report_id, data_key),
+            "messages": await service.reporter_messages(report_id, data_key),
+            "identity": await service.identity_status(report_id, data_key),
+            "failed_form": form,
+            "errors": errors or {},
+            "values": values or {},
+            "limits": {
+                "message": MESSAGE_MAX,
+                "name": service.IDENTITY_NAME_MAX,
+                "contact": service.IDENTITY_CONTACT_MAX,
+            },
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+STATUS_FORM_OPT = "status_form"
+
+
+async def _status_form_again(request: Request, failure: FormFailure) -> Template | Redirect:
+    """The status page with the refused form, its message and what was typed (nothing sent)."""
+    ctx: Context = request.app.state.ctx
+    try:
+        report_id, data_key = await service.reporter_session(
+            ctx, request.cookies.get(REPORTER_COOKIE)
+        )
+    except NotAuthenticated:
+        return Redirect(path="/track?expired=true")
+    return await _status_page(
+        ctx,
+        report_id,
+        data_key,
+        form=request.route_handler.opt[STATUS_FORM_OPT],
+        errors=failure.errors,
+        values=failure.values,
+    )
+
+
+def status_form(name: str) -> dict[str, Any]:
+    return {STATUS_FORM_OPT: name, **redisplay(_status_form_again)}
+
+
+def _checked_form(data: ReportForm) -> tuple[tuple[str, str] | None, Any]:
+    """The optional identity and the report, or ValidationFailed naming every bad field."""
+    errors: dict[str, str] = {}
+    identity = data.identity()
+    if identity is not None:
+        try:
+            identity = service.check_identity(*identity, prefix="identity_")
+        except ValidationFailed as failure:
+            errors.update(failure.errors)
+    try:
+        report = validate_report(data.as_typed())
+    except ValidationFailed as failure:
+        errors = {**failure.errors, **errors}
+    if errors:
+        raise ValidationFailed(errors)
+    return identity, report
+
+
 class PublicPages(Controller):
     include_in_schema = False
 
@@ -200,9 +276,13 @@ class PublicPages(Controller):
         token: str = values["submission_token"]
         excluded = data.ticked_officers()
         try:
-            report = validate_report(data.as_typed())
+            identity, report = _checked_form(data)
             await receipts.submit_once(
-                ctx, report, receipts.FORM + token.encode(), refuse_other_report=False
+                ctx,
+                report,
+                receipts.FORM + token.encode(),
+                refuse_other_report=False,
+                identity=identity,
             )
         except ValidationFailed as failure:
             return await _form_page(values, failure.errors, excluded, status=422)
@@ -305,11 +385,43 @@ class PublicPages(Controller):
             )
         except NotAuthenticated:
             return Redirect(path="/track?expired=true")
-        view = await service.reporter_view(ctx, report_id, data_key)
-        return Template(
-            template_name="public/track_view.html",
-            context={"view": view},
-        )
+        return await _status_page(ctx, report_id, data_key)
+
+    @post(
+        "/track/messages",
+        name="track_message",
+        opt=status_form("message"),
+        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
+    async def track_message(
+        self, request: Request, data: URLEncodedBody[MessageForm], ctx: NamedDependency[Context]
+    ) -> Redirect:
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true", status_code=303)
+        await service.send_reporter_message(ctx, report_id, data_key, data.body)
+        return Redirect(path="/track/report#pesan", status_code=303)
+
+    @post(
+        "/track/identity",
+        name="track_identity",
+        opt=status_form("identity"),
+        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
+    async def track_identity(
+        self, request: Request, data: URLEncodedBody[IdentityForm], ctx: NamedDependency[Context]
+    ) -> Redirect:
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true", status_code=303)
+        await service.give_identity(ctx, report_id, data_key, data.name, data.contact)
+        return Redirect(path="/track/report#identitas", status_code=303)
 
     @post("/track/logout", name="track_logout")
     async def track_logout(self, request: Request, ctx: NamedDependency[Context]) -> Redirect:

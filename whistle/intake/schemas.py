@@ -36,6 +36,8 @@ __all__ = [
     "CATEGORIES",
     "HOW_KNOWN",
     "LIMITS",
+    "IdentityForm",
+    "MessageForm",
     "ReportBody",
     "ReportForm",
     "TrackForm",
@@ -95,6 +97,14 @@ class ReportForm(msgspec.Struct):
     excluded_officers: list[str] | str = msgspec.field(default_factory=list)
     # The form's one-time submission token (hidden field): a resend files nothing new.
     submission_token: str = ""
+    # The optional section "identity": sealed apart from the report (its own purpose).
+    identity_name: str = ""
+    identity_contact: str = ""
+
+    def identity(self) -> tuple[str, str] | None:
+        """Name and contact as typed, or None when the reporter stays anonymous."""
+        name, contact = self.identity_name.strip(), self.identity_contact.strip()
+        return (name, contact) if name or contact else None
 
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
@@ -106,7 +116,9 @@ class ReportForm(msgspec.Struct):
         values: dict[str, Any] = {
             name: value.replace("\r\n", "\n").strip()
             for name, value in msgspec.structs.asdict(self).items()
-            if isinstance(value, str) and name not in ("excluded_officers", "submission_token")
+            if isinstance(value, str)
+            and name
+            not in ("excluded_officers", "submission_token", "identity_name", "identity_contact")
         }
         values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()
@@ -119,6 +131,36 @@ class TrackForm(msgspec.Struct):
     tracking_code: str = ""
     # The form's own signed token (the tracking form sets no CSRF cookie).
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
+
+
+# Transport bounds of the status page's forms (the service says "too long" in its own words).
+StatusPageText = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+class MessageForm(msgspec.Struct):
+    """The reporter's answer on the status page."""
+
+    body: StatusPageText = ""
+
+
+class IdentityForm(msgspec.Struct):
+    """The name and contact a reporter may choose to give (on the status page)."""
+
+    name: StatusPageText = ""
+    contact: StatusPageText = ""
+
+
+class MessageBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/report/messages."""
+
+    body: str
+
+
+class IdentityBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/report/identity: a name, a contact, or both."""
+
+    name: str = ""
+    contact: str = ""
 
 
 # The amount may come as text, written as on the form ("Rp 1.500.000", "1,5 juta"); text without

@@ -22,9 +22,10 @@ from whistle.crypto import (
 )
 from whistle.crypto import InvalidTrackingCode as MalformedCode
 from whistle.db import engine as db
-from whistle.db.tables import Report, StatusEvent
+from whistle.db.tables import IdentityReveal, Report, ReporterIdentity, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
 from whistle.i18n import N_
+from whistle.inputs import has_control_characters
 from whistle.intake import release
 from whistle.officers.roles import (
     INVESTIGATOR,
@@ -33,7 +34,7 @@ from whistle.officers.roles import (
     officers_with_role,
     roles_by_officer,
 )
-from whistle.reports import envelope, statuses
+from whistle.reports import envelope, messages, statuses
 from whistle.reports.content import ReportInput
 
 
@@ -119,6 +120,7 @@ async def submit_report(
     ctx: Context,
     report: ReportInput,
     *,
+    identity: tuple[str, str] | None = None,
     with_receipt: Callable[[Receipt], Awaitable[None]] | None = None,
 ) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
@@ -129,6 +131,8 @@ async def submit_report(
     stored in one pending item, committed before the receipt is shown (an acknowledged report
     is never lost); the release at the end of the period publishes it to the case tables
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
+    An ``identity`` (name, contact) the reporter chose to give is sealed under its own purpose
+    and held beside the report (published after it in the same release).
     ``with_receipt`` runs in the same transaction (keeping the receipt of a resendable form):
     the report and its receipt commit together or not at all.
     """
@@ -164,6 +168,12 @@ async def submit_report(
             ),
             now,
         )
+        if identity is not None:
+            identity_id = uuid.uuid4()
+            body = envelope.seal_identity(report_id, data_key, identity_id, *identity)
+            await release.hold_identity(
+                ctx, release.PendingIdentity(identity_id, report_id, body, received_at), now
+            )
         receipt = Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
         if with_receipt is not None:
             await with_receipt(receipt)
@@ -334,3 +344,118 @@ async def _pending_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> 
 
 async def end_reporter_session(token: str | None) -> None:
     await sessions.destroy_session(token, sessions.REPORTER)
+
+
+# --- the dialogue with the case team -------------------------------------------------------
+
+
+async def reporter_messages(report_id: uuid.UUID, data_key: bytes) -> list[messages.Message]:
+    """The dialogue as the reporter sees it: the published messages and their own messages
+    still waiting for the release (marked pending), in order."""
+    return messages.open_dialogue(
+        report_id,
+        data_key,
+        [*await messages.published(report_id), *await release.pending_messages(report_id)],
+    )
+
+
+async def send_reporter_message(
+    ctx: Context, report_id: uuid.UUID, data_key: bytes, text: str | None
+) -> messages.Message:
+    """Seal the reporter's message after the last one they see and hold it for the release
+    (threat model 2: stored to the hour, published in the shuffled batch); returns it as the
+    reporter sees it at once."""
+    text = messages.check_text(text)
+    now = datetime.now(UTC)
+    async with db.transaction():
+        seen = await reporter_messages(report_id, data_key)
+        sealed = messages.new_message(
+            report_id, data_key, messages.REPORTER, text, seen, to_the_hour(now)
+        )
+        await release.hold_message(ctx, sealed, now)
+    return messages.Message(
+        id=sealed.id,
+        author=sealed.author,
+        position=sealed.position,
+        previous=sealed.previous,
+        at=sealed.at,
+        text=text,
+        pending=True,
+    )
+
+
+# --- the identity the reporter may choose to give ------------------------------------------
+
+IDENTITY_NAME_MAX = 200
+IDENTITY_CONTACT_MAX = 500
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """An approved reveal of the reporter's identity, as the reporter is told of it."""
+
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class IdentityStatus:
+    """Whether the reporter gave an identity (published or still pending), and every time the
+    team revealed it, with the reason."""
+
+    given: bool
+    pending: bool
+    reveals: list[Reveal]
+
+
+def check_identity(name: str | None, contact: str | None, *, prefix: str = "") -> tuple[str, str]:
+    """Name and contact as they will be sealed, or ValidationFailed naming the field (its
+    name after ``prefix``: the report form calls them identity_name, identity_contact)."""
+    name, contact = (name or "").strip(), (contact or "").strip()
+    errors = {}
+    if not name and not contact:
+        errors["name"] = N_("Isi nama atau kontak Anda (atau keduanya).")
+    if len(name) > IDENTITY_NAME_MAX:
+        errors["name"] = N_("Nama terlalu panjang (paling banyak 200 huruf).")
+    if len(contact) > IDENTITY_CONTACT_MAX:
+        errors["contact"] = N_("Kontak terlalu panjang (paling banyak 500 huruf).")
+    for field, value in (("name", name), ("contact", contact)):
+        if has_control_characters(value):
+            errors[field] = N_("Isian ini memuat karakter yang tidak diizinkan.")
+    if errors:
+        raise ValidationFailed({prefix + field: message for field, message in errors.items()})
+    return name, contact
+
+
+async def give_identity(
+    ctx: Context, report_id: uuid.UUID, data_key: bytes, name: str | None, contact: str | None
+) -> datetime:
+    """Seal the reporter's name and contact under their own purpose and hold them for the
+    release like any reporter write; returns when they reach the team."""
+    name, contact = check_identity(name, contact)
+    now = datetime.now(UTC)
+    identity_id = uuid.uuid4()
+    body = envelope.seal_identity(report_id, data_key, identity_id, name, contact)
+    async with db.transaction():
+        return await release.hold_identity(
+            ctx, release.PendingIdentity(identity_id, report_id, body, to_the_hour(now)), now
+        )
+
+
+async def identity_status(report_id: uuid.UUID, data_key: bytes) -> IdentityStatus:
+    """What the reporter is told about their identity: given, pending, revealed (when, why)."""
+    given = await ReporterIdentity.exists().where(ReporterIdentity.report == report_id)
+    pending = bool(await release.pending_identities(report_id))
+    rows = (
+        await IdentityReveal.select(IdentityReveal.decided_at, IdentityReveal.reason)
+        .where((IdentityReveal.report == report_id) & (IdentityReveal.approved.eq(True)))
+        .order_by(IdentityReveal.id)
+    )
+    reveals = []
+    for row in rows:
+        try:
+            reason = envelope.open_reveal_reason(report_id, data_key, row["reason"])
+        except DecryptionError:
+            reason = ""
+        reveals.append(Reveal(at=row["decided_at"], reason=reason))
+    return IdentityStatus(given=given, pending=pending, reveals=reveals)

@@ -531,3 +531,77 @@ async def recover_for_officer(
         return False
     await store_wraps(wrap_for_officer(report_id, data_key, officer_id, public_key))
     return True
+
+
+# --- messages and the reporter's identity -------------------------------------------------
+# Purposes of their own, each padded like every other field. A message's purpose names its id,
+# author kind, position and the message its writer saw last, so a ciphertext copied to another
+# row, report or place in the dialogue does not open (whistle.reports.messages reads them).
+
+MESSAGE = "message"
+IDENTITY = "identity"
+REVEAL_REASON = "reveal_reason"
+
+
+def message_purpose(
+    message_id: uuid.UUID, author: str, position: int, previous: uuid.UUID | None
+) -> str:
+    """The associated-data purpose of one message: its id, author kind and place in the chain."""
+    return f"{MESSAGE}:{message_id}:{author}:{position}:{previous or '-'}"
+
+
+def seal_message(
+    report_id: uuid.UUID,
+    data_key: bytes,
+    message_id: uuid.UUID,
+    author: str,
+    position: int,
+    previous: uuid.UUID | None,
+    text: str,
+) -> bytes:
+    """Encrypt a message's text, bound to its report, id, author kind, position and previous."""
+    purpose = message_purpose(message_id, author, position, previous)
+    return _seal_padded(report_id, data_key, purpose, text.encode())
+
+
+def open_message(
+    report_id: uuid.UUID,
+    data_key: bytes,
+    message_id: uuid.UUID,
+    author: str,
+    position: int,
+    previous: uuid.UUID | None,
+    blob: bytes,
+) -> str:
+    """Decrypt a message sealed by seal_message() with the same binding; DecryptionError if any
+    of it differs (a swapped, moved or reordered row)."""
+    purpose = message_purpose(message_id, author, position, previous)
+    padded = decrypt(data_key, blob, _aad(report_id, purpose + PADDED_SUFFIX))
+    return _unpad(padded).decode()
+
+
+def seal_identity(
+    report_id: uuid.UUID, data_key: bytes, identity_id: uuid.UUID, name: str, contact: str
+) -> bytes:
+    """Encrypt the name and contact a reporter chose to give, bound to the identity row's id."""
+    body = json.dumps({"name": name, "contact": contact}).encode()
+    return _seal_padded(report_id, data_key, f"{IDENTITY}:{identity_id}", body)
+
+
+def open_identity(
+    report_id: uuid.UUID, data_key: bytes, identity_id: uuid.UUID, blob: bytes
+) -> tuple[str, str]:
+    """(name, contact) from seal_identity()'s ciphertext; DecryptionError if it does not open."""
+    padded = decrypt(data_key, blob, _aad(report_id, f"{IDENTITY}:{identity_id}{PADDED_SUFFIX}"))
+    body = json.loads(_unpad(padded))
+    return str(body["name"]), str(body["contact"])
+
+
+def seal_reveal_reason(report_id: uuid.UUID, data_key: bytes, text: str) -> bytes:
+    """Encrypt the written reason of a request to reveal the reporter's identity."""
+    return _seal_padded(report_id, data_key, REVEAL_REASON, text.encode())
+
+
+def open_reveal_reason(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> str:
+    """Decrypt a reason sealed by seal_reveal_reason()."""
+    return _open_padded(report_id, data_key, REVEAL_REASON, blob).decode()

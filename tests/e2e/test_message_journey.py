@@ -1,0 +1,87 @@
+"""The dialogue in a real browser (Chromium through Playwright), JavaScript off, on a phone:
+the team asked a question; the reporter opens the status page with the code, reads it and
+answers; the answer shows at once as waiting for the release, and the team reads it after."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anyio
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.test_reporter_journey import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    _accessible,
+    _fits_phone_width,
+)
+from tests.support.cases import as_officer, file_report
+from tests.support.officers import make_officer
+from tests.support.release import publish
+from tests.support.server import running_server
+from whistle.cases import service as cases
+from whistle.reports.messages import OFFICER, REPORTER
+
+pytestmark = pytest.mark.e2e
+
+QUESTION = "Apakah Anda menyimpan bukti pembayaran kepada petugas itu?"
+ANSWER = "Ya, saya punya foto kuitansi tanpa kop dari petugas tersebut."
+
+
+def _answer_in_browser(base: str, code: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+            page = context.new_page()
+            page.goto(base + "/track")
+            page.get_by_label("Kode pelacakan").fill(code)
+            page.get_by_role("button", name="Buka Laporan").click()
+            assert page.get_by_text("Pesan dengan Tim WBS").is_visible()
+            assert page.get_by_text(QUESTION).is_visible()
+
+            # Sending nothing says what to do and sends nothing.
+            page.get_by_role("button", name="Kirim pesan").click()
+            assert page.get_by_text("Tulis isi pesan.").first.is_visible()
+
+            page.get_by_label("Tulis pesan atau jawaban").fill(ANSWER)
+            page.get_by_role("button", name="Kirim pesan").click()
+            assert page.url.endswith("/track/report#pesan")
+            assert page.get_by_text(ANSWER).is_visible()
+            assert page.get_by_text(re.compile("belum diteruskan kepada tim")).is_visible()
+            _fits_phone_width(page)
+            cookies = context.cookies()
+            context.close()
+
+            # The status page with its dialogue passes axe too (axe needs script).
+            checked_context = browser.new_context(viewport=PHONE)
+            checked_context.add_cookies(cookies)
+            checked = checked_context.new_page()
+            checked.goto(base + "/track/report")
+            assert checked.get_by_text(ANSWER).is_visible()
+            _accessible(checked, Axe())
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_reporter_answers_on_the_status_page(settings, ctx, tmp_path: Path):
+    await make_officer(ctx, "tina", ["triage"])
+    number, code = await file_report(ctx)
+    tina = await as_officer(ctx, "tina")
+    await cases.send_message(tina, number, QUESTION)
+
+    def run() -> None:
+        if not Path(CHROMIUM).exists():
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        with running_server(settings, tmp_path / "server.log") as base:
+            _answer_in_browser(base, code)
+
+    await anyio.to_thread.run_sync(run)
+    assert await publish(ctx) == 1
+    view = await cases.open_case(ctx, tina, number)
+    assert [(m.author, m.text) for m in view.messages] == [(OFFICER, QUESTION), (REPORTER, ANSWER)]
