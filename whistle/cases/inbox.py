@@ -195,7 +195,7 @@ UNREAD_IDS = (  # constant fragments only: values travel as placeholders
     "SELECT r.id FROM report r WHERE r.reporter_messages > 0 "  # noqa: S608
     f"AND r.reporter_messages > COALESCE({_SEEN}, 0)"
 )
-_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.officer = {})"
+_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.holder_tag = {})"
 
 
 def _filters(
@@ -291,21 +291,28 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
 
 
 def mark_counts_sql() -> str:
-    """The mark counts query (its five placeholders all take the officer's id)."""
+    """The mark counts query; ``mark_counts_args`` gives its placeholders' values."""
     return (
         f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {_HELD}) AS u) AS unread, "  # noqa: S608
         f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {_HELD}) AS w) AS waiting, "
-        "(SELECT COUNT(*) FROM report_key k WHERE k.officer = {}) "
+        "(SELECT COUNT(*) FROM report_key k WHERE k.holder_tag = {}) "
         "- (SELECT COUNT(*) FROM case_view v WHERE v.officer = {} AND EXISTS "
-        "(SELECT 1 FROM report_key k WHERE k.officer = v.officer AND k.report = v.report)) AS new"
+        "(SELECT 1 FROM report_key k WHERE k.holder_tag = {} AND k.report = v.report)) AS new"
     )
+
+
+def mark_counts_args(officer_id: int) -> list[Any]:
+    """The values of ``mark_counts_sql``'s placeholders: the officer's id where case_view is
+    read, their holder tag where report_key is."""
+    tag = holder_tag(officer_id)
+    return [officer_id, tag, tag, tag, officer_id, tag]
 
 
 async def mark_counts(officer_id: int) -> MarkCounts:
     """The officer's cases with an unread reporter answer, waiting for the reporter, never
     opened. The first two walk the few cases with a dialogue (partial indexes); "never opened"
     is the officer's wraps less the cases they opened, two index-only counts."""
-    row = (await db.fetch(mark_counts_sql(), *[officer_id] * 5))[0]
+    row = (await db.fetch(mark_counts_sql(), *mark_counts_args(officer_id)))[0]
     return MarkCounts(unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]))
 
 
