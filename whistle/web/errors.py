@@ -98,6 +98,20 @@ def error_response(
         if errors:
             body["errors"] = {name: gettext(message) for name, message in errors.items()}
         return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    if request.url.path.startswith("/officer"):
+        # Officer pages keep the officer's layout and lead back to their start page. The officer
+        # is known only when the session was read (not for a path no route matches).
+        return Template(
+            template_name="errors/officer_error.html",
+            context={
+                "status": status,
+                "title": title,
+                "detail": detail,
+                "officer": request.scope.get("user"),
+            },
+            status_code=status,
+            headers=headers,
+        )
     return Template(
         template_name="errors/error.html",
         context={"status": status, "title": title, "detail": detail},
