@@ -22,7 +22,7 @@ from whistle.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from whistle.i18n import LANGUAGES, N_, gettext, ngettext
+from whistle.i18n import LANGUAGES, N_, choose_language, current_language, gettext, ngettext
 from whistle.intake import receipts, service
 from whistle.intake.schemas import (
     LIMITS,
@@ -33,6 +33,7 @@ from whistle.intake.schemas import (
 from whistle.settings import Settings
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
+from whistle.web.language import language_cookie
 from whistle.web.security import (
     NO_CSRF_COOKIE,
     form_token,
@@ -77,6 +78,14 @@ def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie
     return session_cookie(ctx, REPORTER_COOKIE, value, "/track", expire=expire)
 
 
+def _language_kept(ctx: Context, data: ReportForm | TrackForm) -> list[Cookie]:
+    """Serve this request in the language a form's switch chose, and remember it like the
+    /bahasa links do."""
+    language = choose_language(data.switch_language)
+    current_language.set(language)
+    return [language_cookie(language, secure=not ctx.settings.development)]
+
+
 async def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
@@ -84,6 +93,7 @@ async def _form_page(
     status: int = 200,
     *,
     busy: bool = False,
+    cookies: list[Cookie] | None = None,
 ) -> Template:
     return Template(
         template_name="public/report_form.html",
@@ -97,6 +107,7 @@ async def _form_page(
         },
         status_code=status,
         headers={"Retry-After": str(BUSY_RETRY_SECONDS)} if busy else None,
+        cookies=cookies,
     )
 
 
@@ -146,6 +157,9 @@ class PublicPages(Controller):
             values["submission_token"] = sessions.new_submission_token()
         token: str = values["submission_token"]
         excluded = data.ticked_officers()
+        if data.switch_language:
+            # A language button: the same form in that language, nothing checked or stored.
+            return await _form_page(values, {}, excluded, cookies=_language_kept(ctx, data))
         try:
             report = validate_report(data.as_typed())
             await receipts.submit_once(
@@ -210,6 +224,12 @@ class PublicPages(Controller):
             ctx.keyring.csrf_secret, TRACK_FORM, data.csrf_token
         ):
             raise PermissionDenied(CSRF_FAILED_DETAIL)
+        if data.switch_language:
+            # A language button: the form again in that language, the typed code kept (this
+            # no-store page only), nothing looked up.
+            page = _track_page(ctx, typed=data.tracking_code[:TYPED_CODE_MAX])
+            page.cookies.extend(_language_kept(ctx, data))
+            return page
         try:
             token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:

@@ -95,6 +95,8 @@ class ReportForm(msgspec.Struct):
     excluded_officers: list[str] | str = msgspec.field(default_factory=list)
     # The form's one-time submission token (hidden field): a resend files nothing new.
     submission_token: str = ""
+    # Set by a language button of the page (no filing: the form comes back in that language).
+    switch_language: str = ""
 
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
@@ -106,7 +108,8 @@ class ReportForm(msgspec.Struct):
         values: dict[str, Any] = {
             name: value.replace("\r\n", "\n").strip()
             for name, value in msgspec.structs.asdict(self).items()
-            if isinstance(value, str) and name not in ("excluded_officers", "submission_token")
+            if isinstance(value, str)
+            and name not in ("excluded_officers", "submission_token", "switch_language")
         }
         values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()
@@ -119,6 +122,8 @@ class TrackForm(msgspec.Struct):
     tracking_code: str = ""
     # The form's own signed token (the tracking form sets no CSRF cookie).
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
+    # Set by a language button of the page: the form comes back in that language, code kept.
+    switch_language: str = ""
 
 
 # The amount may come as text, written as on the form ("Rp 1.500.000", "1,5 juta"); text without

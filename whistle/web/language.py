@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from whistle.i18n import LANGUAGES, choose_language, current_language
 
@@ -25,4 +26,16 @@ def set_request_language(request: Request) -> None:
     """Choose this request's interface language (query, then cookie, then Indonesian)."""
     current_language.set(
         language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+    )
+
+
+def language_cookie(language: str, *, secure: bool) -> Cookie:
+    """Remembers the reader's choice for a year (the /bahasa links and the forms' switch)."""
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
     )
