@@ -1,4 +1,5 @@
-"""Which language a request is served in: query, then the cookie set by /bahasa, then Indonesian."""
+"""Which language a request is served in: query, then the cookie set by /bahasa, then Indonesian;
+on the JSON API the app's Accept-Language comes before the cookie."""
 
 from __future__ import annotations
 
@@ -22,11 +23,32 @@ def language_for(query: str | None, cookie: str | None) -> str:
     return choose_language(None)
 
 
+def accepted_language(header: str | None) -> str | None:
+    """The supported language an Accept-Language header prefers most (``en-US;q=0.8`` counts
+    as ``en``), or None."""
+    ranked = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else None
+
+
 def set_request_language(request: Request) -> None:
-    """Choose this request's interface language (query, then cookie, then Indonesian)."""
-    current_language.set(
-        language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
-    )
+    """Choose this request's interface language (query, then cookie, then Indonesian). The
+    JSON API also honours Accept-Language (the office's app says what its user chose) before
+    the cookie; pages ignore it (see language_for)."""
+    query = request.query_params.get("lang")
+    if request.url.path.startswith("/api/") and query not in LANGUAGES:
+        query = accepted_language(request.headers.get("accept-language"))
+    current_language.set(language_for(query, request.cookies.get(LANGUAGE_COOKIE)))
 
 
 def language_cookie(language: str, *, secure: bool) -> Cookie:
