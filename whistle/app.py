@@ -14,6 +14,7 @@ from whistle.audit.labels import ACTION_LABELS
 from whistle.audit.routes import ROUTES as AUDIT_ROUTES
 from whistle.audit.service import configure_chain_key
 from whistle.cases.routes import ROUTES as CASE_ROUTES
+from whistle.cases.workflow import TRANSITIONS
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
@@ -65,6 +66,7 @@ TEMPLATE_LABELS = {
     "role_label": ROLE_LABELS,
     "action_label": ACTION_LABELS,
     "learn_label": EDUCATION_PAGES,
+    "transition_label": {name: move.label for name, move in TRANSITIONS.items()},
 }
 
 

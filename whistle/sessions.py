@@ -143,6 +143,13 @@ async def load_session(token: str | None, kind: str, *, idle: timedelta) -> Sess
     return Session(kind=kind, officer_id=row.officer, secret=secret, created_at=row.created_at)
 
 
+def session_key(token: str | None) -> str | None:
+    """The stored key (hash of the id) of the session behind ``token``, for rows that belong to
+    one session and go with it; None for a malformed token."""
+    session_id = _decode_token(token or "")
+    return session_lookup(session_id).hex() if session_id is not None else None
+
+
 async def destroy_session(token: str | None, kind: str) -> None:
     """End the session behind ``token`` if it is of ``kind``: a reporter's token never ends an
     officer's session, nor the other way round."""

@@ -61,7 +61,10 @@ def _journey(base: str) -> None:
 
             page.get_by_role("button", name="Kirim Laporan").click()
             assert page.get_by_text("Laporan belum terkirim.").is_visible()
-            assert page.get_by_text("Pilih jenis pelanggaran dari daftar.").is_visible()
+            # Beside its field, and (since issue 12) also linked from the summary above the form.
+            message = "Pilih jenis pelanggaran dari daftar."
+            assert page.locator("#category-error").get_by_text(message).is_visible()
+            assert page.get_by_role("link", name=message).is_visible()
 
             page.get_by_label("Jenis pelanggaran").select_option("pungli")
             page.get_by_label("Apa yang terjadi?").fill(DESCRIPTION)

@@ -49,6 +49,7 @@ TRIAGE_OR_ASSIGNEE = {**TRIAGE_ACTION, **NO_KEY, "investigator": "done"}
 
 GET_EXPECTED = {
     "/officer": CASE_WORKERS,
+    "/officer/start": EVERY_OFFICER,  # redirects to the role's start page
     "/officer/account": EVERY_OFFICER,
     "/officer/account/totp": EVERY_OFFICER,
     "/officer/password": EVERY_OFFICER,
@@ -164,7 +165,10 @@ async def test_every_officer_route_for_every_role(client, ctx):
             if shows_content:
                 seen.append(f"{principal} {path}")
             assert not shows_content or principal in CASE_READERS, f"{principal} saw {path}"
-    assert sorted(seen) == sorted(f"{p} /officer/cases/{{number:str}}" for p in CASE_READERS)
+    # The case page, and the inbox's preview (also reached through the start page), for the
+    # officers holding the key; nowhere else, and never for the excluded or unassigned.
+    pages = ("/officer", "/officer/start", "/officer/cases/{number:str}")
+    assert sorted(seen) == sorted(f"{p} {page}" for p in CASE_READERS for page in pages)
 
     # Refusals first, then what is admitted (an empty form changes little or nothing).
     posts = sorted(

@@ -9,6 +9,7 @@ parametrised case: add the performer with the service function.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,13 +20,16 @@ from tests.conftest import OFFICE_PASSPHRASE
 from tests.support.cases import as_officer, file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from tests.support.release import publish
+from whistle.app import TEMPLATE_LABELS
 from whistle.audit import actions, queries
 from whistle.audit.checkpoint import take_checkpoint
+from whistle.audit.labels import DETAIL_LABELS, describe_details
 from whistle.audit.verify import verify_chain
 from whistle.cases import retention
 from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Officer
+from whistle.i18n import LANGUAGES, current_language
 from whistle.intake import service as intake
 from whistle.officers import admin, login, policy, recovery, roster, throttle, totp
 from whistle.officers import service as officers
@@ -405,3 +409,38 @@ async def test_the_action_leaves_exactly_one_entry(ctx, action):
     new_entries = [row["action"] for row in await entries_after(head["seq"])]
     assert new_entries == [action]
     assert (await verify_chain()).ok
+
+
+def _keys(details: dict) -> set[str]:
+    keys = set()
+    for key, value in details.items():
+        keys.add(key)
+        if isinstance(value, dict):
+            keys |= _keys(value)
+    return keys
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+@pytest.mark.parametrize("action", sorted(actions.ALL_ACTIONS))
+async def test_the_action_details_read_in_human_words_in_both_languages(ctx, action):
+    """The details each action really records are named in Indonesian and English: no technical
+    key, no Python value (None, True, False) and no bare code reaches the reader."""
+    world = await make_world(ctx)
+    act = await PERFORMERS[action](world)
+    head = await AuditEntry.select(AuditEntry.seq).order_by(AuditEntry.seq, ascending=False).first()
+    await act()
+    [entry] = await AuditEntry.select(AuditEntry.details).where(AuditEntry.seq > head["seq"])
+    details = entry["details"]
+    details = json.loads(details) if isinstance(details, str) else details
+    assert _keys(details or {}) <= set(DETAIL_LABELS), "a detail without a label"
+    for language in LANGUAGES:
+        token = current_language.set(language)
+        try:
+            pairs = describe_details(details or {}, TEMPLATE_LABELS)
+            text = "; ".join(f"{label}: {value}" for label, value in pairs)
+        finally:
+            current_language.reset(token)
+        for raw in ("None", "True", "False", "_", "{", "["):
+            assert raw not in text, f"{action} in {language}: {text}"
+        for key in _keys(details or {}):
+            assert f"{key}:" not in text, f"{action} in {language}: {text}"

@@ -130,7 +130,8 @@ async def test_the_form_and_receipt_say_no_store_and_the_form_no_autocomplete(cl
     form = await client.get("/report")
     assert form.headers["cache-control"] == "no-store"
     assert re.search(
-        r'<form method="post" action="/report" novalidate autocomplete="off">', form.text
+        r'<form id="report-form" method="post" action="/report" novalidate autocomplete="off">',
+        form.text,
     )
     receipt = await post_form(client, "/report", VALID_REPORT)
     assert receipt.headers["cache-control"] == "no-store"

@@ -37,7 +37,7 @@ def test_case_history_partial_lists_the_entries_with_labels():
     assert "<td>7</td>" in html
     assert "28 November 2026, 09.00 WIB" in html
     assert "Status diubah" in html
-    assert "from: received; to: verification" in html
+    assert "Dari status: Diterima; Ke status: Dalam Verifikasi" in html
     # An action without a label is shown by its technical name.
     unlabelled = {**TEMPLATE_LABELS, "action_label": {}}
     assert "case.status_changed" in render(

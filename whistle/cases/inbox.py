@@ -1,8 +1,12 @@
-"""The officer's inbox: the cases whose key is wrapped for them, metadata only, deadline first.
+"""The officer's inbox: the cases whose key is wrapped for them, deadline first.
 
-Nothing here decrypts: a row is case number, category, status, priority, dates and assignees,
-all plain workflow metadata (threat model 1), so a page of 50 costs two indexed queries whatever
-the number of cases. The sort and filter expressions are the ones indexed by migration
+The query reads plain workflow metadata only (threat model 1): case number, category, status,
+priority, dates and assignees, so a page of 50 costs two indexed queries whatever the number of
+cases. Given the officer's unlocked private key, the rows of the page shown (and only those) are
+then opened for a short preview of the description and to mark reports that look alike on the
+page; the plaintext lives only in the page rendered, never cached or stored.
+
+The sort and filter expressions are the ones indexed by migration
 2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical).
 """
 
@@ -14,11 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from whistle.clock import WIB
 from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, OfficerCaseView
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import DB_INT_MAX, MAX_PAGE
+from whistle.reports import envelope
 from whistle.reports import statuses as st
 from whistle.reports.content import CATEGORIES
 from whistle.reports.envelope import holder_tag
@@ -131,6 +137,11 @@ class InboxRow:
     unread: bool = False
     waiting: bool = False
     new: bool = False
+
+    # The start of the description, for an officer holding the key (None otherwise).
+    preview: str | None = None
+    # Rows of the page that look alike share a letter ("A", "B", ...): see look_alike_key.
+    alike: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +337,62 @@ async def _seen(officer_id: int, ids: list[Any]) -> dict[str, int]:
     return {str(row["report"]): row["reporter_messages_seen"] for row in rows}
 
 
+PREVIEW_CHARACTERS = 120
+
+
+def preview_of(description: str, limit: int = PREVIEW_CHARACTERS) -> str:
+    """The first ``limit`` characters of a description on one line, cut at a word when one
+    ends near the limit, with an ellipsis when something was left out."""
+    text = " ".join(description.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def _normalised_place(location: str) -> str:
+    # "Loket 2", "loket  2." and "LOKET 2" are one place; punctuation and spacing do not count.
+    return " ".join("".join(c if c.isalnum() else " " for c in location.casefold()).split())
+
+
+def look_alike_key(category: str, location: str, received_at: datetime) -> tuple | None:
+    """What makes two reports look alike: the same category, the same place (normalised) and
+    the same ISO week of receipt. None without a place: nothing to compare."""
+    place = _normalised_place(location)
+    if not place:
+        return None
+    year, week, _ = received_at.astimezone(WIB).isocalendar()
+    return (category, place, year, week)
+
+
+def _alike_groups(keys: dict[str, tuple | None]) -> dict[str, str]:
+    """Row id -> group letter, for keys shared by two rows or more (in page order)."""
+    counts: dict[tuple, int] = {}
+    for key in keys.values():
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    letters: dict[tuple, str] = {}
+    groups = {}
+    for row_id, key in keys.items():
+        if key is not None and counts[key] > 1:
+            if key not in letters:
+                letters[key] = _letter(len(letters))
+            groups[row_id] = letters[key]
+    return groups
+
+
+def _letter(index: int) -> str:
+    # A..Z, then AA, AB, ... (a page holds at most PAGE_SIZE rows, so 25 groups).
+    return chr(ord("A") + index) if index < 26 else _letter(index // 26 - 1) + _letter(index % 26)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _as_utc(value: Any) -> Any:
     # SQLite hands back text for columns read through raw SQL in some drivers' paths.
     if isinstance(value, str):
@@ -334,9 +401,15 @@ def _as_utc(value: Any) -> Any:
 
 
 async def inbox(
-    officer_id: int, view: InboxFilter, *, due_soon_days: int, now: datetime | None = None
+    officer_id: int,
+    view: InboxFilter,
+    *,
+    due_soon_days: int,
+    now: datetime | None = None,
+    private_key: bytes | None = None,
 ) -> InboxPage:
-    """One page of the officer's inbox under ``view``'s filters and sort."""
+    """One page of the officer's inbox under ``view``'s filters and sort; with the officer's
+    unlocked ``private_key``, each row of this page carries its preview and look-alike mark."""
     now = now or datetime.now(UTC)
     small = await wrap_count(officer_id) < SMALL_INBOX
     text, args = inbox_sql(officer_id, view, now=now, due_soon_days=due_soon_days, small=small)
@@ -355,6 +428,21 @@ async def inbox(
         ):
             assignees.setdefault(str(row["report"]), []).append(row["display_name"])
     seen = await _seen(officer_id, ids)
+    contents = {}
+    if private_key is not None and ids:
+        opened = await envelope.open_contents_for_officer(
+            officer_id, private_key, [_uuid(value) for value in ids]
+        )
+        contents = {str(report_id): content for report_id, content in opened.items()}
+    alike = _alike_groups(
+        {
+            str(row["id"]): look_alike_key(
+                row["category"], contents[str(row["id"])].location, _as_utc(row["received_at"])
+            )
+            for row in rows
+            if str(row["id"]) in contents
+        }
+    )
     result = []
     for row in rows:
         seen_count = seen.get(str(row["id"]))
@@ -363,7 +451,7 @@ async def inbox(
         feedback_due = _as_utc(row["feedback_due"])
         result.append(
             InboxRow(
-                id=row["id"] if isinstance(row["id"], uuid.UUID) else uuid.UUID(str(row["id"])),
+                id=_uuid(row["id"]),
                 case_number=row["case_number"],
                 category=row["category"],
                 status=row["status"],
@@ -385,6 +473,10 @@ async def inbox(
                 unread=row["reporter_messages"] > (seen_count or 0),
                 waiting=bool(row["awaiting_reporter"]),
                 new=seen_count is None,
+                preview=preview_of(contents[str(row["id"])].description)
+                if str(row["id"]) in contents
+                else None,
+                alike=alike.get(str(row["id"])),
             )
         )
     return InboxPage(

@@ -157,7 +157,10 @@ class CasePages(Controller):
             }
         )
         inbox = await inbox_service.inbox(
-            officer.id, view, due_soon_days=ctx.settings.due_soon_days
+            officer.id,
+            view,
+            due_soon_days=ctx.settings.due_soon_days,
+            private_key=officer.private_key,
         )
         return Template(
             template_name="officer/inbox.html",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whistle import audit
+from whistle import audit, sessions
 from whistle.audit import actions
 from whistle.audit.service import AuditRecord, case_history
 from whistle.cases import workflow
@@ -242,10 +242,26 @@ def _people(rows: list[dict[str, Any]]) -> list[Person]:
 # --- reading -------------------------------------------------------------------------------
 
 
+async def _first_view_in_session(officer: CurrentOfficer, report_id: uuid.UUID) -> bool:
+    """Marks the case as opened in the officer's session; True the first time only. The unique
+    index decides, so two tabs opening the case at once still log it once."""
+    session = sessions.session_key(officer.session_token)
+    if session is None:
+        return True
+    inserted = await db.fetch(
+        "INSERT INTO session_case_view (session, report) VALUES ({}, {}) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        session,
+        report_id,
+    )
+    return bool(inserted)
+
+
 async def open_case(
     ctx: Context, officer: CurrentOfficer, case_number: str, *, record: bool = True
 ) -> CaseView:
-    """Decrypt the case for the officer and record the opening (CASE_OPENED).
+    """Decrypt the case for the officer and record the opening (CASE_OPENED), once per case per
+    officer session: further views in the same session add nothing to the audit log.
 
     ``record=False`` re-renders a page just shown (a form sent back with a mistake): the
     opening was already recorded, and refused input must change nothing."""
@@ -253,7 +269,10 @@ async def open_case(
     if record:
         async with db.transaction():
             await _record_view(officer.id, case.id)
-            await audit.append(actions.CASE_OPENED, actor=officer.username, case_number=case.number)
+            if await _first_view_in_session(officer, case.id):
+                await audit.append(
+                    actions.CASE_OPENED, actor=officer.username, case_number=case.number
+                )
     report = case.report()
     row = case.row
     assignees = _people(

@@ -38,6 +38,9 @@ INDEXES: dict[str, NamedIndex] = {
     "pending_item_release": NamedIndex("pending_item"),
     "web_session_expires": NamedIndex("web_session"),
     "web_session_officer": NamedIndex("web_session"),
+    # One "case opened" audit line per case per officer session (whistle.cases.service).
+    "session_case_view_once": NamedIndex("session_case_view", unique=True),
+    "session_case_view_report": NamedIndex("session_case_view"),
     "audit_entry_case": NamedIndex("audit_entry"),
     "audit_entry_actor": NamedIndex("audit_entry"),
     "audit_entry_action": NamedIndex("audit_entry"),

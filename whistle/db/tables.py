@@ -169,6 +169,15 @@ class WebSession(Table, tablename="web_session"):
     expires_at = Timestamptz()
 
 
+class SessionCaseView(Table, tablename="session_case_view"):
+    """A case whose opening an officer session has already logged: the audit log gets one
+    "case opened" line per case per session, not one per page view."""
+
+    id = Serial(primary_key=True)
+    session = ForeignKey(WebSession, null=False, on_delete=OnDelete.cascade)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+
+
 class SubmissionReceipt(Table, tablename="submission_receipt"):
     """The receipt of a report, kept briefly so a resent form or API retry shows it again
     instead of filing twice (whistle.sessions). Found by a keyed hash of the submission token;
@@ -345,6 +354,7 @@ ALL_TABLES: list[type[Table]] = [
     StatusEvent,
     PendingItem,
     WebSession,
+    SessionCaseView,
     SubmissionReceipt,
     AuditEntry,
     AuditCheckpoint,

@@ -24,7 +24,7 @@ from whistle.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from whistle.i18n import LANGUAGES, N_, gettext, ngettext
+from whistle.i18n import LANGUAGES, N_, choose_language, current_language, gettext, ngettext
 from whistle.intake import receipts, service
 from whistle.intake.schemas import (
     LIMITS,
@@ -44,6 +44,7 @@ from whistle.web.errors import (
     UNAVAILABLE_RETRY_SECONDS,
 )
 from whistle.web.forms import FORM_EXCEPTION_HANDLERS, FormFailure, redisplay
+from whistle.web.language import language_cookie
 from whistle.web.security import (
     NO_CSRF_COOKIE,
     form_token,
@@ -112,6 +113,14 @@ def _form_context(
     }
 
 
+def _language_kept(ctx: Context, data: ReportForm | TrackForm) -> list[Cookie]:
+    """Serve this request in the language a form's switch chose, and remember it like the
+    /bahasa links do."""
+    language = choose_language(data.switch_language)
+    current_language.set(language)
+    return [language_cookie(language, secure=not ctx.settings.development)]
+
+
 async def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
@@ -120,6 +129,7 @@ async def _form_page(
     *,
     busy: bool = False,
     unavailable: bool = False,
+    cookies: list[Cookie] | None = None,
 ) -> Template:
     officers = await _excludable_officers()
     retry_after = BUSY_RETRY_SECONDS if busy else UNAVAILABLE_RETRY_SECONDS if unavailable else 0
@@ -130,6 +140,7 @@ async def _form_page(
         ),
         status_code=status,
         headers={"Retry-After": str(retry_after)} if retry_after else None,
+        cookies=cookies,
     )
 
 
@@ -275,6 +286,9 @@ class PublicPages(Controller):
             values["submission_token"] = sessions.new_submission_token()
         token: str = values["submission_token"]
         excluded = data.ticked_officers()
+        if data.switch_language:
+            # A language button: the same form in that language, nothing checked or stored.
+            return await _form_page(values, {}, excluded, cookies=_language_kept(ctx, data))
         try:
             identity, report = _checked_form(data)
             await receipts.submit_once(
@@ -363,6 +377,12 @@ class PublicPages(Controller):
             ctx.keyring.csrf_secret, TRACK_FORM, data.csrf_token
         ):
             raise PermissionDenied(CSRF_FAILED_DETAIL)
+        if data.switch_language:
+            # A language button: the form again in that language, the typed code kept (this
+            # no-store page only), nothing looked up.
+            page = _track_page(ctx, typed=data.tracking_code[:TYPED_CODE_MAX])
+            page.cookies.extend(_language_kept(ctx, data))
+            return page
         try:
             token = await service.start_reporter_session(ctx, data.tracking_code)
         except InvalidTrackingCode as failure:

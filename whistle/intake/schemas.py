@@ -106,6 +106,9 @@ class ReportForm(msgspec.Struct):
         name, contact = self.identity_name.strip(), self.identity_contact.strip()
         return (name, contact) if name or contact else None
 
+    # Set by a language button of the page (no filing: the form comes back in that language).
+    switch_language: str = ""
+
     def ticked_officers(self) -> list[str]:
         value = self.excluded_officers
         return [value] if isinstance(value, str) else value
@@ -118,7 +121,13 @@ class ReportForm(msgspec.Struct):
             for name, value in msgspec.structs.asdict(self).items()
             if isinstance(value, str)
             and name
-            not in ("excluded_officers", "submission_token", "identity_name", "identity_contact")
+            not in (
+                "excluded_officers",
+                "submission_token",
+                "identity_name",
+                "identity_contact",
+                "switch_language",
+            )
         }
         values["amount_requested"] = values["amount_requested"] or None
         values["excluded_officers"] = self.ticked_officers()
@@ -131,6 +140,8 @@ class TrackForm(msgspec.Struct):
     tracking_code: str = ""
     # The form's own signed token (the tracking form sets no CSRF cookie).
     csrf_token: str = msgspec.field(default="", name="_csrf_token")
+    # Set by a language button of the page: the form comes back in that language, code kept.
+    switch_language: str = ""
 
 
 # Transport bounds of the status page's forms (the service says "too long" in its own words).

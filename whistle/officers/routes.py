@@ -271,6 +271,17 @@ class TotpEnrolmentPages(Controller):
         return Redirect(path="/officer/account/totp", status_code=303)
 
 
+class StartPage(Controller):
+    """The officer's own start page (the one login lands on), for links that cannot know the
+    officer's roles: the officer error pages."""
+
+    path = "/start"
+
+    @get("/", name="officer_start")
+    async def start(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
+        return Redirect(path=home_for(officer.roles), status_code=303)
+
+
 class AccountPages(Controller):
     """The officer's own account: summary, turning two-factor off."""
 
@@ -491,4 +502,4 @@ ADMIN_MESSAGES = {
     "settings": N_("Pengaturan disimpan."),
 }
 
-ROUTES: list = [LoginPages, PasswordPages, TotpEnrolmentPages, AccountPages, AdminPages]
+ROUTES: list = [LoginPages, PasswordPages, TotpEnrolmentPages, StartPage, AccountPages, AdminPages]

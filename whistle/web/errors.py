@@ -101,19 +101,25 @@ def error_response(
             body["errors"] = {name: gettext(message) for name, message in errors.items()}
         return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
     context = {"status": status, "title": title, "detail": detail}
-    if not request.url.path.startswith(OFFICER_PREFIX):
-        # The same for every visitor of this path: rendered once (a scan of made-up paths
-        # only cycles the bounded cache).
-        return shared_page(
-            request,
-            "errors/error.html",
-            context=context,
-            key=(status, title, detail),
+    if request.url.path.startswith(OFFICER_PREFIX):
+        # Officer pages keep the officer's layout and lead back to their start page. The officer
+        # is known only when the session was read (not for a path no route matches); never
+        # shared between requests.
+        return Template(
+            template_name="errors/officer_error.html",
+            context={**context, "officer": request.scope.get("user")},
             status_code=status,
             headers=headers,
         )
-    return Template(
-        template_name="errors/error.html", context=context, status_code=status, headers=headers
+    # The same for every visitor of this path: rendered once (a scan of made-up paths only
+    # cycles the bounded cache).
+    return shared_page(
+        request,
+        "errors/error.html",
+        context=context,
+        key=(status, title, detail),
+        status_code=status,
+        headers=headers,
     )
 
 

@@ -1,8 +1,10 @@
-"""Which language a request is served in: query, then the cookie set by /bahasa, then Indonesian."""
+"""Which language a request is served in: query, then the cookie set by /bahasa, then Indonesian;
+on the JSON API the app's Accept-Language comes before the cookie."""
 
 from __future__ import annotations
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from whistle.i18n import LANGUAGES, choose_language, current_language
 
@@ -21,15 +23,49 @@ def language_for(query: str | None, cookie: str | None) -> str:
     return choose_language(None)
 
 
+def accepted_language(header: str | None) -> str | None:
+    """The supported language an Accept-Language header prefers most (``en-US;q=0.8`` counts
+    as ``en``), or None."""
+    ranked = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().split("-")[0].lower()
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else None
+
+
 def set_request_language(request: Request) -> None:
-    """Choose this request's interface language (query, then cookie, then Indonesian)."""
-    # Most requests ask for no language at all: spare them parsing the query and cookies.
+    """Choose this request's interface language (query, then cookie, then Indonesian). The
+    JSON API also honours Accept-Language (the office's app says what its user chose) before
+    the cookie; pages ignore it (see language_for)."""
+    is_api = request.scope["path"].startswith("/api/")
+    # Most page requests ask for no language at all: spare them parsing the query and cookies.
     asked = b"lang=" in request.scope.get("query_string", b"") or any(
         name == b"cookie" and b"lang=" in value for name, value in request.scope["headers"]
     )
-    if not asked:
+    if not asked and not is_api:
         current_language.set(choose_language(None))
         return
-    current_language.set(
-        language_for(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE))
+    query = request.query_params.get("lang")
+    if is_api and query not in LANGUAGES:
+        query = accepted_language(request.headers.get("accept-language"))
+    current_language.set(language_for(query, request.cookies.get(LANGUAGE_COOKIE)))
+
+
+def language_cookie(language: str, *, secure: bool) -> Cookie:
+    """Remembers the reader's choice for a year (the /bahasa links and the forms' switch)."""
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="strict",
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
@@ -14,7 +13,7 @@ from whistle.db.outage import is_unavailable
 from whistle.i18n import choose_language
 from whistle.web.dependencies import safe_next
 from whistle.web.errors import UNAVAILABLE_RETRY_SECONDS
-from whistle.web.language import LANGUAGE_COOKIE
+from whistle.web.language import language_cookie
 
 
 class SiteRoutes(Controller):
@@ -27,16 +26,7 @@ class SiteRoutes(Controller):
         language = choose_language(lang)
         return Redirect(
             path=safe_next(next),
-            cookies=[
-                Cookie(
-                    key=LANGUAGE_COOKIE,
-                    value=language,
-                    max_age=365 * 24 * 3600,
-                    httponly=True,
-                    secure=not ctx.settings.development,
-                    samesite="strict",
-                )
-            ],
+            cookies=[language_cookie(language, secure=not ctx.settings.development)],
         )
 
     @get("/healthz", name="health")

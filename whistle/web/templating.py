@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 from litestar.utils.scope.state import ScopeState
 
 from whistle import i18n
+from whistle.audit.labels import describe_details
 from whistle.clock import WIB
 from whistle.resources import TEMPLATES_DIR
 
@@ -97,6 +98,7 @@ def _configure(
         for name, table in labels.items():
             env.filters[name] = _label_filter(table)
         env.globals["options"] = _options(labels)
+        env.globals["audit_details"] = lambda details: describe_details(details, labels)
         env.globals["languages"] = i18n.LANGUAGES
         env.globals["current_language"] = i18n.current_language.get
         env.globals.update(constants)
