@@ -47,4 +47,7 @@ INDEXES: dict[str, NamedIndex] = {
     "key_revocation_unique": NamedIndex("key_revocation", unique=True),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
+    # The mail sender's scan of unsent rows (partial) and the per-officer coalescing look-up.
+    "mail_outbox_due": NamedIndex("mail_outbox"),
+    "mail_outbox_officer": NamedIndex("mail_outbox"),
 }

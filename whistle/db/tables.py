@@ -42,6 +42,8 @@ class Officer(Table, tablename="officer"):
     totp_last_step = BigInt(null=True, default=None)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # Where alerts go (officer data, never a reporter's); None: this officer gets no mail.
+    email = Varchar(length=254, null=True, default=None)
 
 
 class OfficerRole(Table, tablename="officer_role"):
@@ -258,6 +260,25 @@ class LoginThrottle(Table, tablename="login_throttle"):
     episodes = Integer(default=0)
 
 
+class MailOutbox(Table, tablename="mail_outbox"):
+    """An alert waiting for `whistle worker` to mail it (whistle.notify): written in the event's
+    own transaction, holding the kind and counts only, never content, names of reporters or codes.
+    The address is read at sending time. ``claimed_until`` is the sending worker's lease;
+    ``attempts`` and ``due_at`` carry the backoff; a sent row is kept briefly, then deleted."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=32)
+    payload = Text()
+    created_at = Timestamptz()
+    due_at = Timestamptz()
+    attempts = Integer(default=0)
+    claimed_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    # The SMTP error's class name of the last failed attempt (never its message or an address).
+    last_error = Varchar(length=64, null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Officer,
     OfficerRole,
@@ -278,4 +299,5 @@ ALL_TABLES: list[type[Table]] = [
     KeyRevocation,
     SystemSetting,
     LoginThrottle,
+    MailOutbox,
 ]

@@ -32,6 +32,7 @@ from whistle.crypto import new_case_number
 from whistle.db import engine as db
 from whistle.db.tables import PendingItem, Report, StatusEvent
 from whistle.jobs.runner import Job
+from whistle.notify.outbox import queue_new_reports_alert
 from whistle.officers.roles import TRIAGE, officers_with_role
 from whistle.reports import envelope, statuses
 
@@ -189,7 +190,8 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
 
     One transaction takes the items with DELETE ... RETURNING (a concurrent release gets none of
     them) and publishes them in a random order into the case tables, each with its audit entry
-    (at its hour), case number and status event. New kinds of reporter-originated write (a
+    (at its hour), case number and status event, and the officers' alert (one mail each, no
+    content: ``whistle.notify``). New kinds of reporter-originated write (a
     reporter message, a file) join the same store with their own ``kind`` and ``payload`` and a
     publisher in ``_PUBLISHERS``; they are shuffled together with the reports of their period.
     """
@@ -213,6 +215,9 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
         taken: set[str] = set()
         for row in rows:
             await _PUBLISHERS[row["kind"]](ctx, row, readers, taken)
+        # In the same transaction: the alert exists exactly when the reports do (one mail per
+        # officer for the whole release, counting only what they can read).
+        await queue_new_reports_alert(row["id"] for row in rows if row["kind"] == REPORT)
     return len(rows)
 
 
