@@ -361,14 +361,20 @@ async def test_two_workers_send_each_mail_once(ctx, smtp):
     assert first.sent + second.sent == 24
     assert len(smtp.messages) == 24
     assert len({message["Message-ID"] for message in smtp.messages}) == 24
-    # And through the worker's job: two instances at once, nothing left to send twice.
+    # And through the worker's job: two instances at once, each new mail sent by one of them.
+    async with db.transaction():
+        for officer_id in officers:
+            await outbox.queue_mail(officer_id, outbox.ASSIGNED, {"count": 1})
     worker_ctx = Context.create(settings)
+    later = datetime.now(UTC)
     ran = await asyncio.gather(
-        run_due_jobs(worker_ctx, [MAIL_JOB], holder="a", now=now),
-        run_due_jobs(worker_ctx, [MAIL_JOB], holder="b", now=now),
+        run_due_jobs(worker_ctx, [MAIL_JOB], holder="a", now=later),
+        run_due_jobs(worker_ctx, [MAIL_JOB], holder="b", now=later),
     )
-    assert ran == [[], []]
-    assert len(smtp.messages) == 24
+    assert sorted(ran) == [[], ["notify.mail"]]
+    assert len(smtp.messages) == 28
+    assert len({message["Message-ID"] for message in smtp.messages}) == 28
+    assert await MailOutbox.count().where(MailOutbox.sent_at.is_null()) == 0
 
 
 async def test_officers_without_an_address_or_disabled_get_no_mail(ctx, smtp):
@@ -410,6 +416,20 @@ async def test_starttls_with_a_private_ca_and_login(ctx, tmp_path: Path):
         )
         later = datetime.now(UTC) + timedelta(hours=1)
         assert (await send_due_mail(trusted, later)).sent == 1
+        assert [m["To"] for m in server.messages] == ["lead@imigrasi.example"]
+    finally:
+        server.stop()
+
+
+async def test_implicit_tls(ctx, tmp_path: Path):
+    cert, key = self_signed_certificate(tmp_path)
+    server = SmtpServer(tls=(cert, key), implicit_tls=True)
+    server.start()
+    try:
+        await officer_with_mail(ctx, "lead", ["triage"])
+        await file_report(ctx)
+        settings = mail_settings(ctx.settings, server.port, smtp_security="tls", smtp_ca_file=cert)
+        assert (await send_due_mail(settings)).sent == 1
         assert [m["To"] for m in server.messages] == ["lead@imigrasi.example"]
     finally:
         server.stop()

@@ -2,8 +2,9 @@
 
 It runs in its own thread and event loop (aiosmtpd's Controller), so the worker code under test
 talks to it over a real TCP connection exactly as it would to the office's relay. ``stop`` and
-``start`` give an outage on the same port; ``tls`` makes a server that offers STARTTLS with a
-self-signed certificate generated here.
+``start`` give an outage on the same port; ``tls`` makes a server that requires STARTTLS (or,
+with ``implicit_tls``, speaks TLS from the first byte) with a self-signed certificate generated
+here.
 """
 
 from __future__ import annotations
@@ -92,11 +93,13 @@ class SmtpServer:
         *,
         tls: tuple[Path, Path] | None = None,
         login: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> None:
         self.port = free_port()
         self.keeper = _Keeper()
         self._tls = tls
         self._login = login
+        self._implicit_tls = implicit_tls
         self._controller: Controller | None = None
 
     @property
@@ -116,7 +119,10 @@ class SmtpServer:
         if self._tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*self._tls)
-            kwargs.update(tls_context=context, require_starttls=True)
+            if self._implicit_tls:
+                kwargs.update(ssl_context=context)
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
         if self._login is not None:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=True)
         self._controller = Controller(

@@ -51,6 +51,8 @@ class OfficerSummary:
     locked: bool
     # False while the account waits for its holder's first own password (no key pair yet).
     has_keys: bool
+    # Where alerts go; None: this officer gets no mail.
+    email: str | None = None
 
 
 async def list_officers(ctx: Context) -> list[OfficerSummary]:
@@ -64,6 +66,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
         Officer.must_change_password,
         Officer.last_login_at,
         Officer.public_key,
+        Officer.email,
     ).order_by(Officer.username)
     roles = await roles_by_officer()
     result = []
@@ -81,6 +84,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
                 last_login_at=row["last_login_at"],
                 locked=locked,
                 has_keys=has_key_pair(row["public_key"]),
+                email=row["email"],
             )
         )
     return result
@@ -288,6 +292,7 @@ async def add_officer_by_admin(
     roles: list[str],
     display_name: str | None,
     actor: str,
+    email: str | None = None,
 ) -> RoleChange:
     """An administrator adds an account with a temporary password (no key pair until its
     holder's own password). Its content roles are not given at once: they wait as a pending
@@ -304,6 +309,7 @@ async def add_officer_by_admin(
         password=password,
         roles=at_once,
         display_name=display_name,
+        email=email,
         actor=actor,
         must_change_password=True,
         allow_no_roles=True,
