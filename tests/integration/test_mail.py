@@ -377,6 +377,18 @@ async def test_two_workers_send_each_mail_once(ctx, smtp):
     assert await MailOutbox.count().where(MailOutbox.sent_at.is_null()) == 0
 
 
+async def test_a_refused_recipient_fails_alone_and_the_batch_goes_on(ctx, smtp):
+    for name in ("lead", "second", "third"):
+        await officer_with_mail(ctx, name, ["triage"])
+    smtp.keeper.refused.add("second@imigrasi.example")
+    await file_report(ctx)
+    outcome = await send_due_mail(mail_settings(ctx.settings, smtp.port))
+    assert (outcome.sent, outcome.failed) == (2, 1)
+    assert sorted(smtp.keeper.recipients) == ["lead@imigrasi.example", "third@imigrasi.example"]
+    [waiting] = await MailOutbox.select().where(MailOutbox.sent_at.is_null())
+    assert (waiting["attempts"], waiting["last_error"]) == (1, "SMTPRecipientsRefused")
+
+
 async def test_officers_without_an_address_or_disabled_get_no_mail(ctx, smtp):
     lead = await officer_with_mail(ctx, "lead", ["triage"])
     await make_officer(ctx, "root", ["admin"])

@@ -41,6 +41,14 @@ class _Keeper:
 
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
+    # Addresses the server answers 550 for (an unknown mailbox).
+    refused: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)

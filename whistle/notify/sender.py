@@ -98,40 +98,52 @@ def _connect(settings: Settings) -> smtplib.SMTP:
         )
     else:
         server = smtplib.SMTP(host, port, timeout=timeout)
+    try:
         if settings.smtp_security == "starttls":
             server.starttls(context=_tls_context(settings))
-    if settings.smtp_username:
-        password = ""
-        if settings.smtp_password_file is not None:
-            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
-        server.login(settings.smtp_username, password)
+        if settings.smtp_username:
+            password = ""
+            if settings.smtp_password_file is not None:
+                password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+            server.login(settings.smtp_username, password)
+    except BaseException:
+        server.close()
+        raise
     return server
+
+
+def _connection_lost(error: OSError) -> bool:
+    # smtplib's errors are OSErrors too; only these mean the connection itself is gone.
+    return isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+        error, smtplib.SMTPException
+    )
 
 
 def deliver(settings: Settings, mails: Sequence[tuple[int, EmailMessage]]) -> dict[int, str | None]:
     """Blocking: send ``mails`` over one SMTP connection; per outbox id, None when the server
-    accepted it, else the error's class name. A connection failure fails them all."""
+    accepted it, else the error's class name. A connection failure fails them all; a refused
+    message (e.g. an unknown recipient) fails only itself."""
     results: dict[int, str | None] = {}
     try:
         server = _connect(settings)
-    except (OSError, smtplib.SMTPException) as error:
+    except OSError as error:  # smtplib's and ssl's errors included
         return {outbox_id: type(error).__name__ for outbox_id, _ in mails}
     try:
         for outbox_id, message in mails:
             try:
                 server.send_message(message)
                 results[outbox_id] = None
-            except (OSError, smtplib.SMTPException) as error:
+            except OSError as error:
                 results[outbox_id] = type(error).__name__
-                if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
-                    # The connection is gone: the rest fail alike and are retried later.
+                if _connection_lost(error):
+                    # The rest fail alike and are retried later.
                     for rest, _ in mails:
                         results.setdefault(rest, type(error).__name__)
                     break
     finally:
         try:
             server.quit()
-        except (OSError, smtplib.SMTPException):
+        except OSError:
             server.close()
     return results
 
