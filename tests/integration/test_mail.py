@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from tests.support.cases import as_officer, file_report, post_case
+from tests.support.cli import whistle
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import logged_in, make_officer
 from tests.support.release import publish
@@ -27,7 +29,7 @@ from whistle.cases import service as cases
 from whistle.cases.digest import OFFICER_DIGEST_JOB, queue_officer_digests
 from whistle.context import Context
 from whistle.db import engine as db
-from whistle.db.tables import MailOutbox, Report
+from whistle.db.tables import MailOutbox, PendingItem, Report
 from whistle.errors import Conflict
 from whistle.intake import service as intake
 from whistle.intake.schemas import validate_report
@@ -464,3 +466,33 @@ async def test_a_web_request_that_queues_mail_returns_while_smtp_is_down(setting
         assert response.status_code == 200
         rows = await MailOutbox.select().where(MailOutbox.officer == ivan)
         assert [(r["kind"], r["attempts"], r["sent_at"]) for r in rows] == [("assigned", 0, None)]
+
+
+async def test_the_real_worker_publishes_and_mails_in_one_run(ctx, smtp):
+    """`whistle worker --once`, as systemd runs it: the release queues the alert, the mail job
+    of the same run sends it."""
+    await officer_with_mail(ctx, "lead", ["triage"])
+    receipt = await intake.submit_report(ctx, validate_report(MARKED_REPORT, excluded=[]))
+    await PendingItem.update(
+        {PendingItem.release_at: datetime.now(UTC) - timedelta(minutes=1)}, force=True
+    )
+    env = {
+        **os.environ,
+        "WHISTLE_DATABASE_URL": ctx.settings.database_url,
+        "WHISTLE_KEYS_DIR": str(ctx.settings.keys_dir),
+        "WHISTLE_ARGON2_MEMORY_KIB": "256",
+        "WHISTLE_ARGON2_ITERATIONS": "1",
+        "WHISTLE_DEVELOPMENT": "true",
+        "WHISTLE_SMTP_HOST": LOOPBACK,
+        "WHISTLE_SMTP_PORT": str(smtp.port),
+        "WHISTLE_SMTP_SECURITY": "none",
+        "WHISTLE_SMTP_FROM": "wbs@imigrasi.example",
+        "WHISTLE_PUBLIC_URL": PUBLIC_URL,
+    }
+    done = await asyncio.to_thread(whistle, "worker", "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    [message] = smtp.messages
+    assert message["To"] == "lead@imigrasi.example"
+    assert "Laporan baru menunggu triase: 1." in text_of(message)
+    assert_content_free(message, receipt.tracking_code, *await case_numbers())
+    assert "lead@imigrasi.example" not in done.stderr + done.stdout
