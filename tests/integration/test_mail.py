@@ -36,7 +36,7 @@ from whistle.intake.schemas import validate_report
 from whistle.jobs.runner import run_due_jobs
 from whistle.notify import outbox
 from whistle.notify.jobs import AUDITOR_DIGEST_JOB, MAIL_JOB, latest_digest_time
-from whistle.notify.sender import send_due_mail
+from whistle.notify.sender import BATCH, claim_due, claim_lease, send_due_mail
 from whistle.officers import admin
 from whistle.officers.service import set_email
 from whistle.settings import Settings
@@ -377,6 +377,24 @@ async def test_two_workers_send_each_mail_once(ctx, smtp):
     assert len(smtp.messages) == 28
     assert len({message["Message-ID"] for message in smtp.messages}) == 28
     assert await MailOutbox.count().where(MailOutbox.sent_at.is_null()) == 0
+
+
+async def test_a_dead_workers_claim_is_taken_over_only_after_its_lease(ctx, smtp):
+    settings = mail_settings(ctx.settings, smtp.port)
+    await officer_with_mail(ctx, "lead", ["triage"])
+    await file_report(ctx)
+    now = datetime.now(UTC)
+    lease = claim_lease(settings, BATCH)
+    # A worker claims the row and dies before sending or recording anything.
+    [claimed] = await claim_due(now, BATCH, lease)
+    assert claimed.attempts == 1
+    assert (await send_due_mail(settings, now + lease - timedelta(seconds=1))).sent == 0
+    assert smtp.messages == []
+    taken_over = await send_due_mail(settings, now + lease + timedelta(seconds=1))
+    assert taken_over.sent == 1
+    [row] = await MailOutbox.select(MailOutbox.attempts, MailOutbox.sent_at)
+    assert row["attempts"] == 2 and row["sent_at"] is not None
+    assert len(smtp.messages) == 1
 
 
 async def test_a_refused_recipient_fails_alone_and_the_batch_goes_on(ctx, smtp):

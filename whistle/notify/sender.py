@@ -5,7 +5,8 @@ claimed with one UPDATE ... RETURNING that sets a lease (``claimed_until``) and 
 attempt; on PostgreSQL its row choice skips rows another worker has locked (SKIP LOCKED), on
 SQLite the writer's IMMEDIATE transaction serialises claims. So two workers, or a worker that
 runs while another's claim is still valid, send each mail once; a worker that dies mid-batch
-leaves rows whose lease expires and which are then tried again.
+leaves rows whose lease expires and which are then tried again (SMTP has no exactly-once: a
+worker killed between the relay's acceptance and the record sends that one mail again).
 
 A failed attempt is retried after ``mail_retry_seconds`` doubled per attempt, until
 ``mail_max_attempts``; then the row is dropped and the failure logged. Logs name the outbox id
@@ -32,8 +33,6 @@ from whistle.settings import Settings
 log = logging.getLogger("whistle.mail")
 
 BATCH = 50
-# Longer than a batch can take to send (BATCH mails, each bounded by the SMTP timeout).
-CLAIM_LEASE = timedelta(minutes=15)
 KEEP_SENT = timedelta(days=1)
 
 
@@ -44,6 +43,13 @@ class SendOutcome:
     given_up: int = 0
     # Rows whose officer has no address any more, or is disabled: nobody to mail.
     dropped: int = 0
+
+
+def claim_lease(settings: Settings, batch: int) -> timedelta:
+    """How long a claim holds its rows: longer than sending the batch can take (connecting and
+    each mail, every socket operation bounded by the SMTP timeout), so a slow relay never lets
+    another worker take rows that are still being sent."""
+    return timedelta(seconds=settings.smtp_timeout_seconds * (batch + 1) * 2)
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
@@ -62,7 +68,7 @@ _CLAIM_SQLITE = _CLAIM.format(lock="")
 _CLAIM_POSTGRES = _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED")
 
 
-async def claim_due(now: datetime, limit: int = BATCH) -> list[Alert]:
+async def claim_due(now: datetime, limit: int, lease: timedelta) -> list[Alert]:
     """Claim up to ``limit`` due, unclaimed (or lease-expired) rows for this worker, counting
     the attempt; nobody else gets them until the lease ends."""
     # Two constant texts: PostgreSQL skips rows a concurrent claim holds locked; SQLite's
@@ -71,7 +77,7 @@ async def claim_due(now: datetime, limit: int = BATCH) -> list[Alert]:
     async with db.transaction():
         rows = await db.fetch(
             statement,
-            now + CLAIM_LEASE,
+            now + lease,
             now,
             now,
             limit,
@@ -222,7 +228,8 @@ async def send_due_mail(
         return SendOutcome(dropped=dropped)
     totals = {"sent": 0, "failed": 0, "given_up": 0}
     dropped = 0
-    while alerts := await claim_due(now, batch):
+    lease = claim_lease(settings, batch)
+    while alerts := await claim_due(now, batch, lease):
         addresses = await _addresses({alert.officer for alert in alerts})
         mails = []
         for alert in alerts:
