@@ -249,7 +249,8 @@ async def test_auditor_digest_names_role_changes_exports_and_the_checkpoint(ctx,
     assert_content_free(message, code, number)
 
 
-async def test_digests_run_once_a_day_at_the_office_hour_across_workers(ctx):
+async def test_digests_run_once_a_day_at_the_office_hour_across_workers(ctx, caplog):
+    caplog.set_level(logging.ERROR, logger="whistle.worker")
     await officer_with_mail(ctx, "inspektorat", ["auditor"])
     await officer_with_mail(ctx, "lead", ["triage"])
     number, _ = await file_report(ctx)
@@ -265,6 +266,8 @@ async def test_digests_run_once_a_day_at_the_office_hour_across_workers(ctx):
             run_due_jobs(ctx, jobs, holder="worker-a", now=now),
             run_due_jobs(ctx, jobs, holder="worker-b", now=now),
         )
+        # A job that raised is logged by the runner with its error class: show it if so.
+        assert "failed" not in caplog.text, caplog.text
         return sorted(first + second)
 
     assert await two_workers(hour + timedelta(minutes=5)) == [
