@@ -187,8 +187,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def worker_jobs() -> list[Job]:
     """The periodic jobs `whistle worker` runs (the worker's half of the composition root)."""
     from whistle.audit.jobs import CHECKPOINT_JOB
+    from whistle.cases.digest import OFFICER_DIGEST_JOB
     from whistle.cases.retention import PURGE_JOB
     from whistle.intake.release import RELEASE_JOB
+    from whistle.notify.jobs import AUDITOR_DIGEST_JOB, MAIL_JOB
 
-    # The release and the purge first: the checkpoint then covers the entries they just wrote.
-    return [RELEASE_JOB, PURGE_JOB, CHECKPOINT_JOB]
+    # The release and the purge first: the checkpoint then covers the entries they just wrote,
+    # the auditor's digest names that checkpoint, and the mail job sends what all of them queued.
+    return [
+        RELEASE_JOB,
+        PURGE_JOB,
+        CHECKPOINT_JOB,
+        OFFICER_DIGEST_JOB,
+        AUDITOR_DIGEST_JOB,
+        MAIL_JOB,
+    ]

@@ -19,6 +19,10 @@ from whistle.crypto.kdf import Argon2Params
 MIN_RELEASE_MINUTES = 60
 
 
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
 class SettingsError(ValueError):
     """A WHISTLE_* variable has a value Whistle cannot use."""
 
@@ -79,6 +83,27 @@ class Settings:
     # its conclusion, a report closed as not actionable this many; then the purge destroys it.
     retention_days: int = 5 * 365 + 1
     not_actionable_retention_days: int = 365
+    # The address officers open the back office at (https://wbs.example.go.id): the link in
+    # every alert. Required once mail is configured.
+    public_url: str | None = None
+    # Alerts by mail (whistle.notify); no host: nobody is mailed and queued alerts are dropped.
+    smtp_host: str | None = None
+    # 0: the usual port of ``smtp_security`` (587 starttls, 465 tls, 25 none).
+    smtp_port: int = 0
+    # "starttls", "tls" (implicit) or "none" (only in development or to a loopback relay).
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    # A file holding the SMTP password (read at sending time, never kept in the environment).
+    smtp_password_file: Path | None = None
+    smtp_from: str | None = None
+    # CA certificates to trust for the SMTP server (PEM); None: the system's.
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: int = 30
+    # A failed mail is retried after mail_retry_seconds, doubling each time, up to this many tries.
+    mail_max_attempts: int = 8
+    mail_retry_seconds: int = 60
+    # The daily digests go out at this hour of the office's clock (WIB).
+    digest_hour: int = 7
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -98,6 +123,14 @@ class Settings:
     def sqlite_path(self) -> Path:
         """The SQLite file named by ``sqlite:///relative/path`` or ``sqlite:////absolute/path``."""
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def mail_enabled(self) -> bool:
+        return self.smtp_host is not None
+
+    @property
+    def smtp_effective_port(self) -> int:
+        return self.smtp_port or SMTP_DEFAULT_PORTS[self.smtp_security]
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -194,8 +227,29 @@ class Settings:
                 defaults.not_actionable_retention_days,
                 minimum=1,
             ),
+            public_url=reader.text("WHISTLE_PUBLIC_URL", "").rstrip("/") or None,
+            smtp_host=reader.text("WHISTLE_SMTP_HOST", "") or None,
+            smtp_port=reader.integer("WHISTLE_SMTP_PORT", defaults.smtp_port, minimum=0),
+            smtp_security=reader.choice(
+                "WHISTLE_SMTP_SECURITY", defaults.smtp_security.upper(), {"STARTTLS", "TLS", "NONE"}
+            ).lower(),
+            smtp_username=reader.text("WHISTLE_SMTP_USERNAME", "") or None,
+            smtp_password_file=_optional_path(reader.text("WHISTLE_SMTP_PASSWORD_FILE", "")),
+            smtp_from=reader.text("WHISTLE_SMTP_FROM", "") or None,
+            smtp_ca_file=_optional_path(reader.text("WHISTLE_SMTP_CA_FILE", "")),
+            smtp_timeout_seconds=reader.integer(
+                "WHISTLE_SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds, minimum=1
+            ),
+            mail_max_attempts=reader.integer(
+                "WHISTLE_MAIL_MAX_ATTEMPTS", defaults.mail_max_attempts, minimum=1
+            ),
+            mail_retry_seconds=reader.integer(
+                "WHISTLE_MAIL_RETRY_SECONDS", defaults.mail_retry_seconds, minimum=1
+            ),
+            digest_hour=reader.integer("WHISTLE_DIGEST_HOUR", defaults.digest_hour, minimum=0),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )
+        _check_mail(settings)
         if settings.release_minutes < MIN_RELEASE_MINUTES and not settings.development:
             raise SettingsError(
                 f"WHISTLE_RELEASE_MINUTES must be at least {MIN_RELEASE_MINUTES} "
@@ -260,6 +314,36 @@ def _read_first_line(path: Path, *, whole: bool = False) -> str:
     except OSError:
         return ""
     return text if whole else (text.splitlines() or [""])[0].strip()
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _check_mail(settings: Settings) -> None:
+    """Mail settings that cannot work, or would send officers' mail in clear over a network."""
+    if settings.digest_hour > 23:
+        raise SettingsError("WHISTLE_DIGEST_HOUR must be an hour of the day, 0 to 23")
+    if settings.smtp_port > 65535:
+        raise SettingsError("WHISTLE_SMTP_PORT must be at most 65535")
+    schemes = ("https://", "http://") if settings.development else ("https://",)
+    if settings.public_url is not None and not settings.public_url.startswith(schemes):
+        raise SettingsError("WHISTLE_PUBLIC_URL must start with https://")
+    if settings.smtp_host is None:
+        return
+    if settings.smtp_from is None or "@" not in settings.smtp_from:
+        raise SettingsError("WHISTLE_SMTP_FROM must be set to the sender address when mail is on")
+    if settings.public_url is None:
+        raise SettingsError("WHISTLE_PUBLIC_URL must be set when mail is on (alerts link to it)")
+    if (
+        settings.smtp_security == "none"
+        and not settings.development
+        and settings.smtp_host not in _LOOPBACK_HOSTS
+    ):
+        raise SettingsError(
+            "WHISTLE_SMTP_SECURITY=none is allowed only to a loopback relay or in development: "
+            "use starttls or tls"
+        )
 
 
 def _refuse_weak_argon2(settings: Settings) -> None:

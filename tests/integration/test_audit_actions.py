@@ -175,6 +175,13 @@ async def _officer_roles_changed(world: World) -> Act:
     )
 
 
+@performs(actions.OFFICER_EMAIL_CHANGED)
+async def _officer_email_changed(world: World) -> Act:
+    return lambda: officers.set_email(
+        world.investigator_id, "penyidik@imigrasi.example", actor="root"
+    )
+
+
 async def _aud_id() -> int:
     row = await Officer.select(Officer.id).where(Officer.username == "aud").first()
     return row["id"]

@@ -7,6 +7,8 @@ Bottom to top; a module imports only from its own layer or the layers below it:
     3. reports    what a report says (content, statuses) and who can read it (envelope.py)
        evidence   evidence files: their kind from the bytes, metadata cleaning, encrypted storage
     4. officers   accounts, roles, login, key recovery
+       notify     alerts without content: the mail outbox (queued by intake and cases in their
+                  own transactions), its sender and the auditor's digest
     5. intake | cases   the reporter's side and the officer's side, independent of each other
     6. glue       framework glue: whistle.web (errors, templating, headers, dependencies) and
                   whistle.clitools; only route/api/cli modules use it, service code never does
@@ -45,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("reports", ("whistle.reports",)),
     ("evidence", ("whistle.evidence",)),
     ("officers", ("whistle.officers",)),
+    ("notify", ("whistle.notify",)),
     ("intake | cases | transparency", ("whistle.intake", "whistle.cases", "whistle.transparency")),
     ("glue", ("whistle.web", "whistle.clitools")),
     ("interface", ()),
@@ -161,6 +164,8 @@ def test_the_contract_catches_an_upward_import():
     assert layer_of("whistle.audit.service") < layer_of("whistle.reports.envelope")
     assert layer_of("whistle.reports.envelope") < layer_of("whistle.officers.admin")
     assert layer_of("whistle.officers.admin") < layer_of("whistle.cases.service")
+    assert layer_of("whistle.officers.admin") < layer_of("whistle.notify.outbox")
+    assert layer_of("whistle.notify.outbox") < layer_of("whistle.cases.service")
     assert layer_of("whistle.cases.service") == layer_of("whistle.intake.service")
     assert layer_of("whistle.intake.service") < layer_of("whistle.web.errors")
     assert layer_of("whistle.web.errors") < layer_of("whistle.officers.routes")

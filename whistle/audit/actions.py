@@ -27,6 +27,8 @@ OFFICER_ENABLED = "officer.enabled"
 OFFICER_UNLOCKED = "officer.unlocked"
 OFFICER_PASSWORD_RESET = "officer.password_reset"
 OFFICER_ROLES_CHANGED = "officer.roles_changed"
+# Where an officer's alerts are mailed (the address itself is not logged).
+OFFICER_EMAIL_CHANGED = "officer.email_changed"
 # Content roles (triage, investigator) need a second person: asked, then granted or rejected.
 ROLE_GRANT_REQUESTED = "officer.role_grant_requested"
 CONTENT_ROLE_GRANTED = "officer.content_role_granted"

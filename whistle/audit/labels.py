@@ -25,6 +25,7 @@ ACTION_LABELS = {
     actions.OFFICER_UNLOCKED: N_("Kunci masuk petugas dibuka"),
     actions.OFFICER_PASSWORD_RESET: N_("Kata sandi petugas diatur ulang"),
     actions.OFFICER_ROLES_CHANGED: N_("Peran petugas diubah"),
+    actions.OFFICER_EMAIL_CHANGED: N_("Alamat surel petugas diubah"),
     actions.ROLE_GRANT_REQUESTED: N_("Pemberian peran akses isi laporan diminta"),
     actions.CONTENT_ROLE_GRANTED: N_("Peran akses isi laporan diberikan"),
     actions.ROLE_GRANT_REJECTED: N_("Pemberian peran akses isi laporan ditolak"),

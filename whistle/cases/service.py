@@ -37,6 +37,7 @@ from whistle.db.tables import (
 from whistle.errors import CaseUnreadable, Conflict, PermissionDenied, ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import clean_text, database_ids
+from whistle.notify.outbox import queue_assignment_alert
 from whistle.officers import roster
 from whistle.officers.auth import CurrentOfficer
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, officers_with_role, roles_of
@@ -665,6 +666,8 @@ async def assign(officer: CurrentOfficer, case_number: str, investigator_id: Any
             case_number=case.number,
             details={"officer": target.username, "key_granted": granted},
         )
+        # Queued with the assignment: the worker mails it, this request never waits on SMTP.
+        await queue_assignment_alert(target_id)
 
 
 async def unassign(officer: CurrentOfficer, case_number: str, investigator_id: Any) -> None:

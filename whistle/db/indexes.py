@@ -59,4 +59,7 @@ INDEXES: dict[str, NamedIndex] = {
     "identity_reveal_report": NamedIndex("identity_reveal"),
     "officer_role_unique": NamedIndex("officer_role", unique=True),
     "officer_role_role": NamedIndex("officer_role"),
+    # The mail sender's scan of unsent rows (partial) and the per-officer coalescing look-up.
+    "mail_outbox_due": NamedIndex("mail_outbox"),
+    "mail_outbox_officer": NamedIndex("mail_outbox"),
 }

@@ -45,6 +45,8 @@ class Officer(Table, tablename="officer"):
     # HMAC (keys/) of id, username, roles, active and public key: intake, grants and recovery
     # seal only to rows whose MAC verifies (whistle.officers.roster; migration 2026-11-29t01).
     roster_mac = Varchar(length=64, null=True, default=None)
+    # Where alerts go (officer data, never a reporter's); None: this officer gets no mail.
+    email = Varchar(length=254, null=True, default=None)
 
 
 class OfficerRole(Table, tablename="officer_role"):
@@ -344,6 +346,25 @@ class LoginThrottle(Table, tablename="login_throttle"):
     episodes = Integer(default=0)
 
 
+class MailOutbox(Table, tablename="mail_outbox"):
+    """An alert waiting for `whistle worker` to mail it (whistle.notify): written in the event's
+    own transaction, holding the kind and counts only, never content, names of reporters or codes.
+    The address is read at sending time. ``claimed_until`` is the sending worker's lease;
+    ``attempts`` and ``due_at`` carry the backoff; a sent row is kept briefly, then deleted."""
+
+    id = Serial(primary_key=True)
+    officer = ForeignKey(Officer, null=False, on_delete=OnDelete.cascade)
+    kind = Varchar(length=32)
+    payload = Text()
+    created_at = Timestamptz()
+    due_at = Timestamptz()
+    attempts = Integer(default=0)
+    claimed_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    # The SMTP error's class name of the last failed attempt (never its message or an address).
+    last_error = Varchar(length=64, null=True, default=None)
+
+
 ALL_TABLES: list[type[Table]] = [
     Officer,
     OfficerRole,
@@ -370,4 +391,5 @@ ALL_TABLES: list[type[Table]] = [
     IdentityReveal,
     SystemSetting,
     LoginThrottle,
+    MailOutbox,
 ]

@@ -37,6 +37,7 @@ from whistle.crypto import new_case_number
 from whistle.db import engine as db
 from whistle.db.tables import PendingItem, Report, ReporterIdentity, StatusEvent
 from whistle.jobs.runner import Job
+from whistle.notify.outbox import queue_new_reports_alert, queue_reporter_answer_alert
 from whistle.officers.roles import TRIAGE, officers_with_role
 from whistle.reports import envelope, messages, statuses
 
@@ -277,6 +278,8 @@ async def _publish_message(ctx: Context, row: dict, readers: set[int], taken: se
     await audit.append(
         actions.MESSAGE_RECEIVED, actor=REPORTER_ACTOR, case_number=case_number, at=message.at
     )
+    # The case's key holders are told (no content), in this same transaction.
+    await queue_reporter_answer_alert(message.report_id)
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,8 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
 
     One transaction takes the items with DELETE ... RETURNING (a concurrent release gets none of
     them) and publishes them in a random order into the case tables, each with its audit entry
-    (at its hour), case number and status event. New kinds of reporter-originated write (a
+    (at its hour), case number and status event, and the officers' alert (one mail each, no
+    content: ``whistle.notify``). New kinds of reporter-originated write (a
     reporter message, a file) join the same store with their own ``kind`` and ``payload`` and a
     publisher in ``_PUBLISHERS``; they are shuffled together with the reports of their period.
     """
@@ -379,6 +383,9 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
         taken: set[str] = set()
         for row in rows:
             await _PUBLISHERS[row["kind"]](ctx, row, readers, taken)
+        # In the same transaction: the alert exists exactly when the reports do (one mail per
+        # officer for the whole release, counting only what they can read).
+        await queue_new_reports_alert(row["id"] for row in rows if row["kind"] == REPORT)
     return len(rows)
 
 

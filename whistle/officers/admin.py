@@ -54,6 +54,8 @@ class OfficerSummary:
     # False when the row's roster MAC is missing or broken (whistle.officers.roster): the
     # officer receives no report key until `whistle keys reseal-roster`.
     trusted: bool = True
+    # Where alerts go; None: this officer gets no mail.
+    email: str | None = None
 
 
 async def list_officers(ctx: Context) -> list[OfficerSummary]:
@@ -67,6 +69,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
         Officer.must_change_password,
         Officer.last_login_at,
         Officer.public_key,
+        Officer.email,
     ).order_by(Officer.username)
     roles = await roles_by_officer()
     trusted = {stored.row.id for stored in await roster.stored_rows() if stored.trusted}
@@ -86,6 +89,7 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
                 locked=locked,
                 has_keys=has_key_pair(row["public_key"]),
                 trusted=row["id"] in trusted,
+                email=row["email"],
             )
         )
     return result
@@ -296,6 +300,7 @@ async def add_officer_by_admin(
     roles: list[str],
     display_name: str | None,
     actor: str,
+    email: str | None = None,
 ) -> RoleChange:
     """An administrator adds an account with a temporary password (no key pair until its
     holder's own password). Its content roles are not given at once: they wait as a pending
@@ -312,6 +317,7 @@ async def add_officer_by_admin(
         password=password,
         roles=at_once,
         display_name=display_name,
+        email=email,
         actor=actor,
         must_change_password=True,
         allow_no_roles=True,

@@ -30,6 +30,7 @@ def officer() -> None:
     help="Role to grant (repeat for several).",
 )
 @click.option("--name", "display_name", default=None, help="Name shown to colleagues.")
+@click.option("--email", default=None, help="Address for alerts (none: this officer gets no mail).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first stdin line.")
 @click.option(
     "--must-change-password/--no-must-change-password",
@@ -41,6 +42,7 @@ def officer_add(
     username: str,
     roles: tuple[str, ...],
     display_name: str | None,
+    email: str | None,
     password_stdin: bool,
     must_change_password: bool,
 ) -> None:
@@ -62,6 +64,7 @@ def officer_add(
             password=password,
             roles=list(roles),
             display_name=display_name,
+            email=email,
             actor="cli",
             must_change_password=must_change_password,
         )

@@ -29,6 +29,7 @@ from whistle.officers.auth import (
 )
 from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE, roles_of
 from whistle.officers.schemas import (
+    EmailForm,
     LoginForm,
     NewOfficerForm,
     PasswordChangeForm,
@@ -103,10 +104,38 @@ async def _totp_active_again(request: Request, failure: FormFailure) -> Template
     return _page("officer/totp_active.html", request.user, errors=failure.errors, conflict=None)
 
 
+async def _account(
+    officer: CurrentOfficer,
+    *,
+    status: int = 200,
+    changed: str = "",
+    email: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The account page; ``email`` is what the form shows (the stored address by default)."""
+    stored = (await service.officer_by_id(officer.id)).email
+    return _page(
+        "officer/account.html",
+        officer,
+        status=status,
+        required=await policy.totp_required(),
+        changed=changed,
+        email=stored if email is None else email,
+        has_email=stored is not None,
+        errors=errors or {},
+    )
+
+
+async def _account_again(request: Request, failure: FormFailure) -> Template:
+    typed = _text(failure.values, "email")[:320]
+    return await _account(request.user, status=422, email=typed, errors=failure.errors)
+
+
 async def _new_officer_again(request: Request, failure: FormFailure) -> Template:
     values = {
         "username": _text(failure.values, "username")[:64],
         "display_name": _text(failure.values, "display_name")[:128],
+        "email": _text(failure.values, "email")[:320],
         "roles": _roles(failure.values),
     }
     return _page(
@@ -121,6 +150,7 @@ async def _officer_detail(
     status: int = 200,
     errors: dict[str, str] | None = None,
     roles: list[str] | None = None,
+    email: str | None = None,
 ) -> Template:
     target = await service.officer_by_id(target_id)
     return _page(
@@ -129,14 +159,20 @@ async def _officer_detail(
         status=status,
         target=target,
         target_roles=roles if roles is not None else await roles_of(target.id),
+        target_email=(target.email or "") if email is None else email,
         errors=errors or {},
     )
 
 
 async def _officer_detail_again(request: Request, failure: FormFailure) -> Template:
     roles = _roles(failure.values) if "roles" in failure.errors else None
+    email = _text(failure.values, "email")[:320] if "email" in failure.errors else None
     return await _officer_detail(
-        request.user, request.path_params["officer_id"], errors=failure.errors, roles=roles
+        request.user,
+        request.path_params["officer_id"],
+        errors=failure.errors,
+        roles=roles,
+        email=email,
     )
 
 
@@ -292,12 +328,15 @@ class AccountPages(Controller):
     async def account(
         self, officer: NamedDependency[CurrentOfficer], changed: FromQuery[str] = ""
     ) -> Template:
-        return _page(
-            "officer/account.html",
-            officer,
-            required=await policy.totp_required(),
-            changed=changed,
-        )
+        return await _account(officer, changed=changed)
+
+    @post("/email", name="officer_email", opt=redisplay(_account_again))
+    async def email(
+        self, officer: NamedDependency[CurrentOfficer], data: URLEncodedBody[EmailForm]
+    ) -> Redirect:
+        """The officer's own alert address (empty: no mail)."""
+        await service.set_email(officer.id, data.email, actor=officer.username)
+        return Redirect(path="/officer/account?changed=email", status_code=303)
 
     @post("/totp/disable", name="officer_totp_disable", opt=redisplay(_totp_active_again))
     async def totp_disable(
@@ -349,11 +388,13 @@ class AdminPages(Controller):
                 roles=data.role_list(),
                 display_name=data.display_name or None,
                 actor=officer.username,
+                email=data.email,
             )
         except Conflict as conflict:
             values = {
                 "username": data.username,
                 "display_name": data.display_name,
+                "email": data.email,
                 "roles": data.role_list(),
             }
             return _page(
@@ -398,6 +439,20 @@ class AdminPages(Controller):
             )
         done = "roles" if change is admin.RoleChange.APPLIED else "role_pending"
         return Redirect(path=f"/officer/admin/officers?done={done}", status_code=303)
+
+    @post(
+        "/officers/{officer_id:int}/email",
+        name="admin_officer_email",
+        opt=redisplay(_officer_detail_again),
+    )
+    async def set_email(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        officer_id: FromPath[DbIdParam],
+        data: URLEncodedBody[EmailForm],
+    ) -> Redirect:
+        await service.set_email(officer_id, data.email, actor=officer.username)
+        return Redirect(path="/officer/admin/officers?done=email", status_code=303)
 
     @post(
         "/officers/{officer_id:int}/reset-password",
@@ -500,6 +555,7 @@ ADMIN_MESSAGES = {
     "disabled": N_("Petugas dinonaktifkan; kunci kasus dan penugasannya dihapus."),
     "enabled": N_("Petugas diaktifkan kembali. Akses ke kasus harus diberikan lagi."),
     "settings": N_("Pengaturan disimpan."),
+    "email": N_("Alamat surel petugas disimpan."),
 }
 
 ROUTES: list = [LoginPages, PasswordPages, TotpEnrolmentPages, StartPage, AccountPages, AdminPages]

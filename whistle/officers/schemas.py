@@ -22,6 +22,8 @@ Username = Annotated[str, Meta(max_length=256, pattern=NO_CONTROL_PATTERN)]
 DisplayName = Annotated[str, Meta(max_length=128, pattern=NO_CONTROL_PATTERN)]
 NextPage = Annotated[str, Meta(max_length=2048, pattern=NO_CONTROL_PATTERN)]
 Role = Annotated[str, Meta(max_length=32, pattern=NO_CONTROL_PATTERN)]
+# The service checks the address itself (whistle.officers.service.validate_email).
+Email = Annotated[str, Meta(max_length=320, pattern=NO_CONTROL_PATTERN)]
 
 
 class LoginForm(msgspec.Struct):
@@ -66,6 +68,13 @@ class NewOfficerForm(RolesForm):
     username: Username = ""
     display_name: DisplayName = ""
     password: Secret = ""
+    email: Email = ""
+
+
+class EmailForm(msgspec.Struct):
+    """Where alerts go; empty: no mail."""
+
+    email: Email = ""
 
 
 class SettingsForm(msgspec.Struct):

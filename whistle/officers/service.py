@@ -11,6 +11,7 @@ before that change, finds no private key to open. Intake, grants and recovery sk
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,9 @@ from whistle.officers.roles import parse_roles, replace_roles
 from whistle.reports.envelope import NO_KEY_YET, has_key_pair
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+EMAIL_MAX = 254
+# One address, no display name, no spaces or header characters: what a mail server routes.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,35 @@ def validate_username(username: str) -> str:
     return username
 
 
+def validate_email(email: str | None) -> str | None:
+    """An alert address (lower-cased domain), or None for "no mail"; ValidationFailed otherwise."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    local, _, domain = email.rpartition("@")
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email) or ".." in email:
+        raise ValidationFailed(
+            {"email": N_("Alamat surel tidak valid (contoh: nama@kantor.go.id).")}
+        )
+    return f"{local}@{domain.lower()}"
+
+
+async def set_email(officer_id: int, email: str | None, *, actor: str) -> None:
+    """Set (or with None/empty, remove) where an officer's alerts go. Audited without the
+    address; alerts already queued go to the new address (it is read when sending)."""
+    address = validate_email(email)
+    async with db.transaction():
+        row = await officer_by_id(officer_id)
+        if row.email == address:
+            return
+        await Officer.update({Officer.email: address}).where(Officer.id == officer_id)
+        await audit.append(
+            actions.OFFICER_EMAIL_CHANGED,
+            actor=actor,
+            details={"officer": row.username, "mail": address is not None},
+        )
+
+
 async def add_officer(
     ctx: Context,
     *,
@@ -106,6 +139,7 @@ async def add_officer(
     password: str,
     roles: list[str] | str,
     display_name: str | None = None,
+    email: str | None = None,
     actor: str = "cli",
     must_change_password: bool = False,
     allow_no_roles: bool = False,
@@ -116,6 +150,7 @@ async def add_officer(
     pair: its holder's first own password creates it. Otherwise ``password`` is the holder's own
     and protects a fresh key pair at once."""
     username = validate_username(username)
+    address = validate_email(email)
     try:
         # An administrator's new account may start with none: its content roles wait for a
         # second administrator (whistle.officers.admin.add_officer_by_admin).
@@ -144,6 +179,7 @@ async def add_officer(
                     public_key=public_key,
                     private_key_protected=keys.private_key_protected,
                     created_at=datetime.now(UTC),
+                    email=address,
                 )
             )
             officer_id = rows[0]["id"]

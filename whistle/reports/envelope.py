@@ -451,6 +451,12 @@ async def officer_holders(report_id: uuid.UUID) -> list[dict]:
     return sorted(holders, key=lambda officer: (officer["display_name"], officer["id"]))
 
 
+async def officers_by_tag() -> dict[str, int]:
+    """Holder tag -> officer id for every officer on the roster (computed here: keys/ at hand),
+    to turn wraps found by tag back into the officers who hold them."""
+    return {holder_tag(row["id"]): row["id"] for row in await Officer.select(Officer.id)}
+
+
 async def ineligibility(report_id: uuid.UUID, officer_id: int, excluded: set[int]) -> str | None:
     """Why this officer may never hold the case's key, or None if they may.
 

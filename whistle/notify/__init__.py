@@ -1,0 +1,1 @@
+"""Alerts without content: the mail outbox, its sender and the daily digests."""
