@@ -63,6 +63,7 @@ from whistle.crypto.keyring import (
     init_keys,
     rotate_audit_signing_key,
 )
+from whistle.crypto.stream import StreamDecryptor, StreamEncryptor
 
 __all__ = [
     "ALPHABET",
@@ -86,6 +87,8 @@ __all__ = [
     "MissingKeys",
     "ReceiptParamsChanged",
     "ReporterSecrets",
+    "StreamDecryptor",
+    "StreamEncryptor",
     "WrongPassphrase",
     "add_receipt_params",
     "argon2id",

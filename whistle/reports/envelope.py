@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 
 from whistle.crypto import (
     DecryptionError,
+    StreamDecryptor,
+    StreamEncryptor,
     associated_data,
     decrypt,
     encrypt,
@@ -47,6 +49,7 @@ from whistle.crypto import (
     unwrap_key,
     wrap_key,
 )
+from whistle.crypto.stream import new_stream_key
 from whistle.db.tables import KeyRevocation, Officer, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
@@ -64,6 +67,10 @@ PUBLIC_NOTE = "public_note"
 NOTE = "note"
 RECUSAL = "recusal"
 SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
+# An evidence file: its own stream key wrapped under the data key, and its name and the list of
+# what cleaning removed; both purposes carry the file's id, so neither moves to another file.
+FILE_KEY = "file_key"
+FILE_META = "file_meta"
 
 
 # Length hiding (see the module docstring): the marker of padded purposes, and the smallest
@@ -166,6 +173,49 @@ def open_field(report_id: uuid.UUID, data_key: bytes, purpose: str, blob: bytes)
     if purpose not in SECRET_FIELDS:
         raise ValueError(f"unknown field purpose: {purpose}")
     return _open_padded(report_id, data_key, purpose, blob).decode()
+
+
+# --- evidence files ------------------------------------------------------------------------
+
+
+def _file_purpose(purpose: str, file_id: uuid.UUID) -> str:
+    return f"{purpose}:{file_id}"
+
+
+def file_encryptor(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID
+) -> tuple[StreamEncryptor, bytes]:
+    """A stream encryptor for one new file of the report, and its key wrapped under the data key.
+
+    The file's chunks are sealed under a fresh key of its own (whistle.crypto.stream), bound to
+    ``file_id``; the wrapped key is stored beside the file and opens only for this report and id."""
+    file_key = new_stream_key()
+    wrapped = wrap_key(data_key, file_key, _aad(report_id, _file_purpose(FILE_KEY, file_id)))
+    return StreamEncryptor(file_key, file_id.bytes), wrapped
+
+
+def file_decryptor(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, wrapped_key: bytes
+) -> StreamDecryptor:
+    """The decryptor of a file stored with ``wrapped_key``; DecryptionError if it does not open."""
+    aad = _aad(report_id, _file_purpose(FILE_KEY, file_id))
+    return StreamDecryptor(unwrap_key(data_key, wrapped_key, aad), file_id.bytes)
+
+
+def seal_file_meta(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, name: str, removed: Iterable[str]
+) -> bytes:
+    """Encrypt a file's (sanitised) name and what cleaning removed, padded like every field."""
+    meta = json.dumps({"name": name, "removed": list(removed)}).encode()
+    return _seal_padded(report_id, data_key, _file_purpose(FILE_META, file_id), meta)
+
+
+def open_file_meta(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, blob: bytes
+) -> tuple[str, tuple[str, ...]]:
+    """(name, removed labels) sealed by seal_file_meta() for the same report and file."""
+    meta = json.loads(_open_padded(report_id, data_key, _file_purpose(FILE_META, file_id), blob))
+    return meta["name"], tuple(meta["removed"])
 
 
 # --- wrapping the data key for each holder ------------------------------------------------
