@@ -74,6 +74,11 @@ class Settings:
     # Reporter-originated writes wait in the pending store and are published together at the end
     # of each period of this many minutes (threat model 2). An hour at least outside development.
     release_minutes: int = 60
+    # Evidence files: the largest file, how many files and how many bytes a report may hold.
+    # Upload routes accept request bodies up to the per-report total (plus form overhead).
+    evidence_file_bytes: int = 20 * 1024 * 1024
+    evidence_files_per_report: int = 10
+    evidence_report_bytes: int = 100 * 1024 * 1024
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -175,6 +180,15 @@ class Settings:
             ),
             release_minutes=reader.integer(
                 "WHISTLE_RELEASE_MINUTES", defaults.release_minutes, minimum=1
+            ),
+            evidence_file_bytes=reader.integer(
+                "WHISTLE_EVIDENCE_FILE_BYTES", defaults.evidence_file_bytes, minimum=1024
+            ),
+            evidence_files_per_report=reader.integer(
+                "WHISTLE_EVIDENCE_FILES_PER_REPORT", defaults.evidence_files_per_report, minimum=1
+            ),
+            evidence_report_bytes=reader.integer(
+                "WHISTLE_EVIDENCE_REPORT_BYTES", defaults.evidence_report_bytes, minimum=1024
             ),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.support.cases import as_officer, file_report
+from tests.support.cases import as_officer, attach_text_file, file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.audit import actions, queries
 from whistle.audit.checkpoint import take_checkpoint
 from whistle.audit.verify import verify_chain
 from whistle.cases import service as cases
 from whistle.context import Context
-from whistle.db.tables import AuditEntry, Officer
+from whistle.db.tables import AttachmentChunk, AuditEntry, Officer
+from whistle.errors import Conflict
 from whistle.officers import admin, login, policy, recovery, throttle, totp
 from whistle.officers import service as officers
 
@@ -260,6 +261,34 @@ async def _case_recused(world: World) -> Act:
 async def _case_note_added(world: World) -> Act:
     officer = await as_officer(world.ctx, "tri")
     return lambda: cases.add_note(officer, world.case_number, "Saksi dihubungi besok.")
+
+
+@performs(actions.EVIDENCE_ADDED)
+async def _evidence_added(world: World) -> Act:
+    return lambda: attach_text_file(world.ctx, "tri", world.case_number)
+
+
+async def _read_download(officer, case_number: str, file_id) -> None:
+    download = await cases.download_file(officer, case_number, file_id)
+    async for _ in download.content:
+        pass
+
+
+@performs(actions.EVIDENCE_DOWNLOADED)
+async def _evidence_downloaded(world: World) -> Act:
+    file_id = await attach_text_file(world.ctx, "tri", world.case_number)
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: _read_download(officer, world.case_number, file_id)
+
+
+@performs(actions.EVIDENCE_DOWNLOAD_FAILED)
+async def _evidence_download_failed(world: World) -> Act:
+    file_id = await attach_text_file(world.ctx, "tri", world.case_number)
+    await AttachmentChunk.update({AttachmentChunk.data: b"\x00" * 100}).where(
+        AttachmentChunk.attachment == file_id
+    )
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: expect_refusal(_read_download(officer, world.case_number, file_id), Conflict)
 
 
 @performs(actions.AUDIT_EXPORTED)

@@ -41,6 +41,11 @@ CASE_ACCESS_GRANTED = "case.access_granted"
 CASE_ACCESS_REVOKED = "case.access_revoked"
 CASE_RECUSED = "case.recused"
 CASE_NOTE_ADDED = "case.note_added"
+# Evidence files: an officer's own file added, every download, and a download refused because
+# the stored file was damaged or altered (details: the file id and kind, never its name).
+EVIDENCE_ADDED = "evidence.added"
+EVIDENCE_DOWNLOADED = "evidence.downloaded"
+EVIDENCE_DOWNLOAD_FAILED = "evidence.download_failed"
 
 # The audit log itself.
 AUDIT_EXPORTED = "audit.exported"

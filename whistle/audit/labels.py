@@ -34,6 +34,9 @@ ACTION_LABELS = {
     actions.CASE_ACCESS_REVOKED: N_("Akses dicabut"),
     actions.CASE_RECUSED: N_("Konflik kepentingan dinyatakan"),
     actions.CASE_NOTE_ADDED: N_("Catatan internal ditambahkan"),
+    actions.EVIDENCE_ADDED: N_("Berkas petugas dilampirkan"),
+    actions.EVIDENCE_DOWNLOADED: N_("Berkas bukti diunduh"),
+    actions.EVIDENCE_DOWNLOAD_FAILED: N_("Unduhan berkas bukti gagal: berkas rusak atau diubah"),
     actions.AUDIT_EXPORTED: N_("Log audit diekspor"),
     actions.AUDIT_CHECKPOINT: N_("Titik periksa log audit dibuat"),
 }

@@ -31,12 +31,16 @@ from whistle.context import Context
 from whistle.crypto import new_case_number
 from whistle.db import engine as db
 from whistle.db.tables import PendingItem, Report, StatusEvent
+from whistle.evidence import store as evidence
 from whistle.jobs.runner import Job
 from whistle.officers.roles import TRIAGE, officers_with_role
 from whistle.reports import envelope, statuses
 
 # Kinds of pending item; a later "reporter message" kind adds its own publisher below.
 REPORT = "report"
+# A reporter's evidence file: its record (whistle.evidence.store.SealedFile.to_json()); its
+# sealed chunks wait in pending_chunk under the same id.
+ATTACHMENT = "attachment"
 _PAYLOAD_VERSION = 1
 
 
@@ -129,6 +133,40 @@ async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes, int] 
     return None
 
 
+async def hold_attachment(ctx: Context, sealed: evidence.SealedFile, now: datetime) -> datetime:
+    """Store a reporter's file (its chunks already in pending_chunk) in the pending store,
+    inside the caller's transaction; returns when it will be published."""
+    release_at = release_period_end(now, ctx.settings.release_minutes)
+    await PendingItem.insert(
+        PendingItem(
+            id=sealed.id,
+            kind=ATTACHMENT,
+            received_at=to_the_hour(now),
+            release_at=release_at,
+            payload=json.dumps(sealed.to_json()).encode(),
+        )
+    )
+    return release_at
+
+
+async def pending_attachments(report_id: uuid.UUID) -> list[tuple[dict, datetime]]:
+    """(record, received hour) of the report's files not yet published. The pending store only
+    holds the current period's items, so reading every attachment item is cheap."""
+    rows = await PendingItem.select(PendingItem.payload, PendingItem.received_at).where(
+        PendingItem.kind == ATTACHMENT
+    )
+    records = [(json.loads(row["payload"]), row["received_at"]) for row in rows]
+    return [(record, at) for record, at in records if record["report"] == str(report_id)]
+
+
+async def _publish_attachment(
+    ctx: Context, row: dict, _readers: set[int], _taken: set[str]
+) -> None:
+    await evidence.publish_reporter_file(
+        json.loads(row["payload"]), to_the_hour(row["received_at"])
+    )
+
+
 async def _unused_case_number(year: int, taken: set[str]) -> str:
     """A random case number nobody has: retried on the (rare) collision."""
     while True:
@@ -181,7 +219,7 @@ async def _publish_report(ctx: Context, row: dict, readers: set[int], taken: set
 _Publisher = Callable[[Context, dict, set[int], set[str]], Awaitable[None]]
 # One publisher per kind of pending item: a reporter message joins with its own kind and
 # payload, published in the same shuffled batch as the reports of its period.
-_PUBLISHERS: dict[str, _Publisher] = {REPORT: _publish_report}
+_PUBLISHERS: dict[str, _Publisher] = {REPORT: _publish_report, ATTACHMENT: _publish_attachment}
 
 
 async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
@@ -209,6 +247,9 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
         if not rows:
             return 0
         secrets.SystemRandom().shuffle(rows)
+        # Reports first (a file of a report filed in the same period needs its row); the order
+        # within each kind stays shuffled.
+        rows.sort(key=lambda row: row["kind"] != REPORT)
         readers = {officer.id for officer in await officers_with_role(TRIAGE)}
         taken: set[str] = set()
         for row in rows:
@@ -223,6 +264,7 @@ async def release_due(_ctx: Context, _last_run: datetime | None, now: datetime) 
 
 async def run_release(ctx: Context, now: datetime) -> None:
     await publish_pending(ctx, now)
+    await evidence.sweep_orphans(now)
 
 
 RELEASE_JOB = Job(

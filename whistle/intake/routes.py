@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from whistle import sessions
+from whistle.clock import to_the_hour
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.errors import (
@@ -22,6 +24,7 @@ from whistle.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from whistle.evidence import store as evidence
 from whistle.i18n import LANGUAGES, N_, gettext, ngettext
 from whistle.intake import receipts, service
 from whistle.intake.schemas import (
@@ -31,6 +34,7 @@ from whistle.intake.schemas import (
     validate_report,
 )
 from whistle.settings import Settings
+from whistle.web.csrf import STREAMED_FORM_OPT
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
 from whistle.web.security import (
@@ -40,6 +44,7 @@ from whistle.web.security import (
     same_origin_request,
 )
 from whistle.web.templating import format_date_id
+from whistle.web.uploads import receive_uploads
 
 REPORTER_COOKIE = "whistle_reporter"
 # Holds the form's submission token after filing, so the receipt page can show the code again
@@ -70,6 +75,36 @@ def _track_page(ctx: Context, status: int = 200, **context: Any) -> Template:
         template_name="public/track.html",
         context={**context, "form_token": token},
         status_code=status,
+    )
+
+
+NO_FILES = N_("Pilih paling sedikit satu berkas.")
+
+
+async def _track_view_page(
+    ctx: Context,
+    report_id: Any,
+    data_key: bytes,
+    *,
+    errors: dict[str, str] | None = None,
+    refused_file: str | None = None,
+) -> Template:
+    """The reporter's status page, with their files (those still pending included) and, after
+    a refused upload, the message and the name of the file refused."""
+    return Template(
+        template_name="public/track_view.html",
+        context={
+            "view": await service.reporter_view(ctx, report_id, data_key),
+            "files": await service.reporter_files(report_id, data_key),
+            "errors": errors or {},
+            "refused_file": refused_file,
+            "evidence_limits": {
+                "file_bytes": ctx.settings.evidence_file_bytes,
+                "files": ctx.settings.evidence_files_per_report,
+                "report_bytes": ctx.settings.evidence_report_bytes,
+            },
+        },
+        status_code=422 if errors else 200,
     )
 
 
@@ -232,11 +267,46 @@ class PublicPages(Controller):
             )
         except NotAuthenticated:
             return Redirect(path="/track?expired=true")
-        view = await service.reporter_view(ctx, report_id, data_key)
-        return Template(
-            template_name="public/track_view.html",
-            context={"view": view},
-        )
+        return await _track_view_page(ctx, report_id, data_key)
+
+    @post(
+        "/track/report/files",
+        name="track_files",
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        opt={STREAMED_FORM_OPT: True},
+    )
+    async def track_files(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """Evidence added on the status page: multipart read as a stream, nothing on disk; the
+        files wait for the release like everything a reporter sends."""
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true")
+        now = datetime.now(UTC)
+        try:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=await service.evidence_budget(ctx, report_id),
+                hour=to_the_hour(now),
+                csrf=True,
+            )
+            if not received.files:
+                raise ValidationFailed({"files": NO_FILES})
+            await service.add_evidence(ctx, received.files, now)
+        except evidence.FileRefused as refusal:
+            return await _track_view_page(
+                ctx, report_id, data_key, errors=refusal.errors, refused_file=refusal.name
+            )
+        except ValidationFailed as failure:
+            return await _track_view_page(ctx, report_id, data_key, errors=failure.errors)
+        return Redirect(path="/track/report", status_code=303)
 
     @post("/track/logout", name="track_logout")
     async def track_logout(self, request: Request, ctx: NamedDependency[Context]) -> Redirect:

@@ -20,9 +20,11 @@ from whistle.crypto import (
     normalise_tracking_code,
 )
 from whistle.crypto import InvalidTrackingCode as MalformedCode
+from whistle.crypto.stream import CHUNK_BYTES
 from whistle.db import engine as db
 from whistle.db.tables import Report, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
+from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.intake import release
 from whistle.officers.roles import (
@@ -300,3 +302,51 @@ async def _pending_view(ctx: Context, report_id: uuid.UUID, data_key: bytes) -> 
 
 async def end_reporter_session(token: str | None) -> None:
     await sessions.destroy_session(token, sessions.REPORTER)
+
+
+# --- evidence files -------------------------------------------------------------------------
+
+
+async def evidence_budget(ctx: Context, report_id: uuid.UUID) -> evidence.Budget:
+    """What the report may still take: its published and pending reporter files count."""
+    files, stored = await evidence.usage(report_id)
+    pending = await release.pending_attachments(report_id)
+    files += len(pending)
+    stored += sum(record["chunks"] for record, _ in pending) * CHUNK_BYTES
+    return evidence.Budget(
+        files=max(0, ctx.settings.evidence_files_per_report - files),
+        bytes=max(0, ctx.settings.evidence_report_bytes - stored),
+        file_bytes=ctx.settings.evidence_file_bytes,
+    )
+
+
+async def add_evidence(
+    ctx: Context, files: list[evidence.SealedFile], now: datetime | None = None
+) -> datetime | None:
+    """Commit received files to the pending store, together or not at all; returns when they
+    will reach the integrity team (None for no files). A failure discards their chunks."""
+    if not files:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        async with db.transaction():
+            for sealed in files:
+                release_at = await release.hold_attachment(ctx, sealed, now)
+    except BaseException:
+        for sealed in files:
+            await evidence.discard(sealed.id)
+        raise
+    return release_at
+
+
+async def reporter_files(report_id: uuid.UUID, data_key: bytes) -> list[evidence.FileInfo]:
+    """The reporter's view of the report's files: published ones, then those still pending."""
+    published = await evidence.files_of(report_id, data_key)
+    pending = [
+        evidence.describe(report_id, data_key, record, evidence.AUTHOR_REPORTER, at, pending=True)
+        for record, at in await release.pending_attachments(report_id)
+    ]
+    return [
+        *(info for info in published if info.author == evidence.AUTHOR_REPORTER),
+        *sorted(pending, key=lambda info: info.name),
+    ]

@@ -194,6 +194,10 @@ def file_encryptor(
     return StreamEncryptor(file_key, file_id.bytes), wrapped
 
 
+# What file_decryptor() returns, for callers' annotations.
+FileDecryptor = StreamDecryptor
+
+
 def file_decryptor(
     report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, wrapped_key: bytes
 ) -> StreamDecryptor:
@@ -203,19 +207,25 @@ def file_decryptor(
 
 
 def seal_file_meta(
-    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, name: str, removed: Iterable[str]
+    report_id: uuid.UUID,
+    data_key: bytes,
+    file_id: uuid.UUID,
+    name: str,
+    removed: Iterable[str],
+    size: int,
 ) -> bytes:
-    """Encrypt a file's (sanitised) name and what cleaning removed, padded like every field."""
-    meta = json.dumps({"name": name, "removed": list(removed)}).encode()
+    """Encrypt a file's (sanitised) name, what cleaning removed and its exact size, padded like
+    every field."""
+    meta = json.dumps({"name": name, "removed": list(removed), "size": size}).encode()
     return _seal_padded(report_id, data_key, _file_purpose(FILE_META, file_id), meta)
 
 
 def open_file_meta(
     report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, blob: bytes
-) -> tuple[str, tuple[str, ...]]:
-    """(name, removed labels) sealed by seal_file_meta() for the same report and file."""
+) -> tuple[str, tuple[str, ...], int]:
+    """(name, removed labels, size) sealed by seal_file_meta() for the same report and file."""
     meta = json.loads(_open_padded(report_id, data_key, _file_purpose(FILE_META, file_id), blob))
-    return meta["name"], tuple(meta["removed"])
+    return meta["name"], tuple(meta["removed"]), meta["size"]
 
 
 # --- wrapping the data key for each holder ------------------------------------------------

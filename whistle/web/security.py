@@ -22,6 +22,8 @@ CONTENT_SECURITY_POLICY = (
 # Pages whose same-origin script adds conveniences (copy, print) to a page that works without.
 SCRIPTED_PATHS = frozenset({"/report/receipt"})
 SCRIPTED_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
+# A downloaded evidence file: should a browser render it anyway, it runs and loads nothing.
+DOWNLOAD_CONTENT_SECURITY_POLICY = "sandbox; default-src 'none'"
 BASE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -51,6 +53,8 @@ def security_headers_hook(development: bool) -> Callable[[Message, Scope], Await
             headers["Referrer-Policy"] = "same-origin"
         if scope.get("path", "") in SCRIPTED_PATHS:
             headers["Content-Security-Policy"] = SCRIPTED_CONTENT_SECURITY_POLICY
+        if headers.get("content-disposition", "").startswith("attachment"):
+            headers["Content-Security-Policy"] = DOWNLOAD_CONTENT_SECURITY_POLICY
         if not scope.get("path", "").startswith("/static/"):
             # Pages may show a tracking code or a decrypted report: never keep them in a cache.
             headers["Cache-Control"] = "no-store"
