@@ -42,6 +42,8 @@ AUTHOR_OFFICER = "officer"
 # Chunks read from the database at a time when checking or streaming a file (1 MiB).
 READ_BATCH = 16
 NAME_MAX = 120
+# The name of a file sent without one (stored as is: a name, not interface text).
+DEFAULT_STEM = "berkas"
 # Chunks of an upload that never committed are swept after this long.
 ORPHAN_AGE = timedelta(hours=3)
 
@@ -134,7 +136,7 @@ def sanitise_name(raw: str | None, kind: FileType) -> str:
     if not dot or extension.lower() not in {kind.extension, *_ALIASES.get(kind.name, ())}:
         stem = name
         extension = kind.extension
-    stem = stem[: NAME_MAX - len(extension) - 1] or N_("berkas")
+    stem = stem[: NAME_MAX - len(extension) - 1] or DEFAULT_STEM
     return f"{stem}.{extension}"
 
 
