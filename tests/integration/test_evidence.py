@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.cases import file_report
-from tests.support.forms import csrf_token, post_form
+from tests.support.cases import CASE_LINK, file_report
+from tests.support.forms import VALID_REPORT, csrf_token, post_form
 from tests.support.officers import logged_in, make_officer
-from tests.support.release import publish_for
+from tests.support.release import filed_reports, publish_for
 from whistle.app import create_app
 from whistle.audit import actions
 from whistle.crypto.stream import CHUNK_BYTES
@@ -295,3 +295,53 @@ async def test_an_upload_form_without_its_token_first_is_refused(client, ctx):
     )
     assert answer.status_code == 403
     assert await _stored_counts() == before
+
+
+async def _post_report_with_files(
+    client: httpx.AsyncClient, fields: dict, uploads: list[tuple[str, bytes]]
+) -> httpx.Response:
+    token = await csrf_token(client, "/report")
+    return await client.post(
+        "/report",
+        data={"_csrf_token": token, **fields},
+        files=[("files", (name, data, "application/octet-stream")) for name, data in uploads],
+    )
+
+
+async def test_report_form_with_files_files_both_together(client, ctx, private_tmp):
+    await make_officer(ctx, "tina", ["triage"])
+    sound = ID3 + os.urandom(CHUNK_BYTES + 5)
+    receipt = await _post_report_with_files(
+        client, VALID_REPORT, [("kuitansi.txt", TEXT), ("suara.mp3", sound)]
+    )
+    assert receipt.status_code == 200 and "tracking-code" in receipt.text
+    assert await filed_reports() == 1
+    assert await publish_for(client) == 3
+    await logged_in(client, ctx, "tina")
+    inbox = await client.get("/officer")
+    [number] = CASE_LINK.findall(inbox.text)
+    contents = {(await client.get(link)).content for link in await _file_links(client, number)}
+    assert contents == {files.clean(files.TEXT, TEXT).data, sound}
+    assert list(private_tmp.iterdir()) == []
+
+
+async def test_report_form_refusing_a_file_keeps_the_text_and_stores_nothing(client, private_tmp):
+    answer = await _post_report_with_files(
+        client, VALID_REPORT, [("ok.txt", TEXT), ("setup.txt", b"MZ\x90\x00" + bytes(300))]
+    )
+    assert answer.status_code == 422
+    assert VALID_REPORT["description"] in answer.text  # what was typed comes back
+    assert "setup.txt" in answer.text
+    assert await filed_reports() == 0
+    assert await _stored_counts() == (0, 0, 0, 0)
+    assert list(private_tmp.iterdir()) == []
+
+
+async def test_report_form_refused_with_files_stores_neither(client, private_tmp):
+    answer = await _post_report_with_files(
+        client, {**VALID_REPORT, "description": ""}, [("ok.txt", TEXT)]
+    )
+    assert answer.status_code == 422
+    assert await filed_reports() == 0
+    assert await _stored_counts() == (0, 0, 0, 0)
+    assert list(private_tmp.iterdir()) == []

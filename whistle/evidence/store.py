@@ -66,6 +66,9 @@ class FileRefused(ValidationFailed):
         super().__init__({"files": reason})
         self.name = name
         self.reason = reason
+        # The form's other fields read before the file (set by the caller that reads forms),
+        # so a refused form comes back as it was typed.
+        self.fields: dict = {}
 
 
 @dataclass

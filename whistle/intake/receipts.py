@@ -8,6 +8,8 @@ knows about HTTP.
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import msgspec
 
@@ -54,7 +56,12 @@ async def _wait_for_first(ctx: Context, token: bytes) -> Receipt:
 
 
 async def submit_once(
-    ctx: Context, report: ReportInput, token: bytes, *, refuse_other_report: bool
+    ctx: Context,
+    report: ReportInput,
+    token: bytes,
+    *,
+    refuse_other_report: bool,
+    **filing: Any,
 ) -> tuple[Receipt, bool]:
     """File ``report`` unless ``token`` (prefixed FORM or API) already filed one; return the
     receipt and whether it is the earlier one.
@@ -62,7 +69,9 @@ async def submit_once(
     A token that filed a different report raises Conflict (409) when ``refuse_other_report``
     (an API key reused by mistake); else that report's receipt is shown (a form edited after
     Back: it was already sent). A token whose first request is still filing raises Conflict
-    after a wait."""
+    after a wait. ``filing`` goes to ``service.submit_report`` (files sent with the report); a
+    resend files nothing, so the caller discards the files it brought when the answer is the
+    earlier receipt."""
     body = msgspec.json.encode(report)
     key = ctx.keyring.submission_key
     earlier = await sessions.claim_submission(key, token, body)
@@ -71,7 +80,7 @@ async def submit_once(
             raise Conflict(OTHER_REPORT)
         return (_receipt(earlier) or await _wait_for_first(ctx, token)), True
     try:
-        receipt = await service.submit_report(ctx, report)
+        receipt = await service.submit_report(ctx, report, **filing)
     except BaseException:
         # Nothing was filed: a corrected or repeated send may file it.
         with anyio.CancelScope(shield=True):

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -34,7 +35,7 @@ from whistle.intake.schemas import (
     validate_report,
 )
 from whistle.settings import Settings
-from whistle.web.csrf import STREAMED_FORM_OPT
+from whistle.web.csrf import CSRF_FIELD, STREAMED_FORM_OPT
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import BUSY_RETRY_SECONDS, CSRF_FAILED_DETAIL
 from whistle.web.security import (
@@ -112,6 +113,11 @@ def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie
     return session_cookie(ctx, REPORTER_COOKIE, value, "/track", expire=expire)
 
 
+async def _discard(files: list[evidence.SealedFile]) -> None:
+    for sealed in files:
+        await evidence.discard(sealed.id)
+
+
 async def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
@@ -119,6 +125,8 @@ async def _form_page(
     status: int = 200,
     *,
     busy: bool = False,
+    refused_file: str | None = None,
+    files_dropped: bool = False,
 ) -> Template:
     return Template(
         template_name="public/report_form.html",
@@ -129,6 +137,9 @@ async def _form_page(
             "officers": await service.excludable_officers(),
             "limits": LIMITS,
             "busy": busy,
+            # A refused file's name, or files that must be chosen again after a refused form.
+            "refused_file": refused_file,
+            "files_dropped": files_dropped,
         },
         status_code=status,
         headers={"Retry-After": str(BUSY_RETRY_SECONDS)} if busy else None,
@@ -172,10 +183,40 @@ class PublicPages(Controller):
     async def report_form(self) -> Template:
         return await _form_page({"submission_token": sessions.new_submission_token()}, {}, [])
 
-    @post("/report", name="report_submit")
+    @post(
+        "/report",
+        name="report_submit",
+        request_max_body_size=None,  # bounded in receive_uploads (evidence, or the app limit)
+        opt={STREAMED_FORM_OPT: True},
+    )
     async def report_submit(
-        self, request: Request, data: URLEncodedBody[ReportForm], ctx: NamedDependency[Context]
+        self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
+        """The report form, multipart with its evidence files (read as a stream: nothing on
+        disk) or urlencoded without. A refused form or file comes back with what was typed;
+        files must be chosen again (a browser never fills a file field), nothing was kept."""
+        report_id, data_key = service.new_report_identity()
+        now = datetime.now(UTC)
+        try:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=service.new_report_budget(ctx),
+                hour=to_the_hour(now),
+                csrf=True,
+            )
+        except evidence.FileRefused as refusal:
+            return await self._refused_form(refusal.fields, refusal.errors, refusal.name)
+        try:
+            data = msgspec.convert(received.fields, ReportForm, strict=False)
+        except msgspec.ValidationError as failure:
+            await _discard(received.files)
+            # As Litestar answers a body that does not fit the form: names the rule, not the value.
+            raise ValidationException(
+                detail="Invalid request body", extra=[{"key": "body", "message": str(failure)}]
+            ) from None
         values = msgspec.structs.asdict(data)
         if not _SUBMISSION_TOKEN.match(data.submission_token):
             values["submission_token"] = sessions.new_submission_token()
@@ -183,20 +224,49 @@ class PublicPages(Controller):
         excluded = data.ticked_officers()
         try:
             report = validate_report(data.as_typed())
-            await receipts.submit_once(
-                ctx, report, receipts.FORM + token.encode(), refuse_other_report=False
+            _, earlier = await receipts.submit_once(
+                ctx,
+                report,
+                receipts.FORM + token.encode(),
+                refuse_other_report=False,
+                report_id=report_id,
+                data_key=data_key,
+                files=received.files,
             )
         except ValidationFailed as failure:
-            return await _form_page(values, failure.errors, excluded, status=422)
+            await _discard(received.files)
+            return await _form_page(
+                values, failure.errors, excluded, status=422, files_dropped=bool(received.files)
+            )
         except DerivationQueueFull:
+            await _discard(received.files)
             # Nothing was stored; keep what was typed so sending again is one tap.
             return await _form_page(values, {}, excluded, status=503, busy=True)
+        except BaseException:
+            await _discard(received.files)
+            raise
+        if earlier:
+            await _discard(received.files)  # a resend: its report (and files) were filed before
         # POST-redirect-GET: reloading the receipt asks for the receipt, not a second report.
         lang = request.query_params.get("lang")
         return Redirect(
             path=f"{RECEIPT_PATH}?lang={lang}" if lang in LANGUAGES else RECEIPT_PATH,
             cookies=[session_cookie(ctx, RECEIPT_COOKIE, token, RECEIPT_PATH)],
             status_code=303,
+        )
+
+    async def _refused_form(
+        self, fields: dict[str, Any], errors: dict[str, str], refused_file: str
+    ) -> Template:
+        values = {name: value for name, value in fields.items() if name != CSRF_FIELD}
+        excluded = values.get("excluded_officers", [])
+        values.setdefault("submission_token", sessions.new_submission_token())
+        return await _form_page(
+            values,
+            errors,
+            [excluded] if isinstance(excluded, str) else list(excluded),
+            status=422,
+            refused_file=refused_file,
         )
 
     @get(RECEIPT_PATH, name="receipt")

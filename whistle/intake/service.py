@@ -7,6 +7,7 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -114,7 +115,19 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
-async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
+def new_report_identity() -> tuple[uuid.UUID, bytes]:
+    """A new report's id and data key, made before it is filed when files arrive with it."""
+    return uuid.uuid4(), envelope.new_report_key()
+
+
+async def submit_report(
+    ctx: Context,
+    report: ReportInput,
+    *,
+    report_id: uuid.UUID | None = None,
+    data_key: bytes | None = None,
+    files: Sequence[evidence.SealedFile] = (),
+) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
     copy of the code.
 
@@ -123,14 +136,18 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
     stored in one pending item, committed before the receipt is shown (an acknowledged report
     is never lost); the release at the end of the period publishes it to the case tables
     (``whistle.intake.release``), so nothing written now orders it against officer activity.
+
+    Files sent with the form were sealed as they arrived, under ``data_key`` for ``report_id``
+    (both made by the caller, see ``new_report_identity``); they are held in the same
+    transaction, so the report and its evidence commit or fail together.
     """
     code = new_tracking_code()
     # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
     reporter = await ctx.submission_kdf.run(
         derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.keyring.receipt_params[-1]
     )
-    report_id = uuid.uuid4()
-    data_key = envelope.new_report_key()
+    if report_id is None or data_key is None:
+        report_id, data_key = new_report_identity()
     now = datetime.now(UTC)
     received_at = to_the_hour(now)
     content = envelope.seal_content(report_id, data_key, report)
@@ -156,6 +173,8 @@ async def submit_report(ctx: Context, report: ReportInput) -> Receipt:
             ),
             now,
         )
+        for sealed in files:
+            await release.hold_attachment(ctx, sealed, now)
     return Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
 
 
@@ -305,6 +324,15 @@ async def end_reporter_session(token: str | None) -> None:
 
 
 # --- evidence files -------------------------------------------------------------------------
+
+
+def new_report_budget(ctx: Context) -> evidence.Budget:
+    """What the files sent with a new report may take: the whole per-report allowance."""
+    return evidence.Budget(
+        files=ctx.settings.evidence_files_per_report,
+        bytes=ctx.settings.evidence_report_bytes,
+        file_bytes=ctx.settings.evidence_file_bytes,
+    )
 
 
 async def evidence_budget(ctx: Context, report_id: uuid.UUID) -> evidence.Budget:

@@ -46,9 +46,10 @@ CROSS_ORIGIN_DETAIL = N_(
 # Handler opt for pages that only show something (no cookie for a visitor who has done nothing)
 # and for the tracking form, which carries its own signed token (whistle.web.security).
 NO_CSRF_COOKIE_OPT = "exclude_from_csrf"
-# Handler opt for evidence upload forms: their multipart body is read as a stream by the
-# handler (whistle.web.uploads), never parsed here (Litestar would spool files to disk); the
-# handler checks that the form's first part is the token (streamed_form_token).
+# Handler opt for evidence upload forms: their body (multipart, or urlencoded when sent without
+# files) is read by the handler (whistle.web.uploads), never parsed here (Litestar would spool
+# files to disk, and read any size); the handler checks the token (streamed_form_token): the
+# first part of a multipart form, the field of an urlencoded one.
 STREAMED_FORM_OPT = "csrf_token_in_stream"
 _STREAMED_EXPECTED = "whistle_csrf_expected"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
@@ -139,7 +140,7 @@ class SessionBoundCsrf(ASGIMiddleware):
         expected = form_token(self.policy.secret, nonce, binding) if nonce else None
         if (
             sent is None
-            and media_type == RequestEncodingType.MULTI_PART
+            and media_type in (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
             and handler is not None
             and handler.opt.get(STREAMED_FORM_OPT)
         ):

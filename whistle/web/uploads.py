@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from litestar import Request
 from litestar.enums import RequestEncodingType
@@ -31,7 +31,6 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from whistle.context import Context
 from whistle.errors import ValidationFailed
 from whistle.evidence import store
-from whistle.inputs import CONTROL_CHARACTERS
 from whistle.web.csrf import CSRF_FAILED, CSRF_FIELD, streamed_form_token
 from whistle.web.inbound import UnsupportedMediaType
 from whistle.web.multipart import (
@@ -104,8 +103,8 @@ async def receive_uploads(
     media_type, params = request.content_type
     if media_type != RequestEncodingType.MULTI_PART:
         if csrf and media_type == RequestEncodingType.URL_ENCODED:
-            # A page's form sent without its files (its token was checked by the middleware).
-            return Received()
+            # A page's form sent without files: bounded like any form, its token checked here.
+            return Received(fields=await _urlencoded_fields(ctx, request))
         raise UnsupportedMediaType(detail=NOT_MULTIPART)
     events = read_multipart(upload_body(request, upload_limit(ctx)), boundary_of(params))
     received = Received()
@@ -135,9 +134,8 @@ async def receive_uploads(
                     )
                 )
                 continue
-            text = await _text(_part_content(events), MAX_FIELDS_BYTES - field_bytes)
-            field_bytes += len(text.encode())
-            value = CONTROL_CHARACTERS.sub("", text) if event.name != CSRF_FIELD else text
+            value = await _text(_part_content(events), MAX_FIELDS_BYTES - field_bytes)
+            field_bytes += len(value.encode())
             if event.name in received.fields:
                 existing = received.fields[event.name]
                 received.fields[event.name] = [
@@ -148,12 +146,29 @@ async def receive_uploads(
                 received.fields[event.name] = value
         if first and csrf:
             raise PermissionDeniedException(detail=CSRF_FAILED)
-    except BaseException:
+    except BaseException as failure:
         for sealed in received.files:
             await store.discard(sealed.id)
         await _drain(events)
+        if isinstance(failure, store.FileRefused):
+            failure.fields = received.fields
         raise
     return received
+
+
+async def _urlencoded_fields(ctx: Context, request: Request) -> dict[str, Any]:
+    """An urlencoded body read up to the app's request limit, parsed as Litestar parses forms
+    (a repeated name becomes a list), its CSRF token checked."""
+    body = bytearray()
+    async for piece in upload_body(request, ctx.settings.max_request_bytes):
+        body += piece
+    grouped: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True, separator="&"):
+        grouped.setdefault(name, []).append(value)
+    fields: dict[str, Any] = {k: v if len(v) > 1 else v[0] for k, v in grouped.items()}
+    sent = fields.get(CSRF_FIELD)
+    _check_token(request, sent if isinstance(sent, str) else "")
+    return fields
 
 
 def _check_token(request: Request, sent: str) -> None:
