@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import tempfile
+import uuid
 from pathlib import Path
 
 import httpx
@@ -99,7 +100,10 @@ async def test_api_upload_is_published_and_downloads_byte_identical(client, ctx,
     # Pending until the release: nothing in the case tables yet, the reporter sees them already.
     assert await Attachment.count() == 0
     view = await client.get("/api/v1/report", headers=headers)
-    assert view.status_code == 200
+    assert [(f["name"], f["pending"]) for f in view.json()["files"]] == [
+        ("kuitansi.txt", True),
+        ("rekaman.mp3", True),
+    ]
 
     assert await publish_for(client) == 2
     assert await PendingChunk.count() == 0
@@ -345,3 +349,25 @@ async def test_report_form_refused_with_files_stores_neither(client, private_tmp
     assert await filed_reports() == 0
     assert await _stored_counts() == (0, 0, 0, 0)
     assert list(private_tmp.iterdir()) == []
+
+
+async def test_chunks_of_an_upload_that_never_committed_are_swept(ctx):
+    from datetime import UTC, datetime, timedelta
+
+    from whistle.evidence import store
+    from whistle.intake import release
+
+    async def pieces():
+        yield TEXT
+
+    report_id, data_key = uuid.uuid4(), bytes(32)
+    budget = store.Budget(files=2, bytes=10**7, file_bytes=10**7)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # One upload whose request died before its pending item was written...
+    orphan = await store.receive_file(report_id, data_key, "a.txt", pieces(), budget, hour)
+    assert await PendingChunk.count().where(PendingChunk.upload == orphan.id) == 2
+    # ...is swept once it is old enough, and not before.
+    await release.run_release(ctx, hour + timedelta(minutes=30))
+    assert await PendingChunk.count().where(PendingChunk.upload == orphan.id) == 2
+    await release.run_release(ctx, hour + store.ORPHAN_AGE + timedelta(hours=1))
+    assert await PendingChunk.count() == 0

@@ -336,6 +336,12 @@ async def _insert(
     )
 
 
+async def orphans_due(now: datetime) -> bool:
+    """Whether any pending chunk is old enough that its upload may have died (a sweep is due
+    when it belongs to no pending item)."""
+    return await PendingChunk.exists().where(PendingChunk.received_at < now - ORPHAN_AGE)
+
+
 async def sweep_orphans(now: datetime) -> int:
     """Delete pending chunks of uploads that never committed (older than ORPHAN_AGE)."""
     committed = {row["id"] for row in await PendingItem.select(PendingItem.id)}

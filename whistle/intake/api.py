@@ -85,6 +85,20 @@ class TimelineOut(msgspec.Struct):
     public_note: str | None
 
 
+class AttachmentOut(msgspec.Struct):
+    name: str
+    # The kind decided from the bytes (jpeg, pdf, mp4, ...), whatever the name says.
+    kind: str
+    size: int
+    # What cleaning removed, in words; empty when nothing was found or the kind cannot be cleaned.
+    removed: list[str]
+    # False for kinds whose metadata cannot be removed (audio, video): see `warning`.
+    cleaned: bool
+    warning: str | None
+    # Until the next release the file waits with the reporter's other new writes.
+    pending: bool
+
+
 class ReportOut(msgspec.Struct):
     status: str
     status_label: str
@@ -104,20 +118,8 @@ class ReportOut(msgspec.Struct):
     feedback_due: datetime | None
     timeline: list[TimelineOut]
     report: ReportInput
-
-
-class AttachmentOut(msgspec.Struct):
-    name: str
-    # The kind decided from the bytes (jpeg, pdf, mp4, ...), whatever the name says.
-    kind: str
-    size: int
-    # What cleaning removed, in words; empty when nothing was found or the kind cannot be cleaned.
-    removed: list[str]
-    # False for kinds whose metadata cannot be removed (audio, video): see `warning`.
-    cleaned: bool
-    warning: str | None
-    # Until the next release the file waits with the reporter's other new writes.
-    pending: bool
+    # The reporter's evidence files, those waiting for the release included.
+    files: list[AttachmentOut] = msgspec.field(default_factory=list)
 
 
 class AttachmentsOut(msgspec.Struct):
@@ -310,6 +312,9 @@ class ReporterApi(Controller):
                 for entry in view.timeline
             ],
             report=view.report,
+            files=[
+                attachment_out(info) for info in await service.reporter_files(report_id, data_key)
+            ],
         )
 
     @post(

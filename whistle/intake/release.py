@@ -258,8 +258,11 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
 
 
 async def release_due(_ctx: Context, _last_run: datetime | None, now: datetime) -> bool:
-    """Due whenever an item's period has ended, however long ago (a restart loses nothing)."""
-    return await PendingItem.exists().where(PendingItem.release_at <= now)
+    """Due whenever an item's period has ended, however long ago (a restart loses nothing), or
+    chunks of an upload that never committed are old enough to sweep."""
+    return await PendingItem.exists().where(
+        PendingItem.release_at <= now
+    ) or await evidence.orphans_due(now)
 
 
 async def run_release(ctx: Context, now: datetime) -> None:
