@@ -21,6 +21,10 @@ a ``+pad1`` suffix, so a padded blob never opens as an unpadded one (or the othe
 ciphertexts written before padding existed (plain purpose) still open. Opening checks the length
 and that every padding byte is zero; anything else fails like a wrong key.
 
+Evidence files are sealed by the streaming AEAD (whistle.crypto.stream) under a fresh key per file;
+that key is wrapped here under the data key (purpose ``file_key:<file id>``), and the file's name,
+what cleaning removed and its size are one padded field (``file_meta:<file id>``).
+
 Whoever holds no wrap cannot read the report: exclusion by the reporter and recusal mean no wrap
 at all, and they are enforced here, at the one place a wrap is created after intake. Every other
 module reads and writes report data through this one; ``tests/unit/test_envelope_owner.py`` fails
