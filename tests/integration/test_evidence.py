@@ -371,3 +371,30 @@ async def test_chunks_of_an_upload_that_never_committed_are_swept(ctx):
     assert await PendingChunk.count().where(PendingChunk.upload == orphan.id) == 2
     await release.run_release(ctx, hour + store.ORPHAN_AGE + timedelta(hours=1))
     assert await PendingChunk.count() == 0
+
+
+async def test_a_file_cleaning_refuses_is_refused_with_its_message(
+    client, ctx, private_tmp, monkeypatch
+):
+    # The cleaning itself belongs to files.clean; here only its refusal is stood in for, to
+    # show what the upload does with any UnsafeFile: its message, nothing stored.
+    reason = "Gambar ini terpotong atau rusak."
+
+    def refuse(kind, data):
+        raise files.UnsafeFile(reason)
+
+    monkeypatch.setattr(files, "clean", refuse)
+    _, code = await file_report(ctx)
+    opened = await post_form(client, "/track", {"tracking_code": code})
+    token = await csrf_token(client, "/track/report")
+    before = await _stored_counts()
+    answer = await client.post(
+        "/track/report/files",
+        data={"_csrf_token": token},
+        files=[("files", ("foto.png", _png(), "image/png"))],
+    )
+    assert opened.status_code == 200
+    assert answer.status_code == 422
+    assert reason in answer.text and "foto.png" in answer.text
+    assert await _stored_counts() == before
+    assert list(private_tmp.iterdir()) == []
