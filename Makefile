@@ -45,6 +45,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.mixed
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.uploads
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.audit_verify

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.mixed import server_pid
+from bench.server import server_pid, status_mib
 from tests.support.forms import VALID_REPORT
 from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
@@ -29,13 +29,6 @@ from whistle.settings import Settings
 HEADROOM_MIB = 100
 # Memory after the burst may stay at most this much above the fresh figure.
 AFTER_FACTOR = 1.2
-
-
-def status_mib(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} missing")
 
 
 async def burst(url: str, submissions: int, clients: int) -> Counter[int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import random
 import statistics
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.server import cpu_seconds, server_pid
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import make_officer, session_for
 from tests.support.postgres import PostgresCluster
@@ -41,26 +41,6 @@ from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings
 
 SEED_REPORTS = 30
-
-
-def server_pid(port: int) -> int:
-    """The `whistle serve` process listening on ``port`` (found by its command line)."""
-    wanted = ["serve", "--port", str(port)]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode().split("\0")
-        except OSError:
-            continue
-        if any(argv[i : i + 3] == wanted for i in range(len(argv))):
-            return int(entry)
-    raise RuntimeError(f"no server on port {port}")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _drive(url: str, duration: float, reporters: int, officers: list[str], cases: list[str]):

@@ -104,6 +104,11 @@ class Settings:
     mail_retry_seconds: int = 60
     # The daily digests go out at this hour of the office's clock (WIB).
     digest_hour: int = 7
+    # Evidence files: the largest file, how many files and how many bytes a report may hold.
+    # Upload routes accept request bodies up to the per-report total (plus form overhead).
+    evidence_file_bytes: int = 20 * 1024 * 1024
+    evidence_files_per_report: int = 10
+    evidence_report_bytes: int = 100 * 1024 * 1024
     # Secrets: kept out of repr so they never reach a log line or a traceback.
     office_passphrase: str | None = field(default=None, repr=False)
 
@@ -247,6 +252,15 @@ class Settings:
                 "WHISTLE_MAIL_RETRY_SECONDS", defaults.mail_retry_seconds, minimum=1
             ),
             digest_hour=reader.integer("WHISTLE_DIGEST_HOUR", defaults.digest_hour, minimum=0),
+            evidence_file_bytes=reader.integer(
+                "WHISTLE_EVIDENCE_FILE_BYTES", defaults.evidence_file_bytes, minimum=1024
+            ),
+            evidence_files_per_report=reader.integer(
+                "WHISTLE_EVIDENCE_FILES_PER_REPORT", defaults.evidence_files_per_report, minimum=1
+            ),
+            evidence_report_bytes=reader.integer(
+                "WHISTLE_EVIDENCE_REPORT_BYTES", defaults.evidence_report_bytes, minimum=1024
+            ),
             office_passphrase=env.get("WHISTLE_OFFICE_PASSPHRASE") or None,
         )
         _check_mail(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.cases import as_officer, file_report
+from tests.support.cases import as_officer, attach_text_file, file_report
 from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.holders import officer_ids_of
 from tests.support.officers import make_officer, session_for
@@ -59,6 +59,8 @@ GET_EXPECTED = {
     "/officer/audit": AUDIT_READERS,
     "/officer/audit/export.csv": AUDIT_READERS,
     "/officer/cases/{number:str}": CASE_PAGE,
+    # A file of the case: the same rule as the case page (no key: 404 like a missing file).
+    "/officer/cases/{number:str}/files/{file_id:uuid}": CASE_PAGE,
     "/officer/statistics": AUDITOR_ONLY,
     "/officer/statistics/export.csv": AUDITOR_ONLY,
 }
@@ -88,6 +90,8 @@ POST_EXPECTED = {
     "/officer/cases/{number:str}/identity/request": TRIAGE_ACTION,
     "/officer/cases/{number:str}/identity/decide": TRIAGE_ACTION,
     "/officer/cases/{number:str}/recuse": TRIAGE_OR_ASSIGNEE,
+    # An officer's own file (a form without files is refused: 422).
+    "/officer/cases/{number:str}/files": TRIAGE_OR_ASSIGNEE,
     "/officer/cases/{number:str}/triage": TRIAGE_ACTION,
     "/officer/cases/{number:str}/assign": TRIAGE_ACTION,
     "/officer/cases/{number:str}/unassign": TRIAGE_ACTION,
@@ -138,6 +142,7 @@ async def test_every_officer_route_for_every_role(client, ctx):
     await cases.assign(await as_officer(ctx, "triage"), number, str(ids["investigator"]))
     await admin.set_roles(ctx, target, ["investigator", "triage"], actor="admin")
     [grant] = await admin.pending_grants()
+    file_id = await attach_text_file(ctx, "triage", number)
 
     clients: dict[str, httpx.AsyncClient] = {}
     for principal in PRINCIPALS:
@@ -153,6 +158,7 @@ async def test_every_officer_route_for_every_role(client, ctx):
             path.replace("{number:str}", number)
             .replace("{officer_id:int}", str(target))
             .replace("{request_id:int}", str(grant.id))
+            .replace("{file_id:uuid}", str(file_id))
         )
 
     seen: list[str] = []

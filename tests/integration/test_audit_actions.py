@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.support.cases import as_officer, file_report
+from tests.support.cases import as_officer, attach_text_file, file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from tests.support.release import publish
 from whistle.app import TEMPLATE_LABELS
@@ -28,7 +28,8 @@ from whistle.audit.verify import verify_chain
 from whistle.cases import retention
 from whistle.cases import service as cases
 from whistle.context import Context
-from whistle.db.tables import AuditEntry, Officer
+from whistle.db.tables import AttachmentChunk, AuditEntry, Officer
+from whistle.errors import Conflict
 from whistle.i18n import LANGUAGES, current_language
 from whistle.intake import service as intake
 from whistle.officers import admin, login, policy, recovery, roster, throttle, totp
@@ -366,6 +367,34 @@ async def _identity_reveal_approved(world: World) -> Act:
 @performs(actions.IDENTITY_REVEAL_REJECTED)
 async def _identity_reveal_rejected(world: World) -> Act:
     return await _second_officer_decides(world, approve=False)
+
+
+@performs(actions.EVIDENCE_ADDED)
+async def _evidence_added(world: World) -> Act:
+    return lambda: attach_text_file(world.ctx, "tri", world.case_number)
+
+
+async def _read_download(officer, case_number: str, file_id) -> None:
+    download = await cases.download_file(officer, case_number, file_id)
+    async for _ in download.content:
+        pass
+
+
+@performs(actions.EVIDENCE_DOWNLOADED)
+async def _evidence_downloaded(world: World) -> Act:
+    file_id = await attach_text_file(world.ctx, "tri", world.case_number)
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: _read_download(officer, world.case_number, file_id)
+
+
+@performs(actions.EVIDENCE_DOWNLOAD_FAILED)
+async def _evidence_download_failed(world: World) -> Act:
+    file_id = await attach_text_file(world.ctx, "tri", world.case_number)
+    await AttachmentChunk.update({AttachmentChunk.data: b"\x00" * 100}).where(
+        AttachmentChunk.attachment == file_id
+    )
+    officer = await as_officer(world.ctx, "tri")
+    return lambda: expect_refusal(_read_download(officer, world.case_number, file_id), Conflict)
 
 
 @performs(actions.AUDIT_EXPORTED)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import OFFICE_PASSPHRASE
-from tests.support.cases import as_officer, file_report, post_case
+from tests.support.cases import as_officer, attach_text_file, file_report, post_case
 from tests.support.cli import whistle
 from tests.support.dump import database_copy
 from tests.support.forms import VALID_REPORT, post_form
@@ -23,15 +23,20 @@ from whistle.cases import service as cases
 from whistle.context import Context
 from whistle.crypto import Keyring
 from whistle.db.tables import (
+    Attachment,
+    AttachmentChunk,
     AuditEntry,
     CaseNote,
     LegalHold,
+    PendingChunk,
+    PendingItem,
     Recusal,
     Report,
     ReportKey,
     StatusEvent,
 )
 from whistle.errors import Conflict, ValidationFailed
+from whistle.evidence import store as evidence
 from whistle.intake import service as intake
 from whistle.jobs.runner import run_due_jobs
 from whistle.reports import envelope
@@ -91,6 +96,22 @@ def figures(stats: statistics.Statistics) -> dict:
     return {k: v for k, v in dataclasses.asdict(stats).items() if k != "computed_at"}
 
 
+async def _pending_reporter_file(ctx: Context, code: str):
+    """A small file the reporter sent on the status page, waiting for the release; its id."""
+    text = b"bukti pelapor\n"
+
+    async def pieces():
+        yield text
+
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    budget = evidence.Budget(files=1, bytes=len(text), file_bytes=len(text))
+    sealed = await evidence.receive_file(
+        report_id, data_key, "bukti.txt", pieces(), budget, datetime.now(UTC)
+    )
+    await intake.add_evidence(ctx, [sealed])
+    return sealed.id
+
+
 async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates):
     await make_officer(ctx, "lead", ["triage"])
     await make_officer(ctx, "rina", ["triage"])
@@ -98,6 +119,11 @@ async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates)
     await close_as_not_actionable(ctx, gone)
     rina = await as_officer(ctx, "rina")
     await cases.recuse(rina, gone, "Terlapor adalah sepupu saya.")
+    # Evidence: an officer's file (published chunks) and a reporter's still waiting (pending).
+    officer_file = await attach_text_file(ctx, "lead", gone)
+    pending_file = await _pending_reporter_file(ctx, gone_code)
+    file_chunks = [bytes(c["data"]) for c in await AttachmentChunk.select(AttachmentChunk.data)]
+    assert file_chunks and await PendingChunk.count() == 1
     kept, _ = await file_report(ctx)
     await conclude(ctx, kept)  # five years: not due a year on
     still_open, _ = await file_report(ctx)
@@ -113,12 +139,17 @@ async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates)
     gone_id = await report_id(gone)
     assert await ReportKey.count().where(ReportKey.report == gone_id) == 0
     assert await stored_secrets(gone) == []
+    # Its evidence goes whole: chunks, file rows, pending chunks and the pending file's item.
+    assert await AttachmentChunk.count().where(AttachmentChunk.attachment == officer_file) == 0
+    assert await Attachment.count().where(Attachment.report == gone_id) == 0
+    assert await PendingChunk.count().where(PendingChunk.upload == pending_file) == 0
+    assert not await PendingItem.exists().where(PendingItem.id == pending_file)
     row = await Report.select().where(Report.id == gone_id).first()
     assert row["purged_at"] is not None
     assert (row["status"], row["category"]) == ("not_actionable", VALID_REPORT["category"])
     # Nothing in the database copy a thief would get holds any of it (SQLite: file and WAL).
     copy = database_copy(ctx.settings, templates.postgres)
-    assert not [blob for blob in secrets_of_gone if blob in copy]
+    assert not [blob for blob in secrets_of_gone + file_chunks if blob in copy]
     # Not even the office recovery key opens it: there is no wrap left to open.
     office_key = Keyring.load(ctx.settings.keys_dir).unlock_office_private_key(OFFICE_PASSPHRASE)
     assert await envelope.office_data_key(gone_id, office_key) is None

@@ -24,6 +24,8 @@ FORWARDED_IP = "203.0.113.77"
 CLIENT_IP = "127.0.0.2"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 CODE = re.compile(r'id="tracking-code"[^>]*>([0-9A-Z-]{19})<')
+# Inside evidence files (more than a chunk, so it spans several sealed chunks).
+FILE_TEXT = f"Kuitansi calo {MARKER} Rp500.000\n".encode() * 3000
 FREE_TEXT = {
     "description": f"Petugas meminta uang {MARKER} di loket untuk mempercepat paspor.",
     "location": f"Loket {MARKER}",
@@ -78,6 +80,13 @@ def _exercise(base: str) -> list[str]:
             },
         )
         assert identity.status_code == 200
+        # Evidence on the status page: a marker inside the file and in its name.
+        added = web.post(
+            "/track/report/files",
+            data={"_csrf_token": token},
+            files=[("files", (f"foto-{MARKER}.txt", FILE_TEXT, "text/plain"))],
+        )
+        assert added.status_code == 200 and f"foto-{MARKER}.txt" in added.text
     with httpx.Client(base_url=base, headers=headers, transport=transport()) as api:
         created = api.post("/api/v1/reports", json={"category": "calo", **FREE_TEXT})
         assert created.status_code == 201
@@ -94,18 +103,34 @@ def _exercise(base: str) -> list[str]:
         assert refused.status_code == 422
         given = api.post("/api/v1/report/identity", json={"name": f"API {MARKER}"}, headers=bearer)
         assert given.status_code == 202
+        uploaded = api.post(
+            "/api/v1/report/attachments",
+            headers=bearer,
+            files=[("files", (f"bukti-{MARKER}.txt", FILE_TEXT, "text/plain"))],
+        )
+        assert uploaded.status_code == 201
+        # A refused file (an executable by its bytes): neither it nor its name may be kept.
+        refused_file = api.post(
+            "/api/v1/report/attachments",
+            headers=bearer,
+            files=[("files", (f"x-{MARKER}.txt", b"MZ\x90\x00" + FILE_TEXT, "text/plain"))],
+        )
+        assert refused_file.status_code == 422
         assert api.post("/api/v1/session", json={"tracking_code": MARKER}).status_code == 401
     return [code, created.json()["tracking_code"]]
 
 
-def _serve_and_exercise(settings, log: Path) -> list[str]:
-    with running_server(settings, log, WHISTLE_LOG_LEVEL="DEBUG") as base:
+def _serve_and_exercise(settings, log: Path, temp: Path) -> list[str]:
+    with running_server(settings, log, WHISTLE_LOG_LEVEL="DEBUG", TMPDIR=str(temp)) as base:
         return _exercise(base)
 
 
 async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp_path):
     log = tmp_path / "server.log"
-    codes = await anyio.to_thread.run_sync(_serve_and_exercise, settings, log)
+    temp = tmp_path / "server-tmp"
+    temp.mkdir()
+    codes = await anyio.to_thread.run_sync(_serve_and_exercise, settings, log, temp)
+    assert list(temp.iterdir()) == [], "the server wrote to its temp directory"
     logged = log.read_text()
     for code in codes:
         assert code not in logged and code.replace("-", "") not in logged, "a code was logged"
@@ -126,8 +151,8 @@ async def test_marker_device_and_address_appear_nowhere(settings, templates, tmp
     engine = await db.open_database(settings)
     try:
         # Two reports, each with a reporter message and an identity (the form's report with a
-        # second identity given on the form itself).
-        assert await publish(Context.create(settings)) == 7
+        # second identity given on the form itself), and their two files.
+        assert await publish(Context.create(settings)) == 9
     finally:
         await db.close_database(engine)
     stored = await anyio.to_thread.run_sync(database_copy, settings, templates.postgres)

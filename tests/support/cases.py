@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 
 from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.officers import session_for
 from tests.support.release import publish
+from whistle.cases import service as cases_service
 from whistle.context import Context
 from whistle.db.tables import AuditEntry, Report, ReportKey, StatusEvent
+from whistle.evidence import store as evidence
 from whistle.intake import service as intake
 from whistle.intake.schemas import validate_report
 from whistle.officers.auth import CurrentOfficer, load_current_officer
@@ -29,6 +34,26 @@ async def file_report(
     report_id, _ = await intake.unlock_with_code(ctx, receipt.tracking_code)
     row = await Report.select(Report.case_number).where(Report.id == report_id).first()
     return row["case_number"], receipt.tracking_code
+
+
+async def attach_text_file(
+    ctx: Context, username: str, case_number: str, text: bytes = b"catatan petugas\n"
+) -> uuid.UUID:
+    """Attach a small text file to a case as the officer, through the real service; its id."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield text
+
+    async def receive(report_id: uuid.UUID, data_key: bytes) -> list[evidence.SealedFile]:
+        budget = evidence.Budget(files=1, bytes=len(text), file_bytes=len(text))
+        hour = datetime.now(UTC)
+        return [
+            await evidence.receive_file(report_id, data_key, "catatan.txt", pieces(), budget, hour)
+        ]
+
+    officer = await as_officer(ctx, username)
+    [sealed] = await cases_service.add_officer_files(officer, case_number, receive)
+    return sealed.id
 
 
 async def as_officer(ctx: Context, username: str) -> CurrentOfficer:

@@ -12,9 +12,19 @@ from pathlib import Path
 import whistle
 
 PRIMITIVES = frozenset(
-    {"encrypt", "decrypt", "seal", "unseal", "wrap_key", "unwrap_key", "associated_data"}
+    {
+        "encrypt",
+        "decrypt",
+        "seal",
+        "unseal",
+        "wrap_key",
+        "unwrap_key",
+        "associated_data",
+        "StreamEncryptor",
+        "StreamDecryptor",
+    }
 )
-CRYPTO_MODULES = frozenset({"whistle.crypto", "whistle.crypto.envelope"})
+CRYPTO_MODULES = frozenset({"whistle.crypto", "whistle.crypto.envelope", "whistle.crypto.stream"})
 PACKAGE_ROOT = Path(whistle.__file__).resolve().parent
 
 # Module path (relative to the package) -> why it may call the primitives.

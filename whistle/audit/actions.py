@@ -61,6 +61,11 @@ MESSAGE_SENT = "message.sent"
 IDENTITY_REVEAL_REQUESTED = "identity.reveal_requested"
 IDENTITY_REVEAL_APPROVED = "identity.reveal_approved"
 IDENTITY_REVEAL_REJECTED = "identity.reveal_rejected"
+# Evidence files: an officer's own file added, every download, and a download refused because
+# the stored file was damaged or altered (details: the file id and kind, never its name).
+EVIDENCE_ADDED = "evidence.added"
+EVIDENCE_DOWNLOADED = "evidence.downloaded"
+EVIDENCE_DOWNLOAD_FAILED = "evidence.download_failed"
 
 # The audit log itself.
 AUDIT_EXPORTED = "audit.exported"

@@ -49,6 +49,9 @@ ACTION_LABELS = {
     actions.IDENTITY_REVEAL_REQUESTED: N_("Pembukaan identitas pelapor diminta"),
     actions.IDENTITY_REVEAL_APPROVED: N_("Pembukaan identitas pelapor disetujui"),
     actions.IDENTITY_REVEAL_REJECTED: N_("Pembukaan identitas pelapor ditolak"),
+    actions.EVIDENCE_ADDED: N_("Berkas petugas dilampirkan"),
+    actions.EVIDENCE_DOWNLOADED: N_("Berkas bukti diunduh"),
+    actions.EVIDENCE_DOWNLOAD_FAILED: N_("Unduhan berkas bukti gagal: berkas rusak atau diubah"),
     actions.AUDIT_EXPORTED: N_("Log audit diekspor"),
     actions.AUDIT_CHECKPOINT: N_("Titik periksa log audit dibuat"),
 }

@@ -15,8 +15,9 @@ run never holds one huge transaction and an interrupted run simply continues whe
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +29,18 @@ from whistle import audit
 from whistle.audit import actions
 from whistle.context import Context
 from whistle.db import engine as db
-from whistle.db.tables import CaseNote, LegalHold, Recusal, Report, StatusEvent
+from whistle.db.tables import (
+    Attachment,
+    AttachmentChunk,
+    CaseNote,
+    LegalHold,
+    PendingChunk,
+    PendingItem,
+    Recusal,
+    Report,
+    StatusEvent,
+)
+from whistle.evidence import store as evidence
 from whistle.jobs.runner import Job
 from whistle.reports import envelope
 from whistle.reports import statuses as st
@@ -42,15 +54,34 @@ class HeldContent:
     """One column holding ciphertext under a case's data key, and the column naming its case.
 
     ``delete_rows``: the rows mean nothing without their content (e.g. file chunks) and go
-    whole; otherwise the column is overwritten (NULL where allowed, else an empty value)."""
+    whole; otherwise the column is overwritten (NULL where allowed, else an empty value).
+    ``keys_of``: for rows that do not name their case, the values ``case`` holds for the cases
+    being purged (e.g. the ids of their files); without it, ``case`` holds the case ids."""
 
     column: Column
     case: Column
     delete_rows: bool = False
+    keys_of: Callable[[list[uuid.UUID]], Awaitable[list[Any]]] | None = None
 
     @property
     def table(self) -> type[Table]:
         return self.column._meta.table
+
+
+async def _file_ids(ids: list[uuid.UUID]) -> list[Any]:
+    """The ids of the cases' evidence files (their chunks name the file, not the case)."""
+    rows = await Attachment.select(Attachment.id).where(Attachment.report.is_in(ids))
+    return [row["id"] for row in rows]
+
+
+async def _pending_file_ids(ids: list[uuid.UUID]) -> list[Any]:
+    """The ids of the cases' reporter files still waiting for the release (pending items of
+    kind ``attachment``, whose payload names the report; their chunks wait under the same id)."""
+    wanted = {str(report_id) for report_id in ids}
+    rows = await PendingItem.select(PendingItem.id, PendingItem.payload).where(
+        PendingItem.kind == evidence.PENDING_KIND
+    )
+    return [row["id"] for row in rows if json.loads(row["payload"])["report"] in wanted]
 
 
 # Content held for a case: every table and column with ciphertext under its data key. The
@@ -63,6 +94,12 @@ CASE_CONTENT: tuple[HeldContent, ...] = (
     HeldContent(StatusEvent.public_note, StatusEvent.report),
     HeldContent(CaseNote.body, CaseNote.report),
     HeldContent(Recusal.reason, Recusal.report),
+    # Evidence files: chunks first (they name their file), then the files' rows (wrapped file
+    # key, sealed name), and the files still pending: their chunks, then their items.
+    HeldContent(AttachmentChunk.data, AttachmentChunk.attachment, True, _file_ids),
+    HeldContent(Attachment.meta, Attachment.report, delete_rows=True),
+    HeldContent(PendingChunk.data, PendingChunk.upload, True, _pending_file_ids),
+    HeldContent(PendingItem.payload, PendingItem.id, True, _pending_file_ids),
 )
 
 _CLOSED = (st.CONCLUDED, st.NOT_ACTIONABLE, st.REFERRED, st.ARCHIVED)
@@ -148,11 +185,14 @@ def _as_datetime(value: Any) -> datetime:
 
 async def _destroy_content(ids: list[uuid.UUID]) -> None:
     for held in CASE_CONTENT:
+        keys = ids if held.keys_of is None else await held.keys_of(ids)
+        if not keys:
+            continue
         if held.delete_rows:
-            await held.table.delete().where(held.case.is_in(ids))
+            await held.table.delete().where(held.case.is_in(keys))
         else:
             empty = None if held.column._meta.null else b""
-            await held.table.update({held.column: empty}).where(held.case.is_in(ids))
+            await held.table.update({held.column: empty}).where(held.case.is_in(keys))
     await envelope.destroy_all_wraps(ids)
 
 

@@ -9,13 +9,14 @@ case page with the message beside the field and the typed values kept, having ch
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from whistle.cases import inbox as inbox_service
 from whistle.cases import service, workflow
@@ -35,12 +36,15 @@ from whistle.cases.schemas import (
 )
 from whistle.clock import release_period_end
 from whistle.context import Context
-from whistle.errors import CaseUnreadable
+from whistle.errors import CaseUnreadable, ValidationFailed
+from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.inputs import NO_CONTROL_PATTERN
 from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.web.csrf import STREAMED_FORM_OPT
 from whistle.web.forms import FormFailure, redisplay
+from whistle.web.uploads import attachment_headers, receive_uploads
 
 # Inbox filters: unknown words are dropped by InboxFilter (a stale bookmark still opens) and
 # numbers it could not hold refused; what could never be a filter is refused here.
@@ -65,6 +69,7 @@ async def _case_page(
     form: str | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    refused_file: str | None = None,
 ) -> Template:
     view = await service.open_case(ctx, officer, number, record=record)
     return Template(
@@ -86,6 +91,7 @@ async def _case_page(
                 "message": service.messages.MESSAGE_MAX,
                 "reveal_reason": service.REVEAL_REASON_MAX,
             },
+            "refused_file": refused_file,
         },
         status_code=422 if errors else 200,
     )
@@ -326,6 +332,74 @@ class CasePages(Controller):
     ) -> Redirect:
         await service.recuse(officer, number, data.recusal_reason)
         return Redirect(path="/officer", status_code=303)
+
+    @get(
+        "/cases/{number:str}/files/{file_id:uuid}",
+        name="officer_case_file",
+        # The body is the file, never a page; see whistle.web.security for the headers.
+    )
+    async def download(
+        self,
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        download = await service.download_file(officer, number, file_id)
+        return Stream(
+            download.content,
+            headers=attachment_headers(download.info.name, download.info.kind.mime, download.size),
+            media_type=download.info.kind.mime,
+        )
+
+    @post(
+        "/cases/{number:str}/files",
+        name="officer_case_file_upload",
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        opt={STREAMED_FORM_OPT: True},
+    )
+    async def upload(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        number: FromPath[CaseNumberParam],
+    ) -> Response[Any]:
+        """An officer's own file for the case (multipart, read as a stream: nothing on disk)."""
+        budget = evidence.Budget(
+            files=ctx.settings.evidence_files_per_report,
+            bytes=ctx.settings.evidence_report_bytes,
+            file_bytes=ctx.settings.evidence_file_bytes,
+        )
+
+        async def receive(report_id: uuid.UUID, data_key: bytes) -> list[evidence.SealedFile]:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=budget,
+                hour=datetime.now(UTC),
+                csrf=True,
+            )
+            return received.files
+
+        try:
+            await service.add_officer_files(officer, number, receive)
+        except evidence.FileRefused as refusal:
+            return await _case_page(
+                ctx,
+                officer,
+                number,
+                record=False,
+                form="files",
+                errors=refusal.errors,
+                refused_file=refusal.name,
+            )
+        except ValidationFailed as failure:
+            return await _case_page(
+                ctx, officer, number, record=False, form="files", errors=failure.errors
+            )
+        return Redirect(path=_case_url(number), status_code=303)
 
 
 ROUTES: list = [CasePages]

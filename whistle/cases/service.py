@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,8 @@ from whistle.db.tables import (
     ReporterIdentity,
     StatusEvent,
 )
-from whistle.errors import CaseUnreadable, Conflict, PermissionDenied, ValidationFailed
+from whistle.errors import CaseUnreadable, Conflict, NotFound, PermissionDenied, ValidationFailed
+from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.inputs import clean_text, database_ids
 from whistle.notify.outbox import queue_assignment_alert
@@ -174,6 +176,8 @@ class CaseView:
     messages: list[messages.Message]
     identity: IdentityView
     hold: HoldItem | None = None
+    # Evidence files (the reporter's and officers'), decrypted names and what was removed.
+    files: list[evidence.FileInfo] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,7 @@ async def open_case(
         hold=await _hold(case),
         messages=messages.open_dialogue(case.id, case.data_key, await messages.published(case.id)),
         identity=await _identity(case),
+        files=await evidence.files_of(case.id, case.data_key),
     )
 
 
@@ -977,3 +982,86 @@ async def decide_identity_reveal(
             actor=officer.username,
             case_number=case.number,
         )
+
+
+# --- evidence files ------------------------------------------------------------------------
+
+FILE_DAMAGED = N_(
+    "Berkas ini rusak atau telah diubah di basis data sehingga tidak dapat diunduh. "
+    "Kejadian ini dicatat di log audit."
+)
+FILE_NOT_FOUND = N_("Berkas tidak ditemukan.")
+
+
+@dataclass(frozen=True)
+class Download:
+    """A verified file ready to stream: its name, kind, exact size and its bytes."""
+
+    info: evidence.FileInfo
+    size: int
+    content: AsyncIterator[bytes]
+
+
+async def download_file(officer: CurrentOfficer, case_number: str, file_id: uuid.UUID) -> Download:
+    """A file of a case the officer holds the key to, checked whole before anything is served.
+
+    CaseUnreadable (404) like the case page; NotFound for a file the case does not have. A file
+    whose chunks were truncated, reordered, swapped or altered is refused (Conflict) and the
+    failure audited; a good one is audited as downloaded (file id and kind, never the name)."""
+    case = await _case(officer, case_number)
+    details = {"file": str(file_id)}
+    try:
+        opened = await evidence.open_file(case.id, case.data_key, file_id)
+        if opened is None:
+            raise NotFound(FILE_NOT_FOUND)
+        details["kind"] = opened.info.kind.name
+        size = await opened.verify()
+    except DecryptionError:
+        async with db.transaction():
+            await audit.append(
+                actions.EVIDENCE_DOWNLOAD_FAILED,
+                actor=officer.username,
+                case_number=case.number,
+                details=details,
+            )
+        raise Conflict(FILE_DAMAGED) from None
+    async with db.transaction():
+        await audit.append(
+            actions.EVIDENCE_DOWNLOADED,
+            actor=officer.username,
+            case_number=case.number,
+            details=details,
+        )
+    return Download(info=opened.info, size=size, content=opened.plaintext())
+
+
+Receiver = Callable[[uuid.UUID, bytes], Awaitable[list[evidence.SealedFile]]]
+
+
+async def add_officer_files(
+    officer: CurrentOfficer, case_number: str, receive: Receiver
+) -> list[evidence.SealedFile]:
+    """Attach an officer's own files to a case they hold the key to.
+
+    ``receive(report_id, data_key)`` reads and seals the files (their chunks pending); they join
+    the case together with one EVIDENCE_ADDED entry each, or not at all."""
+    case = await _case(officer, case_number)
+    files = await receive(case.id, case.data_key)
+    if not files:
+        raise ValidationFailed({"files": N_("Pilih paling sedikit satu berkas.")})
+    now = datetime.now(UTC)
+    try:
+        async with db.transaction():
+            for sealed in files:
+                await evidence.attach_officer_file(sealed, now)
+                await audit.append(
+                    actions.EVIDENCE_ADDED,
+                    actor=officer.username,
+                    case_number=case.number,
+                    details={"file": str(sealed.id), "kind": sealed.kind.name},
+                )
+    except BaseException:
+        for sealed in files:
+            await evidence.discard(sealed.id)
+        raise
+    return files

@@ -64,6 +64,7 @@ from whistle.crypto.keyring import (
     init_keys,
     rotate_audit_signing_key,
 )
+from whistle.crypto.stream import StreamDecryptor, StreamEncryptor
 
 __all__ = [
     "ALPHABET",
@@ -87,6 +88,8 @@ __all__ = [
     "MissingKeys",
     "ReceiptParamsChanged",
     "ReporterSecrets",
+    "StreamDecryptor",
+    "StreamEncryptor",
     "WrongPassphrase",
     "add_receipt_params",
     "argon2id",

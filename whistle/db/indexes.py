@@ -36,6 +36,10 @@ INDEXES: dict[str, NamedIndex] = {
     "status_event_report": NamedIndex("status_event"),
     # The release picks the items of ended periods.
     "pending_item_release": NamedIndex("pending_item"),
+    # Evidence files: a report's files, a file's chunks in order (one row per index).
+    "attachment_report": NamedIndex("attachment"),
+    "attachment_chunk_position": NamedIndex("attachment_chunk", unique=True),
+    "pending_chunk_position": NamedIndex("pending_chunk", unique=True),
     "web_session_expires": NamedIndex("web_session"),
     "web_session_officer": NamedIndex("web_session"),
     # One "case opened" audit line per case per officer session (whistle.cases.service).

@@ -158,6 +158,47 @@ class PendingItem(Table, tablename="pending_item"):
     payload = Bytea()
 
 
+class Attachment(Table, tablename="attachment"):
+    """An evidence file of a report (migration 2026-11-29T04). Its bytes are in
+    ``attachment_chunk``, sealed by the streaming AEAD under the file's own key, which is stored
+    here wrapped under the report key; ``meta`` seals its sanitised name and what cleaning
+    removed. ``kind`` (jpeg, pdf, ...) was decided from the bytes. A reporter's file is written
+    by the release, at its hour; ``message_id`` will tie a file to a message."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(Report, null=False, on_delete=OnDelete.cascade)
+    message_id = UUID(null=True, default=None)
+    author = Varchar(length=16)
+    kind = Varchar(length=16)
+    # The size is only known to within a chunk (64 KiB): the final chunk is padded.
+    chunk_count = Integer()
+    file_key = Bytea()
+    meta = Bytea()
+    uploaded_at = Timestamptz()
+
+
+class AttachmentChunk(Table, tablename="attachment_chunk"):
+    """One sealed chunk of a published file; unique (attachment, idx). The id is random and the
+    rows of a release are written in shuffled order, so neither tells when a file came in."""
+
+    id = UUID(primary_key=True)
+    attachment = ForeignKey(Attachment, null=False, on_delete=OnDelete.cascade)
+    idx = Integer()
+    data = Bytea()
+
+
+class PendingChunk(Table, tablename="pending_chunk"):
+    """A sealed chunk of a reporter's file not yet released: ``upload`` is the file's id (its
+    pending item commits once every chunk is here). ``received_at`` (the hour) lets the release
+    sweep the chunks of uploads that never committed."""
+
+    id = UUID(primary_key=True)
+    upload = UUID()
+    idx = Integer()
+    data = Bytea()
+    received_at = Timestamptz()
+
+
 class WebSession(Table, tablename="web_session"):
     """Reporter and officer sessions. Only a hash of the id is stored; the secret the session
     unlocked is AES-GCM under a key derived from the id, which lives only in the cookie."""
@@ -374,6 +415,9 @@ ALL_TABLES: list[type[Table]] = [
     ReportKey,
     StatusEvent,
     PendingItem,
+    Attachment,
+    AttachmentChunk,
+    PendingChunk,
     WebSession,
     SessionCaseView,
     SubmissionReceipt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import msgspec
@@ -12,20 +12,26 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 
+from whistle.clock import to_the_hour
 from whistle.context import Context
-from whistle.i18n import gettext
+from whistle.errors import ValidationFailed
+from whistle.evidence import store as evidence
+from whistle.i18n import N_, gettext
 from whistle.intake import receipts, service
 from whistle.intake.openapi import (
     BAD_REQUEST,
     BUSY,
     IDEMPOTENT_REPLAYED,
     REFUSED_FIELDS,
+    REFUSED_FILE,
     RETRY_AFTER,
     STILL_FILING,
     TOO_LARGE,
     UNAUTHENTICATED,
     UNSUPPORTED,
+    UNSUPPORTED_UPLOAD,
     WWW_AUTHENTICATE,
+    attachments_body_schema,
     documented,
     report_body_schema,
 )
@@ -47,6 +53,7 @@ from whistle.reports.statuses import (
     STATUS_NEXT_STEPS,
 )
 from whistle.web.dependencies import bearer_token
+from whistle.web.uploads import receive_uploads
 
 
 class Category(msgspec.Struct):
@@ -86,6 +93,20 @@ class TimelineOut(msgspec.Struct):
     public_note: str | None
 
 
+class AttachmentOut(msgspec.Struct):
+    name: str
+    # The kind decided from the bytes (jpeg, pdf, mp4, ...), whatever the name says.
+    kind: str
+    size: int
+    # What cleaning removed, in words; empty when nothing was found or the kind cannot be cleaned.
+    removed: list[str]
+    # False for kinds whose metadata cannot be removed (audio, video): see `warning`.
+    cleaned: bool
+    warning: str | None
+    # Until the next release the file waits with the reporter's other new writes.
+    pending: bool
+
+
 class ReportOut(msgspec.Struct):
     status: str
     status_label: str
@@ -107,6 +128,8 @@ class ReportOut(msgspec.Struct):
     # Null once the retention purge destroyed the report's content (on ``purged_at``).
     report: ReportInput | None
     purged_at: datetime | None = None
+    # The reporter's evidence files, those waiting for the release included.
+    files: list[AttachmentOut] = msgspec.field(default_factory=list)
 
 
 class MessageOut(msgspec.Struct):
@@ -177,6 +200,28 @@ def _identity_body_schema() -> dict:
         "additionalProperties": False,
         "description": "A name, a contact, or both (at least one not blank)",
     }
+
+
+class AttachmentsOut(msgspec.Struct):
+    files: list[AttachmentOut]
+    # When the files reach the integrity team.
+    release_at: datetime
+
+
+NO_FILES = N_("Pilih paling sedikit satu berkas.")
+
+
+def attachment_out(info: evidence.FileInfo) -> AttachmentOut:
+    """How the API describes one of the reporter's files."""
+    return AttachmentOut(
+        name=info.name,
+        kind=info.kind.name,
+        size=info.size,
+        removed=[gettext(label) for label in info.removed],
+        cleaned=info.kind.cleanable,
+        warning=None if info.kind.cleanable else gettext(evidence.CANNOT_CLEAN_WARNING),
+        pending=info.pending,
+    )
 
 
 def _label(table: dict[str, str], code: str | None) -> str | None:
@@ -348,6 +393,70 @@ class ReporterApi(Controller):
             ],
             report=view.report,
             purged_at=view.purged_at,
+            files=[
+                attachment_out(info) for info in await service.reporter_files(report_id, data_key)
+            ],
+        )
+
+    @post(
+        "/report/attachments",
+        status_code=201,
+        summary="Add evidence files to the caller's report",
+        description=(
+            "A multipart/form-data body with one `files` part per file. The kind is decided "
+            "from the bytes against an allow-list; images, PDF, text and office documents are "
+            "cleaned of metadata first (`removed` says what went), audio and video cannot be "
+            "(`warning`). A refused file refuses the whole request and nothing is stored. "
+            "Files reach the integrity team at the next release (`release_at`)."
+        ),
+        security=BEARER,
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        responses={
+            **BAD_REQUEST,
+            **UNAUTHENTICATED,
+            **TOO_LARGE,
+            **UNSUPPORTED_UPLOAD,
+            **REFUSED_FILE,
+        },
+        operation_class=documented(
+            request_body=attachments_body_schema,
+            headers={"401": WWW_AUTHENTICATE},
+            media_type="multipart/form-data",
+        ),
+    )
+    async def attach(self, request: Request, ctx: NamedDependency[Context]) -> AttachmentsOut:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        now = datetime.now(UTC)
+        received = await receive_uploads(
+            ctx,
+            request,
+            report_id=report_id,
+            data_key=data_key,
+            budget=await service.evidence_budget(ctx, report_id),
+            hour=to_the_hour(now),
+            csrf=False,
+        )
+        if not received.files:
+            raise ValidationFailed({"files": NO_FILES})
+        release_at = await service.add_evidence(ctx, received.files, now)
+        assert release_at is not None
+        return AttachmentsOut(
+            files=[
+                attachment_out(
+                    evidence.FileInfo(
+                        id=sealed.id,
+                        name=sealed.name,
+                        kind=sealed.kind,
+                        size=sealed.size,
+                        removed=sealed.removed,
+                        author=evidence.AUTHOR_REPORTER,
+                        uploaded_at=to_the_hour(now),
+                        pending=True,
+                    )
+                )
+                for sealed in received.files
+            ],
+            release_at=release_at,
         )
 
     @route("/report/messages", http_method=[HttpMethod.OPTIONS], include_in_schema=False)

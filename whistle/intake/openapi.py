@@ -41,6 +41,13 @@ def problem(description: str) -> ResponseSpec:
 BAD_REQUEST = {400: problem("Not JSON, wrong types, missing or unknown fields")}
 TOO_LARGE = {413: problem("Body larger than the server accepts")}
 UNSUPPORTED = {415: problem("Body is not application/json")}
+UNSUPPORTED_UPLOAD = {415: problem("Body is not multipart/form-data")}
+REFUSED_FILE = {
+    422: problem(
+        "A file was refused (kind not allowed by its bytes, too large, too many, unsafe); "
+        "nothing was stored"
+    )
+}
 REFUSED_FIELDS = {422: problem("A field broke a rule; `errors` names each one")}
 BUSY = {503: problem("Too many key derivations waiting; nothing was stored, retry later")}
 UNAUTHENTICATED = {401: problem("Unknown or expired tracking code or token")}
@@ -122,6 +129,7 @@ def documented(
     *,
     request_body: Callable[[], dict[str, Any]] | None = None,
     headers: dict[str, dict[str, Any]] | None = None,
+    media_type: str = "application/json",
 ) -> type[Operation]:
     """An Operation class that puts a hand-checked request body schema and response headers
     (keyed by status code) into the document."""
@@ -132,10 +140,25 @@ def documented(
             if request_body is not None:
                 schema["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": request_body()}},
+                    "content": {media_type: {"schema": request_body()}},
                 }
             for status, extra in (headers or {}).items():
                 schema["responses"][status].setdefault("headers", {}).update(extra)
             return schema
 
     return DocumentedOperation
+
+
+def attachments_body_schema() -> dict[str, Any]:
+    """multipart/form-data of POST /api/v1/report/attachments: one or more `files` parts."""
+    return {
+        "type": "object",
+        "required": ["files"],
+        "properties": {
+            "files": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "format": "binary"},
+            }
+        },
+    }

@@ -9,6 +9,7 @@ knows about HTTP.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import anyio
 import msgspec
@@ -62,6 +63,7 @@ async def submit_once(
     *,
     refuse_other_report: bool,
     identity: tuple[str, str] | None = None,
+    **filing: Any,
 ) -> tuple[Receipt, bool]:
     """File ``report`` unless ``token`` (prefixed FORM or API) already filed one; return the
     receipt and whether it is the earlier one.
@@ -69,7 +71,10 @@ async def submit_once(
     A token that filed a different report raises Conflict (409) when ``refuse_other_report``
     (an API key reused by mistake); else that report's receipt is shown (a form edited after
     Back: it was already sent). A token whose first request is still filing raises Conflict
-    after a wait. ``identity`` (name, contact), checked by the caller, is filed with it."""
+    after a wait. ``identity`` (name, contact), checked by the caller, is filed with it.
+    ``filing`` goes to ``service.submit_report`` (files sent with the report); a
+    resend files nothing, so the caller discards the files it brought when the answer is the
+    earlier receipt."""
     body = msgspec.json.encode(report)
     key = ctx.keyring.submission_key
     earlier = await sessions.claim_submission(key, token, body)
@@ -83,7 +88,9 @@ async def submit_once(
 
     try:
         # The receipt commits with the report: a report stored without it could never be shown.
-        receipt = await service.submit_report(ctx, report, with_receipt=keep, identity=identity)
+        receipt = await service.submit_report(
+            ctx, report, with_receipt=keep, identity=identity, **filing
+        )
     except BaseException:
         # Nothing was filed: a corrected or repeated send may file it. During an outage the
         # release fails too, so the form is shown again with a new token.

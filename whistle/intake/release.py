@@ -36,6 +36,7 @@ from whistle.context import Context
 from whistle.crypto import new_case_number
 from whistle.db import engine as db
 from whistle.db.tables import PendingItem, Report, ReporterIdentity, StatusEvent
+from whistle.evidence import store as evidence
 from whistle.jobs.runner import Job
 from whistle.notify.outbox import queue_new_reports_alert, queue_reporter_answer_alert
 from whistle.officers.roles import TRIAGE, officers_with_role
@@ -45,9 +46,13 @@ from whistle.reports import envelope, messages, statuses
 REPORT = "report"
 MESSAGE = "message"
 IDENTITY = "identity"
-# Reports are published before what refers to them (a message sent before its report was
-# published); within a kind the order is the shuffle's.
-_KIND_ORDER = {REPORT: 0, MESSAGE: 1, IDENTITY: 1}
+# A reporter's evidence file: its record (whistle.evidence.store.SealedFile.to_json(): its key
+# wrapped under the report's data key, so no officer is named); its sealed chunks wait in
+# pending_chunk under the same id.
+ATTACHMENT = evidence.PENDING_KIND
+# Reports are published before what refers to them (a message or file sent before its report
+# was published); within a kind the order is the shuffle's.
+_KIND_ORDER = {REPORT: 0, MESSAGE: 1, IDENTITY: 1, ATTACHMENT: 1}
 # Version 2: officers' wraps name their holder tag (envelope.holder_tag), never their id;
 # version 1 payloads (officer ids) are still read and published under tags.
 _PAYLOAD_VERSION = 2
@@ -149,6 +154,48 @@ async def pending_reporter_wrap(lookup_id: str) -> tuple[uuid.UUID, bytes, int] 
         if wrap.holder == envelope.HOLDER_REPORTER:
             return item.report_id, wrap.wrapped, item.receipt_version
     return None
+
+
+async def hold_attachment(ctx: Context, sealed: evidence.SealedFile, now: datetime) -> datetime:
+    """Store a reporter's file (its chunks already in pending_chunk) in the pending store,
+    inside the caller's transaction; returns when it will be published."""
+    release_at = release_period_end(now, ctx.settings.release_minutes)
+    await PendingItem.insert(
+        PendingItem(
+            id=sealed.id,
+            kind=ATTACHMENT,
+            received_at=to_the_hour(now),
+            release_at=release_at,
+            payload=json.dumps(sealed.to_json()).encode(),
+        )
+    )
+    return release_at
+
+
+async def pending_attachments(report_id: uuid.UUID) -> list[tuple[dict, datetime]]:
+    """(record, received hour) of the report's files not yet published. The pending store only
+    holds the current period's items, so reading every attachment item is cheap."""
+    rows = await PendingItem.select(PendingItem.payload, PendingItem.received_at).where(
+        PendingItem.kind == ATTACHMENT
+    )
+    records = [(json.loads(row["payload"]), row["received_at"]) for row in rows]
+    return [(record, at) for record, at in records if record["report"] == str(report_id)]
+
+
+async def _publish_attachment(
+    ctx: Context, row: dict, _readers: set[int], _taken: set[str]
+) -> None:
+    record = json.loads(row["payload"])
+    report = (
+        await Report.select(Report.purged_at)
+        .where(Report.id == uuid.UUID(record["report"]))
+        .first()
+    )
+    if report is None or report["purged_at"] is not None:
+        # The report is gone or its content destroyed: the file joins nothing.
+        await evidence.discard(row["id"])
+        return
+    await evidence.publish_reporter_file(record, to_the_hour(row["received_at"]))
 
 
 async def _unused_case_number(year: int, taken: set[str]) -> str:
@@ -349,6 +396,7 @@ _PUBLISHERS: dict[str, _Publisher] = {
     REPORT: _publish_report,
     MESSAGE: _publish_message,
     IDENTITY: _publish_identity,
+    ATTACHMENT: _publish_attachment,
 }
 
 
@@ -378,7 +426,9 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
         if not rows:
             return 0
         secrets.SystemRandom().shuffle(rows)
-        rows.sort(key=lambda row: _KIND_ORDER[row["kind"]])  # stable: shuffled within a kind
+        # Reports first (a message or file of a report filed in the same period needs its
+        # row); stable, so the order within each kind stays shuffled.
+        rows.sort(key=lambda row: _KIND_ORDER[row["kind"]])
         readers = {officer.id for officer in await officers_with_role(TRIAGE)}
         taken: set[str] = set()
         for row in rows:
@@ -390,12 +440,16 @@ async def publish_pending(ctx: Context, now: datetime | None = None) -> int:
 
 
 async def release_due(_ctx: Context, _last_run: datetime | None, now: datetime) -> bool:
-    """Due whenever an item's period has ended, however long ago (a restart loses nothing)."""
-    return await PendingItem.exists().where(PendingItem.release_at <= now)
+    """Due whenever an item's period has ended, however long ago (a restart loses nothing), or
+    chunks of an upload that never committed are old enough to sweep."""
+    return await PendingItem.exists().where(
+        PendingItem.release_at <= now
+    ) or await evidence.orphans_due(now)
 
 
 async def run_release(ctx: Context, now: datetime) -> None:
     await publish_pending(ctx, now)
+    await evidence.sweep_orphans(now)
 
 
 RELEASE_JOB = Job(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from whistle import sessions
+from whistle.clock import to_the_hour
 from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.db.outage import is_unavailable
@@ -24,6 +29,7 @@ from whistle.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from whistle.evidence import store as evidence
 from whistle.i18n import LANGUAGES, N_, choose_language, current_language, gettext, ngettext
 from whistle.intake import receipts, service
 from whistle.intake.schemas import (
@@ -37,6 +43,7 @@ from whistle.intake.schemas import (
 from whistle.logs import reporter_record
 from whistle.reports.messages import MESSAGE_MAX
 from whistle.settings import Settings
+from whistle.web.csrf import CSRF_FIELD, STREAMED_FORM_OPT
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import (
     BUSY_RETRY_SECONDS,
@@ -52,6 +59,7 @@ from whistle.web.security import (
     same_origin_request,
 )
 from whistle.web.templating import csrf_input, format_date_id, shared_page, shared_pages
+from whistle.web.uploads import receive_uploads
 
 REPORTER_COOKIE = "whistle_reporter"
 # Holds the form's submission token after filing, so the receipt page can show the code again
@@ -87,6 +95,9 @@ def _track_page(ctx: Context, status: int = 200, **context: Any) -> Template:
     )
 
 
+NO_FILES = N_("Pilih paling sedikit satu berkas.")
+
+
 def reporter_cookie(ctx: Context, value: str, *, expire: bool = False) -> Cookie:
     return session_cookie(ctx, REPORTER_COOKIE, value, "/track", expire=expire)
 
@@ -99,6 +110,8 @@ def _form_context(
     *,
     busy: bool = False,
     unavailable: bool = False,
+    refused_file: str | None = None,
+    files_dropped: bool = False,
 ) -> dict[str, Any]:
     return {
         "values": values,
@@ -110,6 +123,9 @@ def _form_context(
         "limits": LIMITS,
         "busy": busy,
         "unavailable": unavailable,
+        # A refused file's name, or files that must be chosen again after a refused form.
+        "refused_file": refused_file,
+        "files_dropped": files_dropped,
     }
 
 
@@ -121,6 +137,14 @@ def _language_kept(ctx: Context, data: ReportForm | TrackForm) -> list[Cookie]:
     return [language_cookie(language, secure=not ctx.settings.development)]
 
 
+async def _discard(files: list[evidence.SealedFile]) -> None:
+    """Drop the pending chunks of files that will not be filed. Best effort: while the database
+    is down this fails too, and the release's sweep removes them later (sweep_orphans)."""
+    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+        for sealed in files:
+            await evidence.discard(sealed.id)
+
+
 async def _form_page(
     values: dict[str, Any],
     errors: dict[str, str],
@@ -130,13 +154,22 @@ async def _form_page(
     busy: bool = False,
     unavailable: bool = False,
     cookies: list[Cookie] | None = None,
+    refused_file: str | None = None,
+    files_dropped: bool = False,
 ) -> Template:
     officers = await _excludable_officers()
     retry_after = BUSY_RETRY_SECONDS if busy else UNAVAILABLE_RETRY_SECONDS if unavailable else 0
     return Template(
         template_name="public/report_form.html",
         context=_form_context(
-            values, errors, excluded, officers, busy=busy, unavailable=unavailable
+            values,
+            errors,
+            excluded,
+            officers,
+            busy=busy,
+            unavailable=unavailable,
+            refused_file=refused_file,
+            files_dropped=files_dropped,
         ),
         status_code=status,
         headers={"Retry-After": str(retry_after)} if retry_after else None,
@@ -188,20 +221,31 @@ async def _status_page(
     form: str | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    refused_file: str | None = None,
 ) -> Template:
+    """The reporter's status page: the dialogue, the identity, their files (those still pending
+    included) and, after a refused form (``form``: message, identity, files), its message and
+    what was typed, or the name of the file refused."""
     return Template(
         template_name="public/track_view.html",
         context={
             "view": await service.reporter_view(ctx, report_id, data_key),
             "messages": await service.reporter_messages(report_id, data_key),
             "identity": await service.identity_status(report_id, data_key),
+            "files": await service.reporter_files(report_id, data_key),
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
+            "refused_file": refused_file,
             "limits": {
                 "message": MESSAGE_MAX,
                 "name": service.IDENTITY_NAME_MAX,
                 "contact": service.IDENTITY_CONTACT_MAX,
+            },
+            "evidence_limits": {
+                "file_bytes": ctx.settings.evidence_file_bytes,
+                "files": ctx.settings.evidence_files_per_report,
+                "report_bytes": ctx.settings.evidence_report_bytes,
             },
         },
         status_code=422 if errors else 200,
@@ -277,52 +321,124 @@ class PublicPages(Controller):
             },
         )
 
-    @post("/report", name="report_submit")
+    @post(
+        "/report",
+        name="report_submit",
+        request_max_body_size=None,  # bounded in receive_uploads (evidence, or the app limit)
+        opt={STREAMED_FORM_OPT: True},
+    )
     async def report_submit(
-        self, request: Request, data: URLEncodedBody[ReportForm], ctx: NamedDependency[Context]
+        self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
+        """The report form, multipart with its evidence files (read as a stream: nothing on
+        disk) or urlencoded without. A refused form or file comes back with what was typed;
+        files must be chosen again (a browser never fills a file field), nothing was kept."""
+        report_id, data_key = service.new_report_identity()
+        now = datetime.now(UTC)
+        try:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=service.new_report_budget(ctx),
+                hour=to_the_hour(now),
+                csrf=True,
+            )
+        except evidence.FileRefused as refusal:
+            return await self._refused_form(refusal.fields, refusal.errors, refusal.name)
+        try:
+            data = msgspec.convert(received.fields, ReportForm, strict=False)
+        except msgspec.ValidationError as failure:
+            await _discard(received.files)
+            # As Litestar answers a body that does not fit the form: names the rule, not the value.
+            raise ValidationException(
+                detail="Invalid request body", extra=[{"key": "body", "message": str(failure)}]
+            ) from None
         values = msgspec.structs.asdict(data)
         if not _SUBMISSION_TOKEN.match(data.submission_token):
             values["submission_token"] = sessions.new_submission_token()
         token: str = values["submission_token"]
         excluded = data.ticked_officers()
         if data.switch_language:
-            # A language button: the same form in that language, nothing checked or stored.
-            return await _form_page(values, {}, excluded, cookies=_language_kept(ctx, data))
+            # A language button: the same form in that language, nothing checked or stored
+            # (files sent along are dropped: a browser makes them be chosen again).
+            await _discard(received.files)
+            return await _form_page(
+                values,
+                {},
+                excluded,
+                cookies=_language_kept(ctx, data),
+                files_dropped=bool(received.files),
+            )
         try:
             identity, report = _checked_form(data)
-            await receipts.submit_once(
+            _, earlier = await receipts.submit_once(
                 ctx,
                 report,
                 receipts.FORM + token.encode(),
                 refuse_other_report=False,
                 identity=identity,
+                report_id=report_id,
+                data_key=data_key,
+                files=received.files,
             )
         except ValidationFailed as failure:
-            return await _form_page(values, failure.errors, excluded, status=422)
+            await _discard(received.files)
+            return await _form_page(
+                values, failure.errors, excluded, status=422, files_dropped=bool(received.files)
+            )
         except DerivationQueueFull:
+            await _discard(received.files)
             # Nothing was stored; keep what was typed so sending again is one tap.
             return await _form_page(values, {}, excluded, status=503, busy=True)
         except Exception as error:
+            await _discard(received.files)
             if not is_unavailable(error):
                 raise
             # The database is down or cannot be written: the report and its receipt commit
             # together, so nothing was stored (at worst an unacknowledged copy, whose code
             # nobody has). Keep what was typed; a new token, since the claim on the old one
-            # could not be released.
+            # could not be released. Files must be chosen again.
             log.warning(
                 "database unavailable (%s) on the report form",
                 type(error).__name__,
                 extra=reporter_record(),
             )
             values["submission_token"] = sessions.new_submission_token()
-            return await _form_page(values, {}, excluded, status=503, unavailable=True)
+            return await _form_page(
+                values,
+                {},
+                excluded,
+                status=503,
+                unavailable=True,
+                files_dropped=bool(received.files),
+            )
+        except BaseException:
+            await _discard(received.files)
+            raise
+        if earlier:
+            await _discard(received.files)  # a resend: its report (and files) were filed before
         # POST-redirect-GET: reloading the receipt asks for the receipt, not a second report.
         lang = request.query_params.get("lang")
         return Redirect(
             path=f"{RECEIPT_PATH}?lang={lang}" if lang in LANGUAGES else RECEIPT_PATH,
             cookies=[session_cookie(ctx, RECEIPT_COOKIE, token, RECEIPT_PATH)],
             status_code=303,
+        )
+
+    async def _refused_form(
+        self, fields: dict[str, Any], errors: dict[str, str], refused_file: str
+    ) -> Template:
+        values = {name: value for name, value in fields.items() if name != CSRF_FIELD}
+        excluded = values.get("excluded_officers", [])
+        values.setdefault("submission_token", sessions.new_submission_token())
+        return await _form_page(
+            values,
+            errors,
+            [excluded] if isinstance(excluded, str) else list(excluded),
+            status=422,
+            refused_file=refused_file,
         )
 
     @get(RECEIPT_PATH, name="receipt")
@@ -442,6 +558,50 @@ class PublicPages(Controller):
             return Redirect(path="/track?expired=true", status_code=303)
         await service.give_identity(ctx, report_id, data_key, data.name, data.contact)
         return Redirect(path="/track/report#identitas", status_code=303)
+
+    @post(
+        "/track/report/files",
+        name="track_files",
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        opt={STREAMED_FORM_OPT: True},
+    )
+    async def track_files(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """Evidence added on the status page: multipart read as a stream, nothing on disk; the
+        files wait for the release like everything a reporter sends."""
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true")
+        now = datetime.now(UTC)
+        try:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=await service.evidence_budget(ctx, report_id),
+                hour=to_the_hour(now),
+                csrf=True,
+            )
+            if not received.files:
+                raise ValidationFailed({"files": NO_FILES})
+            await service.add_evidence(ctx, received.files, now)
+        except evidence.FileRefused as refusal:
+            return await _status_page(
+                ctx,
+                report_id,
+                data_key,
+                form="files",
+                errors=refusal.errors,
+                refused_file=refusal.name,
+            )
+        except ValidationFailed as failure:
+            return await _status_page(ctx, report_id, data_key, form="files", errors=failure.errors)
+        return Redirect(path="/track/report", status_code=303)
 
     @post("/track/logout", name="track_logout")
     async def track_logout(self, request: Request, ctx: NamedDependency[Context]) -> Redirect:

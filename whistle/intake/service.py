@@ -7,7 +7,7 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,9 +21,11 @@ from whistle.crypto import (
     normalise_tracking_code,
 )
 from whistle.crypto import InvalidTrackingCode as MalformedCode
+from whistle.crypto.stream import CHUNK_BYTES
 from whistle.db import engine as db
 from whistle.db.tables import IdentityReveal, Report, ReporterIdentity, StatusEvent
 from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
+from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.inputs import has_control_characters
 from whistle.intake import release
@@ -116,12 +118,20 @@ async def _readers(report: ReportInput) -> list[RoleHolder]:
     return readers
 
 
+def new_report_identity() -> tuple[uuid.UUID, bytes]:
+    """A new report's id and data key, made before it is filed when files arrive with it."""
+    return uuid.uuid4(), envelope.new_report_key()
+
+
 async def submit_report(
     ctx: Context,
     report: ReportInput,
     *,
     identity: tuple[str, str] | None = None,
     with_receipt: Callable[[Receipt], Awaitable[None]] | None = None,
+    report_id: uuid.UUID | None = None,
+    data_key: bytes | None = None,
+    files: Sequence[evidence.SealedFile] = (),
 ) -> Receipt:
     """Encrypt a new report and commit it to the pending store; return the receipt with the one
     copy of the code.
@@ -135,14 +145,19 @@ async def submit_report(
     and held beside the report (published after it in the same release).
     ``with_receipt`` runs in the same transaction (keeping the receipt of a resendable form):
     the report and its receipt commit together or not at all.
+
+    Files sent with the form were sealed as they arrived, under ``data_key`` for ``report_id``
+    (both made by the caller, see ``new_report_identity``); they are held in the same
+    transaction, so the report, its identity, its evidence and its kept receipt commit or fail
+    together.
     """
     code = new_tracking_code()
     # The receipt costs fixed in keys/, not the settings: a later raise must not change them.
     reporter = await ctx.submission_kdf.run(
         derive_reporter_secrets, code, ctx.keyring.receipt_salt, ctx.keyring.receipt_params[-1]
     )
-    report_id = uuid.uuid4()
-    data_key = envelope.new_report_key()
+    if report_id is None or data_key is None:
+        report_id, data_key = new_report_identity()
     now = datetime.now(UTC)
     received_at = to_the_hour(now)
     content = envelope.seal_content(report_id, data_key, report)
@@ -174,6 +189,8 @@ async def submit_report(
             await release.hold_identity(
                 ctx, release.PendingIdentity(identity_id, report_id, body, received_at), now
             )
+        for sealed in files:
+            await release.hold_attachment(ctx, sealed, now)
         receipt = Receipt(tracking_code=code, status=statuses.RECEIVED, received_at=received_at)
         if with_receipt is not None:
             await with_receipt(receipt)
@@ -459,3 +476,60 @@ async def identity_status(report_id: uuid.UUID, data_key: bytes) -> IdentityStat
             reason = ""
         reveals.append(Reveal(at=row["decided_at"], reason=reason))
     return IdentityStatus(given=given, pending=pending, reveals=reveals)
+
+
+# --- evidence files -------------------------------------------------------------------------
+
+
+def new_report_budget(ctx: Context) -> evidence.Budget:
+    """What the files sent with a new report may take: the whole per-report allowance."""
+    return evidence.Budget(
+        files=ctx.settings.evidence_files_per_report,
+        bytes=ctx.settings.evidence_report_bytes,
+        file_bytes=ctx.settings.evidence_file_bytes,
+    )
+
+
+async def evidence_budget(ctx: Context, report_id: uuid.UUID) -> evidence.Budget:
+    """What the report may still take: its published and pending reporter files count."""
+    files, stored = await evidence.usage(report_id)
+    pending = await release.pending_attachments(report_id)
+    files += len(pending)
+    stored += sum(record["chunks"] for record, _ in pending) * CHUNK_BYTES
+    return evidence.Budget(
+        files=max(0, ctx.settings.evidence_files_per_report - files),
+        bytes=max(0, ctx.settings.evidence_report_bytes - stored),
+        file_bytes=ctx.settings.evidence_file_bytes,
+    )
+
+
+async def add_evidence(
+    ctx: Context, files: list[evidence.SealedFile], now: datetime | None = None
+) -> datetime | None:
+    """Commit received files to the pending store, together or not at all; returns when they
+    will reach the integrity team (None for no files). A failure discards their chunks."""
+    if not files:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        async with db.transaction():
+            for sealed in files:
+                release_at = await release.hold_attachment(ctx, sealed, now)
+    except BaseException:
+        for sealed in files:
+            await evidence.discard(sealed.id)
+        raise
+    return release_at
+
+
+async def reporter_files(report_id: uuid.UUID, data_key: bytes) -> list[evidence.FileInfo]:
+    """The reporter's view of the report's files: published ones, then those still pending."""
+    published = await evidence.files_of(report_id, data_key)
+    pending = [
+        evidence.describe(report_id, data_key, record, evidence.AUTHOR_REPORTER, at, pending=True)
+        for record, at in await release.pending_attachments(report_id)
+    ]
+    return [
+        *(info for info in published if info.author == evidence.AUTHOR_REPORTER),
+        *sorted(pending, key=lambda info: info.name),
+    ]

@@ -32,6 +32,10 @@ recusal) let a copy's reader guess which tag is whose; DESIGN.md states that lim
 before tags (``officer`` set, no tag) are converted by ``whistle keys retag``; the app refuses
 to start while any remain (``untagged_wraps``).
 
+Evidence files are sealed by the streaming AEAD (whistle.crypto.stream) under a fresh key per file;
+that key is wrapped here under the data key (purpose ``file_key:<file id>``), and the file's name,
+what cleaning removed and its size are one padded field (``file_meta:<file id>``).
+
 Whoever holds no wrap cannot read the report: exclusion by the reporter and recusal mean no wrap
 at all, and they are enforced here, at the one place a wrap is created after intake. Every other
 module reads and writes report data through this one; ``tests/unit/test_envelope_owner.py`` fails
@@ -52,6 +56,8 @@ from datetime import UTC, datetime
 
 from whistle.crypto import (
     DecryptionError,
+    StreamDecryptor,
+    StreamEncryptor,
     associated_data,
     decrypt,
     encrypt,
@@ -61,6 +67,7 @@ from whistle.crypto import (
     unwrap_key,
     wrap_key,
 )
+from whistle.crypto.stream import new_stream_key
 from whistle.db.tables import KeyRevocation, Officer, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
@@ -78,6 +85,10 @@ PUBLIC_NOTE = "public_note"
 NOTE = "note"
 RECUSAL = "recusal"
 SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
+# An evidence file: its own stream key wrapped under the data key, and its name and the list of
+# what cleaning removed; both purposes carry the file's id, so neither moves to another file.
+FILE_KEY = "file_key"
+FILE_META = "file_meta"
 
 
 # Length hiding (see the module docstring): the marker of padded purposes, and the smallest
@@ -250,6 +261,59 @@ def seal_hold_reason(report_id: uuid.UUID, data_key: bytes, reason: str) -> byte
 def open_hold_reason(report_id: uuid.UUID, data_key: bytes, blob: bytes) -> str:
     """Decrypt a legal hold's reason sealed by seal_hold_reason() for the same case."""
     return _open_padded(report_id, data_key, LEGAL_HOLD, blob).decode()
+
+
+# --- evidence files ------------------------------------------------------------------------
+
+
+def _file_purpose(purpose: str, file_id: uuid.UUID) -> str:
+    return f"{purpose}:{file_id}"
+
+
+def file_encryptor(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID
+) -> tuple[StreamEncryptor, bytes]:
+    """A stream encryptor for one new file of the report, and its key wrapped under the data key.
+
+    The file's chunks are sealed under a fresh key of its own (whistle.crypto.stream), bound to
+    ``file_id``; the wrapped key is stored beside the file and opens only for this report and id."""
+    file_key = new_stream_key()
+    wrapped = wrap_key(data_key, file_key, _aad(report_id, _file_purpose(FILE_KEY, file_id)))
+    return StreamEncryptor(file_key, file_id.bytes), wrapped
+
+
+# What file_decryptor() returns, for callers' annotations.
+FileDecryptor = StreamDecryptor
+
+
+def file_decryptor(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, wrapped_key: bytes
+) -> StreamDecryptor:
+    """The decryptor of a file stored with ``wrapped_key``; DecryptionError if it does not open."""
+    aad = _aad(report_id, _file_purpose(FILE_KEY, file_id))
+    return StreamDecryptor(unwrap_key(data_key, wrapped_key, aad), file_id.bytes)
+
+
+def seal_file_meta(
+    report_id: uuid.UUID,
+    data_key: bytes,
+    file_id: uuid.UUID,
+    name: str,
+    removed: Iterable[str],
+    size: int,
+) -> bytes:
+    """Encrypt a file's (sanitised) name, what cleaning removed and its exact size, padded like
+    every field."""
+    meta = json.dumps({"name": name, "removed": list(removed), "size": size}).encode()
+    return _seal_padded(report_id, data_key, _file_purpose(FILE_META, file_id), meta)
+
+
+def open_file_meta(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, blob: bytes
+) -> tuple[str, tuple[str, ...], int]:
+    """(name, removed labels, size) sealed by seal_file_meta() for the same report and file."""
+    meta = json.loads(_open_padded(report_id, data_key, _file_purpose(FILE_META, file_id), blob))
+    return meta["name"], tuple(meta["removed"]), meta["size"]
 
 
 # --- wrapping the data key for each holder ------------------------------------------------

@@ -46,6 +46,12 @@ CROSS_ORIGIN_DETAIL = N_(
 # Handler opt for pages that only show something (no cookie for a visitor who has done nothing)
 # and for the tracking form, which carries its own signed token (whistle.web.security).
 NO_CSRF_COOKIE_OPT = "exclude_from_csrf"
+# Handler opt for evidence upload forms: their body (multipart, or urlencoded when sent without
+# files) is read by the handler (whistle.web.uploads), never parsed here (Litestar would spool
+# files to disk, and read any size); the handler checks the token (streamed_form_token): the
+# first part of a multipart form, the field of an urlencoded one.
+STREAMED_FORM_OPT = "csrf_token_in_stream"
+_STREAMED_EXPECTED = "whistle_csrf_expected"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url without padding
 _TOKEN_CONTEXT = b"whistle-csrf/v1\x00"
 
@@ -131,12 +137,23 @@ class SessionBoundCsrf(ASGIMiddleware):
             raise PermissionDeniedException(detail=CROSS_ORIGIN_DETAIL)
         sent = request.headers.get(CSRF_HEADER)
         media_type, _ = request.content_type
+        expected = form_token(self.policy.secret, nonce, binding) if nonce else None
+        if (
+            sent is None
+            and media_type in (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
+            and handler is not None
+            and handler.opt.get(STREAMED_FORM_OPT)
+        ):
+            scope.setdefault("state", {})[_STREAMED_EXPECTED] = expected
+            if expected:
+                state.csrf_token = expected  # a refused upload's page keeps a valid token
+            await next_app(scope, receive, send)
+            return
         if sent is None and media_type in (
             RequestEncodingType.URL_ENCODED,
             RequestEncodingType.MULTI_PART,
         ):
             sent = (await request.form()).get(CSRF_FIELD)  # kept for the handler
-        expected = form_token(self.policy.secret, nonce, binding) if nonce else None
         if not (isinstance(sent, str) and expected and hmac.compare_digest(sent, expected)):
             raise PermissionDeniedException(detail=CSRF_FAILED)
         state.csrf_token = sent  # a form sent back with a mistake keeps a valid token
@@ -158,3 +175,8 @@ class SessionBoundCsrf(ASGIMiddleware):
             await send(message)
 
         return send_with_cookie
+
+
+def streamed_form_token(request: Request[Any, Any, Any]) -> str | None:
+    """The token a streamed upload form must carry first (None without a CSRF cookie)."""
+    return request.scope.get("state", {}).get(_STREAMED_EXPECTED)

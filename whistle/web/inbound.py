@@ -25,6 +25,10 @@ MAX_JSON_DEPTH = 8
 # (WHISTLE_MAX_REQUEST_BYTES) is sized for evidence files, not for JSON that must be scanned.
 MAX_JSON_BYTES = 256 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The one API route whose body is multipart/form-data (evidence files, read as a stream by its
+# handler, never buffered here).
+MULTIPART_API_PATHS = frozenset({"/api/v1/report/attachments"})
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
 
 # JSON strings (escapes included) are removed before brackets are counted: brackets in text are
 # text. Possessive, and an unclosed string runs to the end: one linear pass whatever the body.
@@ -92,5 +96,10 @@ class InboundGuard(ASGIMiddleware):
         if _is_hostile_path(scope["path"]):
             raise NotFoundException()
         if scope["path"].startswith(API_PREFIX) and scope.get("method") in BODY_METHODS:
-            await check_api_body(scope["litestar_app"].request_class(scope, receive))
+            request = scope["litestar_app"].request_class(scope, receive)
+            if not (
+                scope["path"] in MULTIPART_API_PATHS
+                and request.content_type[0] == MULTIPART_MEDIA_TYPE
+            ):
+                await check_api_body(request)
         await next_app(scope, receive, send)

@@ -21,6 +21,9 @@ CONTENT_SECURITY_POLICY = (
 # Pages whose same-origin script adds conveniences (copy, print) to a page that works without.
 SCRIPTED_PATHS = frozenset({"/report/receipt"})
 SCRIPTED_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
+# A downloaded evidence file: should a browser render it anyway, it runs and loads nothing.
+DOWNLOAD_CONTENT_SECURITY_POLICY = "sandbox; default-src 'none'"
+DOWNLOAD_CSP = DOWNLOAD_CONTENT_SECURITY_POLICY.encode("latin-1")
 BASE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -67,6 +70,15 @@ def security_headers_hook(development: bool) -> Callable[[Message, Scope], Await
             return
         names, headers = encoded[kind_of(scope.get("path", ""))]
         kept = [header for header in message.get("headers", ()) if header[0].lower() not in names]
+        if any(
+            name.lower() == b"content-disposition" and value.lower().startswith(b"attachment")
+            for name, value in kept
+        ):
+            # A downloaded evidence file: its own, stricter policy replaces the page's.
+            headers = [
+                (name, DOWNLOAD_CSP) if name == b"content-security-policy" else (name, value)
+                for name, value in headers
+            ]
         message["headers"] = kept + headers
 
     return add_headers

@@ -65,6 +65,14 @@ def _rupiah(value: int | None) -> str:
     return "Rp" + format_decimal(value, locale="id")
 
 
+def _file_size(value: int) -> str:
+    """A file size for people: bytes, KB or MB (decimal, in the reader's language)."""
+    if value < 1000:
+        return f"{value} B"
+    unit, amount = ("KB", value / 1000) if value < 1_000_000 else ("MB", value / 1_000_000)
+    return format_decimal(round(amount, 1), locale=i18n.current_language.get()) + " " + unit
+
+
 def _label_filter(table: Mapping[str, str]) -> Callable[[JinjaContext, Any], str]:
     # pass_context keeps Jinja from folding a constant code at compile time, in whatever
     # language happened to be current then.
@@ -94,6 +102,7 @@ def _configure(
         env.filters["date_id"] = _date
         env.filters["datetime_id"] = _datetime
         env.filters["rupiah"] = _rupiah
+        env.filters["file_size"] = _file_size
         env.filters["month_id"] = _month
         for name, table in labels.items():
             env.filters[name] = _label_filter(table)

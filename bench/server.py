@@ -1,0 +1,45 @@
+"""What the benchmarks read about a running `whistle serve` process: its pid, CPU time and
+memory, from /proc (shared by bench.mixed, bench.memory and bench.uploads)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def server_pid(port: int) -> int:
+    """The `whistle serve` process listening on ``port`` (found by its command line)."""
+    wanted = ["serve", "--port", str(port)]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if any(argv[i : i + 3] == wanted for i in range(len(argv))):
+            return int(entry)
+    raise RuntimeError(f"no server on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_mib(pid: int, field: str) -> float:
+    """A memory figure of /proc/PID/status in MiB (VmRSS now, VmHWM the peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} missing")
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset the process's peak resident memory (VmHWM) to its current size; False where the
+    kernel or the permissions do not allow it (the peak then counts from the start)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
