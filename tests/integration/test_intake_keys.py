@@ -40,7 +40,9 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
 
     # The wrap really opens the report with the officer's own private key.
     officer = await Officer.objects().where(Officer.id == first).first()
-    private_key = unprotect_private_key(officer.private_key_protected, DEFAULT_PASSWORD)
+    private_key = unprotect_private_key(
+        officer.private_key_protected, DEFAULT_PASSWORD, pepper=ctx.keyring.officer_pepper
+    )
     wrap = await ReportKey.objects().where(ReportKey.officer == first).first()
     rid = str(row.id)
     data_key = unseal(private_key, wrap.wrapped, associated_data(rid, f"key:officer:{first}"))

@@ -103,7 +103,9 @@ async def test_forced_password_change_keeps_access_to_sealed_reports(client, ctx
     after = await Officer.objects().where(Officer.id == officer_id).first()
     assert not after.must_change_password
     assert after.public_key == before.public_key  # the same key pair, re-protected
-    private_key = unprotect_private_key(after.private_key_protected, NEW_PASSWORD)
+    private_key = unprotect_private_key(
+        after.private_key_protected, NEW_PASSWORD, pepper=ctx.keyring.officer_pepper
+    )
     report = await read_report_as(officer_id, private_key)
     assert report["description"] == VALID_REPORT["description"]
     assert [row["actor"] for row in await audit_rows("officer.password_changed")] == ["siti"]

@@ -67,7 +67,9 @@ async def test_recovery_grants_triage_every_open_case_except_exclusions(client, 
     assert granted == 1
     assert await wrapped_reports(budi) == {ids[0]}
     row = await Officer.objects().where(Officer.id == budi).first()
-    private_key = unprotect_private_key(row.private_key_protected, OWN)
+    private_key = unprotect_private_key(
+        row.private_key_protected, OWN, pepper=ctx.keyring.officer_pepper
+    )
     report = await read_report_as(budi, private_key)
     assert report["description"] == VALID_REPORT["description"]
 

@@ -27,7 +27,9 @@ async def session_for(ctx: Context, username: str, password: str = DEFAULT_PASSW
     """A session token for an officer, built the way login builds it (unlocked private key),
     without going through the login page: for tests of other officer pages."""
     row = await Officer.objects().where(Officer.username == username).first()
-    private_key = unprotect_private_key(row.private_key_protected, password)
+    private_key = unprotect_private_key(
+        row.private_key_protected, password, pepper=ctx.keyring.officer_pepper
+    )
     from datetime import timedelta
 
     return await sessions.create_session(

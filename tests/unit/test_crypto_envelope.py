@@ -275,3 +275,16 @@ def test_session_helpers() -> None:
     assert decrypt(session_secret_key(session_id), blob, b"session") == officer_private
     with pytest.raises(TypeError):
         session_lookup(session_id.hex())  # type: ignore[arg-type]
+
+
+def test_peppered_private_key_needs_the_pepper() -> None:
+    private, _ = generate_keypair()
+    pepper = b"p" * 32
+    blob = protect_private_key(private, "pw", CHEAP, pepper=pepper)
+    assert blob[:1] == b"\x03"
+    assert unprotect_private_key(blob, "pw", pepper=pepper) == private
+    assert_fails(unprotect_private_key, blob, "pw")
+    assert_fails(unprotect_private_key, b"\x01" + blob[1:], "pw")
+    # A blob from before the pepper opens whether or not the pepper is given.
+    old = protect_private_key(private, "pw", CHEAP)
+    assert unprotect_private_key(old, "pw", pepper=pepper) == private

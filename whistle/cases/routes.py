@@ -32,8 +32,9 @@ from whistle.clock import release_period_end
 from whistle.context import Context
 from whistle.i18n import N_
 from whistle.inputs import NO_CONTROL_PATTERN
-from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
+from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role, start_page
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.web import drafts
 from whistle.web.forms import FormFailure, redisplay
 
 # Inbox filters: unknown words are dropped by InboxFilter (a stale bookmark still opens) and
@@ -59,6 +60,7 @@ async def _case_page(
     form: str | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    restored: bool = False,
 ) -> Template:
     view = await service.open_case(ctx, officer, number, record=record)
     return Template(
@@ -69,17 +71,34 @@ async def _case_page(
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
-            "referral_suggestions": workflow.REFERRAL_SUGGESTIONS,
+            # A form kept through a re-login, filled in again: not saved yet.
+            "restored": restored,
             "limits": {
                 "reason": workflow.REASON_MAX,
                 "public_note": workflow.PUBLIC_NOTE_MAX,
-                "referred_to": workflow.REFERRED_TO_MAX,
+                "referral_detail": workflow.REFERRAL_DETAIL_MAX,
                 "note": service.NOTE_MAX,
                 "recusal": service.RECUSAL_REASON_MAX,
             },
         },
         status_code=422 if errors else 200,
     )
+
+
+# The case page's forms by the last segment of the path they post to: a draft kept through a
+# re-login (whistle.web.drafts) opens its form again. A new case-page form adds its row.
+RESTORABLE_FORMS = {"notes": "note", "recuse": "recuse", "triage": "triage"}
+
+
+def _restored_form(draft: drafts.Draft, number: str) -> str | None:
+    """The case-page form the draft was typed into, if it was one of this case's."""
+    prefix = _case_url(number) + "/"
+    if not draft.action.startswith(prefix):
+        return None
+    action = draft.action.removeprefix(prefix)
+    if action == "transition":
+        return f"transition:{draft.values.get('transition', '')}"
+    return RESTORABLE_FORMS.get(action)
 
 
 CASE_FORM_OPT = "case_form"
@@ -117,9 +136,12 @@ COLLEAGUE_ACTIONS = {
 }
 
 
-class CasePages(Controller):
+class InboxPage(Controller):
+    """/officer itself: the inbox for those who work cases; every other role is sent to its own
+    start page rather than refused."""
+
     path = "/"
-    guards = [*ACCOUNT_READY, requires_role(TRIAGE, INVESTIGATOR)]  # noqa: RUF012
+    guards = [*ACCOUNT_READY]  # noqa: RUF012 - Litestar's declared layer attribute
 
     @get("/", name="officer_inbox")
     async def inbox(
@@ -133,7 +155,9 @@ class CasePages(Controller):
         due: FromQuery[FilterChoice] = "",
         sort: FromQuery[FilterChoice] = "",
         page: FromQuery[FilterNumber] = "",
-    ) -> Template:
+    ) -> Template | Redirect:
+        if not officer.has(TRIAGE, INVESTIGATOR):
+            return Redirect(path=start_page(officer.roles), status_code=303)
         view = inbox_service.InboxFilter.parse(
             {
                 "status": status,
@@ -162,14 +186,24 @@ class CasePages(Controller):
             },
         )
 
+
+class CasePages(Controller):
+    path = "/"
+    guards = [*ACCOUNT_READY, requires_role(TRIAGE, INVESTIGATOR)]  # noqa: RUF012
+
     @get("/cases/{number:str}", name="officer_case")
     async def case(
         self,
+        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         number: FromPath[CaseNumberParam],
     ) -> Template:
-        return await _case_page(ctx, officer, number)
+        draft = await drafts.take(request)
+        form = _restored_form(draft, number) if draft else None
+        if draft is None or form is None:
+            return await _case_page(ctx, officer, number)
+        return await _case_page(ctx, officer, number, form=form, values=draft.values, restored=True)
 
     @post(
         "/cases/{number:str}/transition",
@@ -192,6 +226,7 @@ class CasePages(Controller):
             public_note=data.public_note,
             outcome=data.outcome,
             referred_to=data.referred_to,
+            referral_detail=data.referral_detail,
         )
         return Redirect(path=_case_url(number), status_code=303)
 
@@ -247,4 +282,4 @@ class CasePages(Controller):
         return Redirect(path="/officer", status_code=303)
 
 
-ROUTES: list = [CasePages]
+ROUTES: list = [InboxPage, CasePages]

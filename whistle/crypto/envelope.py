@@ -9,6 +9,8 @@ Blob layouts (all start with a version byte so formats can evolve):
                            (still opened by unseal, never written)
 - protect_private_key:     0x01 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
                            | nonce (12) | ciphertext+tag
+                           0x03: the same, the Argon2 key derived with the officer pepper
+                           (Argon2's ``secret`` input, version 1) as well as the password
 
 Every opening function raises DecryptionError, with a fixed message, on any failure: it never
 returns wrong plaintext and never passes on the underlying library's exception text.
@@ -53,6 +55,7 @@ _TAG_BYTES = 16
 _X25519_BYTES = 32
 _VERSION = b"\x01"
 _HPKE_VERSION = b"\x02"
+_PEPPERED_KEY_VERSION = b"\x03"
 # RFC 9180 suite for sealing to officers and the office: the audited standard construction.
 _HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
@@ -189,30 +192,39 @@ def unseal(private_key: bytes, blob: bytes, context: bytes) -> bytes:
         raise DecryptionError() from None
 
 
-def protect_private_key(private_key: bytes, password: str, params: Argon2Params) -> bytes:
+def protect_private_key(
+    private_key: bytes, password: str, params: Argon2Params, *, pepper: bytes | None = None
+) -> bytes:
     """Encrypt a private key under an Argon2id key derived from a password or passphrase.
 
     The parameters and a fresh salt (distinct from any password-hash salt) travel inside the blob,
-    so the costs can be raised later and the blob is self-contained.
+    so the costs can be raised later and the blob is self-contained. With ``pepper`` (officer
+    keys) the blob says so and opening it needs the same pepper.
     """
     if not isinstance(private_key, bytes | bytearray | memoryview) or len(private_key) == 0:
         raise ValueError("private key must be non-empty bytes")
     encoded_params = params.encode().encode("ascii")
     salt = secrets.token_bytes(_OFFICER_KEY_SALT_BYTES)
-    key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+    key = argon2id(password_bytes(password), salt, params, KEY_BYTES, pepper=pepper)
     nonce = secrets.token_bytes(_NONCE_BYTES)
     ciphertext = AESGCM(key).encrypt(nonce, bytes(private_key), _OFFICER_KEY_AAD)
-    header = _VERSION + len(encoded_params).to_bytes(2, "big") + encoded_params
+    version = _VERSION if pepper is None else _PEPPERED_KEY_VERSION
+    header = version + len(encoded_params).to_bytes(2, "big") + encoded_params
     return header + salt + nonce + ciphertext
 
 
-def unprotect_private_key(blob: bytes, password: str) -> bytes:
-    """Recover a key protected by protect_private_key(); DecryptionError on a wrong password."""
+def unprotect_private_key(blob: bytes, password: str, *, pepper: bytes | None = None) -> bytes:
+    """Recover a key protected by protect_private_key(); DecryptionError on a wrong password,
+    and on a peppered blob opened without the pepper. A blob from before the pepper opens
+    without it."""
     if not isinstance(password, str):
         raise DecryptionError()
     try:
         data = bytes(blob)
-        if len(data) < 3 or data[:1] != _VERSION:
+        if len(data) < 3 or data[:1] not in (_VERSION, _PEPPERED_KEY_VERSION):
+            raise DecryptionError()
+        peppered = data[:1] == _PEPPERED_KEY_VERSION
+        if peppered and pepper is None:
             raise DecryptionError()
         params_len = int.from_bytes(data[1:3], "big")
         offset = 3 + params_len
@@ -226,7 +238,9 @@ def unprotect_private_key(blob: bytes, password: str) -> bytes:
             raise DecryptionError()
         if len(ciphertext) < _TAG_BYTES:
             raise DecryptionError()
-        key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+        key = argon2id(
+            password_bytes(password), salt, params, KEY_BYTES, pepper=pepper if peppered else None
+        )
         return AESGCM(key).decrypt(nonce, ciphertext, _OFFICER_KEY_AAD)
     except Exception:
         raise DecryptionError() from None

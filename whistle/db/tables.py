@@ -42,6 +42,11 @@ class Officer(Table, tablename="officer"):
     totp_last_step = BigInt(null=True, default=None)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # Set when the officer's key pair is born or a content role given: cases that existed then
+    # were not sealed to them. The admin page lists such officers (while open cases exist they
+    # do not hold) with what to do; key recovery clears it. Exclusions stay invisible: the flag
+    # records an event, not which cases are missing.
+    case_access_pending = Boolean(default=False)
 
 
 class OfficerRole(Table, tablename="officer_role"):
@@ -90,7 +95,9 @@ class Report(Table, tablename="report"):
     category = Varchar(length=32)
     status = Varchar(length=24)
     outcome = Varchar(length=32, null=True, default=None)
+    # A code of whistle.reports.statuses.REFERRAL_LABELS; its free-text detail only encrypted.
     referred_to = Varchar(length=64, null=True, default=None)
+    referral_detail = Bytea(null=True, default=None)
     priority = Varchar(length=8, default="normal")
     retaliation_risk = Boolean(default=False)
     # Reporter-originated times are kept to the hour (threat model 2).
@@ -153,6 +160,9 @@ class WebSession(Table, tablename="web_session"):
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
+    # A form an officer was writing when their previous session expired, kept through the
+    # login for the page to show again once: AES-GCM under the same key as ``secret``.
+    draft = Bytea(null=True, default=None)
 
 
 class SubmissionReceipt(Table, tablename="submission_receipt"):

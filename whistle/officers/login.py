@@ -84,14 +84,14 @@ class _Dummy:
 
 
 @cache
-def _dummy(params: Argon2Params) -> _Dummy:
+def _dummy(params: Argon2Params, pepper: bytes) -> _Dummy:
     """A hash and key blob nobody knows the password of, at the current costs: unknown names
     cost exactly what known ones do."""
     password = secrets.token_urlsafe(24)
     private_key, _ = generate_keypair()
     return _Dummy(
-        password_hash=hash_password(password, params),
-        private_key_protected=protect_private_key(private_key, password, params),
+        password_hash=hash_password(password, params, pepper=pepper),
+        private_key_protected=protect_private_key(private_key, password, params, pepper=pepper),
     )
 
 
@@ -100,6 +100,7 @@ def check_password(
     password_hash: str | None,
     private_key_protected: bytes | None,
     params: Argon2Params,
+    pepper: bytes,
 ) -> bytes | None:
     """Verify the password against its hash AND unlock the private key with it, always both
     (two Argon2id runs whatever the outcome); the private key if both succeed, else None. A
@@ -109,11 +110,11 @@ def check_password(
 
     Blocking: call through ``ctx.kdf.run``.
     """
-    dummy = _dummy(params)
-    password_ok = verify_password(password, password_hash or dummy.password_hash)
+    dummy = _dummy(params, pepper)
+    password_ok = verify_password(password, password_hash or dummy.password_hash, pepper=pepper)
     try:
         private_key = unprotect_private_key(
-            private_key_protected or dummy.private_key_protected, password
+            private_key_protected or dummy.private_key_protected, password, pepper=pepper
         )
     except DecryptionError:
         private_key = None
@@ -167,6 +168,7 @@ async def authenticate(
         row.password_hash if row is not None else None,
         row.private_key_protected if row is not None else None,
         ctx.settings.argon2,
+        ctx.keyring.officer_pepper,
     )
     _CHECK_SECONDS.append(time.monotonic() - started)
     if row is None or private_key is None:
@@ -189,9 +191,11 @@ async def authenticate(
             if not used_recovery_code:
                 raise await _refuse(actor, BAD_TOTP)
 
-    # Costs raised since the password was set: store a new hash and key blob (same key).
+    # Costs raised, or a hash and blob from before the pepper: store new ones (same key).
     upgraded = None
-    if needs_rehash(row.password_hash, ctx.settings.argon2) and has_key_pair(row.public_key):
+    if needs_rehash(
+        row.password_hash, ctx.settings.argon2, pepper=ctx.keyring.officer_pepper
+    ) and has_key_pair(row.public_key):
         upgraded = await ctx.kdf.run(reprotect_key, private_key, password, ctx)
 
     now = datetime.now(UTC)
