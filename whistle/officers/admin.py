@@ -131,7 +131,7 @@ async def officers_awaiting_case_access() -> list[AwaitingAccess]:
         held_roles = set(roles.get(row.id, []))
         if not has_key_pair(row.public_key) or not CONTENT_ROLES & held_roles:
             continue
-        if await recovery.missing_cases(row, held_roles):
+        if await recovery.missing_cases(row, held_roles, with_content=False):
             waiting.append(AwaitingAccess(row.username, row.display_name, sorted(held_roles)))
     return waiting
 

@@ -22,11 +22,13 @@ from whistle.officers.service import officer_by_username
 from whistle.reports import envelope, statuses
 
 
-async def missing_cases(officer: Officer, roles: set[str]) -> list[dict]:
-    """The cases (id, content) the officer should hold and does not, as recovery sees them:
-    not archived, not recused from, not deliberately revoked; triage every case, an
-    investigator the assigned ones. Whom the reporter excluded is only known once the content
-    is opened with the office key (``envelope.recover_for_officer``)."""
+async def missing_cases(
+    officer: Officer, roles: set[str], *, with_content: bool = True
+) -> list[dict]:
+    """The cases (id, and content unless ``with_content`` is False) the officer should hold and
+    does not, as recovery sees them: not archived, not recused from, not deliberately revoked;
+    triage every case, an investigator the assigned ones. Whom the reporter excluded is only
+    known once the content is opened with the office key (``envelope.recover_for_officer``)."""
     held = await envelope.reports_held_by(officer.id)
     recused = {
         row["report"]
@@ -38,10 +40,11 @@ async def missing_cases(officer: Officer, roles: set[str]) -> list[dict]:
             CaseAssignment.officer == officer.id
         )
     }
+    columns = [Report.id, Report.content] if with_content else [Report.id]
     if TRIAGE in roles:
-        query = Report.select(Report.id, Report.content)
+        query = Report.select(*columns)
     elif INVESTIGATOR in roles and assigned:
-        query = Report.select(Report.id, Report.content).where(Report.id.is_in(list(assigned)))
+        query = Report.select(*columns).where(Report.id.is_in(list(assigned)))
     else:
         return []
     revoked = await envelope.revoked_from(officer.id)
