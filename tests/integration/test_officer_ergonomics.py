@@ -278,3 +278,42 @@ async def test_a_draft_is_never_kept_with_secrets_nor_opened_when_forged(ctx):
     assert drafts.open_sealed(b"k" * 32, sealed) is None
     late = time.time() + (drafts.DRAFT_MINUTES + 1) * 60
     assert drafts.open_sealed(key, sealed, now=late) is None
+
+
+async def test_a_status_change_typed_when_the_session_expired_reopens_its_form(client, ctx):
+    await make_officer(ctx, "tia", ["triage"])
+    number, _ = await file_report(ctx)
+    await login(client, "tia")
+    case_page = f"/officer/cases/{number}"
+    token = await csrf_token(client, case_page)
+    await WebSession.update(
+        {WebSession.last_seen_at: datetime.now(UTC) - timedelta(hours=2)}, force=True
+    )
+    reason = "Bukti awal cukup REASONMARKER"
+    sent = await client.post(
+        f"{case_page}/transition",
+        data={"transition": "verify", "reason": reason, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 401
+    draft = re.search(r'name="draft" value="([A-Za-z0-9_-]+)"', sent.text).group(1)
+    # A wrong password first: the draft stays on the login page.
+    refused = await client.post(
+        "/officer/login",
+        data={"username": "tia", "password": "wrong wrong wrong", "draft": draft,
+              "_csrf_token": token},
+    )  # fmt: skip
+    assert f'name="draft" value="{draft}"' in refused.text
+    landed = await client.post(
+        "/officer/login",
+        data={"username": "tia", "password": DEFAULT_PASSWORD, "draft": draft,
+              "_csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert landed.headers["location"] == case_page
+    page = await client.get(case_page)
+    assert 'id="restored"' in page.text
+    assert re.search(r'<details class="case-form" open>\s*<summary>[^<]*Verifikasi', page.text)
+    assert f">{reason}</textarea>" in page.text
+    row = await Report.select(Report.status).where(Report.case_number == number).first()
+    assert row["status"] == "received"
