@@ -77,7 +77,8 @@ STATUS_REASON = "status_reason"
 PUBLIC_NOTE = "public_note"
 NOTE = "note"
 RECUSAL = "recusal"
-SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
+REFERRAL_DETAIL = "referral_detail"  # which unit a case was referred to, in the officer's words
+SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL, REFERRAL_DETAIL})
 
 
 # Length hiding (see the module docstring): the marker of padded purposes, and the smallest
