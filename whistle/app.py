@@ -18,6 +18,7 @@ from whistle.cases.workflow import TRANSITIONS
 from whistle.context import Context
 from whistle.db import engine as db
 from whistle.db.migrations import pending_migrations
+from whistle.errors import NotAuthenticated
 from whistle.intake.api import ReporterApi
 from whistle.intake.routes import REPORTER_COOKIE, PublicPages
 from whistle.jobs import Job
@@ -31,6 +32,7 @@ from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
     PRIORITY_LABELS,
+    REFERRAL_LABELS,
     STATUS_EXPLANATIONS,
     STATUS_LABELS,
     STATUS_NEXT_STEPS,
@@ -45,6 +47,7 @@ from whistle.transparency.routes import provide_education, provide_public_statis
 from whistle.transparency.statistics import PublicStatisticsCache
 from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
+from whistle.web.drafts import on_expired_session
 from whistle.web.errors import EXCEPTION_HANDLERS
 from whistle.web.forms import FORM_EXCEPTION_HANDLERS
 from whistle.web.inbound import InboundGuard
@@ -60,6 +63,7 @@ TEMPLATE_LABELS = {
     "status_next_steps": STATUS_NEXT_STEPS,
     "outcome_explanation": OUTCOME_EXPLANATIONS,
     "outcome_label": OUTCOME_LABELS,
+    "referral_label": REFERRAL_LABELS,
     "priority_label": PRIORITY_LABELS,
     "category_label": CATEGORIES,
     "how_known_label": HOW_KNOWN,
@@ -83,7 +87,11 @@ def officer_router() -> Router:
         route_handlers=[*OFFICER_ROUTES, *CASE_ROUTES, *AUDIT_ROUTES, *STATISTICS_ROUTES],
         middleware=[OfficerAuthentication],
         dependencies={"officer": Provide(provide_officer, sync_to_thread=False)},
-        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # A form sent with an expired session keeps what was typed through the login.
+        exception_handlers={
+            **FORM_EXCEPTION_HANDLERS,  # type: ignore[dict-item]
+            NotAuthenticated: on_expired_session,
+        },
         include_in_schema=False,
     )
 

@@ -150,6 +150,68 @@ def session_key(token: str | None) -> str | None:
     return session_lookup(session_id).hex() if session_id is not None else None
 
 
+# A form's text crossing the login page after its session expired (whistle.web.drafts): sealed
+# under a subkey of the web secret with the time, opened only while recent.
+_PAGE_DRAFT_AAD = b"whistle-officer-draft/v1"
+
+
+def seal_page_draft(key: bytes, draft: bytes, *, now: float) -> str:
+    """``draft`` sealed for a hidden form field (base64url), with the time it was sealed."""
+    blob = encrypt(key, int(now).to_bytes(8, "big") + draft, _PAGE_DRAFT_AAD)
+    return base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
+
+
+def open_page_draft(key: bytes, sealed: str, *, now: float, max_age: float) -> bytes | None:
+    """What ``seal_page_draft`` sealed, if genuine and at most ``max_age`` seconds old."""
+    try:
+        blob = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+        plain = decrypt(key, blob, _PAGE_DRAFT_AAD)
+    except (binascii.Error, ValueError, DecryptionError):
+        return None
+    if not 0 <= now - int.from_bytes(plain[:8], "big") <= max_age:
+        return None
+    return plain[8:]
+
+
+def _draft_aad(kind: str) -> bytes:
+    return b"whistle-session-draft/" + kind.encode()
+
+
+async def keep_draft(token: str, kind: str, draft: bytes) -> None:
+    """Keep ``draft`` (a form being written) on the session behind ``token``, encrypted under
+    the session's own key: a database copy shows only its size."""
+    session_id = _decode_token(token)
+    if session_id is None:
+        return
+    await WebSession.update(
+        {WebSession.draft: encrypt(session_secret_key(session_id), draft, _draft_aad(kind))}
+    ).where((WebSession.lookup == session_lookup(session_id).hex()) & (WebSession.kind == kind))
+
+
+async def take_draft(token: str | None, kind: str) -> bytes | None:
+    """The draft kept on the session, removed as it is read (shown once), or None."""
+    session_id = _decode_token(token or "")
+    if session_id is None:
+        return None
+    mine = (WebSession.lookup == session_lookup(session_id).hex()) & (WebSession.kind == kind)
+    row = await WebSession.select(WebSession.draft).where(mine).first()
+    if row is None or row["draft"] is None:
+        return None
+    # RETURNING gives the new value: read first, then clear only that one (a second reader
+    # racing for it clears nothing and shows nothing).
+    cleared = (
+        await WebSession.update({WebSession.draft: None})
+        .where(mine & (WebSession.draft == row["draft"]))
+        .returning(WebSession.lookup)
+    )
+    if not cleared:
+        return None
+    try:
+        return decrypt(session_secret_key(session_id), row["draft"], _draft_aad(kind))
+    except DecryptionError:
+        return None
+
+
 async def destroy_session(token: str | None, kind: str) -> None:
     """End the session behind ``token`` if it is of ``kind``: a reporter's token never ends an
     officer's session, nor the other way round."""

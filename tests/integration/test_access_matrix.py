@@ -47,15 +47,21 @@ CASE_PAGE = {**dict.fromkeys(OFFICERS, "403"), **NO_KEY, "triage": "ok", "invest
 TRIAGE_ACTION = {**dict.fromkeys(OFFICERS, "403"), "triage.excluded": "404", "triage": "done"}
 TRIAGE_OR_ASSIGNEE = {**TRIAGE_ACTION, **NO_KEY, "investigator": "done"}
 
+# /officer is the inbox for case workers; every other role is sent on to its own start page.
+START_PAGE = {**CASE_WORKERS, "admin": "ok", "auditor": "ok"}
+
 GET_EXPECTED = {
-    "/officer": CASE_WORKERS,
+    "/officer": START_PAGE,
     "/officer/start": EVERY_OFFICER,  # redirects to the role's start page
     "/officer/account": EVERY_OFFICER,
     "/officer/account/totp": EVERY_OFFICER,
+    "/officer/account/recovery-codes": EVERY_OFFICER,
     "/officer/password": EVERY_OFFICER,
     "/officer/admin/officers": ADMIN_ONLY,
     "/officer/admin/officers/new": ADMIN_ONLY,
     "/officer/admin/officers/{officer_id:int}": ADMIN_ONLY,
+    "/officer/admin/officers/{officer_id:int}/reset-password": ADMIN_ONLY,
+    "/officer/admin/officers/{officer_id:int}/disable": ADMIN_ONLY,
     "/officer/audit": AUDIT_READERS,
     "/officer/audit/export.csv": AUDIT_READERS,
     "/officer/cases/{number:str}": CASE_PAGE,
@@ -72,6 +78,7 @@ POST_EXPECTED = {
     "/officer/account/totp/disable": DONE_FOR_EVERY_OFFICER,
     "/officer/account/totp/renew": DONE_FOR_EVERY_OFFICER,
     "/officer/account/email": DONE_FOR_EVERY_OFFICER,
+    "/officer/account/recovery-codes": DONE_FOR_EVERY_OFFICER,
     "/officer/admin/officers/new": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/disable": DONE_FOR_ADMIN,
     "/officer/admin/officers/{officer_id:int}/enable": DONE_FOR_ADMIN,

@@ -128,6 +128,18 @@ async def _totp_disabled(world: World) -> Act:
     return lambda: officers.disable_totp(world.ctx, world.triage_id, DEFAULT_PASSWORD, next_code)
 
 
+@performs(actions.RECOVERY_CODES_REGENERATED)
+async def _recovery_codes_regenerated(world: World) -> Act:
+    private_key, code = await _enrolment_code(world)
+    await officers.confirm_totp(world.ctx, world.triage_id, private_key, code)
+    row = await Officer.objects().where(Officer.id == world.triage_id).first()
+    secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
+    next_code = totp.code_for(secret, totp.current_step() + 1)
+    return lambda: officers.regenerate_recovery_codes(
+        world.ctx, world.triage_id, DEFAULT_PASSWORD, next_code
+    )
+
+
 @performs(actions.OFFICER_ADDED)
 async def _officer_added(world: World) -> Act:
     return lambda: make_officer(world.ctx, "newcomer", ["auditor"])

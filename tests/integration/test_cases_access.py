@@ -219,10 +219,13 @@ async def test_admin_and_auditor_never_reach_inbox_or_case(client, ctx):
     for username in ("adam", "audi"):
         client.cookies.clear()
         await logged_in(client, ctx, username)
-        for path in ("/officer", f"/officer/cases/{number}"):
-            response = await client.get(path)
-            assert response.status_code == 403, (username, path)
-            assert SECRET not in response.text
+        # /officer sends them on to their own start page, never the inbox.
+        start = await client.get("/officer")
+        assert start.status_code == 200 and start.url.path != "/officer", username
+        assert SECRET not in start.text
+        response = await client.get(f"/officer/cases/{number}")
+        assert response.status_code == 403, username
+        assert SECRET not in response.text
 
 
 async def test_anonymous_is_sent_to_the_login_page(client, ctx):

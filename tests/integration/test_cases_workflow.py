@@ -44,7 +44,7 @@ WALKS = [
 def _fields(name: str) -> dict:
     return {
         "conclude": {"outcome": "substantiated_discipline"},
-        "refer": {"referred_to": "Ombudsman RI"},
+        "refer": {"referred_to": "ombudsman"},
     }.get(name, {})
 
 
@@ -96,7 +96,7 @@ async def test_a_case_goes_through_every_transition(ctx):
                 expected = "substantiated_discipline" if target == st.CONCLUDED else None
                 assert row["outcome"] == expected
             if target == st.REFERRED:
-                assert row["referred_to"] == "Ombudsman RI"
+                assert row["referred_to"] == "ombudsman"
             if name == "reopen":
                 assert row["referred_to"] is None and row["concluded_at"] is None
             entry = await AuditEntry.select().order_by(AuditEntry.seq, ascending=False).first()
@@ -186,7 +186,7 @@ async def test_roles_and_fields_are_checked_before_anything_is_written(ctx):
     before = await snapshot(number)
     with pytest.raises(ValidationFailed) as referral:
         await service.apply_transition(
-            ctx, triage, number, "refer", reason="x", referred_to="K" * 65
+            ctx, triage, number, "refer", reason="x", referred_to="Ombudsman RI"
         )
     assert set(referral.value.errors) == {"referred_to"}
     await service.apply_transition(ctx, triage, number, "investigate", reason="x")

@@ -59,12 +59,15 @@ def test_init_refuses_a_short_passphrase_without_echoing_it(cli_env):
     assert "short9" not in result.stderr + result.stdout
 
 
-def test_migrate_then_officer_add_non_interactively(cli_env):
+def test_migrate_then_officer_add_non_interactively(cli_env, tmp_path):
     assert whistle("init", env={**cli_env, "WHISTLE_OFFICE_PASSPHRASE": PASSPHRASE}).returncode == 0
     migrated = whistle("migrate", env=cli_env)
     assert migrated.returncode == 0, migrated.stderr
     assert "applied" in migrated.stdout
     assert "up to date" in whistle("migrate", env=cli_env).stdout
+    # Triage opens report content: the office passphrase stands as the second person.
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n")
 
     added = whistle(
         "officer",
@@ -73,6 +76,8 @@ def test_migrate_then_officer_add_non_interactively(cli_env):
         "--role",
         "triage",
         "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
         env=cli_env,
         stdin="a long and unusual passphrase 42\n",
     )
@@ -85,6 +90,8 @@ def test_migrate_then_officer_add_non_interactively(cli_env):
         "--role",
         "triage",
         "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
         env=cli_env,
         stdin="password123\n",
     )
@@ -97,6 +104,8 @@ def test_migrate_then_officer_add_non_interactively(cli_env):
         "--role",
         "triage",
         "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
         env=cli_env,
         stdin="another long passphrase 77\n",
     )

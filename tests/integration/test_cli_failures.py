@@ -80,7 +80,9 @@ def test_sqlite_directory_unusable(initialised, tmp_path):
     assert_one_sentence(result, "cannot be reached")
 
 
-def test_wrong_passphrase(migrated):
+def test_wrong_passphrase(migrated, tmp_path: Path):
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n")
     added = whistle(
         "officer",
         "add",
@@ -88,6 +90,8 @@ def test_wrong_passphrase(migrated):
         "--role",
         "triage",
         "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
         env=migrated,
         stdin=PASSWORD,
     )
@@ -103,7 +107,7 @@ def test_wrong_passphrase(migrated):
 
 
 def test_name_taken_in_english(migrated):
-    command = ["officer", "add", "siti", "--role", "triage", "--password-stdin"]
+    command = ["officer", "add", "siti", "--role", "auditor", "--password-stdin"]
     assert whistle(*command, env=migrated, stdin=PASSWORD).returncode == 0
     assert_one_sentence(whistle(*command, env=migrated, stdin=PASSWORD), "already taken")
 
@@ -113,3 +117,25 @@ def test_restore_refuses_a_database_that_is_not_empty(migrated, tmp_path: Path):
     taken = whistle("backup", str(copy), env=migrated)
     assert taken.returncode == 0, taken.stderr
     assert_one_sentence(whistle("restore", str(copy), env=migrated), "not empty")
+
+
+@pytest.mark.parametrize("role", ["triage", "investigator"])
+def test_adding_a_content_role_needs_the_office_passphrase(migrated, tmp_path: Path, role):
+    command = ["officer", "add", "siti", "--role", role, "--password-stdin"]
+    # $WHISTLE_OFFICE_PASSPHRASE does not stand in: the passphrase is given on purpose, as a file.
+    env = {**migrated, "WHISTLE_OFFICE_PASSPHRASE": PASSPHRASE}
+    assert_one_sentence(whistle(*command, env=env, stdin=PASSWORD), "second person")
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the office passphrase\n")
+    refused = whistle(*command, "--passphrase-file", str(wrong), env=migrated, stdin=PASSWORD)
+    assert_one_sentence(refused, "wrong passphrase")
+    assert "siti" not in whistle("officer", "list", env=migrated).stdout
+
+    right = tmp_path / "right"
+    right.write_text(PASSPHRASE + "\n")
+    added = whistle(*command, "--passphrase-file", str(right), env=migrated, stdin=PASSWORD)
+    assert added.returncode == 0, added.stderr
+    assert f"siti\t{role}\tactive" in whistle("officer", "list", env=migrated).stdout
+    # Roles that open no report content need no second person.
+    other = ["officer", "add", "rudi", "--role", "auditor", "--password-stdin"]
+    assert whistle(*other, env=migrated, stdin=PASSWORD).returncode == 0

@@ -44,7 +44,10 @@ async def test_key_is_sealed_for_every_triage_officer_but_the_excluded(ctx):
     # The wrap really opens the report with the officer's own private key.
     officer = await Officer.objects().where(Officer.id == first).first()
     private_key = unprotect_private_key(
-        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+        officer.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(officer.id, officer.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     wrap = await ReportKey.objects().where(ReportKey.holder_tag == holder_tag(first)).first()
     rid = str(row.id)

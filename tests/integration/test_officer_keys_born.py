@@ -33,11 +33,14 @@ async def officer_row(username: str) -> Officer:
     return await Officer.objects().where(Officer.username == username).first()
 
 
-def opens_any_wrap(backup: Officer, password: str, wraps: list[dict]) -> bool:
+def opens_any_wrap(backup: Officer, password: str, wraps: list[dict], pepper: bytes) -> bool:
     """What a thief with this backup of the officer row and the temporary password gets."""
     try:
         private_key = unprotect_private_key(
-            backup.private_key_protected, password, key_binding(backup.id, backup.public_key)
+            backup.private_key_protected,
+            password,
+            key_binding(backup.id, backup.public_key),
+            pepper=pepper,
         )
     except (DecryptionError, ValueError):
         return False
@@ -104,12 +107,17 @@ async def test_a_backup_from_before_the_first_own_password_yields_no_key(client,
     wraps = await officer_wraps(after.id)
     assert len(wraps) == 1
     own_key = unprotect_private_key(
-        after.private_key_protected, OWN, key_binding(after.id, after.public_key)
+        after.private_key_protected,
+        OWN,
+        key_binding(after.id, after.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     assert (await read_report_as(after.id, own_key))["description"]
     # ...and the backup with the temporary password opens nothing.
-    assert not opens_any_wrap(backup, TEMPORARY, wraps)
-    assert opens_any_wrap(after, OWN, wraps)  # the check itself can see an opening key
+    assert not opens_any_wrap(backup, TEMPORARY, wraps, ctx.keyring.officer_pepper)
+    assert opens_any_wrap(
+        after, OWN, wraps, ctx.keyring.officer_pepper
+    )  # the check itself can see an opening key
     listing_after = await client.get("/officer/account")
     assert listing_after.status_code == 200
 
@@ -129,9 +137,20 @@ async def test_a_reset_leaves_no_key_pair_and_grants_and_recovery_skip_the_accou
     assert await officer_wraps(budi) == []
 
 
-async def test_the_cli_add_and_reset_leave_no_key_pair(database, ctx):
+async def test_the_cli_add_and_reset_leave_no_key_pair(database, ctx, tmp_path):
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(OFFICE_PASSPHRASE + "\n")
     added = await whistle(
-        database, "officer", "add", "sari", "--role", "triage", "--password-stdin", input=TEMPORARY
+        database,
+        "officer",
+        "add",
+        "sari",
+        "--role",
+        "triage",
+        "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
+        input=TEMPORARY,
     )
     assert added.exit_code == 0, added.output
     row = await officer_row("sari")
@@ -152,7 +171,10 @@ async def test_the_cli_add_and_reset_leave_no_key_pair(database, ctx):
     assert own.exit_code == 0, own.output
     root = await officer_row("root")
     assert unprotect_private_key(
-        root.private_key_protected, OWN, key_binding(root.id, root.public_key)
+        root.private_key_protected,
+        OWN,
+        key_binding(root.id, root.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     reset = await whistle(
         database, "officer", "reset-password", "root", "--password-stdin", input=TEMPORARY

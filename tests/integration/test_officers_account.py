@@ -107,7 +107,10 @@ async def test_forced_password_change_keeps_access_to_sealed_reports(client, ctx
     assert not after.must_change_password
     assert after.public_key == before.public_key  # the same key pair, re-protected
     private_key = unprotect_private_key(
-        after.private_key_protected, NEW_PASSWORD, key_binding(after.id, after.public_key)
+        after.private_key_protected,
+        NEW_PASSWORD,
+        key_binding(after.id, after.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     report = await read_report_as(officer_id, private_key)
     assert report["description"] == VALID_REPORT["description"]

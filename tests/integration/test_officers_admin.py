@@ -133,7 +133,10 @@ async def test_disable_removes_wraps_assignments_and_sessions(client, ctx):
 
     await logged_in(client, ctx, "root")
     disabled = await post(
-        client, f"/officer/admin/officers/{budi}/disable", {}, f"/officer/admin/officers/{budi}"
+        client,
+        f"/officer/admin/officers/{budi}/disable",
+        {"confirm": "yes"},
+        f"/officer/admin/officers/{budi}/disable",
     )
     assert disabled.status_code == 303
     row = await officer_row("budi")
@@ -175,16 +178,16 @@ async def test_reset_gives_a_new_key_pair_and_removes_access(client, ctx):
     weak = await post(
         client,
         f"/officer/admin/officers/{budi}/reset-password",
-        {"password": "budi"},
-        f"/officer/admin/officers/{budi}",
+        {"password": "budi", "confirm": "yes"},
+        f"/officer/admin/officers/{budi}/reset-password",
     )
     assert weak.status_code == 422
     assert (await officer_row("budi")).public_key == before.public_key
     reset = await post(
         client,
         f"/officer/admin/officers/{budi}/reset-password",
-        {"password": TEMPORARY},
-        f"/officer/admin/officers/{budi}",
+        {"password": TEMPORARY, "confirm": "yes"},
+        f"/officer/admin/officers/{budi}/reset-password",
     )
     assert reset.status_code == 303
     after = await officer_row("budi")

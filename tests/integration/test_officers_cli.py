@@ -58,6 +58,9 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
         settings, "officer", "add", "root", "--role", "admin", "--password-stdin", input=PASSWORD
     )
     assert added.exit_code == 0, added.output
+    # A content role needs the office recovery passphrase as the second person.
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(OFFICE_PASSPHRASE + "\n")
     added = await whistle(
         settings,
         "officer",
@@ -68,6 +71,8 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
         "--name",
         "Budi",
         "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
         input=PASSWORD,
     )
     assert added.exit_code == 0, added.output
@@ -76,9 +81,6 @@ async def test_officer_commands_manage_accounts(database, ctx, tmp_path: Path):
     assert "root\tadmin\tactive" in listing.output
     assert "budi\ttriage\tactive no-2fa must-change-password" in listing.output
 
-    # A content role needs the office recovery passphrase as the second person.
-    passphrase = tmp_path / "passphrase"
-    passphrase.write_text(OFFICE_PASSPHRASE + "\n")
     roles = await whistle(
         settings,
         "officer",

@@ -339,7 +339,9 @@ async def test_password_change_rechecks_are_throttled(ctx):
         await change_password(ctx, officer_id, current=DEFAULT_PASSWORD, new=new, confirm=new)
     assert refused.value.errors["current_password"] == throttle.TOO_MANY_ATTEMPTS
     row = await Officer.objects().where(Officer.id == officer_id).first()
-    assert verify_password(DEFAULT_PASSWORD, row.password_hash), "the password did not change"
+    assert verify_password(
+        DEFAULT_PASSWORD, row.password_hash, pepper=ctx.keyring.officer_pepper
+    ), "the password did not change"
 
 
 async def test_expired_and_idle_sessions_send_back_to_login(client, ctx):
@@ -406,7 +408,10 @@ async def test_login_upgrades_a_hash_made_with_other_costs(client, ctx):
     after = await Officer.objects().where(Officer.username == "siti").first()
     assert "t=1" in after.password_hash
     private_key = unprotect_private_key(
-        after.private_key_protected, DEFAULT_PASSWORD, key_binding(after.id, after.public_key)
+        after.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(after.id, after.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     assert public_key_from_private(private_key) == before.public_key
 
@@ -415,7 +420,10 @@ async def test_recovery_codes_stand_in_for_totp_once_each_and_are_stored_as_hash
     officer_id = await make_officer(ctx, "siti", ["triage"])
     officer = await Officer.objects().where(Officer.id == officer_id).first()
     private_key = unprotect_private_key(
-        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+        officer.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(officer.id, officer.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     await enrol_totp(ctx, officer_id, private_key)
     codes = await confirm_totp(
@@ -441,7 +449,10 @@ async def test_recovery_codes_stand_in_for_totp_once_each_and_are_stored_as_hash
     other_id = await make_officer(ctx, "budi", ["triage"])
     other = await Officer.objects().where(Officer.id == other_id).first()
     other_key = unprotect_private_key(
-        other.private_key_protected, DEFAULT_PASSWORD, key_binding(other.id, other.public_key)
+        other.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(other.id, other.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     await enrol_totp(ctx, other_id, other_key)
     other_codes = await confirm_totp(
@@ -469,7 +480,10 @@ async def test_recovery_codes_page_in_both_languages(client, ctx, language):
     assert (await login(client, "siti")).status_code == 303
     officer = await Officer.objects().where(Officer.username == "siti").first()
     private_key = unprotect_private_key(
-        officer.private_key_protected, DEFAULT_PASSWORD, key_binding(officer.id, officer.public_key)
+        officer.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(officer.id, officer.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     await client.get("/officer/account/totp")
     code = await current_pending_code(officer.id, private_key)

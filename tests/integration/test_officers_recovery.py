@@ -71,7 +71,10 @@ async def test_recovery_grants_triage_every_open_case_except_exclusions(client, 
     assert await wrapped_reports(budi) == {ids[0]}
     row = await Officer.objects().where(Officer.id == budi).first()
     private_key = unprotect_private_key(
-        row.private_key_protected, OWN, key_binding(row.id, row.public_key)
+        row.private_key_protected,
+        OWN,
+        key_binding(row.id, row.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     report = await read_report_as(budi, private_key)
     assert report["description"] == VALID_REPORT["description"]

@@ -24,8 +24,8 @@ PATHS = {
         ("conclude", {"outcome": "substantiated_discipline"}),
     ],
     "not_actionable": [("verify", {}), ("not_actionable", {})],
-    "referred": [("verify", {}), ("refer", {"referred_to": "Ombudsman RI"})],
-    "archived": [("verify", {}), ("refer", {"referred_to": "KPK"}), ("archive", {})],
+    "referred": [("verify", {}), ("refer", {"referred_to": "ombudsman"})],
+    "archived": [("verify", {}), ("refer", {"referred_to": "kpk"}), ("archive", {})],
 }
 # What the reporter must read, per status and language.
 EXPECTED = {
@@ -43,10 +43,18 @@ EXPECTED = {
     ],
     ("not_actionable", "id"): ["Tidak Dapat Ditindaklanjuti", "pengaduan baru yang lebih lengkap"],
     ("not_actionable", "en"): ["Not Actionable", "a new, fuller report"],
-    ("referred", "id"): ["Dilimpahkan", "Ombudsman RI", "hubungi instansi tersebut"],
-    ("referred", "en"): ["Referred", "Ombudsman RI", "contact that body"],
-    ("archived", "id"): ["Diarsipkan", "KPK", "Tidak ada tindak lanjut lagi"],
-    ("archived", "en"): ["Archived", "KPK", "There is no further follow-up"],
+    ("referred", "id"): [
+        "Dilimpahkan",
+        "Ombudsman Republik Indonesia",
+        "hubungi instansi tersebut",
+    ],
+    ("referred", "en"): ["Referred", "Ombudsman of the Republic of Indonesia", "contact that body"],
+    ("archived", "id"): [
+        "Diarsipkan",
+        "Komisi Pemberantasan Korupsi",
+        "Tidak ada tindak lanjut lagi",
+    ],
+    ("archived", "en"): ["Archived", "Corruption Eradication Commission", "no further follow-up"],
 }
 CODES = ["substantiated_discipline", "not_actionable", "referred", "archived", "concluded"]
 
@@ -98,7 +106,7 @@ async def test_api_shows_outcome_and_next_steps(client, ctx, status, language):
             "next_steps",
             "outcome_label",
             "outcome_explanation",
-            "referred_to",
+            "referred_to_label",
         )
     )
     for text in EXPECTED[(status, language)]:

@@ -201,13 +201,19 @@ async def test_the_private_key_is_bound_to_the_officer_and_their_public_key(clie
     sari = await make_officer(ctx, "sari", ["triage"])
     row = await Officer.objects().where(Officer.id == sari).first()
     assert private_key_is_bound(row.private_key_protected)
+    pepper = ctx.keyring.officer_pepper
     private_key = unprotect_private_key(
-        row.private_key_protected, DEFAULT_PASSWORD, key_binding(sari, row.public_key)
+        row.private_key_protected,
+        DEFAULT_PASSWORD,
+        key_binding(sari, row.public_key),
+        pepper=pepper,
     )
     # Beside another officer's id or another public key the blob does not open.
     for binding in (key_binding(sari + 1, row.public_key), key_binding(sari, bytes(32))):
         with pytest.raises(DecryptionError):
-            unprotect_private_key(row.private_key_protected, DEFAULT_PASSWORD, binding)
+            unprotect_private_key(
+                row.private_key_protected, DEFAULT_PASSWORD, binding, pepper=pepper
+            )
 
     # A blob from before binding still opens and is bound at the next login.
     old_blob = protect_private_key(private_key, DEFAULT_PASSWORD, ctx.settings.argon2)
@@ -217,7 +223,10 @@ async def test_the_private_key_is_bound_to_the_officer_and_their_public_key(clie
     assert private_key_is_bound(after.private_key_protected)
     assert (
         unprotect_private_key(
-            after.private_key_protected, DEFAULT_PASSWORD, key_binding(sari, row.public_key)
+            after.private_key_protected,
+            DEFAULT_PASSWORD,
+            key_binding(sari, row.public_key),
+            pepper=pepper,
         )
         == private_key
     )

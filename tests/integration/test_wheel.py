@@ -113,7 +113,7 @@ def test_wheel_installs_and_serves_outside_the_checkout(tmp_path: Path) -> None:
     migrated = _run([whistle, "migrate"], env=env, cwd=work).stdout
     assert f"applied {len(list((ROOT / 'migrations').glob('whistle_*.py')))} migration" in migrated
     # Reads the common-password list shipped in the package.
-    _run([whistle, "officer", "add", "lead", "--role", "triage", "--password-stdin"],
+    _run([whistle, "officer", "add", "lead", "--role", "auditor", "--password-stdin"],
          env=env, cwd=work, input=PASSWORD + "\n")  # fmt: skip
 
     port = free_port()

@@ -47,7 +47,7 @@ ROUTES = [
         "POST",
         CASE + "/transition",
         "triage",
-        ("transition", "reason", "public_note", "outcome", "referred_to"),
+        ("transition", "reason", "public_note", "outcome", "referred_to", "referral_detail"),
     ),
     Route("POST", CASE + "/triage", "triage", ("priority", "retaliation_risk")),
     Route("POST", CASE + "/notes", "triage", ("body",)),

@@ -28,7 +28,10 @@ async def session_for(ctx: Context, username: str, password: str = DEFAULT_PASSW
     without going through the login page: for tests of other officer pages."""
     row = await Officer.objects().where(Officer.username == username).first()
     private_key = unprotect_private_key(
-        row.private_key_protected, password, key_binding(row.id, row.public_key)
+        row.private_key_protected,
+        password,
+        key_binding(row.id, row.public_key),
+        pepper=ctx.keyring.officer_pepper,
     )
     from datetime import timedelta
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -13,6 +14,9 @@ from whistle.crypto.envelope import (
     generate_keypair,
     new_data_key,
     new_session_id,
+    private_key_is_bound,
+    private_key_is_current,
+    private_key_is_peppered,
     protect_private_key,
     public_key_from_private,
     seal,
@@ -275,3 +279,51 @@ def test_session_helpers() -> None:
     assert decrypt(session_secret_key(session_id), blob, b"session") == officer_private
     with pytest.raises(TypeError):
         session_lookup(session_id.hex())  # type: ignore[arg-type]
+
+
+def test_peppered_private_key_needs_the_pepper() -> None:
+    private, _ = generate_keypair()
+    pepper = b"p" * 32
+    blob = protect_private_key(private, "pw", CHEAP, pepper=pepper)
+    assert blob[:1] == b"\x03"
+    assert unprotect_private_key(blob, "pw", pepper=pepper) == private
+    assert_fails(unprotect_private_key, blob, "pw")
+    assert_fails(unprotect_private_key, b"\x01" + blob[1:], "pw")
+    # A blob from before the pepper opens whether or not the pepper is given.
+    old = protect_private_key(private, "pw", CHEAP)
+    assert unprotect_private_key(old, "pw", pepper=pepper) == private
+
+
+def test_peppered_and_bound_private_key_needs_both() -> None:
+    """The layout officer keys are written in (0x04): the pepper AND the binding. Every older
+    layout still opens; a relabelled 0x04 blob opens as none of them."""
+    private, _ = generate_keypair()
+    pepper, binding = b"p" * 32, b"officer:7:" + bytes(range(32))
+    blob = protect_private_key(private, "pw", CHEAP, binding, pepper=pepper)
+    assert blob[:1] == b"\x04"
+    assert private_key_is_current(blob)
+    assert private_key_is_bound(blob) and private_key_is_peppered(blob)
+    assert unprotect_private_key(blob, "pw", binding, pepper=pepper) == private
+    assert_fails(unprotect_private_key, blob, "pw", binding)  # no pepper
+    assert_fails(partial(unprotect_private_key, pepper=b"q" * 32), blob, "pw", binding)
+    peppered = partial(unprotect_private_key, pepper=pepper)
+    assert_fails(peppered, blob, "pw")  # no binding
+    assert_fails(peppered, blob, "pw", b"officer:8:" + binding[10:])
+    assert_fails(peppered, blob, "pw2", binding)
+    for layout in (b"\x01", b"\x02", b"\x03", b"\x05"):
+        assert_fails(peppered, layout + blob[1:], "pw", binding)
+    for index in range(len(blob)):
+        tampered = bytearray(blob)
+        tampered[index] ^= 0x01
+        assert_fails(peppered, bytes(tampered), "pw", binding)
+    # The older layouts: each opens given what it was made with, and none is current.
+    older = {
+        b"\x01": protect_private_key(private, "pw", CHEAP),
+        b"\x02": protect_private_key(private, "pw", CHEAP, binding),
+        b"\x03": protect_private_key(private, "pw", CHEAP, pepper=pepper),
+    }
+    for layout, old in older.items():
+        assert old[:1] == layout and not private_key_is_current(old)
+        assert unprotect_private_key(old, "pw", binding, pepper=pepper) == private
+    assert private_key_is_bound(older[b"\x02"]) and not private_key_is_peppered(older[b"\x02"])
+    assert private_key_is_peppered(older[b"\x03"]) and not private_key_is_bound(older[b"\x03"])

@@ -218,3 +218,17 @@ def test_limiter_survives_a_new_event_loop() -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(anyio.run, main).result() == 6
         assert pool.submit(anyio.run, main).result() == 6
+
+
+def test_peppered_hash_needs_the_pepper_and_old_hashes_ask_for_it() -> None:
+    pepper = b"p" * 32
+    peppered = hash_password("pw", CHEAP, pepper=pepper)
+    assert peppered.startswith("argon2id+pepper1$")
+    assert verify_password("pw", peppered, pepper=pepper)
+    assert not verify_password("pw", peppered)
+    assert not verify_password("pw", peppered, pepper=b"q" * 32)
+    assert not needs_rehash(peppered, CHEAP, pepper=pepper)
+    plain = hash_password("pw", CHEAP)
+    # A hash from before the pepper still verifies, and asks to be replaced.
+    assert verify_password("pw", plain, pepper=pepper)
+    assert needs_rehash(plain, CHEAP, pepper=pepper)

@@ -92,9 +92,11 @@ def test_check_returns_clean_values():
         reason="  bukan wewenang kami \r\n",
         public_note="",
         outcome="substantiated_ethics",  # ignored: referring carries no outcome
-        referred_to="  Ombudsman   RI ",
+        referred_to=" ombudsman ",
+        referral_detail="  Perwakilan   Jawa Barat \r\n",
     )
     assert move.transition.target == st.REFERRED
     assert move.reason == "bukan wewenang kami"
     assert move.public_note is None and move.outcome is None
-    assert move.referred_to == "Ombudsman RI"
+    assert move.referred_to == "ombudsman"
+    assert move.referral_detail == "Perwakilan   Jawa Barat"

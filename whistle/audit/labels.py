@@ -19,6 +19,7 @@ ACTION_LABELS = {
     actions.OFFICER_KEYS_CREATED: N_("Pasangan kunci petugas dibuat"),
     actions.TOTP_ENABLED: N_("Verifikasi dua langkah diaktifkan"),
     actions.TOTP_DISABLED: N_("Verifikasi dua langkah dinonaktifkan"),
+    actions.RECOVERY_CODES_REGENERATED: N_("Kode pemulihan dibuat ulang"),
     actions.OFFICER_ADDED: N_("Petugas ditambahkan"),
     actions.OFFICER_DISABLED: N_("Petugas dinonaktifkan"),
     actions.OFFICER_ENABLED: N_("Petugas diaktifkan"),

@@ -90,6 +90,7 @@ async def _pending_file_ids(ids: list[uuid.UUID]) -> list[Any]:
 # envelope.destroy_all_wraps. Legal holds are absent on purpose: a held case is never purged.
 CASE_CONTENT: tuple[HeldContent, ...] = (
     HeldContent(Report.content, Report.id),
+    HeldContent(Report.referral_detail, Report.id),
     HeldContent(StatusEvent.reason, StatusEvent.report),
     HeldContent(StatusEvent.public_note, StatusEvent.report),
     HeldContent(CaseNote.body, CaseNote.report),

@@ -40,8 +40,9 @@ from whistle.errors import CaseUnreadable, ValidationFailed
 from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.inputs import NO_CONTROL_PATTERN
-from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role
+from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role, start_page
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
+from whistle.web import drafts
 from whistle.web.csrf import STREAMED_FORM_OPT
 from whistle.web.forms import FormFailure, redisplay
 from whistle.web.uploads import attachment_headers, receive_uploads
@@ -70,6 +71,7 @@ async def _case_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     refused_file: str | None = None,
+    restored: bool = False,
 ) -> Template:
     view = await service.open_case(ctx, officer, number, record=record)
     return Template(
@@ -80,11 +82,12 @@ async def _case_page(
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
-            "referral_suggestions": workflow.REFERRAL_SUGGESTIONS,
+            # A form kept through a re-login, filled in again: not saved yet.
+            "restored": restored,
             "limits": {
                 "reason": workflow.REASON_MAX,
                 "public_note": workflow.PUBLIC_NOTE_MAX,
-                "referred_to": workflow.REFERRED_TO_MAX,
+                "referral_detail": workflow.REFERRAL_DETAIL_MAX,
                 "note": service.NOTE_MAX,
                 "recusal": service.RECUSAL_REASON_MAX,
                 "hold": service.HOLD_REASON_MAX,
@@ -95,6 +98,22 @@ async def _case_page(
         },
         status_code=422 if errors else 200,
     )
+
+
+# The case page's forms by the last segment of the path they post to: a draft kept through a
+# re-login (whistle.web.drafts) opens its form again. A new case-page form adds its row.
+RESTORABLE_FORMS = {"notes": "note", "recuse": "recuse", "triage": "triage"}
+
+
+def _restored_form(draft: drafts.Draft, number: str) -> str | None:
+    """The case-page form the draft was typed into, if it was one of this case's."""
+    prefix = _case_url(number) + "/"
+    if not draft.action.startswith(prefix):
+        return None
+    action = draft.action.removeprefix(prefix)
+    if action == "transition":
+        return f"transition:{draft.values.get('transition', '')}"
+    return RESTORABLE_FORMS.get(action)
 
 
 CASE_FORM_OPT = "case_form"
@@ -132,9 +151,12 @@ COLLEAGUE_ACTIONS = {
 }
 
 
-class CasePages(Controller):
+class InboxPage(Controller):
+    """/officer itself: the inbox for those who work cases; every other role is sent to its own
+    start page rather than refused."""
+
     path = "/"
-    guards = [*ACCOUNT_READY, requires_role(TRIAGE, INVESTIGATOR)]  # noqa: RUF012
+    guards = [*ACCOUNT_READY]  # noqa: RUF012 - Litestar's declared layer attribute
 
     @get("/", name="officer_inbox")
     async def inbox(
@@ -149,7 +171,9 @@ class CasePages(Controller):
         mark: FromQuery[FilterChoice] = "",
         sort: FromQuery[FilterChoice] = "",
         page: FromQuery[FilterNumber] = "",
-    ) -> Template:
+    ) -> Template | Redirect:
+        if not officer.has(TRIAGE, INVESTIGATOR):
+            return Redirect(path=start_page(officer.roles), status_code=303)
         view = inbox_service.InboxFilter.parse(
             {
                 "status": status,
@@ -182,15 +206,27 @@ class CasePages(Controller):
             },
         )
 
+
+class CasePages(Controller):
+    path = "/"
+    guards = [*ACCOUNT_READY, requires_role(TRIAGE, INVESTIGATOR)]  # noqa: RUF012
+
     @get("/cases/{number:str}", name="officer_case")
     async def case(
         self,
+        request: Request,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         number: FromPath[CaseNumberParam],
     ) -> Template:
+        draft = await drafts.take(request)
+        form = _restored_form(draft, number) if draft else None
         try:
-            return await _case_page(ctx, officer, number)
+            if draft is None or form is None:
+                return await _case_page(ctx, officer, number)
+            return await _case_page(
+                ctx, officer, number, form=form, values=draft.values, restored=True
+            )
         except CaseUnreadable:
             # Nobody holds the key of a purged case: triage still sees what is left of it.
             purged = await service.purged_case(officer, number)
@@ -220,6 +256,7 @@ class CasePages(Controller):
             public_note=data.public_note,
             outcome=data.outcome,
             referred_to=data.referred_to,
+            referral_detail=data.referral_detail,
         )
         return Redirect(path=_case_url(number), status_code=303)
 
@@ -402,4 +439,4 @@ class CasePages(Controller):
         return Redirect(path=_case_url(number), status_code=303)
 
 
-ROUTES: list = [CasePages]
+ROUTES: list = [InboxPage, CasePages]

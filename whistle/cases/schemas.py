@@ -28,7 +28,8 @@ class TransitionForm(msgspec.Struct):
     reason: CaseText = ""
     public_note: CaseText = ""
     outcome: Choice = ""
-    referred_to: CaseText = ""
+    referred_to: Choice = ""
+    referral_detail: CaseText = ""
 
 
 class TriageForm(msgspec.Struct):

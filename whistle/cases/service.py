@@ -47,7 +47,7 @@ from whistle.officers.roster import UNTRUSTED_ROSTER_ROW
 from whistle.reports import envelope, messages
 from whistle.reports import statuses as st
 from whistle.reports.content import ReportInput
-from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, STATUS_REASON
+from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, REFERRAL_DETAIL, STATUS_REASON
 
 NOTE_MAX = 5000
 RECUSAL_REASON_MAX = 2000
@@ -151,6 +151,8 @@ class CaseView:
     status: str
     outcome: str | None
     referred_to: str | None
+    # Which unit, in the officer's words: decrypted here, never shown to the reporter.
+    referral_detail: str | None
     priority: str
     retaliation_risk: bool
     received_at: datetime
@@ -299,6 +301,7 @@ async def open_case(
         status=row["status"],
         outcome=row["outcome"],
         referred_to=row["referred_to"],
+        referral_detail=case.open(row["referral_detail"], REFERRAL_DETAIL),
         priority=row["priority"],
         retaliation_risk=row["retaliation_risk"],
         received_at=row["received_at"],
@@ -499,6 +502,7 @@ async def apply_transition(
     public_note: str | None = None,
     outcome: str | None = None,
     referred_to: str | None = None,
+    referral_detail: str | None = None,
 ) -> str:
     """Move the case along one declared transition; returns the new status.
 
@@ -518,6 +522,7 @@ async def apply_transition(
             public_note=public_note,
             outcome=outcome,
             referred_to=referred_to,
+            referral_detail=referral_detail,
         )
         target = move.transition.target
         changes: dict[Any, Any] = {Report.status: target, Report.updated_at: now}
@@ -529,6 +534,7 @@ async def apply_transition(
                 {
                     Report.outcome: None,
                     Report.referred_to: None,
+                    Report.referral_detail: None,
                     Report.concluded_at: None,
                     Report.feedback_due: now + timedelta(days=ctx.settings.feedback_days),
                 }
@@ -537,6 +543,9 @@ async def apply_transition(
             changes[Report.concluded_at] = now
             changes[Report.outcome] = move.outcome
             changes[Report.referred_to] = move.referred_to
+            changes[Report.referral_detail] = (
+                case.seal(move.referral_detail, REFERRAL_DETAIL) if move.referral_detail else None
+            )
         # Conditional on the status read above: a concurrent move makes this one a Conflict.
         updated = (
             await Report.update(changes)
@@ -565,7 +574,9 @@ async def apply_transition(
                 "from": status,
                 "to": target,
                 "outcome": move.outcome,
+                # The list value only: the detail's words stay under the report key.
                 "referred_to": move.referred_to,
+                "referral_detail": move.referral_detail is not None,
                 "public_note": move.public_note is not None,
             },
             at=now,

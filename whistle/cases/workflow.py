@@ -39,15 +39,7 @@ INVESTIGATOR = "investigator"
 
 REASON_MAX = 2000
 PUBLIC_NOTE_MAX = 2000
-REFERRED_TO_MAX = 64
-# Bodies a case is usually referred to; the form offers them, any other unit may be typed.
-REFERRAL_SUGGESTIONS = (
-    "KPK",
-    "Ombudsman RI",
-    "Kepolisian",
-    "Kejaksaan",
-    "Inspektorat Jenderal",
-)
+REFERRAL_DETAIL_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -115,7 +107,9 @@ class Move:
     reason: str
     public_note: str | None
     outcome: str | None
+    # A code of st.REFERRAL_LABELS; the detail is free text, stored only encrypted.
     referred_to: str | None
+    referral_detail: str | None = None
 
 
 def allowed(status: str, roles: Iterable[str], *, assigned: bool) -> list[Transition]:
@@ -138,6 +132,7 @@ def check(
     public_note: str | None = None,
     outcome: str | None = None,
     referred_to: str | None = None,
+    referral_detail: str | None = None,
 ) -> Move:
     """Validate a requested move; raise Conflict (illegal from this status), PermissionDenied
     (role) or ValidationFailed (fields), each before anything is written."""
@@ -158,12 +153,15 @@ def check(
     clean_outcome = clean_text(outcome) or None
     if transition.needs_outcome and clean_outcome not in st.OUTCOME_LABELS:
         errors["outcome"] = N_("Pilih hasil penanganan.")
-    clean_referral = " ".join(clean_text(referred_to).split()) or None
+    clean_referral = clean_text(referred_to) or None
+    detail = clean_text(referral_detail)
     if transition.needs_referral:
-        if not clean_referral:
-            errors["referred_to"] = N_("Sebutkan pihak yang menerima pelimpahan.")
-        elif len(clean_referral) > REFERRED_TO_MAX:
-            errors["referred_to"] = N_("Nama pihak terlalu panjang (paling banyak 64 huruf).")
+        if clean_referral not in st.REFERRAL_LABELS:
+            errors["referred_to"] = N_("Pilih instansi yang menerima pelimpahan.")
+        elif clean_referral == st.REFERRAL_OTHER and not detail:
+            errors["referral_detail"] = N_("Sebutkan instansi yang menerima pelimpahan.")
+        if len(detail) > REFERRAL_DETAIL_MAX:
+            errors["referral_detail"] = N_("Keterangan terlalu panjang (paling banyak 500 huruf).")
     if errors:
         raise ValidationFailed(errors)
     return Move(
@@ -173,4 +171,5 @@ def check(
         public_note=note or None,
         outcome=clean_outcome if transition.needs_outcome else None,
         referred_to=clean_referral if transition.needs_referral else None,
+        referral_detail=(detail or None) if transition.needs_referral else None,
     )

@@ -7,11 +7,19 @@ Blob layouts (all start with a version byte so formats can evolve):
                            encapsulated key (32) | ciphertext+tag; the context is HPKE's info
 - seal, before HPKE:       0x01 | ephemeral X25519 public key (32) | nonce (12) | ciphertext+tag
                            (still opened by unseal, never written)
-- protect_private_key:     0x02 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
-                           | nonce (12) | ciphertext+tag, bound (associated data) to what the
-                           caller names, e.g. the officer and their public key
-- protect_private_key, before binding: 0x01 | the same fields, fixed associated data (still
-                           opened by unprotect_private_key, written only when nothing is bound)
+- protect_private_key:     0x04 | len (2, big endian) | Argon2 params (ASCII) | salt (16)
+                           | nonce (12) | ciphertext+tag; the Argon2 key is derived with the
+                           officer pepper (Argon2's ``secret`` input, version 1) as well as the
+                           password, and the ciphertext is bound (associated data) to what the
+                           caller names, e.g. the officer's id and public key. What officer keys
+                           are written as; every older layout below still opens and is replaced
+                           by this one at the officer's next login.
+- protect_private_key, bound only: 0x02 | the same fields, no pepper (written only when no
+                           pepper is given)
+- protect_private_key, peppered only: 0x03 | the same fields, fixed associated data (written
+                           only when nothing is bound)
+- protect_private_key, the original: 0x01 | the same fields, no pepper, fixed associated data
+                           (written only when neither is given, e.g. the office key)
 
 Every opening function raises DecryptionError, with a fixed message, on any failure: it never
 returns wrong plaintext and never passes on the underlying library's exception text.
@@ -40,6 +48,8 @@ __all__ = [
     "new_data_key",
     "new_session_id",
     "private_key_is_bound",
+    "private_key_is_current",
+    "private_key_is_peppered",
     "protect_private_key",
     "public_key_from_private",
     "seal",
@@ -57,6 +67,7 @@ _TAG_BYTES = 16
 _X25519_BYTES = 32
 _VERSION = b"\x01"
 _HPKE_VERSION = b"\x02"
+_PEPPERED_KEY_VERSION = b"\x03"
 # RFC 9180 suite for sealing to officers and the office: the audited standard construction.
 _HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 
@@ -65,6 +76,16 @@ _SEAL_INFO = b"whistle-seal/v1"
 _OFFICER_KEY_AAD = b"whistle-officer-key/v1"
 _BOUND_KEY_VERSION = b"\x02"
 _BOUND_KEY_AAD = b"whistle-officer-key/v2\x00"
+# Peppered and bound (what officer keys are written as): its own associated-data label, so a
+# blob relabelled to another layout byte does not open.
+_PEPPERED_BOUND_KEY_VERSION = b"\x04"
+_PEPPERED_BOUND_KEY_AAD = b"whistle-officer-key/v4\x00"
+_PRIVATE_KEY_VERSIONS = (
+    _VERSION,
+    _BOUND_KEY_VERSION,
+    _PEPPERED_KEY_VERSION,
+    _PEPPERED_BOUND_KEY_VERSION,
+)
 _OFFICER_KEY_SALT_BYTES = 16
 _SESSION_INFO = b"whistle-session/v1"
 _SESSION_ID_BYTES = 32
@@ -196,23 +217,34 @@ def unseal(private_key: bytes, blob: bytes, context: bytes) -> bytes:
 
 
 def protect_private_key(
-    private_key: bytes, password: str, params: Argon2Params, bound_to: bytes = b""
+    private_key: bytes,
+    password: str,
+    params: Argon2Params,
+    bound_to: bytes = b"",
+    *,
+    pepper: bytes | None = None,
 ) -> bytes:
     """Encrypt a private key under an Argon2id key derived from a password or passphrase.
 
     The parameters and a fresh salt (distinct from any password-hash salt) travel inside the blob,
     so the costs can be raised later and the blob is self-contained. ``bound_to`` (e.g. the
     officer's id and public key) is bound in as associated data: the blob then opens only when
-    the same value is given, so it cannot be moved to another officer or public key.
+    the same value is given, so it cannot be moved to another officer or public key. With
+    ``pepper`` (officer keys) the blob says so and opening it needs the same pepper. Both given
+    (as for every officer key) make layout 0x04; one alone 0x02 (bound) or 0x03 (peppered).
     """
     if not isinstance(private_key, bytes | bytearray | memoryview) or len(private_key) == 0:
         raise ValueError("private key must be non-empty bytes")
     encoded_params = params.encode().encode("ascii")
     salt = secrets.token_bytes(_OFFICER_KEY_SALT_BYTES)
-    key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+    key = argon2id(password_bytes(password), salt, params, KEY_BYTES, pepper=pepper)
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    if bound_to:
+    if bound_to and pepper is not None:
+        version, aad = _PEPPERED_BOUND_KEY_VERSION, _PEPPERED_BOUND_KEY_AAD + bytes(bound_to)
+    elif bound_to:
         version, aad = _BOUND_KEY_VERSION, _BOUND_KEY_AAD + bytes(bound_to)
+    elif pepper is not None:
+        version, aad = _PEPPERED_KEY_VERSION, _OFFICER_KEY_AAD
     else:
         version, aad = _VERSION, _OFFICER_KEY_AAD
     ciphertext = AESGCM(key).encrypt(nonce, bytes(private_key), aad)
@@ -221,21 +253,42 @@ def protect_private_key(
 
 
 def private_key_is_bound(blob: bytes) -> bool:
-    """Whether a protected private key carries a binding (layout 2), not the older layout."""
-    return bytes(blob[:1]) == _BOUND_KEY_VERSION
+    """Whether a protected private key carries a binding (layout 0x02 or 0x04)."""
+    return bytes(blob[:1]) in (_BOUND_KEY_VERSION, _PEPPERED_BOUND_KEY_VERSION)
 
 
-def unprotect_private_key(blob: bytes, password: str, bound_to: bytes = b"") -> bytes:
+def private_key_is_peppered(blob: bytes) -> bool:
+    """Whether a protected private key was derived with the pepper (layout 0x03 or 0x04)."""
+    return bytes(blob[:1]) in (_PEPPERED_KEY_VERSION, _PEPPERED_BOUND_KEY_VERSION)
+
+
+def private_key_is_current(blob: bytes) -> bool:
+    """Whether a protected private key has the newest layout (0x04: peppered and bound); any
+    other is rewritten at the officer's next login."""
+    return bytes(blob[:1]) == _PEPPERED_BOUND_KEY_VERSION
+
+
+def unprotect_private_key(
+    blob: bytes, password: str, bound_to: bytes = b"", *, pepper: bytes | None = None
+) -> bytes:
     """Recover a key protected by protect_private_key(); DecryptionError on a wrong password,
-    or when a bound blob is opened with another ``bound_to`` than it was made with. A blob of
-    the older, unbound layout opens whatever ``bound_to`` says (rebind it after use)."""
+    when a bound blob is opened with another ``bound_to`` than it was made with, and on a
+    peppered blob opened without the (same) pepper. A blob of an older layout opens with what
+    it needs: an unbound one whatever ``bound_to`` says, one from before the pepper with or
+    without it (rewrite it in the newest layout after use)."""
     if not isinstance(password, str):
         raise DecryptionError()
     try:
         data = bytes(blob)
-        if len(data) < 3 or data[:1] not in (_VERSION, _BOUND_KEY_VERSION):
+        version = data[:1]
+        if len(data) < 3 or version not in _PRIVATE_KEY_VERSIONS:
             raise DecryptionError()
-        if data[:1] == _BOUND_KEY_VERSION:
+        peppered = private_key_is_peppered(version)
+        if peppered and pepper is None:
+            raise DecryptionError()
+        if version == _PEPPERED_BOUND_KEY_VERSION:
+            aad = _PEPPERED_BOUND_KEY_AAD + bytes(bound_to)
+        elif version == _BOUND_KEY_VERSION:
             aad = _BOUND_KEY_AAD + bytes(bound_to)
         else:
             aad = _OFFICER_KEY_AAD
@@ -251,7 +304,9 @@ def unprotect_private_key(blob: bytes, password: str, bound_to: bytes = b"") -> 
             raise DecryptionError()
         if len(ciphertext) < _TAG_BYTES:
             raise DecryptionError()
-        key = argon2id(password_bytes(password), salt, params, KEY_BYTES)
+        key = argon2id(
+            password_bytes(password), salt, params, KEY_BYTES, pepper=pepper if peppered else None
+        )
         return AESGCM(key).decrypt(nonce, ciphertext, aad)
     except Exception:
         raise DecryptionError() from None

@@ -46,6 +46,9 @@ _PARAMS_RE = re.compile(r"m=([0-9]{1,10}),t=([0-9]{1,10}),p=([0-9]{1,10})", re.A
 _B64_RE = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 
 _HASH_SCHEME = "argon2id"
+# The same with Argon2's ``secret`` input set to the officer pepper (version 1), a key kept in
+# keys/: a hash copied out of the database cannot be checked without it.
+_PEPPERED_SCHEME = "argon2id+pepper1"
 _HASH_SALT_BYTES = 16
 _HASH_BYTES = 32
 _MIN_HASH_BYTES = 16
@@ -89,8 +92,18 @@ class Argon2Params:
         return cls(memory_kib=memory, iterations=iterations, lanes=lanes)
 
 
-def argon2id(secret: bytes, salt: bytes, params: Argon2Params, length: int = 32) -> bytes:
-    """Derive `length` bytes from a low-entropy secret; slow and memory-hard to resist guessing."""
+def argon2id(
+    secret: bytes,
+    salt: bytes,
+    params: Argon2Params,
+    length: int = 32,
+    *,
+    pepper: bytes | None = None,
+) -> bytes:
+    """Derive `length` bytes from a low-entropy secret; slow and memory-hard to resist guessing.
+
+    ``pepper`` is Argon2's keyed ``secret`` input: without it the output cannot be recomputed,
+    so a guess cannot be checked against a stolen hash or blob alone."""
     if not isinstance(params, Argon2Params):
         raise TypeError("params must be Argon2Params")
     kdf = Argon2id(
@@ -99,6 +112,7 @@ def argon2id(secret: bytes, salt: bytes, params: Argon2Params, length: int = 32)
         iterations=params.iterations,
         lanes=params.lanes,
         memory_cost=params.memory_kib,
+        secret=bytes(pepper) if pepper is not None else None,
     )
     return kdf.derive(bytes(secret))
 
@@ -180,48 +194,62 @@ def _b64decode(text: str) -> bytes:
     return data
 
 
-def _parse_password_hash(encoded: str) -> tuple[Argon2Params, bytes, bytes]:
-    """Split a stored hash into (params, salt, hash); raises ValueError if malformed."""
+def _parse_password_hash(encoded: str) -> tuple[Argon2Params, bytes, bytes, bool]:
+    """Split a stored hash into (params, salt, hash, peppered); ValueError if malformed."""
     if not isinstance(encoded, str):
         raise ValueError("malformed password hash")
     parts = encoded.split("$")
-    if len(parts) != 4 or parts[0] != _HASH_SCHEME:
+    if len(parts) != 4 or parts[0] not in (_HASH_SCHEME, _PEPPERED_SCHEME):
         raise ValueError("malformed password hash")
     params = Argon2Params.decode(parts[1])
     salt = _b64decode(parts[2])
     digest = _b64decode(parts[3])
     if len(salt) < 8 or not _MIN_HASH_BYTES <= len(digest) <= _MAX_HASH_BYTES:
         raise ValueError("malformed password hash")
-    return params, salt, digest
+    return params, salt, digest, parts[0] == _PEPPERED_SCHEME
 
 
-def hash_password(password: str, params: Argon2Params) -> str:
-    """Hash a password into a self-describing "argon2id$m=..,t=..,p=..$salt$hash" string.
+def hash_password(password: str, params: Argon2Params, *, pepper: bytes | None = None) -> str:
+    """Hash a password into a self-describing "<scheme>$m=..,t=..,p=..$salt$hash" string.
 
-    The parameters are stored with the hash so they can be raised later (see needs_rehash).
+    The parameters are stored with the hash so they can be raised later (see needs_rehash);
+    with ``pepper`` the scheme says so ("argon2id+pepper1") and verifying needs the same pepper.
     """
     salt = secrets.token_bytes(_HASH_SALT_BYTES)
-    digest = argon2id(password_bytes(password), salt, params, _HASH_BYTES)
-    return f"{_HASH_SCHEME}${params.encode()}${_b64encode(salt)}${_b64encode(digest)}"
+    digest = argon2id(password_bytes(password), salt, params, _HASH_BYTES, pepper=pepper)
+    scheme = _HASH_SCHEME if pepper is None else _PEPPERED_SCHEME
+    return f"{scheme}${params.encode()}${_b64encode(salt)}${_b64encode(digest)}"
 
 
-def verify_password(password: str, encoded: str) -> bool:
-    """Check a password against a stored hash in constant time; False for malformed hashes."""
+def verify_password(password: str, encoded: str, *, pepper: bytes | None = None) -> bool:
+    """Check a password against a stored hash in constant time; False for malformed hashes and
+    for a peppered hash checked without the pepper. A hash from before the pepper is checked
+    without it (``needs_rehash`` then says to replace it)."""
     try:
-        params, salt, expected = _parse_password_hash(encoded)
+        params, salt, expected, peppered = _parse_password_hash(encoded)
     except (ValueError, TypeError):
         return False
-    candidate = argon2id(password_bytes(password), salt, params, len(expected))
+    if peppered and pepper is None:
+        return False
+    candidate = argon2id(
+        password_bytes(password), salt, params, len(expected), pepper=pepper if peppered else None
+    )
     return hmac.compare_digest(candidate, expected)
 
 
-def needs_rehash(encoded: str, params: Argon2Params) -> bool:
-    """Tell whether a stored hash was made with other costs or layout than the current ones.
+def needs_rehash(encoded: str, params: Argon2Params, *, pepper: bytes | None = None) -> bool:
+    """Tell whether a stored hash was made with other costs, layout or pepper use than the
+    current ones.
 
     Call after a successful login and store a fresh hash_password() result when True.
     """
     try:
-        stored, salt, digest = _parse_password_hash(encoded)
+        stored, salt, digest, peppered = _parse_password_hash(encoded)
     except (ValueError, TypeError):
         return True
-    return stored != params or len(salt) != _HASH_SALT_BYTES or len(digest) != _HASH_BYTES
+    return (
+        stored != params
+        or len(salt) != _HASH_SALT_BYTES
+        or len(digest) != _HASH_BYTES
+        or peppered != (pepper is not None)
+    )

@@ -94,6 +94,8 @@ RECOVERY_CODE_LABEL = b"whistle/web-secret/recovery-code/v1"
 SUBMISSION_LABEL = b"whistle/web-secret/submission-receipt/v1"
 HOLDER_TAG_LABEL = b"whistle/web-secret/holder-tag/v1"
 ROSTER_MAC_LABEL = b"whistle/web-secret/roster-mac/v1"
+OFFICER_PEPPER_LABEL = b"whistle/web-secret/officer-argon2-pepper/v1"
+DRAFT_LABEL = b"whistle/web-secret/officer-draft/v1"
 MIN_PASSPHRASE_CHARS = 12
 _RAW_BYTES = 32
 
@@ -398,6 +400,19 @@ class Keyring:
     def recovery_code_key(self) -> bytes:
         """The web secret's subkey for two-factor recovery code hashes (and nothing else)."""
         return self._subkey(RECOVERY_CODE_LABEL)
+
+    @property
+    def officer_pepper(self) -> bytes:
+        """The web secret's subkey given to Argon2 as its ``secret`` input for officer password
+        hashes and officer key blobs (and nothing else): a database copy alone cannot check a
+        password guess. Replacing web_secret would lock every officer out."""
+        return self._subkey(OFFICER_PEPPER_LABEL)
+
+    @property
+    def draft_key(self) -> bytes:
+        """The web secret's subkey sealing the form an officer was writing when their session
+        expired, while it crosses the login page (and nothing else)."""
+        return self._subkey(DRAFT_LABEL)
 
     @property
     def submission_key(self) -> bytes:

@@ -47,6 +47,11 @@ class Officer(Table, tablename="officer"):
     roster_mac = Varchar(length=64, null=True, default=None)
     # Where alerts go (officer data, never a reporter's); None: this officer gets no mail.
     email = Varchar(length=254, null=True, default=None)
+    # Set when the officer's key pair is born or a content role given: cases that existed then
+    # were not sealed to them. The admin page lists such officers (while open cases exist they
+    # do not hold) with what to do; key recovery clears it. Exclusions stay invisible: the flag
+    # records an event, not which cases are missing.
+    case_access_pending = Boolean(default=False)
 
 
 class OfficerRole(Table, tablename="officer_role"):
@@ -95,7 +100,9 @@ class Report(Table, tablename="report"):
     category = Varchar(length=32)
     status = Varchar(length=24)
     outcome = Varchar(length=32, null=True, default=None)
+    # A code of whistle.reports.statuses.REFERRAL_LABELS; its free-text detail only encrypted.
     referred_to = Varchar(length=64, null=True, default=None)
+    referral_detail = Bytea(null=True, default=None)
     priority = Varchar(length=8, default="normal")
     retaliation_risk = Boolean(default=False)
     # Reporter-originated times are kept to the hour (threat model 2).
@@ -210,6 +217,9 @@ class WebSession(Table, tablename="web_session"):
     created_at = Timestamptz()
     last_seen_at = Timestamptz()
     expires_at = Timestamptz()
+    # A form an officer was writing when their previous session expired, kept through the
+    # login for the page to show again once: AES-GCM under the same key as ``secret``.
+    draft = Bytea(null=True, default=None)
 
 
 class SessionCaseView(Table, tablename="session_case_view"):

@@ -48,6 +48,7 @@ from whistle.reports.messages import MESSAGE_MAX, Message
 from whistle.reports.statuses import (
     OUTCOME_EXPLANATIONS,
     OUTCOME_LABELS,
+    REFERRAL_LABELS,
     STATUS_EXPLANATIONS,
     STATUS_LABELS,
     STATUS_NEXT_STEPS,
@@ -118,7 +119,10 @@ class ReportOut(msgspec.Struct):
     outcome: str | None
     outcome_label: str | None
     outcome_explanation: str | None
+    # Who the case was referred to: a code from a fixed list, and its label in the language
+    # asked for.
     referred_to: str | None
+    referred_to_label: str | None
     # The dates the office committed to: an answer by acknowledge_due; once answered
     # (acknowledged_at), the result by feedback_due. Null when not (yet) set.
     acknowledge_due: datetime
@@ -379,6 +383,7 @@ class ReporterApi(Controller):
             outcome_label=_label(OUTCOME_LABELS, view.outcome),
             outcome_explanation=_label(OUTCOME_EXPLANATIONS, view.outcome),
             referred_to=view.referred_to,
+            referred_to_label=_label(REFERRAL_LABELS, view.referred_to),
             acknowledge_due=view.acknowledge_due,
             acknowledged_at=view.acknowledged_at,
             feedback_due=view.feedback_due,

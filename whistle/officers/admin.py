@@ -18,7 +18,7 @@ from whistle.db import engine as db
 from whistle.db.tables import CaseAssignment, Officer, RoleGrantRequest, WebSession
 from whistle.errors import Conflict, NotFound, ValidationFailed
 from whistle.i18n import N_
-from whistle.officers import roster, throttle
+from whistle.officers import recovery, roster, throttle
 from whistle.officers.passwords import password_problem
 from whistle.officers.roles import (
     ADMIN,
@@ -93,6 +93,56 @@ async def list_officers(ctx: Context) -> list[OfficerSummary]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class WhatIsLost:
+    """What a reset or a disable takes from an officer, for the page that asks first."""
+
+    case_keys: int
+    assignments: int
+    has_keys: bool
+    totp_enabled: bool
+
+
+async def what_is_lost(officer_id: int) -> WhatIsLost:
+    """Counts only: which cases are held is not shown to the administrator."""
+    row = await officer_by_id(officer_id)
+    return WhatIsLost(
+        case_keys=len(await envelope.reports_held_by(row.id)),
+        assignments=await CaseAssignment.count().where(CaseAssignment.officer == row.id),
+        has_keys=has_key_pair(row.public_key),
+        totp_enabled=row.totp_secret_sealed is not None,
+    )
+
+
+@dataclass(frozen=True)
+class AwaitingAccess:
+    """An officer who holds none of the cases from before their key pair or content role."""
+
+    username: str
+    display_name: str
+    roles: list[str]
+
+
+async def officers_awaiting_case_access() -> list[AwaitingAccess]:
+    """Active officers with a key pair and a content role, flagged when that key pair was born
+    or the role given, while open cases exist that they do not hold (``recovery.missing_cases``).
+    What to do is on the admin page: a colleague grants each case, or ``whistle keys recover``."""
+    rows = (
+        await Officer.objects()
+        .where(Officer.case_access_pending.eq(True) & Officer.active.eq(True))
+        .order_by(Officer.username)
+    )
+    roles = await roles_by_officer()
+    waiting = []
+    for row in rows:
+        held_roles = set(roles.get(row.id, []))
+        if not has_key_pair(row.public_key) or not CONTENT_ROLES & held_roles:
+            continue
+        if await recovery.missing_cases(row, held_roles, with_content=False):
+            waiting.append(AwaitingAccess(row.username, row.display_name, sorted(held_roles)))
+    return waiting
 
 
 async def _lock_admin_changes() -> None:
@@ -327,6 +377,44 @@ async def add_officer_by_admin(
     return await set_roles(ctx, officer_id, requested, actor=actor)
 
 
+async def add_officer_from_cli(
+    ctx: Context,
+    *,
+    username: str,
+    password: str,
+    roles: list[str],
+    display_name: str | None,
+    must_change_password: bool,
+    office_passphrase: str | None,
+    email: str | None = None,
+) -> int:
+    """The command line adds an account. A content role (triage, investigator) given at once
+    needs the office recovery passphrase as the second person, as ``set_roles`` does: without
+    it the account is not created."""
+    try:
+        requested = parse_roles(roles)
+    except ValueError:
+        raise ValidationFailed({"roles": N_("Peran tidak dikenal.")}) from None
+    witness = None
+    if CONTENT_ROLES & set(requested):
+        if office_passphrase is None:
+            raise Conflict(SECOND_PERSON_NEEDED)
+        # WrongPassphrase if it does not open the key: nothing is created.
+        await ctx.kdf.run(ctx.keyring.unlock_office_private_key, office_passphrase)
+        witness = OFFICE_PASSPHRASE_WITNESS
+    return await add_officer(
+        ctx,
+        username=username,
+        password=password,
+        roles=requested,
+        display_name=display_name,
+        email=email,
+        actor="cli",
+        must_change_password=must_change_password,
+        confirmed_by=witness,
+    )
+
+
 def _refuse_last_admin(row: Officer, old: list[str], new: list[str], other_admins: int) -> None:
     if row.active and ADMIN in old and ADMIN not in new and not other_admins:
         raise Conflict(N_("Peran administrator aktif terakhir tidak dapat dicabut."))
@@ -368,6 +456,8 @@ async def _apply_roles(
         "wraps_removed": wraps,
     }
     if CONTENT_ROLES & (set(new_roles) - set(old_roles)):
+        # Cases that exist were not sealed to them for this role (admin page list).
+        await Officer.update({Officer.case_access_pending: True}).where(Officer.id == row.id)
         details |= {"requested_by": requested_by, "confirmed_by": confirmed_by}
         await audit.append(actions.CONTENT_ROLE_GRANTED, actor=actor, details=details)
     else:

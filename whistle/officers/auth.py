@@ -30,7 +30,7 @@ from whistle.errors import (
 )
 from whistle.i18n import N_
 from whistle.officers.policy import totp_required
-from whistle.officers.roles import roles_of
+from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE, roles_of
 
 OFFICER_COOKIE = "whistle_officer"
 # Controller/handler opt that lets a route through without a session (login, logout).
@@ -88,6 +88,18 @@ class OfficerAuthentication(AbstractAuthenticationMiddleware):
         if officer is None:
             raise NotAuthenticated(N_("Silakan masuk terlebih dahulu."))
         return AuthenticationResult(user=officer, auth=token)
+
+
+def start_page(roles: frozenset[str] | set[str]) -> str:
+    """Where an officer lands after login when no page was asked for, and where /officer
+    sends a role that has no inbox."""
+    if roles & {TRIAGE, INVESTIGATOR}:
+        return "/officer"
+    if ADMIN in roles:
+        return "/officer/admin/officers"
+    if AUDITOR in roles:
+        return "/officer/audit"
+    return "/officer/account"
 
 
 def _officer(connection: ASGIConnection) -> CurrentOfficer:

@@ -33,6 +33,12 @@ def officer() -> None:
 @click.option("--email", default=None, help="Address for alerts (none: this officer gets no mail).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first stdin line.")
 @click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the office recovery passphrase: the second person needed to give a content "
+    "role (triage, investigator).",
+)
+@click.option(
     "--must-change-password/--no-must-change-password",
     default=True,
     show_default=True,
@@ -44,33 +50,46 @@ def officer_add(
     display_name: str | None,
     email: str | None,
     password_stdin: bool,
+    passphrase_file: Path | None,
     must_change_password: bool,
 ) -> None:
     """Create an officer. A password chosen for someone else (the default) gives no key pair until
     they choose their own at first login; --no-must-change-password is for an officer typing
-    their own (e.g. the first administrator): their key pair is made at once."""
-    from whistle.officers.service import add_officer
+    their own (e.g. the first administrator): their key pair is made at once. Triage or
+    investigator needs the office recovery passphrase (--passphrase-file)."""
+    from whistle.officers.admin import add_officer_from_cli
 
     settings = load_settings()
     password = read_secret(
         from_file=None, from_stdin=password_stdin, env_value=None, prompt="Password"
     )
+    passphrase = _office_passphrase(passphrase_file)
     ctx = context_for(settings)
 
     async def work() -> Any:
-        return await add_officer(
+        return await add_officer_from_cli(
             ctx,
             username=username,
             password=password,
             roles=list(roles),
             display_name=display_name,
             email=email,
-            actor="cli",
             must_change_password=must_change_password,
+            office_passphrase=passphrase,
         )
 
-    run_with_db(settings, work)
+    try:
+        run_with_db(settings, work)
+    except CryptoError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"officer {username} added with role(s) {', '.join(sorted(set(roles)))}")
+
+
+def _office_passphrase(passphrase_file: Path | None) -> str | None:
+    """The office recovery passphrase standing as second person for a content role, if given."""
+    if passphrase_file is None:
+        return None
+    return read_secret(from_file=passphrase_file, from_stdin=False, env_value=None, prompt="")
 
 
 @click.group()
@@ -148,11 +167,7 @@ def officer_roles(username: str, roles: tuple[str, ...], passphrase_file: Path |
     passphrase (or a second administrator on the admin page)."""
     from whistle.officers.admin import set_roles
 
-    passphrase = None
-    if passphrase_file is not None:
-        passphrase = read_secret(
-            from_file=passphrase_file, from_stdin=False, env_value=None, prompt=""
-        )
+    passphrase = _office_passphrase(passphrase_file)
     try:
         _run_on_officer(
             username,

@@ -31,7 +31,7 @@ from whistle.crypto import (
     generate_keypair,
     hash_password,
     needs_rehash,
-    private_key_is_bound,
+    private_key_is_current,
     protect_private_key,
     public_key_from_private,
     unprotect_private_key,
@@ -90,14 +90,16 @@ class _Dummy:
 
 
 @cache
-def _dummy(params: Argon2Params) -> _Dummy:
-    """A hash and key blob nobody knows the password of, at the current costs: unknown names
-    cost exactly what known ones do."""
+def _dummy(params: Argon2Params, pepper: bytes) -> _Dummy:
+    """A hash and key blob nobody knows the password of, at the current costs and in the
+    newest layout (peppered, bound): unknown names cost exactly what known ones do."""
     password = secrets.token_urlsafe(24)
     private_key, _ = generate_keypair()
     return _Dummy(
-        password_hash=hash_password(password, params),
-        private_key_protected=protect_private_key(private_key, password, params),
+        password_hash=hash_password(password, params, pepper=pepper),
+        private_key_protected=protect_private_key(
+            private_key, password, params, b"officer:dummy", pepper=pepper
+        ),
     )
 
 
@@ -106,22 +108,27 @@ def check_password(
     password_hash: str | None,
     private_key_protected: bytes | None,
     params: Argon2Params,
+    pepper: bytes,
     bound_to: bytes = b"",
 ) -> tuple[bool, bytes | None]:
-    """Verify the password against its hash AND unlock the private key with it (bound to
-    ``bound_to``), always both (two Argon2id runs whatever the outcome). Returns whether the
-    password is right and, if so, the private key (None when the blob does not open). A
-    missing hash or key blob is replaced by a dummy one at ``params``, at the same cost. An
-    account still waiting for its first own password has no key blob (NO_KEY_YET): the dummy
-    is unlocked for the same work, and NO_KEY_YET is the key when the password is right.
+    """Verify the password against its hash AND unlock the private key with it (with the
+    ``pepper``, bound to ``bound_to``), always both (two Argon2id runs whatever the outcome).
+    Returns whether the password is right and, if so, the private key (None when the blob does
+    not open). A missing hash or key blob is replaced by a dummy one at ``params`` (newest
+    layout), at the same cost. An account still waiting for its first own password has no key
+    blob (NO_KEY_YET): the dummy is unlocked for the same work, and NO_KEY_YET is the key when
+    the password is right.
 
     Blocking: call through ``ctx.kdf.run``.
     """
-    dummy = _dummy(params)
-    password_ok = verify_password(password, password_hash or dummy.password_hash)
+    dummy = _dummy(params, pepper)
+    password_ok = verify_password(password, password_hash or dummy.password_hash, pepper=pepper)
     try:
         private_key: bytes | None = unprotect_private_key(
-            private_key_protected or dummy.private_key_protected, password, bound_to
+            private_key_protected or dummy.private_key_protected,
+            password,
+            bound_to,
+            pepper=pepper,
         )
     except DecryptionError:
         private_key = None
@@ -175,6 +182,7 @@ async def authenticate(
         row.password_hash if row is not None else None,
         row.private_key_protected if row is not None else None,
         ctx.settings.argon2,
+        ctx.keyring.officer_pepper,
         key_binding(row.id, row.public_key) if row is not None else b"",
     )
     _CHECK_SECONDS.append(time.monotonic() - started)
@@ -202,12 +210,13 @@ async def authenticate(
             if not used_recovery_code:
                 raise await _refuse(actor, BAD_TOTP)
 
-    # Costs raised since the password was set, or a key blob from before binding: store a new
-    # hash and key blob (same key, bound to the officer and their public key).
+    # Costs raised since the password was set, a hash from before the pepper, or a key blob of
+    # an older layout (before binding, before the pepper, or both): store a new hash and key
+    # blob in the newest layout (same key, peppered and bound to the officer and public key).
     upgraded = None
-    stale = needs_rehash(row.password_hash, ctx.settings.argon2) or not private_key_is_bound(
-        row.private_key_protected
-    )
+    stale = needs_rehash(
+        row.password_hash, ctx.settings.argon2, pepper=ctx.keyring.officer_pepper
+    ) or not private_key_is_current(row.private_key_protected)
     if stale and has_key_pair(row.public_key):
         upgraded = await ctx.kdf.run(
             reprotect_key, private_key, password, ctx, row.id, row.public_key

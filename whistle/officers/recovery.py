@@ -14,13 +14,47 @@ from whistle import audit
 from whistle.audit import actions
 from whistle.context import Context
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment, Recusal, Report
+from whistle.db.tables import CaseAssignment, Officer, Recusal, Report
 from whistle.errors import Conflict
 from whistle.i18n import N_
 from whistle.officers import roster
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, roles_of
 from whistle.officers.service import officer_by_username
 from whistle.reports import envelope, statuses
+
+
+async def missing_cases(
+    officer: Officer, roles: set[str], *, with_content: bool = True
+) -> list[dict]:
+    """The cases (id, and content unless ``with_content`` is False) the officer should hold and
+    does not, as recovery sees them: not archived, not recused from, not deliberately revoked;
+    triage every case, an investigator the assigned ones. Whom the reporter excluded is only
+    known once the content is opened with the office key (``envelope.recover_for_officer``)."""
+    held = await envelope.reports_held_by(officer.id)
+    recused = {
+        row["report"]
+        for row in await Recusal.select(Recusal.report).where(Recusal.officer == officer.id)
+    }
+    assigned = {
+        row["report"]
+        for row in await CaseAssignment.select(CaseAssignment.report).where(
+            CaseAssignment.officer == officer.id
+        )
+    }
+    columns = [Report.id, Report.content] if with_content else [Report.id]
+    if TRIAGE in roles:
+        query = Report.select(*columns)
+    elif INVESTIGATOR in roles and assigned:
+        query = Report.select(*columns).where(Report.id.is_in(list(assigned)))
+    else:
+        return []
+    revoked = await envelope.revoked_from(officer.id)
+    skipped = held | recused | revoked
+    return [
+        report
+        for report in await query.where(Report.status != statuses.ARCHIVED)
+        if report["id"] not in skipped
+    ]
 
 
 async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: str = "cli") -> int:
@@ -39,32 +73,12 @@ async def recover_keys(ctx: Context, username: str, passphrase: str, *, actor: s
     roles = set(await roles_of(officer.id))
     granted = 0
     async with db.transaction():
-        held = await envelope.reports_held_by(officer.id)
-        recused = {
-            row["report"]
-            for row in await Recusal.select(Recusal.report).where(Recusal.officer == officer.id)
-        }
-        assigned = {
-            row["report"]
-            for row in await CaseAssignment.select(CaseAssignment.report).where(
-                CaseAssignment.officer == officer.id
-            )
-        }
-        if TRIAGE in roles:
-            query = Report.select(Report.id, Report.content)
-        elif INVESTIGATOR in roles and assigned:
-            query = Report.select(Report.id, Report.content).where(Report.id.is_in(list(assigned)))
-        else:
-            query = None
-        reports = await query.where(Report.status != statuses.ARCHIVED) if query else []
-        revoked = await envelope.revoked_from(officer.id)
-        for report in reports:
-            if report["id"] in held or report["id"] in recused or report["id"] in revoked:
-                continue
+        for report in await missing_cases(officer, roles):
             if await envelope.recover_for_officer(
                 report["id"], report["content"], office_private, officer.id, officer.public_key
             ):
                 granted += 1
+        await Officer.update({Officer.case_access_pending: False}).where(Officer.id == officer.id)
         await audit.append(
             actions.KEYS_RECOVERED,
             actor=actor,

@@ -26,36 +26,29 @@ from whistle.officers.auth import (
     CurrentOfficer,
     password_changed,
     requires_role,
+    start_page,
 )
-from whistle.officers.roles import ADMIN, AUDITOR, INVESTIGATOR, TRIAGE, roles_of
+from whistle.officers.roles import ADMIN, roles_of
 from whistle.officers.schemas import (
+    ConfirmForm,
     EmailForm,
     LoginForm,
     NewOfficerForm,
     PasswordChangeForm,
-    PasswordForm,
+    RecoveryCodesForm,
+    ResetForm,
     RolesForm,
     SettingsForm,
     TotpCodeForm,
     TotpDisableForm,
 )
+from whistle.web import drafts
 from whistle.web.dependencies import safe_next, session_cookie
 from whistle.web.forms import FormFailure, redisplay
 
 
 def officer_cookie(ctx: Context, token: str, *, expire: bool = False) -> Cookie:
     return session_cookie(ctx, OFFICER_COOKIE, token, "/officer", expire=expire)
-
-
-def home_for(roles: frozenset[str] | set[str]) -> str:
-    """Where an officer lands after login when no page was asked for."""
-    if roles & {TRIAGE, INVESTIGATOR}:
-        return "/officer"
-    if ADMIN in roles:
-        return "/officer/admin/officers"
-    if AUDITOR in roles:
-        return "/officer/audit"
-    return "/officer/account"
 
 
 def _page(name: str, officer: CurrentOfficer | None, status: int = 200, **context: Any) -> Template:
@@ -87,6 +80,8 @@ async def _login_again(request: Request, failure: FormFailure) -> Template:
         next=safe_next(_text(failure.values, "next"), ""),
         values={"username": _text(failure.values, "username")[:64]},
         error=next(iter(failure.errors.values())),
+        # Sealed; a malformed one simply fails to open after the login.
+        draft=_text(failure.values, "draft")[:140_000],
     )
 
 
@@ -129,6 +124,10 @@ async def _account(
 async def _account_again(request: Request, failure: FormFailure) -> Template:
     typed = _text(failure.values, "email")[:320]
     return await _account(request.user, status=422, email=typed, errors=failure.errors)
+
+
+async def _recovery_codes_again(request: Request, failure: FormFailure) -> Template:
+    return _page("officer/recovery_codes_renew.html", request.user, errors=failure.errors)
 
 
 async def _new_officer_again(request: Request, failure: FormFailure) -> Template:
@@ -176,6 +175,35 @@ async def _officer_detail_again(request: Request, failure: FormFailure) -> Templ
     )
 
 
+CONFIRMED = "yes"
+
+
+async def _confirm_page(
+    officer: CurrentOfficer,
+    target_id: int,
+    action: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The page that says what a reset or a disable destroys before it is done."""
+    target = await service.officer_by_id(target_id)
+    return _page(
+        f"officer/admin/confirm_{action}.html",
+        officer,
+        status=status,
+        target=target,
+        lost=await admin.what_is_lost(target.id),
+        errors=errors or {},
+    )
+
+
+async def _reset_again(request: Request, failure: FormFailure) -> Template:
+    return await _confirm_page(
+        request.user, request.path_params["officer_id"], "reset", errors=failure.errors
+    )
+
+
 async def _officer_list(
     ctx: Context,
     officer: CurrentOfficer,
@@ -190,6 +218,7 @@ async def _officer_list(
         status=status,
         officers=await admin.list_officers(ctx),
         pending_grants=await admin.pending_grants(),
+        awaiting_access=await admin.officers_awaiting_case_access(),
         require_totp=await policy.totp_required(),
         message=message,
         error=error,
@@ -212,7 +241,9 @@ class LoginPages(Controller):
 
     @get("/login", name="officer_login_form")
     async def login_form(self, next: FromQuery[str] = "") -> Template:
-        return _page("officer/login.html", None, next=safe_next(next, ""), values={}, error=None)
+        return _page(
+            "officer/login.html", None, next=safe_next(next, ""), values={}, error=None, draft=""
+        )
 
     @post("/login", name="officer_login", opt=redisplay(_login_again))
     async def login_submit(
@@ -230,13 +261,17 @@ class LoginPages(Controller):
                 next=next_page,
                 values={"username": data.username[:64]},
                 error=refused.detail,
+                draft=data.draft,
             )
         # Any earlier session on this browser ends: the new id is the only one in use.
         await sessions.destroy_session(request.cookies.get(OFFICER_COOKIE), sessions.OFFICER)
+        # A form left when the previous session expired: kept on the new one, for its page.
+        draft = await drafts.keep_for_session(ctx, result.token, data.draft)
         if result.must_change_password:
             target = "/officer/password"
         else:
-            target = next_page or home_for(result.roles)
+            target = safe_next(draft.page, "") if draft else next_page
+            target = target or start_page(result.roles)
         return Redirect(path=target, cookies=[officer_cookie(ctx, result.token)], status_code=303)
 
     @post("/logout", name="officer_logout")
@@ -299,7 +334,7 @@ class TotpEnrolmentPages(Controller):
     ) -> Template:
         codes = await service.confirm_totp(ctx, officer.id, officer.private_key, data.code)
         # Shown this once only: the database keeps nothing they can be read back from.
-        return _page("officer/recovery_codes.html", officer, codes=codes)
+        return _page("officer/recovery_codes.html", officer, codes=codes, renewed=False)
 
     @post("/renew", name="officer_totp_renew")
     async def totp_renew(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
@@ -315,7 +350,7 @@ class StartPage(Controller):
 
     @get("/", name="officer_start")
     async def start(self, officer: NamedDependency[CurrentOfficer]) -> Redirect:
-        return Redirect(path=home_for(officer.roles), status_code=303)
+        return Redirect(path=start_page(officer.roles), status_code=303)
 
 
 class AccountPages(Controller):
@@ -352,6 +387,23 @@ class AccountPages(Controller):
                 "officer/totp_active.html", officer, status=409, errors={}, conflict=conflict.detail
             )
         return Redirect(path="/officer/account?changed=totp_off", status_code=303)
+
+    @get("/recovery-codes", name="officer_recovery_codes_form")
+    async def recovery_codes_form(self, officer: NamedDependency[CurrentOfficer]) -> Template:
+        return _page("officer/recovery_codes_renew.html", officer, errors={})
+
+    @post(
+        "/recovery-codes", name="officer_recovery_codes_renew", opt=redisplay(_recovery_codes_again)
+    )
+    async def recovery_codes_renew(
+        self,
+        ctx: NamedDependency[Context],
+        officer: NamedDependency[CurrentOfficer],
+        data: URLEncodedBody[RecoveryCodesForm],
+    ) -> Template:
+        codes = await service.regenerate_recovery_codes(ctx, officer.id, data.password, data.code)
+        # Shown this once only, like the first ones; the old codes no longer work.
+        return _page("officer/recovery_codes.html", officer, codes=codes, renewed=True)
 
 
 class AdminPages(Controller):
@@ -440,6 +492,12 @@ class AdminPages(Controller):
         done = "roles" if change is admin.RoleChange.APPLIED else "role_pending"
         return Redirect(path=f"/officer/admin/officers?done={done}", status_code=303)
 
+    @get("/officers/{officer_id:int}/reset-password", name="admin_officer_reset_confirm")
+    async def reset_confirm(
+        self, officer: NamedDependency[CurrentOfficer], officer_id: FromPath[DbIdParam]
+    ) -> Template:
+        return await _confirm_page(officer, officer_id, "reset")
+
     @post(
         "/officers/{officer_id:int}/email",
         name="admin_officer_email",
@@ -457,17 +515,25 @@ class AdminPages(Controller):
     @post(
         "/officers/{officer_id:int}/reset-password",
         name="admin_officer_reset",
-        opt=redisplay(_officer_detail_again),
+        opt=redisplay(_reset_again),
     )
     async def reset(
         self,
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         officer_id: FromPath[DbIdParam],
-        data: URLEncodedBody[PasswordForm],
-    ) -> Redirect:
+        data: URLEncodedBody[ResetForm],
+    ) -> Template | Redirect:
+        if data.confirm != CONFIRMED:
+            return await _confirm_page(officer, officer_id, "reset")
         await admin.reset_password(ctx, officer_id, data.password, actor=officer.username)
         return Redirect(path="/officer/admin/officers?done=reset", status_code=303)
+
+    @get("/officers/{officer_id:int}/disable", name="admin_officer_disable_confirm")
+    async def disable_confirm(
+        self, officer: NamedDependency[CurrentOfficer], officer_id: FromPath[DbIdParam]
+    ) -> Template:
+        return await _confirm_page(officer, officer_id, "disable")
 
     @post("/officers/{officer_id:int}/disable", name="admin_officer_disable")
     async def disable(
@@ -475,7 +541,10 @@ class AdminPages(Controller):
         ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         officer_id: FromPath[DbIdParam],
+        data: URLEncodedBody[ConfirmForm],
     ) -> Template | Redirect:
+        if data.confirm != CONFIRMED:
+            return await _confirm_page(officer, officer_id, "disable")
         try:
             await admin.disable_officer(ctx, officer_id, actor=officer.username)
         except Conflict as conflict:

@@ -21,6 +21,8 @@ Code = Annotated[str, Meta(max_length=64, pattern=NO_CONTROL_PATTERN)]
 Username = Annotated[str, Meta(max_length=256, pattern=NO_CONTROL_PATTERN)]
 DisplayName = Annotated[str, Meta(max_length=128, pattern=NO_CONTROL_PATTERN)]
 NextPage = Annotated[str, Meta(max_length=2048, pattern=NO_CONTROL_PATTERN)]
+# A form kept through the login, sealed (whistle.web.drafts): base64url only.
+SealedDraft = Annotated[str, Meta(max_length=140_000, pattern=r"^[A-Za-z0-9_-]*$")]
 Role = Annotated[str, Meta(max_length=32, pattern=NO_CONTROL_PATTERN)]
 # The service checks the address itself (whistle.officers.service.validate_email).
 Email = Annotated[str, Meta(max_length=320, pattern=NO_CONTROL_PATTERN)]
@@ -31,6 +33,7 @@ class LoginForm(msgspec.Struct):
     password: Secret = ""
     code: Code = ""
     next: NextPage = ""
+    draft: SealedDraft = ""
 
 
 class PasswordChangeForm(msgspec.Struct):
@@ -49,11 +52,26 @@ class PasswordForm(msgspec.Struct):
     password: Secret = ""
 
 
+class ConfirmForm(msgspec.Struct):
+    """A destructive action sent from the page that said what it destroys."""
+
+    # "yes" from that page's hidden field; anything else shows the page first.
+    confirm: Code = ""
+
+
+class ResetForm(ConfirmForm):
+    password: Secret = ""
+
+
 class TotpDisableForm(msgspec.Struct):
     """Two-factor off: the password and a current code, so a stolen session alone cannot."""
 
     password: Secret = ""
     code: Code = ""
+
+
+class RecoveryCodesForm(TotpDisableForm):
+    """New recovery codes: the same re-check as turning two-factor off."""
 
 
 class RolesForm(msgspec.Struct):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from whistle import audit, sessions
 from whistle.audit import actions
@@ -49,11 +50,17 @@ class ProtectedKeys:
     private_key_protected: bytes
 
 
+def pepper(ctx: Context) -> bytes:
+    """The Argon2 pepper of officer passwords and key blobs (a subkey of keys/web_secret):
+    every new hash and blob uses it; those from before it are replaced at the next login."""
+    return ctx.keyring.officer_pepper
+
+
 def keyless_account(password: str, ctx: Context) -> ProtectedKeys:
     """Blocking (one Argon2id run): an account with only a password hash and no key pair, for a
     password someone else chose. Call through ``ctx.kdf.run``."""
     return ProtectedKeys(
-        password_hash=hash_password(password, ctx.settings.argon2),
+        password_hash=hash_password(password, ctx.settings.argon2, pepper=pepper(ctx)),
         public_key=NO_KEY_YET,
         private_key_protected=NO_KEY_YET,
     )
@@ -71,23 +78,28 @@ def new_key_pair(password: str, ctx: Context, officer_id: int) -> tuple[bytes, P
     through ``ctx.kdf.run``."""
     private_key, public_key = generate_keypair()
     return private_key, ProtectedKeys(
-        password_hash=hash_password(password, ctx.settings.argon2),
+        password_hash=hash_password(password, ctx.settings.argon2, pepper=pepper(ctx)),
         public_key=public_key,
         private_key_protected=protect_private_key(
-            private_key, password, ctx.settings.argon2, key_binding(officer_id, public_key)
+            private_key,
+            password,
+            ctx.settings.argon2,
+            key_binding(officer_id, public_key),
+            pepper=pepper(ctx),
         ),
     )
 
 
 def open_private_key(
-    protected: bytes, password: str, officer_id: int, public_key: bytes
+    protected: bytes, password: str, officer_id: int, public_key: bytes, pepper: bytes
 ) -> bytes | None:
     """Blocking (one Argon2id run): the officer's private key, or None when the password is
     wrong, the blob is bound to another officer or key, or the key it holds is not the one
-    whose public half is stored."""
+    whose public half is stored. ``pepper`` (``pepper(ctx)``) opens a peppered blob; a blob of
+    an older layout opens as it was written."""
     try:
         private_key = unprotect_private_key(
-            protected, password, key_binding(officer_id, public_key)
+            protected, password, key_binding(officer_id, public_key), pepper=pepper
         )
     except DecryptionError:
         return None
@@ -143,12 +155,14 @@ async def add_officer(
     actor: str = "cli",
     must_change_password: bool = False,
     allow_no_roles: bool = False,
+    confirmed_by: str | None = None,
 ) -> int:
     """Create an officer; returns the id.
 
     With ``must_change_password`` (a password an administrator chose), the account gets no key
     pair: its holder's first own password creates it. Otherwise ``password`` is the holder's own
-    and protects a fresh key pair at once."""
+    and protects a fresh key pair at once. ``confirmed_by`` names the second person who stood
+    for a content role given at creation (audited)."""
     username = validate_username(username)
     address = validate_email(email)
     try:
@@ -180,12 +194,14 @@ async def add_officer(
                     private_key_protected=keys.private_key_protected,
                     created_at=datetime.now(UTC),
                     email=address,
+                    # A key pair born now misses the cases that exist (admin page list).
+                    case_access_pending=has_key_pair(public_key),
                 )
             )
             officer_id = rows[0]["id"]
             if own_key is not None:
                 protected = await ctx.kdf.run(
-                    protect_private_key,
+                    partial(protect_private_key, pepper=pepper(ctx)),
                     own_key[0],
                     password,
                     ctx.settings.argon2,
@@ -199,11 +215,10 @@ async def add_officer(
             await roster.stamp(
                 roster.RosterRow(officer_id, username, tuple(role_list), True, public_key)
             )
-            await audit.append(
-                actions.OFFICER_ADDED,
-                actor=actor,
-                details={"officer": username, "roles": role_list},
-            )
+            details: dict = {"officer": username, "roles": role_list}
+            if confirmed_by is not None:
+                details["confirmed_by"] = confirmed_by
+            await audit.append(actions.OFFICER_ADDED, actor=actor, details=details)
     except Exception as error:
         if db.is_unique_violation(error):
             raise Conflict(N_("Nama pengguna sudah dipakai.")) from None
@@ -229,22 +244,27 @@ async def officer_by_id(officer_id: int) -> Officer:
 def reprotect_key(
     private_key: bytes, password: str, ctx: Context, officer_id: int, public_key: bytes
 ) -> tuple[str, bytes]:
-    """Blocking (two Argon2id runs): a new hash and the SAME private key under ``password``,
-    bound to the officer and their public key."""
+    """Blocking (two Argon2id runs): a new (peppered) hash and the SAME private key under
+    ``password`` and the pepper, bound to the officer and their public key (the newest blob
+    layout)."""
     return (
-        hash_password(password, ctx.settings.argon2),
+        hash_password(password, ctx.settings.argon2, pepper=pepper(ctx)),
         protect_private_key(
-            private_key, password, ctx.settings.argon2, key_binding(officer_id, public_key)
+            private_key,
+            password,
+            ctx.settings.argon2,
+            key_binding(officer_id, public_key),
+            pepper=pepper(ctx),
         ),
     )
 
 
-def _open_with_current(row: Officer, current: str) -> bytes | None:
-    """Blocking: the private key opened with ``current`` (NO_KEY_YET for an account without a
-    key pair whose hash matches), or None if ``current`` is wrong."""
+def _open_with_current(row: Officer, current: str, key: bytes) -> bytes | None:
+    """Blocking: the private key opened with ``current`` and the pepper ``key`` (NO_KEY_YET for
+    an account without a key pair whose hash matches), or None if ``current`` is wrong."""
     if not has_key_pair(row.public_key):
-        return NO_KEY_YET if verify_password(current, row.password_hash) else None
-    return open_private_key(row.private_key_protected, current, row.id, row.public_key)
+        return NO_KEY_YET if verify_password(current, row.password_hash, pepper=key) else None
+    return open_private_key(row.private_key_protected, current, row.id, row.public_key, key)
 
 
 async def change_password(
@@ -268,7 +288,7 @@ async def change_password(
     # The re-check is throttled like a login, reserved before deriving.
     if not await throttle.reserve_attempt(ctx, row.username):
         raise ValidationFailed({**errors, "current_password": throttle.TOO_MANY_ATTEMPTS})
-    private_key = await ctx.kdf.run(_open_with_current, row, current)
+    private_key = await ctx.kdf.run(_open_with_current, row, current, pepper(ctx))
     if private_key is None:
         errors["current_password"] = N_("Kata sandi saat ini salah.")
     else:
@@ -283,6 +303,7 @@ async def change_password(
         changes[Officer.password_hash] = keys.password_hash
         changes[Officer.public_key] = keys.public_key
         changes[Officer.private_key_protected] = keys.private_key_protected
+        changes[Officer.case_access_pending] = True
     else:
         password_hash, protected = await ctx.kdf.run(
             reprotect_key, unlocked, new, ctx, row.id, row.public_key
@@ -380,16 +401,13 @@ async def confirm_totp(ctx: Context, officer_id: int, private_key: bytes, code: 
     return codes
 
 
-async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) -> None:
-    """Turn two-factor off after re-checking the password (throttled like a login) and a
-    current code; refused while it is required."""
-    if await policy.totp_required():
-        raise Conflict(N_("Verifikasi dua langkah diwajibkan untuk semua petugas."))
-    row = await officer_by_id(officer_id)
+async def _recheck_password_and_code(ctx: Context, row: Officer, password: str, code: str) -> int:
+    """The password (throttled like a login, reserved before deriving) and a current TOTP code
+    (not a recovery code) re-checked before a change to two-factor; returns the code's step."""
     if not await throttle.reserve_attempt(ctx, row.username):
         raise ValidationFailed({"password": throttle.TOO_MANY_ATTEMPTS})
     private_key = await ctx.kdf.run(
-        open_private_key, row.private_key_protected, password, row.id, row.public_key
+        open_private_key, row.private_key_protected, password, row.id, row.public_key, pepper(ctx)
     )
     if private_key is None:
         raise ValidationFailed({"password": N_("Kata sandi salah.")})
@@ -403,6 +421,42 @@ async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) 
     step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
     if step is None:
         raise ValidationFailed({"code": N_("Kode verifikasi salah.")})
+    return step
+
+
+async def regenerate_recovery_codes(
+    ctx: Context, officer_id: int, password: str, code: str
+) -> list[str]:
+    """New one-time recovery codes after re-checking the password and a current TOTP code; the
+    old ones stop working in the same transaction. Returns the new codes, to be shown once."""
+    row = await officer_by_id(officer_id)
+    if row.totp_secret_sealed is None:
+        raise Conflict(N_("Verifikasi dua langkah belum aktif."))
+    step = await _recheck_password_and_code(ctx, row, password, code)
+    async with db.transaction():
+        # The code just used cannot be used again, here or at login.
+        used = (
+            await Officer.update({Officer.totp_last_step: step})
+            .where(
+                (Officer.id == row.id)
+                & (Officer.totp_last_step.is_null() | (Officer.totp_last_step < step))
+            )
+            .returning(Officer.id)
+        )
+        if not used:
+            raise ValidationFailed({"code": N_("Kode verifikasi salah.")})
+        codes = await recovery_codes.issue(ctx, row.id)
+        await audit.append(actions.RECOVERY_CODES_REGENERATED, actor=row.username)
+    return codes
+
+
+async def disable_totp(ctx: Context, officer_id: int, password: str, code: str) -> None:
+    """Turn two-factor off after re-checking the password (throttled like a login) and a
+    current code; refused while it is required."""
+    if await policy.totp_required():
+        raise Conflict(N_("Verifikasi dua langkah diwajibkan untuk semua petugas."))
+    row = await officer_by_id(officer_id)
+    await _recheck_password_and_code(ctx, row, password, code)
     async with db.transaction():
         await Officer.update(
             {

@@ -84,7 +84,8 @@ STATUS_REASON = "status_reason"
 PUBLIC_NOTE = "public_note"
 NOTE = "note"
 RECUSAL = "recusal"
-SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL})
+REFERRAL_DETAIL = "referral_detail"  # which unit a case was referred to, in the officer's words
+SECRET_FIELDS = frozenset({STATUS_REASON, PUBLIC_NOTE, NOTE, RECUSAL, REFERRAL_DETAIL})
 # An evidence file: its own stream key wrapped under the data key, and its name and the list of
 # what cleaning removed; both purposes carry the file's id, so neither moves to another file.
 FILE_KEY = "file_key"

@@ -95,6 +95,18 @@ OUTCOME_EXPLANATIONS: dict[str, str] = {
         "Ini tidak berarti laporan Anda dianggap tidak benar."
     ),
 }
+# Who a referred case went to: chosen from this list (the reporter sees the label). Which unit
+# or any detail is free text, encrypted under the report key (envelope.REFERRAL_DETAIL).
+REFERRAL_OTHER = "other"
+REFERRAL_LABELS: dict[str, str] = {
+    "kpk": N_("Komisi Pemberantasan Korupsi (KPK)"),
+    "kepolisian": N_("Kepolisian Negara Republik Indonesia"),
+    "kejaksaan": N_("Kejaksaan Republik Indonesia"),
+    "ombudsman": N_("Ombudsman Republik Indonesia"),
+    "inspektorat_jenderal": N_("Inspektorat Jenderal Kementerian Imigrasi dan Pemasyarakatan"),
+    REFERRAL_OTHER: N_("Instansi lain yang berwenang"),
+}
+
 assert set(STATUS_NEXT_STEPS) == set(STATUS_LABELS) == set(STATUS_EXPLANATIONS)
 assert set(OUTCOME_EXPLANATIONS) == set(OUTCOME_LABELS)
 

@@ -75,7 +75,7 @@ def _field_errors(exc: ValidationException, messages: Mapping[str, str]) -> dict
     return errors or None
 
 
-async def _typed_values(request: Request) -> dict[str, Any]:
+async def typed_values(request: Request) -> dict[str, Any]:
     """What was sent, to fill the form again (the body is cached: reading it twice is free)."""
     source = request.query_params if request.method == "GET" else await request.form()
     values: dict[str, Any] = {}
@@ -85,7 +85,7 @@ async def _typed_values(request: Request) -> dict[str, Any]:
     return values
 
 
-class _PageLater(Response[None]):
+class PageLater(Response[None]):
     """A page built by an async function: Litestar's exception handlers are synchronous, the
     pages that show a form need the database."""
 
@@ -114,11 +114,11 @@ def on_invalid_form(request: Request, exc: ValidationException | ValidationFaile
         return handle_http_exception(request, exc)
 
     async def build() -> Response[Any]:
-        response = await page.render(request, FormFailure(errors, await _typed_values(request)))
+        response = await page.render(request, FormFailure(errors, await typed_values(request)))
         response.status_code = 422
         return response
 
-    return _PageLater(build)
+    return PageLater(build)
 
 
 FORM_EXCEPTION_HANDLERS = {
