@@ -450,7 +450,7 @@ async def open_contents_for_officer(
     wraps = await ReportKey.select(ReportKey.report, ReportKey.wrapped).where(
         (ReportKey.report.is_in(ids))
         & (ReportKey.holder == HOLDER_OFFICER)
-        & (ReportKey.officer == officer_id)
+        & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     held = {row["report"]: row["wrapped"] for row in wraps}
     if not held:
