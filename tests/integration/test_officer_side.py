@@ -56,7 +56,7 @@ async def test_the_marks_go_with_the_session(client, ctx):
 async def test_refused_pages_under_officer_keep_the_officer_layout(client, ctx):
     await make_officer(ctx, "audi", ["auditor"])
     await logged_in(client, ctx, "audi")
-    refused = await client.get("/officer")  # the inbox is for case workers
+    refused = await client.get("/officer/admin/officers")  # administrators only
     assert refused.status_code == 403
     assert 'href="/officer/start"' in refused.text
     assert "Kembali ke beranda" not in refused.text
