@@ -17,6 +17,7 @@ from tests.support.cli import whistle
 from tests.support.dump import database_copy
 from tests.support.forms import VALID_REPORT, post_form
 from tests.support.officers import logged_in, make_officer
+from tests.support.release import publish
 from whistle.audit.verify import verify_chain
 from whistle.cases import retention
 from whistle.cases import service as cases
@@ -26,12 +27,15 @@ from whistle.db.tables import (
     Attachment,
     AttachmentChunk,
     AuditEntry,
+    CaseMessage,
     CaseNote,
+    IdentityReveal,
     LegalHold,
     PendingChunk,
     PendingItem,
     Recusal,
     Report,
+    ReporterIdentity,
     ReportKey,
     StatusEvent,
 )
@@ -88,6 +92,13 @@ async def stored_secrets(number: str) -> list[bytes]:
         blobs += [event["reason"], event["public_note"]]
     blobs += [n["body"] for n in await CaseNote.select().where(CaseNote.report == rid)]
     blobs += [r["reason"] for r in await Recusal.select().where(Recusal.report == rid)]
+    blobs += [m["body"] for m in await CaseMessage.select().where(CaseMessage.report == rid)]
+    blobs += [
+        i["body"] for i in await ReporterIdentity.select().where(ReporterIdentity.report == rid)
+    ]
+    blobs += [
+        r["reason"] for r in await IdentityReveal.select().where(IdentityReveal.report == rid)
+    ]
     blobs += [w["wrapped"] for w in await ReportKey.select().where(ReportKey.report == rid)]
     return [bytes(blob) for blob in blobs if blob]
 
@@ -119,6 +130,15 @@ async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates)
     await close_as_not_actionable(ctx, gone)
     rina = await as_officer(ctx, "rina")
     await cases.recuse(rina, gone, "Terlapor adalah sepupu saya.")
+    # The dialogue and an identity the reporter gave, asked to be revealed.
+    lead = await as_officer(ctx, "lead")
+    await cases.send_message(lead, gone, "Di loket mana kejadiannya?")
+    rid, data_key = await intake.unlock_with_code(ctx, gone_code)
+    await intake.send_reporter_message(ctx, rid, data_key, "Loket 3, pagi hari.")
+    await intake.give_identity(ctx, rid, data_key, "Budi Santoso", "0812 0000 0000")
+    await publish(ctx)
+    await cases.request_identity_reveal(lead, gone, "Saksi diperlukan untuk sidang.")
+    assert await CaseMessage.count().where(CaseMessage.report == rid) == 2
     # Evidence: an officer's file (published chunks) and a reporter's still waiting (pending).
     officer_file = await attach_text_file(ctx, "lead", gone)
     pending_file = await _pending_reporter_file(ctx, gone_code)
@@ -128,7 +148,8 @@ async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates)
     await conclude(ctx, kept)  # five years: not due a year on
     still_open, _ = await file_report(ctx)
     secrets_of_gone = await stored_secrets(gone)
-    assert len(secrets_of_gone) >= 8  # content, reasons, public note, note, recusal, wraps
+    # Content, reasons, public note, note, recusal, two messages, identity, reveal reason, wraps.
+    assert len(secrets_of_gone) >= 12
     before = {number: await stored_secrets(number) for number in (kept, still_open)}
     stats_before = await statistics.compute(NOW)
 
@@ -139,6 +160,8 @@ async def test_purge_shreds_the_content_and_keeps_the_statistics(ctx, templates)
     gone_id = await report_id(gone)
     assert await ReportKey.count().where(ReportKey.report == gone_id) == 0
     assert await stored_secrets(gone) == []
+    assert await CaseMessage.count().where(CaseMessage.report == gone_id) == 0
+    assert await ReporterIdentity.count().where(ReporterIdentity.report == gone_id) == 0
     # Its evidence goes whole: chunks, file rows, pending chunks and the pending file's item.
     assert await AttachmentChunk.count().where(AttachmentChunk.attachment == officer_file) == 0
     assert await Attachment.count().where(Attachment.report == gone_id) == 0

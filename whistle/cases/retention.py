@@ -32,12 +32,15 @@ from whistle.db import engine as db
 from whistle.db.tables import (
     Attachment,
     AttachmentChunk,
+    CaseMessage,
     CaseNote,
+    IdentityReveal,
     LegalHold,
     PendingChunk,
     PendingItem,
     Recusal,
     Report,
+    ReporterIdentity,
     StatusEvent,
 )
 from whistle.evidence import store as evidence
@@ -95,6 +98,10 @@ CASE_CONTENT: tuple[HeldContent, ...] = (
     HeldContent(StatusEvent.public_note, StatusEvent.report),
     HeldContent(CaseNote.body, CaseNote.report),
     HeldContent(Recusal.reason, Recusal.report),
+    # The dialogue and the reporter's identity: the rows mean nothing without their text.
+    HeldContent(CaseMessage.body, CaseMessage.report, delete_rows=True),
+    HeldContent(ReporterIdentity.body, ReporterIdentity.report, delete_rows=True),
+    HeldContent(IdentityReveal.reason, IdentityReveal.report),
     # Evidence files: chunks first (they name their file), then the files' rows (wrapped file
     # key, sealed name), and the files still pending: their chunks, then their items.
     HeldContent(AttachmentChunk.data, AttachmentChunk.attachment, True, _file_ids),
