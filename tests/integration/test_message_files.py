@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 
-from tests.support.cases import as_officer, attach_text_file, file_report
+from tests.support.cases import as_officer, attach_text_file, file_report, send_with_file
 from tests.support.forms import csrf_token, post_form
 from tests.support.officers import logged_in, make_officer
 from tests.support.release import publish, publish_for
@@ -39,20 +37,8 @@ def _png() -> bytes:
 
 async def _officer_sends(ctx: Context, username: str, number: str, data: bytes) -> uuid.UUID:
     """A message with one text file, through the real service; the file's id."""
-
-    async def pieces() -> AsyncIterator[bytes]:
-        yield data
-
-    async def receive(report_id: uuid.UUID, data_key: bytes):
-        budget = evidence.Budget(files=1, bytes=len(data), file_bytes=len(data))
-        sealed = await evidence.receive_file(
-            report_id, data_key, "daftar.txt", pieces(), budget, datetime.now(UTC)
-        )
-        return QUESTION, [sealed]
-
-    officer = await as_officer(ctx, username)
-    await service.send_message_with_files(officer, number, receive)
-    row = await Attachment.select(Attachment.id).where(Attachment.author == OFFICER).first()
+    message_id = await send_with_file(ctx, username, number, QUESTION, "daftar.txt", data)
+    row = await Attachment.select(Attachment.id).where(Attachment.message_id == message_id).first()
     return row["id"]
 
 
@@ -219,6 +205,7 @@ async def test_a_refused_file_in_a_message_form_sends_nothing(client, ctx):
         headers=ORIGIN,
     )
     assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
     assert QUESTION in refused.text and "tidak diterima" in refused.text
     assert await CaseMessage.count() == 0 and await Attachment.count() == 0
 
@@ -230,5 +217,6 @@ async def test_a_refused_file_in_a_message_form_sends_nothing(client, ctx):
         files=[("files", ("program.exe", b"MZ\x90\x00" * 100, "application/octet-stream"))],
     )
     assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
     assert ANSWER in refused.text and "tidak diterima" in refused.text
     assert await PendingItem.count() == 0 and await evidence.PendingChunk.count() == 0

@@ -530,7 +530,9 @@ class PublicPages(Controller):
         request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
         opt={STREAMED_FORM_OPT: True},
     )
-    async def track_message(self, request: Request, ctx: NamedDependency[Context]) -> Any:
+    async def track_message(
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
         """The reporter's message with optional files (multipart read as a stream, nothing on
         disk; a form without files may come urlencoded): held for the release together."""
         try:
