@@ -15,14 +15,14 @@ from tests.support.officers import logged_in, make_officer
 from tests.support.release import publish, publish_for
 from whistle.cases import service
 from whistle.context import Context
-from whistle.db.tables import Attachment, AuditEntry, CaseMessage, PendingItem
+from whistle.db.tables import Attachment, AttachmentChunk, AuditEntry, CaseMessage, PendingItem
 from whistle.evidence import files
 from whistle.evidence import store as evidence
 from whistle.reports.messages import OFFICER, REPORTER
 
 QUESTION = "Mohon kirim foto kuitansi dari calo tersebut."
 ANSWER = "Ini fotonya, diambil di depan loket 3."
-FORM_FILE = b"Daftar dokumen yang perlu dibawa:\n1. Paspor lama\n" * 200
+FORM_FILE = b"Daftar dokumen yang perlu dibawa:\n1. Paspor lama\n" * 1500  # ~75 KB: two chunks
 ORIGIN = {"Origin": "https://testserver.local"}
 REPORTER_FILE_LINK = re.compile(r'href="(/track/report/files/[0-9a-f-]+)"')
 OFFICER_FILE_LINK = re.compile(r'href="(/officer/cases/[^"]+/files/[0-9a-f-]+)"')
@@ -220,3 +220,30 @@ async def test_a_refused_file_in_a_message_form_sends_nothing(client, ctx):
     assert refused.headers["content-type"].startswith("text/html")
     assert ANSWER in refused.text and "tidak diterima" in refused.text
     assert await PendingItem.count() == 0 and await evidence.PendingChunk.count() == 0
+
+
+async def test_a_damaged_file_is_refused_to_the_reporter_before_any_byte(client, ctx):
+    await make_officer(ctx, "tina", ["triage"])
+    number, code = await file_report(ctx)
+    file_id = await _officer_sends(ctx, "tina", number, FORM_FILE)
+    # The file's first chunk replaced by its second (reordered): it no longer opens.
+    chunks = {
+        row["idx"]: row
+        for row in await AttachmentChunk.select().where(AttachmentChunk.attachment == file_id)
+    }
+    await AttachmentChunk.update({AttachmentChunk.data: chunks[1]["data"]}).where(
+        AttachmentChunk.id == chunks[0]["id"]
+    )
+    bearer = await _bearer(client, code)
+    audit_before = await AuditEntry.count()
+
+    api = await client.get(f"/api/v1/report/attachments/{file_id}", headers=bearer)
+    assert api.status_code == 409
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert "content-disposition" not in api.headers
+    await post_form(client, "/track", {"tracking_code": code})
+    page = await client.get(f"/track/report/files/{file_id}")
+    assert page.status_code == 409
+    assert "text/html" in page.headers["content-type"]
+    assert FORM_FILE[:20].decode() not in page.text
+    assert await AuditEntry.count() == audit_before
