@@ -56,6 +56,25 @@ async def attach_text_file(
     return sealed.id
 
 
+async def send_with_file(
+    ctx: Context, username: str, case_number: str, text: str, name: str, data: bytes
+) -> uuid.UUID:
+    """Send the reporter a message with one file as the officer, through the real service;
+    the message's id."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield data
+
+    async def receive(report_id: uuid.UUID, data_key: bytes):
+        budget = evidence.Budget(files=1, bytes=len(data), file_bytes=len(data))
+        hour = datetime.now(UTC)
+        sealed = await evidence.receive_file(report_id, data_key, name, pieces(), budget, hour)
+        return text, [sealed]
+
+    officer = await as_officer(ctx, username)
+    return await cases_service.send_message_with_files(officer, case_number, receive)
+
+
 async def as_officer(ctx: Context, username: str) -> CurrentOfficer:
     """The officer as a request sees them: their private key unlocked through a session."""
     officer = await load_current_officer(ctx, await session_for(ctx, username))

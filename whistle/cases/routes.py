@@ -25,7 +25,6 @@ from whistle.cases.schemas import (
     ColleagueAction,
     ColleagueForm,
     HoldForm,
-    MessageForm,
     NoteForm,
     RecusalForm,
     RevealDecision,
@@ -97,6 +96,15 @@ async def _case_page(
             "refused_file": refused_file,
         },
         status_code=422 if errors else 200,
+    )
+
+
+def _officer_budget(ctx: Context) -> evidence.Budget:
+    """What one officer upload may take (officer files do not count against the reporter's)."""
+    return evidence.Budget(
+        files=ctx.settings.evidence_files_per_report,
+        bytes=ctx.settings.evidence_report_bytes,
+        file_bytes=ctx.settings.evidence_file_bytes,
     )
 
 
@@ -304,14 +312,62 @@ class CasePages(Controller):
         await service.lift_hold(officer, number)
         return Redirect(path=_case_url(number), status_code=303)
 
-    @post("/cases/{number:str}/messages", name="officer_case_message", opt=case_form("message"))
+    @post(
+        "/cases/{number:str}/messages",
+        name="officer_case_message",
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        opt={STREAMED_FORM_OPT: True},
+    )
     async def message(
         self,
+        request: Request,
+        ctx: NamedDependency[Context],
         officer: NamedDependency[CurrentOfficer],
         number: FromPath[CaseNumberParam],
-        data: URLEncodedBody[MessageForm],
-    ) -> Redirect:
-        await service.send_message(officer, number, data.message)
+    ) -> Response[Any]:
+        """A message to the reporter with optional files (multipart read as a stream: nothing
+        on disk; a form without files may come urlencoded)."""
+        typed: dict[str, Any] = {}
+
+        async def receive(
+            report_id: uuid.UUID, data_key: bytes
+        ) -> tuple[str | None, list[evidence.SealedFile]]:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=_officer_budget(ctx),
+                hour=datetime.now(UTC),
+                csrf=True,
+            )
+            text = received.fields.get("message")
+            typed["message"] = text if isinstance(text, str) else ""
+            return typed["message"], received.files
+
+        try:
+            await service.send_message_with_files(officer, number, receive)
+        except evidence.FileRefused as refusal:
+            return await _case_page(
+                ctx,
+                officer,
+                number,
+                record=False,
+                form="message",
+                errors={"message_files": refusal.reason},
+                values={"message": refusal.fields.get("message", "")},
+                refused_file=refusal.name,
+            )
+        except ValidationFailed as failure:
+            return await _case_page(
+                ctx,
+                officer,
+                number,
+                record=False,
+                form="message",
+                errors=failure.errors,
+                values=typed,
+            )
         return Redirect(path=f"{_case_url(number)}#pesan", status_code=303)
 
     @post(
@@ -402,11 +458,7 @@ class CasePages(Controller):
         number: FromPath[CaseNumberParam],
     ) -> Response[Any]:
         """An officer's own file for the case (multipart, read as a stream: nothing on disk)."""
-        budget = evidence.Budget(
-            files=ctx.settings.evidence_files_per_report,
-            bytes=ctx.settings.evidence_report_bytes,
-            file_bytes=ctx.settings.evidence_file_bytes,
-        )
+        budget = _officer_budget(ctx)
 
         async def receive(report_id: uuid.UUID, data_key: bytes) -> list[evidence.SealedFile]:
             received = await receive_uploads(

@@ -41,12 +41,6 @@ class NoteForm(msgspec.Struct):
     body: CaseText = ""
 
 
-class MessageForm(msgspec.Struct):
-    """A message to the reporter (distinct from the internal note)."""
-
-    message: CaseText = ""
-
-
 class RevealRequestForm(msgspec.Struct):
     reveal_reason: CaseText = ""
 

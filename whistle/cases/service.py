@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -845,23 +845,62 @@ async def lift_hold(officer: CurrentOfficer, case_number: str) -> None:
 # --- messages to the reporter --------------------------------------------------------------
 
 
-async def send_message(officer: CurrentOfficer, case_number: str, text: str | None) -> None:
+async def send_message(
+    officer: CurrentOfficer,
+    case_number: str,
+    text: str | None,
+    files: Sequence[evidence.SealedFile] = (),
+) -> uuid.UUID:
     """A message to the reporter, sealed after the last published message (officer actions are
-    not time-protected: it is written at once, with its exact time) and audited without text."""
-    text = messages.check_text(text, "message")
-    now = datetime.now(UTC)
-    async with db.transaction():
-        case = await _case(officer, case_number)
-        seen = messages.open_dialogue(case.id, case.data_key, await messages.published(case.id))
-        await messages.store(
-            messages.new_message(
+    not time-protected: it is written at once, with its exact time) and audited without text.
+
+    ``files`` (received for this case, chunks pending) join the case in the same transaction,
+    tied to the message, each with its EVIDENCE_ADDED entry; on any failure they are discarded.
+    Returns the message's id."""
+    try:
+        text = messages.check_text(text, "message")
+        now = datetime.now(UTC)
+        async with db.transaction():
+            case = await _case(officer, case_number)
+            seen = messages.open_dialogue(case.id, case.data_key, await messages.published(case.id))
+            message = messages.new_message(
                 case.id, case.data_key, messages.OFFICER, text, seen, now, officer_id=officer.id
             )
-        )
-        await Report.update({Report.awaiting_reporter: True}).where(Report.id == case.id)
-        await audit.append(
-            actions.MESSAGE_SENT, actor=officer.username, case_number=case.number, at=now
-        )
+            await messages.store(message)
+            for sealed in files:
+                if sealed.report_id != case.id:
+                    raise ValueError("a file received for another case")
+                await evidence.attach_officer_file(sealed.with_message(message.id), now)
+                await audit.append(
+                    actions.EVIDENCE_ADDED,
+                    actor=officer.username,
+                    case_number=case.number,
+                    details={"file": str(sealed.id), "kind": sealed.kind.name},
+                )
+            await Report.update({Report.awaiting_reporter: True}).where(Report.id == case.id)
+            await audit.append(
+                actions.MESSAGE_SENT, actor=officer.username, case_number=case.number, at=now
+            )
+    except BaseException:
+        for sealed in files:
+            await evidence.discard(sealed.id)
+        raise
+    return message.id
+
+
+MessageReceiver = Callable[
+    [uuid.UUID, bytes], Awaitable[tuple[str | None, list[evidence.SealedFile]]]
+]
+
+
+async def send_message_with_files(
+    officer: CurrentOfficer, case_number: str, receive: MessageReceiver
+) -> uuid.UUID:
+    """``send_message`` for a form read as a stream: ``receive(report_id, data_key)`` reads the
+    text and seals the files for the case the officer holds the key to."""
+    case = await _case(officer, case_number)
+    text, files = await receive(case.id, case.data_key)
+    return await send_message(officer, case_number, text, files)
 
 
 # --- the reporter's identity: revealed by two triage officers ------------------------------

@@ -24,7 +24,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from whistle.crypto import DecryptionError
@@ -105,6 +105,8 @@ class SealedFile:
     chunk_count: int
     file_key: bytes
     meta: bytes
+    # The message the file was sent with (None for a file on its own).
+    message_id: uuid.UUID | None = None
 
     def to_json(self) -> dict:
         return {
@@ -114,7 +116,12 @@ class SealedFile:
             "chunks": self.chunk_count,
             "file_key": self.file_key.hex(),
             "meta": self.meta.hex(),
+            "message": None if self.message_id is None else str(self.message_id),
         }
+
+    def with_message(self, message_id: uuid.UUID) -> SealedFile:
+        """The same file, sent with the message ``message_id``."""
+        return replace(self, message_id=message_id)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,8 @@ class FileInfo:
     uploaded_at: datetime
     # A reporter's file still waiting for the release.
     pending: bool = False
+    # The message it was sent with, if any.
+    message_id: uuid.UUID | None = None
 
 
 def sanitise_name(raw: str | None, kind: FileType) -> str:
@@ -334,6 +343,7 @@ async def _insert(
             file_key=bytes.fromhex(record["file_key"]),
             meta=bytes.fromhex(record["meta"]),
             uploaded_at=at,
+            message_id=uuid.UUID(record["message"]) if record.get("message") else None,
         )
     )
 
@@ -373,6 +383,7 @@ def describe(
     name, removed, size = envelope.open_file_meta(
         report_id, data_key, file_id, bytes.fromhex(record["meta"])
     )
+    message = record.get("message")
     return FileInfo(
         id=file_id,
         name=name,
@@ -382,7 +393,18 @@ def describe(
         author=author,
         uploaded_at=uploaded_at,
         pending=pending,
+        message_id=uuid.UUID(str(message)) if message else None,
     )
+
+
+def _record(row: dict) -> dict:
+    """An ``attachment`` row in the shape of a pending record (what ``describe`` reads)."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "meta": row["meta"].hex(),
+        "message": row["message_id"],
+    }
 
 
 async def files_of(report_id: uuid.UUID, data_key: bytes) -> list[FileInfo]:
@@ -392,7 +414,7 @@ async def files_of(report_id: uuid.UUID, data_key: bytes) -> list[FileInfo]:
         describe(
             report_id,
             data_key,
-            {"id": row["id"], "kind": row["kind"], "meta": row["meta"].hex()},
+            _record(row),
             row["author"],
             row["uploaded_at"],
         )
@@ -453,20 +475,24 @@ class OpenedFile:
         return size
 
 
-async def open_file(report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID) -> OpenedFile | None:
+async def open_file(
+    report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID, *, sent_to_reporter: bool = False
+) -> OpenedFile | None:
     """A published file of the report, ready to verify and stream; None if it has none such.
-    DecryptionError if its key or metadata do not open."""
-    row = (
-        await Attachment.select()
-        .where((Attachment.id == file_id) & (Attachment.report == report_id))
-        .first()
-    )
+    DecryptionError if its key or metadata do not open.
+
+    ``sent_to_reporter``: only a file an officer sent with a message (what a reporter may
+    download); any other file of the report is None, like a missing one."""
+    where = (Attachment.id == file_id) & (Attachment.report == report_id)
+    if sent_to_reporter:
+        where = where & (Attachment.author == AUTHOR_OFFICER) & Attachment.message_id.is_not_null()
+    row = await Attachment.select().where(where).first()
     if row is None:
         return None
     info = describe(
         report_id,
         data_key,
-        {"id": row["id"], "kind": row["kind"], "meta": row["meta"].hex()},
+        _record(row),
         row["author"],
         row["uploaded_at"],
     )

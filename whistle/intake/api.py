@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
@@ -10,7 +12,8 @@ from litestar import Controller, HttpMethod, Request, Response, delete, get, pos
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter
+from litestar.params import FromPath, HeaderParameter
+from litestar.response import Stream
 
 from whistle.clock import to_the_hour
 from whistle.context import Context
@@ -21,6 +24,8 @@ from whistle.intake import receipts, service
 from whistle.intake.openapi import (
     BAD_REQUEST,
     BUSY,
+    FILE_DAMAGED,
+    FILE_NOT_FOUND,
     IDEMPOTENT_REPLAYED,
     REFUSED_FIELDS,
     REFUSED_FILE,
@@ -54,7 +59,7 @@ from whistle.reports.statuses import (
     STATUS_NEXT_STEPS,
 )
 from whistle.web.dependencies import bearer_token
-from whistle.web.uploads import receive_uploads
+from whistle.web.uploads import attachment_headers, receive_uploads
 
 
 class Category(msgspec.Struct):
@@ -95,6 +100,7 @@ class TimelineOut(msgspec.Struct):
 
 
 class AttachmentOut(msgspec.Struct):
+    id: str
     name: str
     # The kind decided from the bytes (jpeg, pdf, mp4, ...), whatever the name says.
     kind: str
@@ -106,6 +112,8 @@ class AttachmentOut(msgspec.Struct):
     warning: str | None
     # Until the next release the file waits with the reporter's other new writes.
     pending: bool
+    # The message the file was sent with; null for a file on its own.
+    message_id: str | None = None
 
 
 class ReportOut(msgspec.Struct):
@@ -146,6 +154,8 @@ class MessageOut(msgspec.Struct):
     damaged: bool
     # The caller's own message still waiting for the next release to reach the team.
     pending: bool
+    # The files sent with it; the officers' are downloaded from /report/attachments/{id}.
+    files: list[AttachmentOut] = msgspec.field(default_factory=list)
 
 
 class RevealOut(msgspec.Struct):
@@ -166,7 +176,7 @@ class IdentityAccepted(msgspec.Struct):
     release_at: datetime
 
 
-def _message_out(message: Message) -> MessageOut:
+def _message_out(message: Message, files: Sequence[evidence.FileInfo] = ()) -> MessageOut:
     return MessageOut(
         id=str(message.id),
         author=message.author,
@@ -174,6 +184,7 @@ def _message_out(message: Message) -> MessageOut:
         body=message.text,
         damaged=message.damaged,
         pending=message.pending,
+        files=[attachment_out(info) for info in files if info.message_id == message.id],
     )
 
 
@@ -218,6 +229,7 @@ NO_FILES = N_("Pilih paling sedikit satu berkas.")
 def attachment_out(info: evidence.FileInfo) -> AttachmentOut:
     """How the API describes one of the reporter's files."""
     return AttachmentOut(
+        id=str(info.id),
         name=info.name,
         kind=info.kind.name,
         size=info.size,
@@ -225,6 +237,7 @@ def attachment_out(info: evidence.FileInfo) -> AttachmentOut:
         cleaned=info.kind.cleanable,
         warning=None if info.kind.cleanable else gettext(evidence.CANNOT_CLEAN_WARNING),
         pending=info.pending,
+        message_id=None if info.message_id is None else str(info.message_id),
     )
 
 
@@ -443,7 +456,10 @@ class ReporterApi(Controller):
         )
         if not received.files:
             raise ValidationFailed({"files": NO_FILES})
-        release_at = await service.add_evidence(ctx, received.files, now)
+        files = await service.with_own_message(
+            report_id, data_key, received.files, received.fields.get("message_id")
+        )
+        release_at = await service.add_evidence(ctx, files, now)
         assert release_at is not None
         return AttachmentsOut(
             files=[
@@ -457,11 +473,35 @@ class ReporterApi(Controller):
                         author=evidence.AUTHOR_REPORTER,
                         uploaded_at=to_the_hour(now),
                         pending=True,
+                        message_id=sealed.message_id,
                     )
                 )
-                for sealed in received.files
+                for sealed in files
             ],
             release_at=release_at,
+        )
+
+    @get(
+        "/report/attachments/{file_id:uuid}",
+        summary="Download a file the integrity team sent with a message",
+        description=(
+            "Only files an officer attached to a message of the caller's report (listed in "
+            "`files` of GET /report/messages); any other id answers 404. The body is the file, "
+            "checked whole before it is sent, as `Content-Disposition: attachment`."
+        ),
+        security=BEARER,
+        responses={**UNAUTHENTICATED, **FILE_NOT_FOUND, **FILE_DAMAGED},
+        operation_class=documented(headers={"401": WWW_AUTHENTICATE}),
+    )
+    async def sent_file(
+        self, request: Request, ctx: NamedDependency[Context], file_id: FromPath[uuid.UUID]
+    ) -> Stream:
+        report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
+        sent = await service.download_sent_file(report_id, data_key, file_id)
+        return Stream(
+            sent.content,
+            headers=attachment_headers(sent.info.name, sent.info.kind.mime, sent.size),
+            media_type=sent.info.kind.mime,
         )
 
     @route("/report/messages", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
@@ -482,7 +522,10 @@ class ReporterApi(Controller):
     )
     async def messages(self, request: Request, ctx: NamedDependency[Context]) -> list[MessageOut]:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
-        return [_message_out(m) for m in await service.reporter_messages(report_id, data_key)]
+        files = await service.dialogue_files(report_id, data_key)
+        return [
+            _message_out(m, files) for m in await service.reporter_messages(report_id, data_key)
+        ]
 
     @post(
         "/report/messages",

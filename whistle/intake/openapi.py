@@ -48,6 +48,8 @@ REFUSED_FILE = {
         "nothing was stored"
     )
 }
+FILE_NOT_FOUND = {404: problem("No such file sent to the caller (or not theirs to read)")}
+FILE_DAMAGED = {409: problem("The stored file is damaged and cannot be sent")}
 REFUSED_FIELDS = {422: problem("A field broke a rule; `errors` names each one")}
 BUSY = {503: problem("Too many key derivations waiting; nothing was stored, retry later")}
 UNAUTHENTICATED = {401: problem("Unknown or expired tracking code or token")}
@@ -150,7 +152,8 @@ def documented(
 
 
 def attachments_body_schema() -> dict[str, Any]:
-    """multipart/form-data of POST /api/v1/report/attachments: one or more `files` parts."""
+    """multipart/form-data of POST /api/v1/report/attachments: one or more `files` parts, and
+    optionally the `message_id` of one of the caller's own messages they belong to."""
     return {
         "type": "object",
         "required": ["files"],
@@ -159,6 +162,11 @@ def attachments_body_schema() -> dict[str, Any]:
                 "type": "array",
                 "minItems": 1,
                 "items": {"type": "string", "format": "binary"},
-            }
+            },
+            "message_id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "The id of one of the caller's own messages the files go with",
+            },
         },
     }

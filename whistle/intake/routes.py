@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Stream, Template
 
 from whistle import sessions
 from whistle.clock import to_the_hour
@@ -35,7 +36,6 @@ from whistle.intake import receipts, service
 from whistle.intake.schemas import (
     LIMITS,
     IdentityForm,
-    MessageForm,
     ReportForm,
     TrackForm,
     validate_report,
@@ -59,7 +59,7 @@ from whistle.web.security import (
     same_origin_request,
 )
 from whistle.web.templating import csrf_input, format_date_id, shared_page, shared_pages
-from whistle.web.uploads import receive_uploads
+from whistle.web.uploads import attachment_headers, receive_uploads
 
 REPORTER_COOKIE = "whistle_reporter"
 # Holds the form's submission token after filing, so the receipt page can show the code again
@@ -233,6 +233,7 @@ async def _status_page(
             "messages": await service.reporter_messages(report_id, data_key),
             "identity": await service.identity_status(report_id, data_key),
             "files": await service.reporter_files(report_id, data_key),
+            "message_files": await service.dialogue_files(report_id, data_key),
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
@@ -526,20 +527,75 @@ class PublicPages(Controller):
     @post(
         "/track/messages",
         name="track_message",
-        opt=status_form("message"),
-        exception_handlers=FORM_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
+        opt={STREAMED_FORM_OPT: True},
     )
     async def track_message(
-        self, request: Request, data: URLEncodedBody[MessageForm], ctx: NamedDependency[Context]
-    ) -> Redirect:
+        self, request: Request, ctx: NamedDependency[Context]
+    ) -> Template | Redirect:
+        """The reporter's message with optional files (multipart read as a stream, nothing on
+        disk; a form without files may come urlencoded): held for the release together."""
         try:
             report_id, data_key = await service.reporter_session(
                 ctx, request.cookies.get(REPORTER_COOKIE)
             )
         except NotAuthenticated:
             return Redirect(path="/track?expired=true", status_code=303)
-        await service.send_reporter_message(ctx, report_id, data_key, data.body)
+        now = datetime.now(UTC)
+        typed: dict[str, Any] = {}
+        try:
+            received = await receive_uploads(
+                ctx,
+                request,
+                report_id=report_id,
+                data_key=data_key,
+                budget=await service.evidence_budget(ctx, report_id),
+                hour=to_the_hour(now),
+                csrf=True,
+            )
+            body = received.fields.get("body")
+            typed["body"] = body if isinstance(body, str) else ""
+            await service.send_reporter_message(
+                ctx, report_id, data_key, typed["body"], received.files
+            )
+        except evidence.FileRefused as refusal:
+            body = refusal.fields.get("body")
+            return await _status_page(
+                ctx,
+                report_id,
+                data_key,
+                form="message",
+                errors={"message_files": refusal.reason},
+                values={"body": body if isinstance(body, str) else ""},
+                refused_file=refusal.name,
+            )
+        except ValidationFailed as failure:
+            return await _status_page(
+                ctx, report_id, data_key, form="message", errors=failure.errors, values=typed
+            )
         return Redirect(path="/track/report#pesan", status_code=303)
+
+    @get(
+        "/track/report/files/{file_id:uuid}",
+        name="track_file",
+        # The body is the file, never a page; see whistle.web.security for the headers.
+    )
+    async def track_file(
+        self, request: Request, ctx: NamedDependency[Context], file_id: FromPath[uuid.UUID]
+    ) -> Stream | Redirect:
+        """A file the officers sent the reporter with a message, verified then streamed."""
+        try:
+            report_id, data_key = await service.reporter_session(
+                ctx, request.cookies.get(REPORTER_COOKIE)
+            )
+        except NotAuthenticated:
+            return Redirect(path="/track?expired=true")
+        sent = await service.download_sent_file(report_id, data_key, file_id)
+        return Stream(
+            sent.content,
+            headers=attachment_headers(sent.info.name, sent.info.kind.mime, sent.size),
+            media_type=sent.info.kind.mime,
+        )
 
     @post(
         "/track/identity",

@@ -37,7 +37,6 @@ __all__ = [
     "HOW_KNOWN",
     "LIMITS",
     "IdentityForm",
-    "MessageForm",
     "ReportBody",
     "ReportForm",
     "TrackForm",
@@ -146,12 +145,6 @@ class TrackForm(msgspec.Struct):
 
 # Transport bounds of the status page's forms (the service says "too long" in its own words).
 StatusPageText = Annotated[str, msgspec.Meta(max_length=20_000)]
-
-
-class MessageForm(msgspec.Struct):
-    """The reporter's answer on the status page."""
-
-    body: StatusPageText = ""
 
 
 class IdentityForm(msgspec.Struct):

@@ -7,9 +7,10 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from whistle import sessions
 from whistle.clock import to_the_hour
@@ -24,7 +25,13 @@ from whistle.crypto import InvalidTrackingCode as MalformedCode
 from whistle.crypto.stream import CHUNK_BYTES
 from whistle.db import engine as db
 from whistle.db.tables import IdentityReveal, Report, ReporterIdentity, StatusEvent
-from whistle.errors import InvalidTrackingCode, NotAuthenticated, ValidationFailed
+from whistle.errors import (
+    Conflict,
+    InvalidTrackingCode,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.inputs import has_control_characters
@@ -377,19 +384,33 @@ async def reporter_messages(report_id: uuid.UUID, data_key: bytes) -> list[messa
 
 
 async def send_reporter_message(
-    ctx: Context, report_id: uuid.UUID, data_key: bytes, text: str | None
+    ctx: Context,
+    report_id: uuid.UUID,
+    data_key: bytes,
+    text: str | None,
+    files: Sequence[evidence.SealedFile] = (),
 ) -> messages.Message:
     """Seal the reporter's message after the last one they see and hold it for the release
     (threat model 2: stored to the hour, published in the shuffled batch); returns it as the
-    reporter sees it at once."""
-    text = messages.check_text(text)
-    now = datetime.now(UTC)
-    async with db.transaction():
-        seen = await reporter_messages(report_id, data_key)
-        sealed = messages.new_message(
-            report_id, data_key, messages.REPORTER, text, seen, to_the_hour(now)
-        )
-        await release.hold_message(ctx, sealed, now)
+    reporter sees it at once.
+
+    ``files`` (received for this report, chunks pending) are held in the same transaction,
+    tied to the message, and published with it; on any failure they are discarded."""
+    try:
+        text = messages.check_text(text)
+        now = datetime.now(UTC)
+        async with db.transaction():
+            seen = await reporter_messages(report_id, data_key)
+            sealed = messages.new_message(
+                report_id, data_key, messages.REPORTER, text, seen, to_the_hour(now)
+            )
+            await release.hold_message(ctx, sealed, now)
+            for file in files:
+                await release.hold_attachment(ctx, file.with_message(sealed.id), now)
+    except BaseException:
+        for file in files:
+            await evidence.discard(file.id)
+        raise
     return messages.Message(
         id=sealed.id,
         author=sealed.author,
@@ -522,6 +543,33 @@ async def add_evidence(
     return release_at
 
 
+NOT_YOUR_MESSAGE = N_("Pesan ini tidak ditemukan di antara pesan Anda.")
+
+
+async def with_own_message(
+    report_id: uuid.UUID, data_key: bytes, files: list[evidence.SealedFile], message_id: Any
+) -> list[evidence.SealedFile]:
+    """The files tied to ``message_id`` (sent as a form field; none: the files unchanged),
+    which must name one of the reporter's own messages to this report; otherwise the files
+    are discarded and ValidationFailed names the field."""
+    if message_id is None or message_id == "":
+        return files
+    try:
+        wanted = uuid.UUID(message_id) if isinstance(message_id, str) else None
+    except ValueError:
+        wanted = None
+    own = {
+        message.id
+        for message in await reporter_messages(report_id, data_key)
+        if message.author == messages.REPORTER and not message.damaged
+    }
+    if wanted is None or wanted not in own:
+        for sealed in files:
+            await evidence.discard(sealed.id)
+        raise ValidationFailed({"message_id": NOT_YOUR_MESSAGE})
+    return [sealed.with_message(wanted) for sealed in files]
+
+
 async def reporter_files(report_id: uuid.UUID, data_key: bytes) -> list[evidence.FileInfo]:
     """The reporter's view of the report's files: published ones, then those still pending."""
     published = await evidence.files_of(report_id, data_key)
@@ -533,3 +581,44 @@ async def reporter_files(report_id: uuid.UUID, data_key: bytes) -> list[evidence
         *(info for info in published if info.author == evidence.AUTHOR_REPORTER),
         *sorted(pending, key=lambda info: info.name),
     ]
+
+
+async def dialogue_files(report_id: uuid.UUID, data_key: bytes) -> list[evidence.FileInfo]:
+    """The files sent with messages that the reporter sees: the officers' (published at once)
+    and their own, published or still pending."""
+    published = await evidence.files_of(report_id, data_key)
+    pending = [
+        evidence.describe(report_id, data_key, record, evidence.AUTHOR_REPORTER, at, pending=True)
+        for record, at in await release.pending_attachments(report_id)
+    ]
+    return [info for info in [*published, *pending] if info.message_id is not None]
+
+
+SENT_FILE_NOT_FOUND = N_("Berkas tidak ditemukan.")
+SENT_FILE_DAMAGED = N_("Berkas ini rusak atau telah diubah sehingga tidak dapat diunduh.")
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """An officer's file, verified whole, ready to stream to the reporter."""
+
+    info: evidence.FileInfo
+    size: int
+    content: AsyncIterator[bytes]
+
+
+async def download_sent_file(report_id: uuid.UUID, data_key: bytes, file_id: uuid.UUID) -> SentFile:
+    """A file an officer sent the reporter with a message, checked whole before anything is
+    served. NotFound for any other file (another report's, the reporter's own, an officer file
+    not sent with a message), like a missing one; Conflict for a damaged one.
+
+    Not audited: an entry would record when the reporter is active, the very timing the
+    release hides (threat model 2); reading is no change to the case."""
+    try:
+        opened = await evidence.open_file(report_id, data_key, file_id, sent_to_reporter=True)
+        if opened is None:
+            raise NotFound(SENT_FILE_NOT_FOUND)
+        size = await opened.verify()
+    except DecryptionError:
+        raise Conflict(SENT_FILE_DAMAGED) from None
+    return SentFile(info=opened.info, size=size, content=opened.plaintext())
