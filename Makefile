@@ -51,6 +51,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.audit_verify
 	$(BIN)/python -m bench.login
 	$(BIN)/python -m bench.transparency
+	$(BIN)/python -m bench.public_pages
+	$(BIN)/python -m bench.mail
 
 # Interface text: re-extract the Indonesian message ids, then bring the English catalog up to
 # date (new ids arrive untranslated; the i18n test names them until they are translated).

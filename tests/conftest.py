@@ -8,7 +8,9 @@ migrated template.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +96,25 @@ async def templates(
 
 
 DATABASE_FIXTURES = {"settings", "database", "ctx", "client"}
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # msgspec can crash while the interpreter finalizes its modules, after every test has run
+    # and the summary is printed (msgspec/msgspec#717: a segmentation fault that turned one
+    # green run red). Leave with pytest's own status instead of finalizing: fixtures are torn
+    # down and reports written by now.
+    if _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
