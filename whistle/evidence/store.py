@@ -73,6 +73,11 @@ class FileRefused(ValidationFailed):
         # The form's other fields read before the file (set by the caller that reads forms),
         # so a refused form comes back as it was typed.
         self.fields: dict = {}
+        # The refused file's field and place among the request's files, counted from 0 (set by
+        # the caller that reads forms), so an app can tell which of several files it was.
+        self.field = "files"
+        self.index: int | None = None
+        self.sent_name: str | None = None
 
 
 @dataclass
@@ -154,6 +159,13 @@ def sanitise_name(raw: str | None, kind: FileType) -> str:
         extension = kind.extension
     stem = stem[: NAME_MAX - len(extension) - 1] or DEFAULT_STEM
     return f"{stem}.{extension}"
+
+
+def as_sent(raw: str | None) -> str:
+    """The name a client sent, to tell it which file was refused: without control or format
+    characters, at most NAME_MAX characters (the stored name may differ: see sanitise_name)."""
+    name = "".join(ch for ch in raw or "" if unicodedata.category(ch)[0] != "C")
+    return name[:NAME_MAX]
 
 
 _ALIASES = {"jpeg": ("jpeg", "jpe"), "text": ("text", "log", "csv", "md"), "mp4": ("m4v",)}

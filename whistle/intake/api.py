@@ -19,6 +19,7 @@ from whistle.clock import to_the_hour
 from whistle.context import Context
 from whistle.errors import ValidationFailed
 from whistle.evidence import store as evidence
+from whistle.evidence.files import ALLOWED as ACCEPTED_KINDS
 from whistle.i18n import N_, gettext
 from whistle.intake import receipts, service
 from whistle.intake.openapi import (
@@ -35,6 +36,7 @@ from whistle.intake.openapi import (
     UNAUTHENTICATED,
     UNSUPPORTED,
     UNSUPPORTED_UPLOAD,
+    UPLOAD_CONFLICT,
     WWW_AUTHENTICATE,
     attachments_body_schema,
     documented,
@@ -59,12 +61,36 @@ from whistle.reports.statuses import (
     STATUS_NEXT_STEPS,
 )
 from whistle.web.dependencies import bearer_token
-from whistle.web.uploads import attachment_headers, receive_uploads
+from whistle.web.uploads import attachment_headers, receive_uploads, upload_post
 
 
 class Category(msgspec.Struct):
     code: str
     label: str
+
+
+class FileKindOut(msgspec.Struct):
+    kind: str
+    mime: str
+    # The extension a stored file of this kind gets, whatever its name was.
+    extension: str
+    # False for kinds whose metadata cannot be removed (audio, video).
+    cleaned: bool
+
+
+class UploadLimitsOut(msgspec.Struct):
+    # Files per report (all uploads together), bytes per file, bytes of all files of a report.
+    max_files: int
+    max_file_bytes: int
+    max_total_bytes: int
+    # The kinds accepted, judged from the bytes (never from the name or the part's type).
+    kinds: list[FileKindOut]
+
+
+class LimitsOut(msgspec.Struct):
+    files: UploadLimitsOut
+    # The longest message, in characters.
+    message_max_characters: int
 
 
 class ReceiptOut(msgspec.Struct):
@@ -142,6 +168,8 @@ class ReportOut(msgspec.Struct):
     purged_at: datetime | None = None
     # The reporter's evidence files, those waiting for the release included.
     files: list[AttachmentOut] = msgspec.field(default_factory=list)
+    # Until the release publishes the report: when it reaches the integrity team; then null.
+    release_at: datetime | None = None
 
 
 class MessageOut(msgspec.Struct):
@@ -154,6 +182,12 @@ class MessageOut(msgspec.Struct):
     damaged: bool
     # The caller's own message still waiting for the next release to reach the team.
     pending: bool
+    # Its place in the dialogue: one more than that of the message its writer saw last
+    # (``previous``, null for the first). Two messages written after the same one share a place.
+    position: int
+    previous: str | None
+    # When a pending message reaches the team (the release ending its period); null once it has.
+    release_at: datetime | None = None
     # The files sent with it; the officers' are downloaded from /report/attachments/{id}.
     files: list[AttachmentOut] = msgspec.field(default_factory=list)
 
@@ -184,6 +218,9 @@ def _message_out(message: Message, files: Sequence[evidence.FileInfo] = ()) -> M
         body=message.text,
         damaged=message.damaged,
         pending=message.pending,
+        position=message.position,
+        previous=None if message.previous is None else str(message.previous),
+        release_at=message.release_at,
         files=[attachment_out(info) for info in files if info.message_id == message.id],
     )
 
@@ -223,6 +260,13 @@ class AttachmentsOut(msgspec.Struct):
     release_at: datetime
 
 
+UPLOAD_REPLAYED = {
+    200: ResponseSpec(
+        data_container=AttachmentsOut,
+        description="A retry with the same Idempotency-Key and body: the earlier upload's files",
+    )
+}
+
 NO_FILES = N_("Pilih paling sedikit satu berkas.")
 
 
@@ -239,6 +283,26 @@ def attachment_out(info: evidence.FileInfo) -> AttachmentOut:
         pending=info.pending,
         message_id=None if info.message_id is None else str(info.message_id),
     )
+
+
+def _sealed_out(files: Sequence[evidence.SealedFile], now: datetime) -> list[AttachmentOut]:
+    """How the API describes files just received and held for the release."""
+    return [
+        attachment_out(
+            evidence.FileInfo(
+                id=sealed.id,
+                name=sealed.name,
+                kind=sealed.kind,
+                size=sealed.size,
+                removed=sealed.removed,
+                author=evidence.AUTHOR_REPORTER,
+                uploaded_at=to_the_hour(now),
+                pending=True,
+                message_id=sealed.message_id,
+            )
+        )
+        for sealed in files
+    ]
 
 
 def _label(table: dict[str, str], code: str | None) -> str | None:
@@ -275,6 +339,22 @@ class ReporterApi(Controller):
     @get("/categories", summary="Report categories")
     async def categories(self) -> list[Category]:
         return [Category(code, gettext(label)) for code, label in CATEGORIES.items()]
+
+    @get("/limits", summary="What an upload and a message may hold, to check before sending")
+    async def limits(self, ctx: NamedDependency[Context]) -> LimitsOut:
+        settings = ctx.settings
+        return LimitsOut(
+            files=UploadLimitsOut(
+                max_files=settings.evidence_files_per_report,
+                max_file_bytes=settings.evidence_file_bytes,
+                max_total_bytes=settings.evidence_report_bytes,
+                kinds=[
+                    FileKindOut(kind.name, kind.mime, kind.extension, kind.cleanable)
+                    for kind in ACCEPTED_KINDS
+                ],
+            ),
+            message_max_characters=MESSAGE_MAX,
+        )
 
     @post(
         "/reports",
@@ -411,38 +491,60 @@ class ReporterApi(Controller):
             ],
             report=view.report,
             purged_at=view.purged_at,
+            release_at=view.release_at,
             files=[
                 attachment_out(info) for info in await service.reporter_files(report_id, data_key)
             ],
         )
 
-    @post(
+    @upload_post(
         "/report/attachments",
+        page_form=False,
         status_code=201,
         summary="Add evidence files to the caller's report",
         description=(
             "A multipart/form-data body with one `files` part per file. The kind is decided "
             "from the bytes against an allow-list; images, PDF, text and office documents are "
             "cleaned of metadata first (`removed` says what went), audio and video cannot be "
-            "(`warning`). A refused file refuses the whole request and nothing is stored. "
-            "Files reach the integrity team at the next release (`release_at`)."
+            "(`warning`). A refused file refuses the whole request and nothing is stored; "
+            "the problem's `file` names it (field, place from 0, name as sent). "
+            "Files reach the integrity team at the next release (`release_at`). Limits: "
+            "GET /api/v1/limits. An `Idempotency-Key` header (a new random one per upload) "
+            "makes a retry safe: the same key and body again stores nothing and answers 200 "
+            "with the same files (header `Idempotent-Replayed: true`); the same key with "
+            "other files or fields is refused with 409."
         ),
         security=BEARER,
-        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
         responses={
+            **UPLOAD_REPLAYED,
             **BAD_REQUEST,
             **UNAUTHENTICATED,
+            **UPLOAD_CONFLICT,
             **TOO_LARGE,
             **UNSUPPORTED_UPLOAD,
             **REFUSED_FILE,
         },
         operation_class=documented(
             request_body=attachments_body_schema,
-            headers={"401": WWW_AUTHENTICATE},
+            headers={"200": IDEMPOTENT_REPLAYED, "401": WWW_AUTHENTICATE},
             media_type="multipart/form-data",
         ),
     )
-    async def attach(self, request: Request, ctx: NamedDependency[Context]) -> AttachmentsOut:
+    async def attach(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern=r"^[!-~]+$",
+                description="A new random key per upload; a retry with it stores nothing new.",
+            ),
+        ] = None,
+    ) -> Response[AttachmentsOut]:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
         now = datetime.now(UTC)
         received = await receive_uploads(
@@ -459,26 +561,28 @@ class ReporterApi(Controller):
         files = await service.with_own_message(
             report_id, data_key, received.files, received.fields.get("message_id")
         )
-        release_at = await service.add_evidence(ctx, files, now)
-        assert release_at is not None
-        return AttachmentsOut(
-            files=[
-                attachment_out(
-                    evidence.FileInfo(
-                        id=sealed.id,
-                        name=sealed.name,
-                        kind=sealed.kind,
-                        size=sealed.size,
-                        removed=sealed.removed,
-                        author=evidence.AUTHOR_REPORTER,
-                        uploaded_at=to_the_hour(now),
-                        pending=True,
-                        message_id=sealed.message_id,
-                    )
-                )
-                for sealed in files
-            ],
-            release_at=release_at,
+        if idempotency_key is None:
+            release_at = await service.add_evidence(ctx, files, now)
+            assert release_at is not None
+            return Response(
+                AttachmentsOut(files=_sealed_out(files, now), release_at=release_at),
+                status_code=201,
+            )
+        kept, replayed = await receipts.upload_once(
+            ctx, report_id, files, idempotency_key.encode(), received.digest.digest()
+        )
+        if not replayed:
+            answer = AttachmentsOut(files=_sealed_out(files, now), release_at=kept.release_at)
+            return Response(answer, status_code=201)
+        # The earlier upload's files as they are now (published since, perhaps).
+        stored = {info.id: info for info in await service.reporter_files(report_id, data_key)}
+        return Response(
+            AttachmentsOut(
+                files=[attachment_out(stored[i]) for i in kept.file_ids if i in stored],
+                release_at=kept.release_at,
+            ),
+            status_code=200,
+            headers={"Idempotent-Replayed": "true"},
         )
 
     @get(

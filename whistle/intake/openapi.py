@@ -19,14 +19,25 @@ from whistle.reports.content import MAX_AMOUNT_RUPIAH, ReportInput
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+class RefusedFile(msgspec.Struct):
+    """Which file of an upload was refused: its form field, its place among the request's
+    files (from 0) and its name as sent."""
+
+    field: str
+    index: int
+    name: str
+
+
 class Problem(msgspec.Struct):
-    """An RFC 9457 problem document; `errors` names each refused field with its message."""
+    """An RFC 9457 problem document; `errors` names each refused field with its message;
+    `file` the refused file of an upload."""
 
     type: str
     title: str
     status: int
     detail: str | None = None
     errors: dict[str, str] | None = None
+    file: RefusedFile | None = None
 
 
 def problem(description: str) -> ResponseSpec:
@@ -55,6 +66,12 @@ BUSY = {503: problem("Too many key derivations waiting; nothing was stored, retr
 UNAUTHENTICATED = {401: problem("Unknown or expired tracking code or token")}
 STILL_FILING = {
     409: problem("The first request with this Idempotency-Key is still being filed; retry")
+}
+UPLOAD_CONFLICT = {
+    409: problem(
+        "The Idempotency-Key was used for another upload, or its first upload is still being "
+        "stored; nothing was stored"
+    )
 }
 
 RETRY_AFTER = {

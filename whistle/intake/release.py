@@ -275,6 +275,8 @@ def _message_from_row(row: dict) -> messages.SealedMessage:
         at=row["received_at"],
         body=bytes.fromhex(body["body"]),
         pending=True,
+        # The release's own DELETE ... RETURNING leaves it out: the item is being published.
+        release_at=row.get("release_at"),
     )
 
 

@@ -404,7 +404,7 @@ async def send_reporter_message(
             sealed = messages.new_message(
                 report_id, data_key, messages.REPORTER, text, seen, to_the_hour(now)
             )
-            await release.hold_message(ctx, sealed, now)
+            release_at = await release.hold_message(ctx, sealed, now)
             for file in files:
                 await release.hold_attachment(ctx, file.with_message(sealed.id), now)
     except BaseException:
@@ -419,6 +419,7 @@ async def send_reporter_message(
         at=sealed.at,
         text=text,
         pending=True,
+        release_at=release_at,
     )
 
 
@@ -525,10 +526,15 @@ async def evidence_budget(ctx: Context, report_id: uuid.UUID) -> evidence.Budget
 
 
 async def add_evidence(
-    ctx: Context, files: list[evidence.SealedFile], now: datetime | None = None
+    ctx: Context,
+    files: list[evidence.SealedFile],
+    now: datetime | None = None,
+    *,
+    with_receipt: Callable[[datetime], Awaitable[None]] | None = None,
 ) -> datetime | None:
     """Commit received files to the pending store, together or not at all; returns when they
-    will reach the integrity team (None for no files). A failure discards their chunks."""
+    will reach the integrity team (None for no files). A failure discards their chunks.
+    ``with_receipt`` (given the release time) runs in the same transaction."""
     if not files:
         return None
     now = now or datetime.now(UTC)
@@ -536,6 +542,8 @@ async def add_evidence(
         async with db.transaction():
             for sealed in files:
                 release_at = await release.hold_attachment(ctx, sealed, now)
+            if with_receipt is not None:
+                await with_receipt(release_at)
     except BaseException:
         for sealed in files:
             await evidence.discard(sealed.id)

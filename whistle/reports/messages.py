@@ -49,6 +49,8 @@ class SealedMessage:
     officer_id: int | None = None
     officer_name: str | None = None
     pending: bool = False
+    # A pending message's release (the end of the period it was written in), None once published.
+    release_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Message:
     text: str | None
     officer_name: str | None = None
     pending: bool = False
+    release_at: datetime | None = None
 
     @property
     def damaged(self) -> bool:
@@ -122,6 +125,7 @@ def open_dialogue(
                 text=text,
                 officer_name=row.officer_name,
                 pending=row.pending,
+                release_at=row.release_at,
             )
         )
     return result

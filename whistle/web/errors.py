@@ -20,6 +20,7 @@ from whistle.errors import (
     TwoFactorEnrolmentRequired,
     ValidationFailed,
 )
+from whistle.evidence.store import FileRefused
 from whistle.i18n import N_, gettext
 from whistle.logs import reporter_record
 from whistle.web.csrf import CSRF_FAILED
@@ -87,7 +88,10 @@ def error_response(
     detail: str | None = None,
     errors: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> Response[Any]:
+    """The error as a page, or under /api as a problem document (``members``: its extension
+    members, e.g. which file was refused)."""
     # Errors raised before a handler runs (no route, CSRF refusal, guards) skip the app's
     # before_request hook, so the language is chosen here as well.
     set_request_language(request)
@@ -99,6 +103,7 @@ def error_response(
             body["detail"] = detail
         if errors:
             body["errors"] = {name: gettext(message) for name, message in errors.items()}
+        body.update(members or {})
         return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
     context = {"status": status, "title": title, "detail": detail}
     if request.url.path.startswith(OFFICER_PREFIX):
@@ -134,7 +139,13 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response[Any]:
             return Redirect(path="/officer/account/totp", status_code=303)
     errors = exc.errors if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(request, exc.status_code, exc.title, exc.detail, errors, headers)
+    members = None
+    if isinstance(exc, FileRefused) and exc.index is not None:
+        # Which file, as the client sent it: its field, place and name, never its content.
+        members = {
+            "file": {"field": exc.field, "index": exc.index, "name": exc.sent_name or exc.name}
+        }
+    return error_response(request, exc.status_code, exc.title, exc.detail, errors, headers, members)
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]:

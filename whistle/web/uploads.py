@@ -13,6 +13,7 @@ margin for the form's text fields, answering 413 like Litestar would.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import unicodedata
@@ -23,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from litestar import Request
+from litestar import Request, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -31,7 +32,8 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from whistle.context import Context
 from whistle.errors import ValidationFailed
 from whistle.evidence import store
-from whistle.web.csrf import CSRF_FAILED, CSRF_FIELD, streamed_form_token
+from whistle.i18n import N_
+from whistle.web.csrf import CSRF_FAILED, CSRF_FIELD, STREAMED_FORM_OPT, streamed_form_token
 from whistle.web.inbound import UnsupportedMediaType
 from whistle.web.multipart import (
     PART_END,
@@ -44,13 +46,29 @@ from whistle.web.multipart import (
 # The form's text fields together (a report at its limits stays well under this).
 MAX_FIELDS_BYTES = 256 * 1024
 FILE_FIELD = "files"
-NOT_MULTIPART = "This route takes multipart/form-data."
+NOT_MULTIPART = N_("Alamat ini hanya menerima isi berjenis multipart/form-data.")
 
 
 @dataclass
 class Received:
     fields: dict[str, Any] = field(default_factory=dict)
     files: list[store.SealedFile] = field(default_factory=list)
+    # What was sent, whatever the multipart boundary: every part's name, file name and bytes
+    # in order (an Idempotency-Key's retry must send the same).
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def note_part(self, name: str | None, filename: str | None) -> None:
+        for label in (name or "", "\x00" if filename is None else filename):
+            encoded = label.encode("utf-8", "surrogatepass")
+            self.digest.update(len(encoded).to_bytes(8, "big") + encoded)
+
+    async def hashed(self, pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        size = 0
+        async for piece in pieces:
+            size += len(piece)
+            self.digest.update(piece)
+            yield piece
+        self.digest.update(size.to_bytes(8, "big"))
 
 
 def upload_limit(ctx: Context) -> int:
@@ -110,6 +128,7 @@ async def receive_uploads(
     received = Received()
     field_bytes = 0
     first = True
+    current_name = ""
     try:
         async for event in events:
             if not isinstance(event, Part):
@@ -121,8 +140,10 @@ async def receive_uploads(
                 first = False
                 continue
             first = False
+            received.note_part(event.name, event.filename)
             if event.filename is not None and event.name == FILE_FIELD:
-                pieces = _part_content(events)
+                current_name = event.filename
+                pieces = received.hashed(_part_content(events))
                 if not event.filename:
                     # A file input left empty still sends an empty part.
                     async for _ in pieces:
@@ -134,7 +155,9 @@ async def receive_uploads(
                     )
                 )
                 continue
-            value = await _text(_part_content(events), MAX_FIELDS_BYTES - field_bytes)
+            value = await _text(
+                received.hashed(_part_content(events)), MAX_FIELDS_BYTES - field_bytes
+            )
             field_bytes += len(value.encode())
             if event.name in received.fields:
                 existing = received.fields[event.name]
@@ -152,8 +175,31 @@ async def receive_uploads(
         await _drain(events)
         if isinstance(failure, store.FileRefused):
             failure.fields = received.fields
+            failure.field = FILE_FIELD
+            failure.index = len(received.files)
+            failure.sent_name = store.as_sent(current_name)
         raise
     return received
+
+
+def upload_post(path: str, *, page_form: bool = True, **kwargs: Any) -> Any:
+    """``@post`` for a route whose body ``receive_uploads`` reads: Litestar's body limit off
+    (the evidence settings bound it there) and, for a page's form (``page_form``), the CSRF
+    token checked in the stream rather than by the middleware."""
+    opt = {STREAMED_FORM_OPT: True} if page_form else {}
+    return post(path, request_max_body_size=None, opt=opt, **kwargs)
+
+
+def refused_upload(
+    refusal: store.FileRefused, *, field: str = FILE_FIELD, keep: str | None = None
+) -> dict[str, Any]:
+    """What a page shows again for a refused file: the reason under ``field``, which file,
+    and (``keep``) the text typed in that field of the same form."""
+    shown: dict[str, Any] = {"errors": {field: refusal.reason}, "refused_file": refusal.name}
+    if keep is not None:
+        typed = refusal.fields.get(keep)
+        shown["values"] = {keep: typed if isinstance(typed, str) else ""}
+    return shown
 
 
 async def _urlencoded_fields(ctx: Context, request: Request) -> dict[str, Any]:
