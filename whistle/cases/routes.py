@@ -42,9 +42,13 @@ from whistle.inputs import NO_CONTROL_PATTERN
 from whistle.officers.auth import ACCOUNT_READY, CurrentOfficer, requires_role, start_page
 from whistle.officers.roles import INVESTIGATOR, TRIAGE, RoleHolder, officers_with_role
 from whistle.web import drafts
-from whistle.web.csrf import STREAMED_FORM_OPT
 from whistle.web.forms import FormFailure, redisplay
-from whistle.web.uploads import attachment_headers, receive_uploads
+from whistle.web.uploads import (
+    attachment_headers,
+    receive_uploads,
+    refused_upload,
+    upload_post,
+)
 
 # Inbox filters: unknown words are dropped by InboxFilter (a stale bookmark still opens) and
 # numbers it could not hold refused; what could never be a filter is refused here.
@@ -312,12 +316,7 @@ class CasePages(Controller):
         await service.lift_hold(officer, number)
         return Redirect(path=_case_url(number), status_code=303)
 
-    @post(
-        "/cases/{number:str}/messages",
-        name="officer_case_message",
-        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
-        opt={STREAMED_FORM_OPT: True},
-    )
+    @upload_post("/cases/{number:str}/messages", name="officer_case_message")
     async def message(
         self,
         request: Request,
@@ -354,9 +353,7 @@ class CasePages(Controller):
                 number,
                 record=False,
                 form="message",
-                errors={"message_files": refusal.reason},
-                values={"message": refusal.fields.get("message", "")},
-                refused_file=refusal.name,
+                **refused_upload(refusal, field="message_files", keep="message"),
             )
         except ValidationFailed as failure:
             return await _case_page(
@@ -444,12 +441,7 @@ class CasePages(Controller):
             media_type=download.info.kind.mime,
         )
 
-    @post(
-        "/cases/{number:str}/files",
-        name="officer_case_file_upload",
-        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
-        opt={STREAMED_FORM_OPT: True},
-    )
+    @upload_post("/cases/{number:str}/files", name="officer_case_file_upload")
     async def upload(
         self,
         request: Request,
@@ -481,8 +473,7 @@ class CasePages(Controller):
                 number,
                 record=False,
                 form="files",
-                errors=refusal.errors,
-                refused_file=refusal.name,
+                **refused_upload(refusal),
             )
         except ValidationFailed as failure:
             return await _case_page(

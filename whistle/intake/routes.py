@@ -43,7 +43,7 @@ from whistle.intake.schemas import (
 from whistle.logs import reporter_record
 from whistle.reports.messages import MESSAGE_MAX
 from whistle.settings import Settings
-from whistle.web.csrf import CSRF_FIELD, STREAMED_FORM_OPT
+from whistle.web.csrf import CSRF_FIELD
 from whistle.web.dependencies import session_cookie
 from whistle.web.errors import (
     BUSY_RETRY_SECONDS,
@@ -59,7 +59,12 @@ from whistle.web.security import (
     same_origin_request,
 )
 from whistle.web.templating import csrf_input, format_date_id, shared_page, shared_pages
-from whistle.web.uploads import attachment_headers, receive_uploads
+from whistle.web.uploads import (
+    attachment_headers,
+    receive_uploads,
+    refused_upload,
+    upload_post,
+)
 
 REPORTER_COOKIE = "whistle_reporter"
 # Holds the form's submission token after filing, so the receipt page can show the code again
@@ -322,12 +327,7 @@ class PublicPages(Controller):
             },
         )
 
-    @post(
-        "/report",
-        name="report_submit",
-        request_max_body_size=None,  # bounded in receive_uploads (evidence, or the app limit)
-        opt={STREAMED_FORM_OPT: True},
-    )
+    @upload_post("/report", name="report_submit")
     async def report_submit(
         self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
@@ -524,12 +524,7 @@ class PublicPages(Controller):
             return Redirect(path="/track?expired=true")
         return await _status_page(ctx, report_id, data_key)
 
-    @post(
-        "/track/messages",
-        name="track_message",
-        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
-        opt={STREAMED_FORM_OPT: True},
-    )
+    @upload_post("/track/messages", name="track_message")
     async def track_message(
         self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
@@ -559,15 +554,12 @@ class PublicPages(Controller):
                 ctx, report_id, data_key, typed["body"], received.files
             )
         except evidence.FileRefused as refusal:
-            body = refusal.fields.get("body")
             return await _status_page(
                 ctx,
                 report_id,
                 data_key,
                 form="message",
-                errors={"message_files": refusal.reason},
-                values={"body": body if isinstance(body, str) else ""},
-                refused_file=refusal.name,
+                **refused_upload(refusal, field="message_files", keep="body"),
             )
         except ValidationFailed as failure:
             return await _status_page(
@@ -615,12 +607,7 @@ class PublicPages(Controller):
         await service.give_identity(ctx, report_id, data_key, data.name, data.contact)
         return Redirect(path="/track/report#identitas", status_code=303)
 
-    @post(
-        "/track/report/files",
-        name="track_files",
-        request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
-        opt={STREAMED_FORM_OPT: True},
-    )
+    @upload_post("/track/report/files", name="track_files")
     async def track_files(
         self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
@@ -652,8 +639,7 @@ class PublicPages(Controller):
                 report_id,
                 data_key,
                 form="files",
-                errors=refusal.errors,
-                refused_file=refusal.name,
+                **refused_upload(refusal),
             )
         except ValidationFailed as failure:
             return await _status_page(ctx, report_id, data_key, form="files", errors=failure.errors)
