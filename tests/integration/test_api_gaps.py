@@ -100,7 +100,10 @@ async def test_a_retried_upload_with_its_key_stores_nothing_new(client, ctx):
     assert again.json() == first.json()
     assert (await PendingItem.count(), await PendingChunk.count()) == stored
     listed = (await client.get("/api/v1/report", headers=bearer)).json()["files"]
-    assert [f["name"] for f in listed] == ["catatan.txt"]
+    # One file, listed under the opaque id the upload answered with.
+    assert [(f["id"], f["name"]) for f in listed] == [
+        (f["id"], f["name"]) for f in first.json()["files"]
+    ]
 
     # The same key with other files is a mistake, refused without storing anything.
     other = await _upload(client, keyed, ("lain.txt", b"Isi yang lain.\n"))
@@ -108,9 +111,15 @@ async def test_a_retried_upload_with_its_key_stores_nothing_new(client, ctx):
     assert other.headers["content-type"] == "application/problem+json"
     assert (await PendingItem.count(), await PendingChunk.count()) == stored
 
+    # Nor may the key tie the same file to one of the reporter's messages instead.
+    sent = await client.post("/api/v1/report/messages", json={"body": "Ini."}, headers=bearer)
+    moved = await _upload(client, keyed, ("catatan.txt", NOTE), message_id=sent.json()["id"])
+    assert moved.status_code == 409, moved.text
+    assert await PendingItem.count().where(PendingItem.kind == "attachment") == 1
+
     # Without a key every request stores its files, as before.
     assert (await _upload(client, bearer, ("catatan.txt", NOTE))).status_code == 201
-    assert await PendingItem.count() == stored[0] + 1
+    assert await PendingItem.count().where(PendingItem.kind == "attachment") == 2
 
 
 async def test_an_upload_key_is_kept_only_as_a_keyed_hash(client, ctx):
