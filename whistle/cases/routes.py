@@ -316,7 +316,8 @@ class CasePages(Controller):
         "/cases/{number:str}/messages",
         name="officer_case_message",
         request_max_body_size=None,  # bounded by the evidence settings in receive_uploads
-        opt={STREAMED_FORM_OPT: True},
+        # The page comes back for the form's language buttons (whistle.web.forms).
+        opt={STREAMED_FORM_OPT: True, **case_form("message")},
     )
     async def message(
         self,
