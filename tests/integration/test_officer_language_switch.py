@@ -184,6 +184,23 @@ async def test_a_message_to_the_reporter_switches_language_and_is_not_sent(clien
     assert await _stored() == before
 
 
+async def test_a_switch_of_unknown_length_on_an_upload_route_never_sends(client, ctx):
+    number = await _case_worker(client, ctx)
+    token = await csrf_token(client, f"/officer/cases/{number}")
+    before = await _stored()
+
+    async def body():  # sent in chunks: no Content-Length to bound a peek at the form
+        yield f"message=Halo&_csrf_token={token}&switch_language=en".encode()
+
+    response = await client.post(
+        f"/officer/cases/{number}/messages?lang=en",
+        content=body(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200 and response.url.path == f"/officer/cases/{number}"
+    assert await _stored() == before, "nothing sent to the reporter"
+
+
 async def test_a_refused_case_form_switches_with_its_message_and_text(client, ctx):
     number = await _case_worker(client, ctx)
     token = await csrf_token(client, f"/officer/cases/{number}")

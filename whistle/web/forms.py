@@ -174,14 +174,14 @@ def _switch_requested(request: Request) -> bool:
     if b"lang=" not in request.scope.get("query_string", b""):
         return False
     media_type, _ = request.content_type
-    if media_type != RequestEncodingType.URL_ENCODED:
-        return False
-    if request.route_handler.opt.get(STREAMED_FORM_OPT):
-        # Those routes read their own (large) bodies: peek only at a small form.
-        length = request.content_length
-        limit = request.app.state.ctx.settings.max_request_bytes
-        return length is not None and length <= limit
-    return True
+    return media_type == RequestEncodingType.URL_ENCODED
+
+
+def _too_large_to_peek(request: Request) -> bool:
+    # The upload routes read their own (large) bodies, unbounded by Litestar: peek only at a
+    # form of known, ordinary size.
+    length = request.content_length
+    return length is None or length > request.app.state.ctx.settings.max_request_bytes
 
 
 async def language_switch(request: Request) -> Response[Any] | None:
@@ -215,6 +215,9 @@ async def language_switch(request: Request) -> Response[Any] | None:
     handler = request.route_handler
     if handler.opt.get(OWN_LANGUAGE_SWITCH_OPT):
         return None
+    if handler.opt.get(STREAMED_FORM_OPT) and _too_large_to_peek(request):
+        # Only a language button posts these forms urlencoded to ?lang=: never run the action.
+        return Redirect(path=form_page_path(request), status_code=303)
     form = await request.form()
     if not form.get(SWITCH_FIELD):
         return None
