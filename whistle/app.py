@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request, Router
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
@@ -49,7 +51,7 @@ from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
 from whistle.web.drafts import on_expired_session
 from whistle.web.errors import EXCEPTION_HANDLERS
-from whistle.web.forms import FORM_EXCEPTION_HANDLERS
+from whistle.web.forms import FORM_EXCEPTION_HANDLERS, language_switch
 from whistle.web.inbound import InboundGuard
 from whistle.web.language import set_request_language
 from whistle.web.routes import SiteRoutes
@@ -74,8 +76,10 @@ TEMPLATE_LABELS = {
 }
 
 
-async def _set_language(request: Request) -> None:
+async def _before_handler(request: Request) -> Response[Any] | None:
+    """Every request's language; a form's language button answered without its handler."""
     set_request_language(request)
+    return await language_switch(request)
 
 
 def officer_router() -> Router:
@@ -162,7 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         on_startup=[open_db],
         on_shutdown=[close_db],
-        before_request=_set_language,
+        before_request=_before_handler,
         before_send=[security_headers_hook(settings.development)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # Logging is configured in one place, whistle.logs (by `whistle serve`): Litestar's own

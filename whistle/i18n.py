@@ -44,6 +44,13 @@ def translations(language: str) -> _gettext.NullTranslations:
     return result
 
 
+@cache
+def message_ids() -> frozenset[str]:
+    """Every interface text the English catalog translates: the ids marked with N_ or _."""
+    catalog = getattr(translations("en"), "_catalog", {})
+    return frozenset(key for key in catalog if isinstance(key, str))
+
+
 def gettext(message: str) -> str:
     return translations(current_language.get()).gettext(message)
 

@@ -316,7 +316,10 @@ class CasePages(Controller):
         await service.lift_hold(officer, number)
         return Redirect(path=_case_url(number), status_code=303)
 
-    @upload_post("/cases/{number:str}/messages", name="officer_case_message")
+    # The page comes back for the form's language buttons (whistle.web.forms).
+    @upload_post(
+        "/cases/{number:str}/messages", name="officer_case_message", opt=case_form("message")
+    )
     async def message(
         self,
         request: Request,

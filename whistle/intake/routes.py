@@ -50,7 +50,12 @@ from whistle.web.errors import (
     CSRF_FAILED_DETAIL,
     UNAVAILABLE_RETRY_SECONDS,
 )
-from whistle.web.forms import FORM_EXCEPTION_HANDLERS, FormFailure, redisplay
+from whistle.web.forms import (
+    FORM_EXCEPTION_HANDLERS,
+    OWN_LANGUAGE_SWITCH_OPT,
+    FormFailure,
+    redisplay,
+)
 from whistle.web.language import language_cookie
 from whistle.web.security import (
     NO_CSRF_COOKIE,
@@ -327,7 +332,7 @@ class PublicPages(Controller):
             },
         )
 
-    @upload_post("/report", name="report_submit")
+    @upload_post("/report", name="report_submit", opt={OWN_LANGUAGE_SWITCH_OPT: True})
     async def report_submit(
         self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
@@ -483,7 +488,7 @@ class PublicPages(Controller):
             per_request={"form_token": form_token(ctx.keyring.csrf_secret, TRACK_FORM)},
         )
 
-    @post("/track", name="track_open", opt=NO_CSRF_COOKIE)
+    @post("/track", name="track_open", opt={**NO_CSRF_COOKIE, OWN_LANGUAGE_SWITCH_OPT: True})
     async def track_open(
         self,
         request: Request,

@@ -79,7 +79,7 @@ async def _login_again(request: Request, failure: FormFailure) -> Template:
         None,
         next=safe_next(_text(failure.values, "next"), ""),
         values={"username": _text(failure.values, "username")[:64]},
-        error=next(iter(failure.errors.values())),
+        error=next(iter(failure.errors.values()), None),
         # Sealed; a malformed one simply fails to open after the login.
         draft=_text(failure.values, "draft")[:140_000],
     )
@@ -164,8 +164,10 @@ async def _officer_detail(
 
 
 async def _officer_detail_again(request: Request, failure: FormFailure) -> Template:
-    roles = _roles(failure.values) if "roles" in failure.errors else None
-    email = _text(failure.values, "email")[:320] if "email" in failure.errors else None
+    # The form sent back (refused, or switched to another language) keeps what was typed.
+    sent = request.route_handler.name
+    roles = _roles(failure.values) if sent == "admin_officer_roles" else None
+    email = _text(failure.values, "email")[:320] if sent == "admin_officer_email" else None
     return await _officer_detail(
         request.user,
         request.path_params["officer_id"],
@@ -226,7 +228,7 @@ async def _officer_list(
 
 
 async def _officer_list_again(request: Request, failure: FormFailure) -> Template:
-    error = next(iter(failure.errors.values()))
+    error = next(iter(failure.errors.values()), None)
     return await _officer_list(request.app.state.ctx, request.user, error=error)
 
 

@@ -16,7 +16,6 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.response import Template
@@ -27,13 +26,19 @@ from whistle.i18n import N_
 from whistle.officers.auth import OFFICER_COOKIE
 from whistle.web.csrf import CSRF_FIELD
 from whistle.web.errors import handle_domain_error
-from whistle.web.forms import PageLater, typed_values
+from whistle.web.forms import (
+    REFUSED_FIELD,
+    SWITCH_FIELD,
+    PageLater,
+    form_page_path,
+    typed_values,
+)
 
 DRAFT_FIELD = "draft"
 DRAFT_MINUTES = 30
 # Larger drafts are not kept (the longest officer text field is 20,000 characters).
 MAX_DRAFT_BYTES = 96 * 1024
-_NEVER_KEPT = frozenset({CSRF_FIELD, DRAFT_FIELD, "next"})
+_NEVER_KEPT = frozenset({CSRF_FIELD, DRAFT_FIELD, "next", REFUSED_FIELD, SWITCH_FIELD})
 _SECRET_WORDS = ("password", "passphrase", "code", "secret", "token")
 SESSION_ENDED = N_(
     "Sesi Anda sudah berakhir. Masuk lagi: isian Anda belum disimpan dan akan dikembalikan ke "
@@ -85,16 +90,6 @@ def open_sealed(key: bytes, sealed: str, *, now: float | None = None) -> Draft |
     return Draft.decode(plain) if plain is not None else None
 
 
-def _form_page(request: Request) -> str:
-    """The page the form was on: the browser's same-origin Referer, else the path it was sent
-    to without its last segment (/officer/cases/N/notes -> /officer/cases/N)."""
-    parts = urlsplit(request.headers.get("referer", ""))
-    host = request.headers.get("host", "")
-    if parts.netloc.lower() == host.lower() and parts.path.startswith("/officer/"):
-        return parts.path
-    return request.url.path.rsplit("/", 1)[0] or "/officer"
-
-
 def on_expired_session(request: Request, exc: NotAuthenticated) -> Response[Any]:
     """Exception handler of the /officer router for NotAuthenticated: an officer form sent with
     an expired session gets the login page carrying what was typed; anything else is sent to
@@ -105,7 +100,7 @@ def on_expired_session(request: Request, exc: NotAuthenticated) -> Response[Any]
 
     async def build() -> Response[Any]:
         values = _kept(await typed_values(request))
-        page = _form_page(request)
+        page = form_page_path(request)
         sealed = seal(ctx.keyring.draft_key, Draft(request.url.path, page, values))
         return Template(
             template_name="officer/login.html",

@@ -182,12 +182,14 @@ async def receive_uploads(
     return received
 
 
-def upload_post(path: str, *, page_form: bool = True, **kwargs: Any) -> Any:
+def upload_post(
+    path: str, *, page_form: bool = True, opt: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
     """``@post`` for a route whose body ``receive_uploads`` reads: Litestar's body limit off
     (the evidence settings bound it there) and, for a page's form (``page_form``), the CSRF
-    token checked in the stream rather than by the middleware."""
-    opt = {STREAMED_FORM_OPT: True} if page_form else {}
-    return post(path, request_max_body_size=None, opt=opt, **kwargs)
+    token checked in the stream rather than by the middleware. ``opt`` adds route options."""
+    route_opt = {STREAMED_FORM_OPT: True} if page_form else {}
+    return post(path, request_max_body_size=None, opt={**route_opt, **(opt or {})}, **kwargs)
 
 
 def refused_upload(
