@@ -208,16 +208,21 @@ class _Case:
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
     """The case and its data key unwrapped for ``officer``, or CaseUnreadable (404) when there
     is no such case or they hold no key to it: the same error, after the same queries, so an
-    officer cannot tell a case they may not read from one that does not exist. A typed number
-    is forgiven case, gaps and look-alikes (numbers from before random ones are taken as is)."""
-    with contextlib.suppress(InvalidCaseNumber):
-        case_number = normalise_case_number(case_number)
-    row = await Report.select().where(Report.case_number == case_number).first()
+    officer cannot tell a case they may not read from one that does not exist."""
+    row = await _report_row(case_number)
     report_id = row["id"] if row is not None else _NO_REPORT
     # No key is wrapped for _NO_REPORT: a missing case fails exactly like an unreadable one.
     data_key = await envelope.officer_data_key(report_id, officer.id, officer.private_key)
     assert row is not None  # a missing case has no key: officer_data_key raised above
     return _Case(row, data_key)
+
+
+async def _report_row(case_number: str) -> dict[str, Any] | None:
+    """The report a typed case number names, or None. The number is forgiven case, gaps and
+    look-alikes (numbers from before random ones are taken as is)."""
+    with contextlib.suppress(InvalidCaseNumber):
+        case_number = normalise_case_number(case_number)
+    return await Report.select().where(Report.case_number == case_number).first()
 
 
 def _require_triage(officer: CurrentOfficer) -> None:
@@ -355,9 +360,7 @@ async def _hold(case: _Case) -> HoldItem | None:
 async def purged_case(officer: CurrentOfficer, case_number: str) -> PurgedCase:
     """The metadata left of a purged case, for triage (nobody holds its key any more); any
     other case, or another role, raises CaseUnreadable like a missing case."""
-    with contextlib.suppress(InvalidCaseNumber):
-        case_number = normalise_case_number(case_number)
-    row = await Report.select().where(Report.case_number == case_number).first()
+    row = await _report_row(case_number)
     if row is None or row["purged_at"] is None or not officer.has(TRIAGE):
         raise CaseUnreadable()
     return PurgedCase(
