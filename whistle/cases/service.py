@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Bytea
+
 from whistle import audit, sessions
 from whistle.audit import actions
 from whistle.audit.service import AuditRecord, case_history
@@ -84,7 +86,7 @@ class NoteItem:
 @dataclass(frozen=True)
 class RecusalItem:
     at: datetime
-    officer: str
+    officer: str | None  # never None: a recusal goes with its officer
     reason: str
 
 
@@ -325,10 +327,12 @@ async def open_case(
         ),
         report=report,
         timeline=await _timeline(case),
-        notes=await _notes(case),
+        notes=[NoteItem(*item) for item in await _writings(case, CaseNote, CaseNote.body, NOTE)],
         assignees=assignees,
         holders=holders,
-        recusals=await _recusals(case),
+        recusals=[
+            RecusalItem(*item) for item in await _writings(case, Recusal, Recusal.reason, RECUSAL)
+        ],
         excluded=await _excluded(report),
         is_assigned=is_assigned,
         transitions=workflow.allowed(row["status"], officer.roles, assigned=is_assigned),
@@ -424,34 +428,19 @@ async def _timeline(case: _Case) -> list[TimelineItem]:
     ]
 
 
-async def _notes(case: _Case) -> list[NoteItem]:
-    """The internal notes, decrypted, oldest first."""
-    notes = (
-        await CaseNote.select(
-            CaseNote.at, CaseNote.officer.display_name.as_alias("officer_name"), CaseNote.body
+async def _writings(
+    case: _Case, table: type[CaseNote] | type[Recusal], text: Bytea, purpose: str
+) -> list[tuple[datetime, str | None, str]]:
+    """What officers wrote on the case in ``table`` (notes, recusals): when, who (by display
+    name) and the ``text`` column decrypted as ``purpose``, oldest first."""
+    rows = (
+        await table.select(
+            table.at, table.officer.display_name.as_alias("officer_name"), text.as_alias("text")
         )
-        .where(CaseNote.report == case.id)
-        .order_by(CaseNote.id)
+        .where(table.report == case.id)
+        .order_by(table.id)
     )
-    return [
-        NoteItem(note["at"], note["officer_name"], case.open(note["body"], NOTE) or "")
-        for note in notes
-    ]
-
-
-async def _recusals(case: _Case) -> list[RecusalItem]:
-    """The declared conflicts of interest, reasons decrypted, oldest first."""
-    recusals = (
-        await Recusal.select(
-            Recusal.at, Recusal.officer.display_name.as_alias("officer_name"), Recusal.reason
-        )
-        .where(Recusal.report == case.id)
-        .order_by(Recusal.id)
-    )
-    return [
-        RecusalItem(item["at"], item["officer_name"], case.open(item["reason"], RECUSAL) or "")
-        for item in recusals
-    ]
+    return [(row["at"], row["officer_name"], case.open(row["text"], purpose) or "") for row in rows]
 
 
 async def _excluded(report: ReportInput) -> list[Person]:
