@@ -52,9 +52,9 @@ from whistle.reports.content import ReportInput
 from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, REFERRAL_DETAIL, STATUS_REASON
 
 NOTE_MAX = 5000
-RECUSAL_REASON_MAX = 2000
-HOLD_REASON_MAX = 2000
-REVEAL_REASON_MAX = 2000
+# One limit for the reasons of a recusal, a legal hold and a reveal request (one message says it).
+REASON_MAX = 2000
+RECUSAL_REASON_MAX = HOLD_REASON_MAX = REVEAL_REASON_MAX = REASON_MAX
 # The id looked up for a case number that matches nothing: no key is ever wrapped for it.
 _NO_REPORT = uuid.UUID(int=0)
 
@@ -633,6 +633,17 @@ async def add_note(officer: CurrentOfficer, case_number: str, body: str | None) 
 # --- assignment and access -----------------------------------------------------------------
 
 
+def _required_reason(text: str | None, field: str, missing: str) -> str:
+    """A written reason as it will be sealed, or ValidationFailed naming ``field``: ``missing``
+    when there is none, or too long."""
+    reason = clean_text(text)
+    if not reason:
+        raise ValidationFailed({field: missing})
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed({field: N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")})
+    return reason
+
+
 def _officer_id(value: Any) -> int:
     text = str(value or "").strip()
     if not text.isdigit():
@@ -750,13 +761,7 @@ async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id:
 async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) -> None:
     """Declare a conflict of interest: the reason is kept encrypted, and the officer's key and
     assignment go in the same transaction. From then on they can never be assigned or granted."""
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"recusal_reason": N_("Tuliskan alasan konflik kepentingan.")})
-    if len(reason) > RECUSAL_REASON_MAX:
-        raise ValidationFailed(
-            {"recusal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(reason, "recusal_reason", N_("Tuliskan alasan konflik kepentingan."))
     async with db.transaction():
         case = await _case(officer, case_number)
         unassigned = await _is_assigned(case.id, officer.id)
@@ -788,13 +793,7 @@ async def set_hold(officer: CurrentOfficer, case_number: str, reason: str | None
     is lifted. The reason is encrypted under the case key; the audit entry says only that it
     was set."""
     _require_triage(officer)
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"hold_reason": N_("Tuliskan alasan penahanan hukum.")})
-    if len(reason) > HOLD_REASON_MAX:
-        raise ValidationFailed(
-            {"hold_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(reason, "hold_reason", N_("Tuliskan alasan penahanan hukum."))
     now = datetime.now(UTC)
     async with db.transaction():
         case = await _case(officer, case_number)
@@ -956,13 +955,9 @@ async def request_identity_reveal(
     """Ask to reveal the reporter's identity (triage, holding the key), with a written reason
     kept encrypted; a different triage officer must approve it. The audit records the fact."""
     _require_triage(officer)
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"reveal_reason": N_("Tuliskan alasan membuka identitas pelapor.")})
-    if len(reason) > REVEAL_REASON_MAX:
-        raise ValidationFailed(
-            {"reveal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(
+        reason, "reveal_reason", N_("Tuliskan alasan membuka identitas pelapor.")
+    )
     async with db.transaction():
         case = await _case(officer, case_number)
         if not await ReporterIdentity.exists().where(ReporterIdentity.report == case.id):
