@@ -13,8 +13,17 @@ from tests.support.officers import logged_in, make_officer
 from whistle.audit import actions
 from whistle.cases import service
 from whistle.crypto import DecryptionError, associated_data, unseal
-from whistle.db.tables import AuditEntry, CaseAssignment, Officer, Recusal, Report, ReportKey
-from whistle.errors import Conflict, PermissionDenied
+from whistle.db.tables import (
+    AuditEntry,
+    CaseAssignment,
+    IdentityReveal,
+    LegalHold,
+    Officer,
+    Recusal,
+    Report,
+    ReportKey,
+)
+from whistle.errors import Conflict, PermissionDenied, ValidationFailed
 from whistle.reports import envelope
 from whistle.reports.envelope import HOLDER_OFFICER, key_purpose
 
@@ -133,6 +142,29 @@ async def test_recusing_needs_a_reason_and_changes_nothing_without_one(client, c
     assert "Tuliskan alasan konflik kepentingan." in response.text
     assert await Recusal.count() == 0
     assert tina_id in await _wrap_holders(number)
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "missing"),
+    [
+        ("recuse", "recusal_reason", "Tuliskan alasan konflik kepentingan."),
+        ("set_hold", "hold_reason", "Tuliskan alasan penahanan hukum."),
+        ("request_identity_reveal", "reveal_reason", "Tuliskan alasan membuka identitas pelapor."),
+    ],
+)
+async def test_a_written_reason_is_required_and_bounded(ctx, action, field, missing):
+    await make_officer(ctx, "tina", ["triage"])
+    number, _ = await file_report(ctx)
+    tina = await as_officer(ctx, "tina")
+    before = await snapshot(number)
+    too_long = "Alasan terlalu panjang (paling banyak 2.000 huruf)."
+    for reason, message in (("  ", missing), (None, missing), ("x" * 2001, too_long)):
+        with pytest.raises(ValidationFailed) as refused:
+            await getattr(service, action)(tina, number, reason)
+        assert refused.value.errors == {field: message}
+    assert await snapshot(number) == before
+    assert await Recusal.count() == 0
+    assert await LegalHold.count() == 0 and await IdentityReveal.count() == 0
 
 
 async def test_an_investigator_sees_only_assigned_cases(client, ctx):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import fresh_env, whistle
+from tests.support.cli import add_officer, fresh_env, passphrase_file, whistle
 from whistle.crypto.keyring import REQUIRED_FILES
 
 PASSPHRASE = "a very long office passphrase"
@@ -35,9 +35,9 @@ def test_every_command_has_help(cli_env):
 
 
 def test_init_creates_private_key_files_once_and_never_overwrites(cli_env, tmp_path):
-    passphrase_file = tmp_path / "passphrase"
-    passphrase_file.write_text(PASSPHRASE + "\n")
-    first = whistle("init", "--passphrase-file", str(passphrase_file), env=cli_env)
+    first = whistle(
+        "init", "--passphrase-file", str(passphrase_file(tmp_path, PASSPHRASE)), env=cli_env
+    )
     assert first.returncode == 0, first.stderr
     keys = tmp_path / "keys"
     names = sorted(path.name for path in keys.iterdir())
@@ -66,48 +66,28 @@ def test_migrate_then_officer_add_non_interactively(cli_env, tmp_path):
     assert "applied" in migrated.stdout
     assert "up to date" in whistle("migrate", env=cli_env).stdout
     # Triage opens report content: the office passphrase stands as the second person.
-    passphrase = tmp_path / "passphrase"
-    passphrase.write_text(PASSPHRASE + "\n")
+    passphrase = passphrase_file(tmp_path, PASSPHRASE)
 
-    added = whistle(
-        "officer",
-        "add",
+    added = add_officer(
         "siti",
-        "--role",
         "triage",
-        "--password-stdin",
-        "--passphrase-file",
-        str(passphrase),
+        password="a long and unusual passphrase 42\n",
+        passphrase=passphrase,
         env=cli_env,
-        stdin="a long and unusual passphrase 42\n",
     )
     assert added.returncode == 0, added.stderr
     assert "unusual passphrase" not in added.stdout + added.stderr
-    weak = whistle(
-        "officer",
-        "add",
-        "budi",
-        "--role",
-        "triage",
-        "--password-stdin",
-        "--passphrase-file",
-        str(passphrase),
-        env=cli_env,
-        stdin="password123\n",
+    weak = add_officer(
+        "budi", "triage", password="password123\n", passphrase=passphrase, env=cli_env
     )
     assert weak.returncode != 0
     assert "at least 12 characters" in weak.stderr
-    duplicate = whistle(
-        "officer",
-        "add",
+    duplicate = add_officer(
         "siti",
-        "--role",
         "triage",
-        "--password-stdin",
-        "--passphrase-file",
-        str(passphrase),
+        password="another long passphrase 77\n",
+        passphrase=passphrase,
         env=cli_env,
-        stdin="another long passphrase 77\n",
     )
     assert duplicate.returncode != 0
     assert "already taken" in duplicate.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cli import PASSPHRASE
-from tests.support.cli import fresh_env, whistle
+from tests.support.cli import add_officer, fresh_env, passphrase_file, whistle
 from tests.support.postgres import free_port
 
 PASSWORD = "a long and unusual passphrase 42\n"
@@ -81,20 +81,8 @@ def test_sqlite_directory_unusable(initialised, tmp_path):
 
 
 def test_wrong_passphrase(migrated, tmp_path: Path):
-    passphrase = tmp_path / "passphrase"
-    passphrase.write_text(PASSPHRASE + "\n")
-    added = whistle(
-        "officer",
-        "add",
-        "siti",
-        "--role",
-        "triage",
-        "--password-stdin",
-        "--passphrase-file",
-        str(passphrase),
-        env=migrated,
-        stdin=PASSWORD,
-    )
+    passphrase = passphrase_file(tmp_path, PASSPHRASE)
+    added = add_officer("siti", "triage", password=PASSWORD, passphrase=passphrase, env=migrated)
     assert added.returncode == 0, added.stderr
     result = whistle(
         "keys",
@@ -125,15 +113,13 @@ def test_adding_a_content_role_needs_the_office_passphrase(migrated, tmp_path: P
     # $WHISTLE_OFFICE_PASSPHRASE does not stand in: the passphrase is given on purpose, as a file.
     env = {**migrated, "WHISTLE_OFFICE_PASSPHRASE": PASSPHRASE}
     assert_one_sentence(whistle(*command, env=env, stdin=PASSWORD), "second person")
-    wrong = tmp_path / "wrong"
-    wrong.write_text("not the office passphrase\n")
-    refused = whistle(*command, "--passphrase-file", str(wrong), env=migrated, stdin=PASSWORD)
+    wrong = passphrase_file(tmp_path, "not the office passphrase", name="wrong")
+    refused = add_officer("siti", role, password=PASSWORD, passphrase=wrong, env=migrated)
     assert_one_sentence(refused, "wrong passphrase")
     assert "siti" not in whistle("officer", "list", env=migrated).stdout
 
-    right = tmp_path / "right"
-    right.write_text(PASSPHRASE + "\n")
-    added = whistle(*command, "--passphrase-file", str(right), env=migrated, stdin=PASSWORD)
+    right = passphrase_file(tmp_path, PASSPHRASE, name="right")
+    added = add_officer("siti", role, password=PASSWORD, passphrase=right, env=migrated)
     assert added.returncode == 0, added.stderr
     assert f"siti\t{role}\tactive" in whistle("officer", "list", env=migrated).stdout
     # Roles that open no report content need no second person.

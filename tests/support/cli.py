@@ -30,3 +30,29 @@ def fresh_env(directory: Path) -> dict[str, str]:
         "WHISTLE_ARGON2_ITERATIONS": "1",
         "WHISTLE_DEVELOPMENT": "true",  # cheap Argon2 is a development setting
     }
+
+
+def passphrase_file(directory: Path, passphrase: str, name: str = "passphrase") -> Path:
+    """The office passphrase in a file, as `--passphrase-file` reads it."""
+    path = directory / name
+    path.write_text(passphrase + "\n")
+    return path
+
+
+def add_officer(
+    username: str, role: str, *, password: str, passphrase: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`whistle officer add` without a terminal: the password on stdin, the office passphrase
+    (the second person a content role needs) from the file ``passphrase``."""
+    return whistle(
+        "officer",
+        "add",
+        username,
+        "--role",
+        role,
+        "--password-stdin",
+        "--passphrase-file",
+        str(passphrase),
+        env=env,
+        stdin=password,
+    )

@@ -813,6 +813,47 @@ def test_pdf_scripts_nested_inside_annotations_are_removed() -> None:
     assert refusals.JAVASCRIPT in result.removed
 
 
+def test_pdf_every_scrubbed_key_goes_wherever_it_sits() -> None:
+    Name = pikepdf.Name
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    script = pikepdf.Dictionary(S=Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    pdf.Root.AA = pikepdf.Dictionary(WC=script)
+    pdf.Root.PieceInfo = pikepdf.Dictionary(Editor=pikepdf.String("catalogue-piece"))
+    pdf.Root.SpiderInfo = pikepdf.Dictionary(V=pikepdf.String("spider-info"))
+    pdf.Root.Names = pikepdf.Dictionary(
+        JavaScript=pikepdf.Dictionary(Names=[pikepdf.String("x"), pdf.make_indirect(script)])
+    )
+    page = pdf.pages[0].obj
+    page.PieceInfo = pikepdf.Dictionary(Editor=pikepdf.String("page-piece"))
+    page.AA = pikepdf.Dictionary(O=pikepdf.Dictionary(S=Name.Named, N=Name.NextPage))
+    attachment = pikepdf.Dictionary(
+        Type=Name.Annot,
+        Subtype=Name.FileAttachment,
+        Rect=[0, 0, 10, 10],
+        FS=pikepdf.Dictionary(Type=Name.Filespec, F=pikepdf.String("kontak-siti.txt")),
+    )
+    page.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(attachment)]))
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    for marker in (b"catalogue-piece", b"spider-info", b"page-piece", b"kontak-siti", b"alert"):
+        assert marker in out.getvalue()
+
+    result = clean(files.PDF, out.getvalue())
+
+    for marker in (b"catalogue-piece", b"spider-info", b"page-piece", b"kontak-siti", b"alert"):
+        assert marker not in result.data
+    with pikepdf.open(io.BytesIO(result.data)) as cleaned:
+        for key in ("/AA", "/PieceInfo", "/SpiderInfo"):
+            assert key not in cleaned.Root
+        assert "/JavaScript" not in cleaned.Root.Names
+        assert "/PieceInfo" not in cleaned.pages[0].obj and "/AA" not in cleaned.pages[0].obj
+        assert "/FS" not in cleaned.pages[0].obj.Annots[0]
+    assert {
+        refusals.OTHER_PROPERTIES, refusals.JAVASCRIPT, refusals.EMBEDDED_FILES,
+    } <= set(result.removed)  # fmt: skip
+
+
 def test_phone_photo_with_a_second_picture_keeps_only_the_first() -> None:
     # Phones write MPO: a JPEG followed by more pictures (previews, depth maps) with own EXIF.
     out = io.BytesIO()

@@ -60,6 +60,16 @@ def test_secret_is_sealed_to_the_officer_and_bound_to_their_id():
         totp.unseal_secret(generate_keypair()[0], 7, sealed)
 
 
+def test_open_secret_is_none_when_there_is_none_or_it_no_longer_opens():
+    private_key, public_key = generate_keypair()
+    secret = totp.new_secret()
+    sealed = totp.seal_secret(public_key, 7, secret)
+    assert totp.open_secret(private_key, 7, sealed) == secret
+    assert totp.open_secret(private_key, 7, None) is None
+    assert totp.open_secret(private_key, 8, sealed) is None
+    assert totp.open_secret(generate_keypair()[0], 7, sealed) is None  # a key pair since reset
+
+
 def test_enrolment_text_uri_and_qr():
     secret = totp.new_secret()
     text = totp.base32_secret(secret)

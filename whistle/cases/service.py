@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Bytea
+
 from whistle import audit, sessions
 from whistle.audit import actions
 from whistle.audit.service import AuditRecord, case_history
@@ -50,9 +52,9 @@ from whistle.reports.content import ReportInput
 from whistle.reports.envelope import NOTE, PUBLIC_NOTE, RECUSAL, REFERRAL_DETAIL, STATUS_REASON
 
 NOTE_MAX = 5000
-RECUSAL_REASON_MAX = 2000
-HOLD_REASON_MAX = 2000
-REVEAL_REASON_MAX = 2000
+# One limit for the reasons of a recusal, a legal hold and a reveal request (one message says it).
+REASON_MAX = 2000
+RECUSAL_REASON_MAX = HOLD_REASON_MAX = REVEAL_REASON_MAX = REASON_MAX
 # The id looked up for a case number that matches nothing: no key is ever wrapped for it.
 _NO_REPORT = uuid.UUID(int=0)
 
@@ -84,7 +86,7 @@ class NoteItem:
 @dataclass(frozen=True)
 class RecusalItem:
     at: datetime
-    officer: str
+    officer: str | None  # never None: a recusal goes with its officer
     reason: str
 
 
@@ -208,16 +210,21 @@ class _Case:
 async def _case(officer: CurrentOfficer, case_number: str) -> _Case:
     """The case and its data key unwrapped for ``officer``, or CaseUnreadable (404) when there
     is no such case or they hold no key to it: the same error, after the same queries, so an
-    officer cannot tell a case they may not read from one that does not exist. A typed number
-    is forgiven case, gaps and look-alikes (numbers from before random ones are taken as is)."""
-    with contextlib.suppress(InvalidCaseNumber):
-        case_number = normalise_case_number(case_number)
-    row = await Report.select().where(Report.case_number == case_number).first()
+    officer cannot tell a case they may not read from one that does not exist."""
+    row = await _report_row(case_number)
     report_id = row["id"] if row is not None else _NO_REPORT
     # No key is wrapped for _NO_REPORT: a missing case fails exactly like an unreadable one.
     data_key = await envelope.officer_data_key(report_id, officer.id, officer.private_key)
     assert row is not None  # a missing case has no key: officer_data_key raised above
     return _Case(row, data_key)
+
+
+async def _report_row(case_number: str) -> dict[str, Any] | None:
+    """The report a typed case number names, or None. The number is forgiven case, gaps and
+    look-alikes (numbers from before random ones are taken as is)."""
+    with contextlib.suppress(InvalidCaseNumber):
+        case_number = normalise_case_number(case_number)
+    return await Report.select().where(Report.case_number == case_number).first()
 
 
 def _require_triage(officer: CurrentOfficer) -> None:
@@ -320,10 +327,12 @@ async def open_case(
         ),
         report=report,
         timeline=await _timeline(case),
-        notes=await _notes(case),
+        notes=[NoteItem(*item) for item in await _writings(case, CaseNote, CaseNote.body, NOTE)],
         assignees=assignees,
         holders=holders,
-        recusals=await _recusals(case),
+        recusals=[
+            RecusalItem(*item) for item in await _writings(case, Recusal, Recusal.reason, RECUSAL)
+        ],
         excluded=await _excluded(report),
         is_assigned=is_assigned,
         transitions=workflow.allowed(row["status"], officer.roles, assigned=is_assigned),
@@ -355,9 +364,7 @@ async def _hold(case: _Case) -> HoldItem | None:
 async def purged_case(officer: CurrentOfficer, case_number: str) -> PurgedCase:
     """The metadata left of a purged case, for triage (nobody holds its key any more); any
     other case, or another role, raises CaseUnreadable like a missing case."""
-    with contextlib.suppress(InvalidCaseNumber):
-        case_number = normalise_case_number(case_number)
-    row = await Report.select().where(Report.case_number == case_number).first()
+    row = await _report_row(case_number)
     if row is None or row["purged_at"] is None or not officer.has(TRIAGE):
         raise CaseUnreadable()
     return PurgedCase(
@@ -421,34 +428,19 @@ async def _timeline(case: _Case) -> list[TimelineItem]:
     ]
 
 
-async def _notes(case: _Case) -> list[NoteItem]:
-    """The internal notes, decrypted, oldest first."""
-    notes = (
-        await CaseNote.select(
-            CaseNote.at, CaseNote.officer.display_name.as_alias("officer_name"), CaseNote.body
+async def _writings(
+    case: _Case, table: type[CaseNote] | type[Recusal], text: Bytea, purpose: str
+) -> list[tuple[datetime, str | None, str]]:
+    """What officers wrote on the case in ``table`` (notes, recusals): when, who (by display
+    name) and the ``text`` column decrypted as ``purpose``, oldest first."""
+    rows = (
+        await table.select(
+            table.at, table.officer.display_name.as_alias("officer_name"), text.as_alias("text")
         )
-        .where(CaseNote.report == case.id)
-        .order_by(CaseNote.id)
+        .where(table.report == case.id)
+        .order_by(table.id)
     )
-    return [
-        NoteItem(note["at"], note["officer_name"], case.open(note["body"], NOTE) or "")
-        for note in notes
-    ]
-
-
-async def _recusals(case: _Case) -> list[RecusalItem]:
-    """The declared conflicts of interest, reasons decrypted, oldest first."""
-    recusals = (
-        await Recusal.select(
-            Recusal.at, Recusal.officer.display_name.as_alias("officer_name"), Recusal.reason
-        )
-        .where(Recusal.report == case.id)
-        .order_by(Recusal.id)
-    )
-    return [
-        RecusalItem(item["at"], item["officer_name"], case.open(item["reason"], RECUSAL) or "")
-        for item in recusals
-    ]
+    return [(row["at"], row["officer_name"], case.open(row["text"], purpose) or "") for row in rows]
 
 
 async def _excluded(report: ReportInput) -> list[Person]:
@@ -641,6 +633,17 @@ async def add_note(officer: CurrentOfficer, case_number: str, body: str | None) 
 # --- assignment and access -----------------------------------------------------------------
 
 
+def _required_reason(text: str | None, field: str, missing: str) -> str:
+    """A written reason as it will be sealed, or ValidationFailed naming ``field``: ``missing``
+    when there is none, or too long."""
+    reason = clean_text(text)
+    if not reason:
+        raise ValidationFailed({field: missing})
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed({field: N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")})
+    return reason
+
+
 def _officer_id(value: Any) -> int:
     text = str(value or "").strip()
     if not text.isdigit():
@@ -758,13 +761,7 @@ async def revoke_access(officer: CurrentOfficer, case_number: str, colleague_id:
 async def recuse(officer: CurrentOfficer, case_number: str, reason: str | None) -> None:
     """Declare a conflict of interest: the reason is kept encrypted, and the officer's key and
     assignment go in the same transaction. From then on they can never be assigned or granted."""
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"recusal_reason": N_("Tuliskan alasan konflik kepentingan.")})
-    if len(reason) > RECUSAL_REASON_MAX:
-        raise ValidationFailed(
-            {"recusal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(reason, "recusal_reason", N_("Tuliskan alasan konflik kepentingan."))
     async with db.transaction():
         case = await _case(officer, case_number)
         unassigned = await _is_assigned(case.id, officer.id)
@@ -796,13 +793,7 @@ async def set_hold(officer: CurrentOfficer, case_number: str, reason: str | None
     is lifted. The reason is encrypted under the case key; the audit entry says only that it
     was set."""
     _require_triage(officer)
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"hold_reason": N_("Tuliskan alasan penahanan hukum.")})
-    if len(reason) > HOLD_REASON_MAX:
-        raise ValidationFailed(
-            {"hold_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(reason, "hold_reason", N_("Tuliskan alasan penahanan hukum."))
     now = datetime.now(UTC)
     async with db.transaction():
         case = await _case(officer, case_number)
@@ -964,13 +955,9 @@ async def request_identity_reveal(
     """Ask to reveal the reporter's identity (triage, holding the key), with a written reason
     kept encrypted; a different triage officer must approve it. The audit records the fact."""
     _require_triage(officer)
-    reason = clean_text(reason)
-    if not reason:
-        raise ValidationFailed({"reveal_reason": N_("Tuliskan alasan membuka identitas pelapor.")})
-    if len(reason) > REVEAL_REASON_MAX:
-        raise ValidationFailed(
-            {"reveal_reason": N_("Alasan terlalu panjang (paling banyak 2.000 huruf).")}
-        )
+    reason = _required_reason(
+        reason, "reveal_reason", N_("Tuliskan alasan membuka identitas pelapor.")
+    )
     async with db.transaction():
         case = await _case(officer, case_number)
         if not await ReporterIdentity.exists().where(ReporterIdentity.report == case.id):

@@ -30,6 +30,13 @@ _INFO_LABELS = {
 # Far deeper than any real document nests dictionaries; a crafted one is refused, not recursed.
 _MAX_NESTING = 100
 _SCRIPT_ACTIONS = ("/JavaScript", "/Launch", "/ImportData", "/SubmitForm")
+# Keys removed from any dictionary or stream they sit in, each with the label it is reported as.
+_SCRUBBED_KEYS = (
+    (Name.Metadata, refusals.XMP),
+    (Name.PieceInfo, refusals.OTHER_PROPERTIES),
+    (Name.JS, refusals.JAVASCRIPT),
+    (Name.AA, refusals.JAVASCRIPT),
+)
 
 
 def clean_pdf(data: bytes) -> tuple[bytes, tuple[str, ...]]:
@@ -74,23 +81,13 @@ def _strip(pdf: Pdf) -> set[str]:
         removed.add(refusals.DOCUMENT_ID)
     root = pdf.Root
     for key in ("/PieceInfo", "/SpiderInfo"):
-        if key in root:
-            del root[key]
-            removed.add(refusals.OTHER_PROPERTIES)
-    if Name.AA in root:
-        del root.AA
-        removed.add(refusals.JAVASCRIPT)
+        _drop(root, key, refusals.OTHER_PROPERTIES, removed)
+    _drop(root, Name.AA, refusals.JAVASCRIPT, removed)
     if Name.OpenAction in root and _is_script(root.OpenAction):
-        del root.OpenAction
-        removed.add(refusals.JAVASCRIPT)
+        _drop(root, Name.OpenAction, refusals.JAVASCRIPT, removed)
     if Name.Names in root and isinstance(root.Names, Dictionary):
-        names = root.Names
-        if Name.JavaScript in names:
-            del names.JavaScript
-            removed.add(refusals.JAVASCRIPT)
-        if Name.EmbeddedFiles in names:
-            del names.EmbeddedFiles
-            removed.add(refusals.EMBEDDED_FILES)
+        _drop(root.Names, Name.JavaScript, refusals.JAVASCRIPT, removed)
+        _drop(root.Names, Name.EmbeddedFiles, refusals.EMBEDDED_FILES, removed)
     # XMP can sit on the catalogue, pages, images and fonts; scripts and attached files can sit
     # on any action or annotation, often as dictionaries nested directly inside another object:
     # every indirect object is visited once, with the direct objects inside it.
@@ -116,27 +113,23 @@ def _scrub_tree(obj: object, removed: set[str], depth: int) -> None:
 
 
 def _scrub(obj: Dictionary | pikepdf.Stream, removed: set[str]) -> None:
-    if Name.Metadata in obj:
-        del obj.Metadata
-        removed.add(refusals.XMP)
-    if Name.PieceInfo in obj:
-        del obj.PieceInfo
-        removed.add(refusals.OTHER_PROPERTIES)
-    if Name.JS in obj:
-        del obj.JS
-        removed.add(refusals.JAVASCRIPT)
-    if Name.AA in obj:
-        del obj.AA
-        removed.add(refusals.JAVASCRIPT)
+    for key, label in _SCRUBBED_KEYS:
+        _drop(obj, key, label, removed)
     if obj.get(Name.S) in _SCRIPT_ACTIONS:
         obj.S = Name("/Named")  # a do-nothing action keeps the annotation valid
         obj.N = Name.FirstPage
         removed.add(refusals.JAVASCRIPT)
-    if obj.get(Name.Subtype) == Name.FileAttachment and Name.FS in obj:
-        del obj.FS
-        removed.add(refusals.EMBEDDED_FILES)
+    if obj.get(Name.Subtype) == Name.FileAttachment:
+        _drop(obj, Name.FS, refusals.EMBEDDED_FILES, removed)
     if obj.get(Name.Type) == Name.EmbeddedFile:
         removed.add(refusals.EMBEDDED_FILES)
+
+
+def _drop(obj: pikepdf.Object, key: Name | str, label: str, removed: set[str]) -> None:
+    """Delete ``key`` from ``obj`` when it is there, noting ``label`` among what was removed."""
+    if key in obj:
+        del obj[key]
+        removed.add(label)
 
 
 def _is_script(action: object) -> bool:

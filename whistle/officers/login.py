@@ -198,10 +198,7 @@ async def authenticate(
     step = None
     used_recovery_code = False
     if row.totp_secret_sealed is not None:
-        try:
-            secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
-        except DecryptionError:
-            secret = None
+        secret = totp.open_secret(private_key, row.id, row.totp_secret_sealed)
         step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
         if step is None:
             # A one-time recovery code may stand in for the TOTP code.

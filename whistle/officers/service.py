@@ -353,12 +353,8 @@ async def totp_enrolment(
         row = await officer_by_id(officer_id)
         if row.totp_secret_sealed is not None:
             raise Conflict(N_("Verifikasi dua langkah sudah aktif."))
-        secret = None
-        if row.totp_pending_sealed is not None and not renew:
-            try:
-                secret = totp.unseal_secret(private_key, row.id, row.totp_pending_sealed)
-            except DecryptionError:
-                secret = None  # sealed to a key pair replaced by a reset: start again
+        # None as well when sealed to a key pair replaced by a reset: start again.
+        secret = None if renew else totp.open_secret(private_key, row.id, row.totp_pending_sealed)
         if secret is None:
             secret = totp.new_secret()
             await Officer.update(
@@ -377,12 +373,7 @@ async def confirm_totp(ctx: Context, officer_id: int, private_key: bytes, code: 
         row = await officer_by_id(officer_id)
         if row.totp_secret_sealed is not None:
             raise Conflict(N_("Verifikasi dua langkah sudah aktif."))
-        secret = None
-        if row.totp_pending_sealed is not None:
-            try:
-                secret = totp.unseal_secret(private_key, row.id, row.totp_pending_sealed)
-            except DecryptionError:
-                secret = None
+        secret = totp.open_secret(private_key, row.id, row.totp_pending_sealed)
         step = totp.matching_step(secret, code, last_step=None) if secret else None
         if step is None:
             raise ValidationFailed(
@@ -412,12 +403,7 @@ async def _recheck_password_and_code(ctx: Context, row: Officer, password: str, 
     if private_key is None:
         raise ValidationFailed({"password": N_("Kata sandi salah.")})
     await throttle.clear(ctx, row.username)
-    secret = None
-    if row.totp_secret_sealed is not None:
-        try:
-            secret = totp.unseal_secret(private_key, row.id, row.totp_secret_sealed)
-        except DecryptionError:
-            secret = None
+    secret = totp.open_secret(private_key, row.id, row.totp_secret_sealed)
     step = totp.matching_step(secret, code, last_step=row.totp_last_step) if secret else None
     if step is None:
         raise ValidationFailed({"code": N_("Kode verifikasi salah.")})

@@ -18,7 +18,7 @@ import segno
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
-from whistle.crypto import seal, unseal
+from whistle.crypto import DecryptionError, seal, unseal
 
 DIGITS = 6
 TIME_STEP = 30
@@ -44,6 +44,17 @@ def seal_secret(public_key: bytes, officer_id: int, secret: bytes) -> bytes:
 def unseal_secret(private_key: bytes, officer_id: int, sealed: bytes) -> bytes:
     """Open a sealed TOTP secret with the officer's unlocked private key (DecryptionError)."""
     return unseal(private_key, sealed, _context(officer_id))
+
+
+def open_secret(private_key: bytes, officer_id: int, sealed: bytes | None) -> bytes | None:
+    """The sealed TOTP secret opened, or None when there is none or it no longer opens (sealed
+    to a key pair that a reset replaced): either way no code can match it."""
+    if sealed is None:
+        return None
+    try:
+        return unseal_secret(private_key, officer_id, sealed)
+    except DecryptionError:
+        return None
 
 
 def base32_secret(secret: bytes) -> str:
