@@ -206,7 +206,8 @@ class PersistentSQLiteEngine(SQLiteEngine):
                     # No busy wait: the event loop's thread asks, and must not block.
                     self._watch = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
                     self._watch.execute("PRAGMA query_only = 1")
-                (version,) = self._watch.execute("PRAGMA data_version").fetchone()
+                # Read to the end, so no read transaction stays open to hold back checkpoints.
+                [(version,)] = self._watch.execute("PRAGMA data_version").fetchall()
             except sqlite3.Error:
                 return None
         return self._watch_id, version
