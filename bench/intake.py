@@ -30,12 +30,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.server import ENGINES, migrated, on_each_engine
 from tests.support.forms import VALID_REPORT
-from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
 from whistle.crypto import Argon2Params, add_receipt_params, argon2id, init_keys
-from whistle.db import engine as db
-from whistle.db.migrations import migrate
 from whistle.settings import Settings
 
 GOAL = 0.9
@@ -86,11 +84,7 @@ async def load(
 
 
 async def measure(settings: Settings, args: argparse.Namespace, label: str, log: Path) -> None:
-    engine = await db.open_database(settings)
-    try:
-        await migrate()
-    finally:
-        await db.close_database(engine)
+    await migrated(settings)
     served = Settings.from_env(
         {
             "WHISTLE_DEVELOPMENT": "true",
@@ -180,7 +174,7 @@ async def main() -> None:
     parser.add_argument(
         "--queue", type=int, default=Settings().kdf_queue, help="WHISTLE_KDF_QUEUE of the server"
     )
-    parser.add_argument("--engine", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--engine", choices=ENGINES, default="both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
         root = Path(tmp)
@@ -197,25 +191,12 @@ async def main() -> None:
             f"Argon2id m={params.memory_kib} KiB t={params.iterations}; goal at least {GOAL} x "
             "the bare rate, no failure but 503 with Retry-After"
         )
-        if args.engine in ("both", "sqlite"):
-            sqlite_url = f"sqlite:///{root / 'bench.db'}"
-            await measure(base.with_changes(database_url=sqlite_url), args, "SQLite", root / "s")
-        if args.engine in ("both", "postgres"):
-            cluster = PostgresCluster.start()
-            try:
-                import asyncpg
-
-                admin = await asyncpg.connect(cluster.url("postgres"))
-                await admin.execute("CREATE DATABASE bench")
-                await admin.close()
-                await measure(
-                    base.with_changes(database_url=cluster.url("bench")),
-                    args,
-                    "PostgreSQL",
-                    root / "p",
-                )
-            finally:
-                cluster.stop()
+        await on_each_engine(
+            args.engine,
+            root,
+            base,
+            lambda settings, label, log: measure(settings, args, label, log),
+        )
 
 
 if __name__ == "__main__":

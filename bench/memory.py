@@ -17,13 +17,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.server import server_pid, status_mib
+from bench.server import ENGINES, migrated, on_each_engine, server_pid, status_mib
 from tests.support.forms import VALID_REPORT
-from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
 from whistle.crypto import Argon2Params, add_receipt_params, init_keys
-from whistle.db import engine as db
-from whistle.db.migrations import migrate
 from whistle.settings import Settings
 
 HEADROOM_MIB = 100
@@ -46,11 +43,7 @@ async def burst(url: str, submissions: int, clients: int) -> Counter[int]:
 
 
 async def measure(settings: Settings, args: argparse.Namespace, label: str, log: Path) -> None:
-    engine = await db.open_database(settings)
-    try:
-        await migrate()
-    finally:
-        await db.close_database(engine)
+    await migrated(settings)
     # The server sizes its derivation budgets to the machine (as in production); the limit is
     # computed from the same figures and they are passed on so both agree.
     served = Settings.from_env(
@@ -100,7 +93,7 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before 'after'")
     parser.add_argument("--memory-kib", type=int, default=Settings().argon2_memory_kib)
     parser.add_argument("--iterations", type=int, default=Settings().argon2_iterations)
-    parser.add_argument("--engine", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--engine", choices=ENGINES, default="both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
         root = Path(tmp)
@@ -117,23 +110,12 @@ async def main() -> None:
             f"m={args.memory_kib} KiB t={args.iterations}; limit = memory x "
             f"derivations at once + {HEADROOM_MIB} MiB"
         )
-        if args.engine in ("both", "sqlite"):
-            sqlite_url = f"sqlite:///{root / 'bench.db'}"
-            await measure(base.with_changes(database_url=sqlite_url), args, "SQLite", root / "s")
-        if args.engine in ("both", "postgres"):
-            cluster = PostgresCluster.start()
-            try:
-                import asyncpg
-
-                admin = await asyncpg.connect(cluster.url("postgres"))
-                await admin.execute("CREATE DATABASE bench")
-                await admin.close()
-                pg_url = cluster.url("bench")
-                await measure(
-                    base.with_changes(database_url=pg_url), args, "PostgreSQL", root / "p"
-                )
-            finally:
-                cluster.stop()
+        await on_each_engine(
+            args.engine,
+            root,
+            base,
+            lambda settings, label, log: measure(settings, args, label, log),
+        )
 
 
 if __name__ == "__main__":

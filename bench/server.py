@@ -1,10 +1,54 @@
-"""What the benchmarks read about a running `whistle serve` process: its pid, CPU time and
-memory, from /proc (shared by bench.mixed, bench.memory and bench.uploads)."""
+"""What the benchmarks share about the servers they measure: a fresh database on each engine
+(bench.intake, bench.memory, bench.uploads), and a running `whistle serve` process's pid, CPU
+time and memory, read from /proc (bench.mixed, bench.memory, bench.uploads)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from tests.support.postgres import PostgresCluster
+from whistle.db import engine as db
+from whistle.db.migrations import migrate
+from whistle.settings import Settings
+
+ENGINES = ("both", "sqlite", "postgres")
+
+
+async def migrated(settings: Settings) -> None:
+    """Give the database the settings name the application's schema."""
+    engine = await db.open_database(settings)
+    try:
+        await migrate()
+    finally:
+        await db.close_database(engine)
+
+
+async def on_each_engine(
+    engines: str,
+    root: Path,
+    base: Settings,
+    measure: Callable[[Settings, str, Path], Awaitable[None]],
+) -> None:
+    """``measure(settings, label, log)`` on a SQLite file in ``root``, then on a throw-away
+    PostgreSQL cluster (``engines``: one of ENGINES); each database starts empty."""
+    if engines in ("both", "sqlite"):
+        sqlite_url = f"sqlite:///{root / 'bench.db'}"
+        await measure(base.with_changes(database_url=sqlite_url), "SQLite", root / "s")
+    if engines in ("both", "postgres"):
+        cluster = PostgresCluster.start()
+        try:
+            import asyncpg
+
+            admin = await asyncpg.connect(cluster.url("postgres"))
+            await admin.execute("CREATE DATABASE bench")
+            await admin.close()
+            await measure(
+                base.with_changes(database_url=cluster.url("bench")), "PostgreSQL", root / "p"
+            )
+        finally:
+            cluster.stop()
 
 
 def server_pid(port: int) -> int:

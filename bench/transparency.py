@@ -21,9 +21,10 @@ import httpx
 
 from bench.inbox import fake_cases, seed_sqlite
 from whistle.app import create_app
-from whistle.crypto import Argon2Params, init_keys
+from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
 from whistle.db.migrations import migrate
+from whistle.reports.envelope import configure_holder_tag_key
 from whistle.settings import Settings
 
 PATHS = ("/", "/transparency")
@@ -39,6 +40,8 @@ async def _prepare(directory: Path, cases: int) -> Settings:
         await migrate()
     finally:
         await db.close_database(engine)
+    # The seeded key wraps carry holder tags, made under the installation's key.
+    configure_holder_tag_key(Keyring.load(keys).holder_tag_key)
     seed_sqlite(settings.sqlite_path, fake_cases(cases))
     return settings
 

@@ -26,14 +26,11 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench.server import reset_peak, server_pid, status_mib
+from bench.server import ENGINES, migrated, on_each_engine, reset_peak, server_pid, status_mib
 from tests.support.forms import VALID_REPORT
-from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
 from whistle.crypto import Argon2Params, init_keys
 from whistle.crypto.stream import CHUNK_BYTES
-from whistle.db import engine as db
-from whistle.db.migrations import migrate
 from whistle.settings import Settings
 
 MIB = 1024 * 1024
@@ -130,11 +127,7 @@ async def _peak_during(
 
 
 async def measure(settings: Settings, args: argparse.Namespace, label: str, log: Path) -> None:
-    engine = await db.open_database(settings)
-    try:
-        await migrate()
-    finally:
-        await db.close_database(engine)
+    await migrated(settings)
     audio = audio_bytes(args.megabytes * 1_000_000)
     image = png_bytes(args.image_megabytes * 1_000_000)
     with running_server(settings, log) as url:
@@ -171,7 +164,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=20)
     parser.add_argument("--image-megabytes", type=int, default=12)
-    parser.add_argument("--engine", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--engine", choices=ENGINES, default="both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
         root = Path(tmp)
@@ -187,25 +180,12 @@ async def main() -> None:
             f"uploads through POST /api/v1/report/attachments; {CHUNK_BYTES // 1024} KiB chunks; "
             "peak = VmHWM after reset minus VmRSS before"
         )
-        if args.engine in ("both", "sqlite"):
-            sqlite_url = f"sqlite:///{root / 'bench.db'}"
-            await measure(base.with_changes(database_url=sqlite_url), args, "SQLite", root / "s")
-        if args.engine in ("both", "postgres"):
-            cluster = PostgresCluster.start()
-            try:
-                import asyncpg
-
-                admin = await asyncpg.connect(cluster.url("postgres"))
-                await admin.execute("CREATE DATABASE bench")
-                await admin.close()
-                await measure(
-                    base.with_changes(database_url=cluster.url("bench")),
-                    args,
-                    "PostgreSQL",
-                    root / "p",
-                )
-            finally:
-                cluster.stop()
+        await on_each_engine(
+            args.engine,
+            root,
+            base,
+            lambda settings, label, log: measure(settings, args, label, log),
+        )
 
 
 if __name__ == "__main__":

@@ -120,3 +120,33 @@ async def test_two_event_loops_write_at_once(database):
     rows = await db.fetch("SELECT key FROM system_setting WHERE key LIKE '%-%'")
     keys = {row["key"] for row in rows}
     assert {f"main-{n}" for n in range(25)} | {f"thread-{n}" for n in range(25)} <= keys
+
+
+async def test_change_marker_moves_with_every_commit_from_any_connection(database):
+    first = db.change_marker()
+    assert first is not None
+    await db.fetch("SELECT key FROM system_setting")
+    assert db.change_marker() == first  # reading changes nothing
+    await SystemSetting.insert(SystemSetting(key="ours", value="x"))
+    second = db.change_marker()
+    assert second != first  # this process's writer committed
+    other = sqlite3.connect(database.sqlite_path)  # another process (the worker, the CLI)
+    with other:
+        other.execute("INSERT INTO system_setting (key, value) VALUES ('theirs', 'y')")
+    other.close()
+    assert db.change_marker() not in (first, second)
+    async with db.transaction():
+        # Inside a transaction its own uncommitted writes could not move the marker.
+        assert db.change_marker() is None
+
+
+async def test_change_markers_of_two_engines_differ(settings):
+    # A later engine on another file must not take an earlier one's marker for its own.
+    engine = await db.open_database(settings)
+    first = db.change_marker()
+    await db.close_database(engine)
+    engine = await db.open_database(settings)
+    try:
+        assert db.change_marker() != first
+    finally:
+        await db.close_database(engine)

@@ -23,6 +23,7 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -386,7 +387,7 @@ class Keyring:
                 "(existing codes keep working), or restore the previous values."
             )
 
-    @property
+    @cached_property  # public forms sign a token with it on every answer
     def csrf_secret(self) -> bytes:
         """The web secret's subkey for CSRF tokens (and nothing else)."""
         return self._subkey(CSRF_LABEL)

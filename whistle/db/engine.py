@@ -4,11 +4,12 @@ behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -27,6 +28,8 @@ from whistle.settings import Settings
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Readers kept open beside the one writer: WAL lets them all read while it writes.
 SQLITE_READERS = 4
+# Tells engines apart in change markers (a later engine may reuse a closed one's address).
+_watch_ids = itertools.count()
 
 _engine: Engine | None = None
 
@@ -187,6 +190,27 @@ class PersistentSQLiteEngine(SQLiteEngine):
         super().__init__(path=path, **connection_kwargs)
         self.writer = _ConnectionPool(1, lambda: self._open(read_only=False))
         self.readers = _ConnectionPool(SQLITE_READERS, lambda: self._open(read_only=True))
+        # A connection that only watches for commits (change_marker); opened on first use.
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
+        self._watch_id = next(_watch_ids)
+
+    def change_marker(self) -> tuple[int, int] | None:
+        """A value that differs after any connection (this process's writer, the worker, the
+        CLI) committed to the file: this engine's own number and SQLite's data_version seen from
+        a connection that never writes. It answers in microseconds without a driver thread;
+        None when SQLite is busy (read afresh then)."""
+        with self._watch_lock:
+            try:
+                if self._watch is None:
+                    # No busy wait: the event loop's thread asks, and must not block.
+                    self._watch = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+                    self._watch.execute("PRAGMA query_only = 1")
+                # Read to the end, so no read transaction stays open to hold back checkpoints.
+                [(version,)] = self._watch.execute("PRAGMA data_version").fetchall()
+            except sqlite3.Error:
+                return None
+        return self._watch_id, version
 
     async def _open(self, *, read_only: bool) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -240,6 +264,10 @@ class PersistentSQLiteEngine(SQLiteEngine):
     async def close(self) -> None:
         await self.writer.close()
         await self.readers.close()
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
 
 def bind(engine: Engine) -> None:
@@ -260,6 +288,17 @@ def current() -> Engine:
 
 def is_sqlite() -> bool:
     return current().engine_type == "sqlite"
+
+
+def change_marker() -> Hashable | None:
+    """A value that changes whenever anything is committed to the database, for keeping what was
+    derived from it (the report form's list of officers) until then; None when there is no
+    cheap one (PostgreSQL) or inside a transaction (its own writes are not committed yet): the
+    caller then reads afresh."""
+    engine = current()
+    if not isinstance(engine, PersistentSQLiteEngine) or engine.current_transaction.get():
+        return None
+    return engine.change_marker()
 
 
 # PostgreSQL: how long opening a connection may take before it counts as an outage.

@@ -7,7 +7,7 @@ identifies the reporter's device is ever passed in.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +41,6 @@ from whistle.officers.roles import (
     TRIAGE,
     RoleHolder,
     officers_with_role,
-    roles_by_officer,
 )
 from whistle.reports import envelope, messages, statuses
 from whistle.reports.content import ReportInput
@@ -95,18 +94,32 @@ class ExcludableOfficer:
     roles: tuple[str, ...]
 
 
+# The last list of excludable officers with the database's change marker when it was read.
+_excludable: tuple[Hashable, list[ExcludableOfficer]] | None = None
+
+
 async def excludable_officers() -> list[ExcludableOfficer]:
-    """Officers a reporter may exclude for conflict of interest (anyone who could read cases)."""
-    holders = await officers_with_role(TRIAGE, INVESTIGATOR)
-    roles = await roles_by_officer()
-    return [
+    """Officers a reporter may exclude for conflict of interest (anyone who could read cases).
+
+    Every report form shows them: the list is kept until anything is committed to the database
+    (by any process), so an officer added, disabled or given other roles shows at once, and a
+    roster row altered behind the application's back drops out at once (db.change_marker;
+    without a marker, PostgreSQL, it is read every time)."""
+    global _excludable
+    marker = db.change_marker()
+    if marker is not None and _excludable is not None and _excludable[0] == marker:
+        return list(_excludable[1])
+    officers = [
         ExcludableOfficer(
             officer.id,
             officer.display_name,
-            tuple(role for role in roles.get(officer.id, []) if role in (INVESTIGATOR, TRIAGE)),
+            tuple(role for role in officer.roles if role in (INVESTIGATOR, TRIAGE)),
         )
-        for officer in holders
+        for officer in await officers_with_role(TRIAGE, INVESTIGATOR)
     ]
+    if marker is not None:
+        _excludable = (marker, officers)
+    return list(officers)
 
 
 async def _readers(report: ReportInput) -> list[RoleHolder]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from whistle.db.tables import Officer, OfficerRole
+from whistle.db import engine as db
+from whistle.db.tables import OfficerRole
 from whistle.i18n import N_
-from whistle.officers.roster import trusted_ids
+from whistle.officers.roster import RosterRow, is_authentic
 from whistle.reports.envelope import NO_KEY_YET
 
 ADMIN = "admin"
@@ -41,34 +43,52 @@ class RoleHolder:
     username: str
     display_name: str
     public_key: bytes
+    # Every role the officer holds, sorted (not only the ones asked for).
+    roles: tuple[str, ...] = ()
+
+
+# The whole roster in one statement (officers with each of their roles), so a page that lists
+# officers by role pays one round trip, and the rows and roles come from the same moment.
+_ROSTER_SQL = (
+    "SELECT o.id, o.username, o.display_name, o.active, o.public_key, o.roster_mac, r.role"
+    " FROM officer o LEFT JOIN officer_role r ON r.officer = o.id"
+    " ORDER BY o.display_name, o.id"
+)
 
 
 async def officers_with_role(*roles: str, key_holders_only: bool = True) -> list[RoleHolder]:
     """Active officers holding any of ``roles``, by display name: the one place that lists
-    officers by role (the filter runs in SQL on officer_role).
+    officers by role (read fresh on every call, one query).
 
     By default only officers a report key can be sealed to: with a key pair (an account still
     waiting for its holder's first own password has none) and an authentic roster row
     (whistle.officers.roster: a row forged or altered in the database is left out).
     ``key_holders_only`` False lists every active one, e.g. to count administrators."""
-    query = Officer.select(
-        Officer.id, Officer.username, Officer.display_name, Officer.public_key
-    ).where(
-        (Officer.active == True)  # noqa: E712 - piccolo builds SQL from the comparison
-        & Officer.id.is_in(
-            OfficerRole.select(OfficerRole.officer).where(OfficerRole.role.is_in(list(roles)))
+    rows: dict[int, dict[str, Any]] = {}
+    held: dict[int, list[str]] = {}
+    for row in await db.fetch(_ROSTER_SQL):
+        rows.setdefault(row["id"], row)
+        if row["role"] is not None:
+            held.setdefault(row["id"], []).append(row["role"])
+    wanted = set(roles)
+    found = []
+    for officer_id, row in rows.items():  # in the query's order
+        officer_roles = tuple(sorted(held.get(officer_id, [])))
+        if not row["active"] or wanted.isdisjoint(officer_roles):
+            continue
+        public_key = bytes(row["public_key"])
+        if key_holders_only and (
+            public_key == NO_KEY_YET
+            or not is_authentic(
+                RosterRow(officer_id, row["username"], officer_roles, True, public_key),
+                row["roster_mac"],
+            )
+        ):
+            continue
+        found.append(
+            RoleHolder(officer_id, row["username"], row["display_name"], public_key, officer_roles)
         )
-    )
-    if key_holders_only:
-        query = query.where(Officer.public_key != NO_KEY_YET)
-    rows = await query.order_by(Officer.display_name).order_by(Officer.id)
-    if key_holders_only:
-        trusted = await trusted_ids([row["id"] for row in rows])
-        rows = [row for row in rows if row["id"] in trusted]
-    return [
-        RoleHolder(row["id"], row["username"], row["display_name"], row["public_key"])
-        for row in rows
-    ]
+    return found
 
 
 async def roles_of(officer_id: int) -> list[str]:

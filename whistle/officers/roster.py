@@ -37,6 +37,10 @@ UNTRUSTED_ROSTER_ROW = N_(
 )
 
 _roster_key: bytes | None = None
+# Rows already checked under the current key, with the verdict: the roster is read on every
+# report form, and a row only needs checking again when a byte of it (or its MAC) changed.
+_checked: dict[tuple[RosterRow, str], bool] = {}
+_CHECKED_MAX = 4096
 
 
 def configure_roster_key(key: bytes) -> None:
@@ -45,6 +49,7 @@ def configure_roster_key(key: bytes) -> None:
     if len(key) < 32:
         raise ValueError("the roster MAC key must have at least 32 bytes")
     _roster_key = bytes(key)
+    _checked.clear()
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,15 @@ def roster_mac(row: RosterRow) -> str:
 
 def is_authentic(row: RosterRow, mac: str | None) -> bool:
     """Whether ``mac`` is the roster MAC of ``row`` (False when missing)."""
-    return mac is not None and hmac.compare_digest(roster_mac(row), mac)
+    if mac is None:
+        return False
+    verdict = _checked.get((row, mac))
+    if verdict is None:
+        verdict = hmac.compare_digest(roster_mac(row), mac)
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[(row, mac)] = verdict
+    return verdict
 
 
 @dataclass(frozen=True)

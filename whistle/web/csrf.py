@@ -110,6 +110,18 @@ class SessionBoundCsrf(ASGIMiddleware):
 
     def __init__(self, policy: CsrfPolicy) -> None:
         self.policy = policy
+        # The cookie header is the same but for the nonce (a URL-safe word, never quoted):
+        # formatted once, as Litestar's Cookie formats it, then joined per visitor.
+        marker = "NONCE"
+        header = Cookie(
+            key=CSRF_COOKIE,
+            value=marker,
+            path="/",
+            secure=policy.secure_cookie,
+            httponly=True,
+            samesite="strict",
+        ).to_header(header="")
+        self._cookie_prefix, self._cookie_suffix = header.split(marker, 1)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
@@ -160,14 +172,7 @@ class SessionBoundCsrf(ASGIMiddleware):
         await next_app(scope, receive, send)
 
     def _setting_cookie(self, send: Send, nonce: str) -> Send:
-        cookie = Cookie(
-            key=CSRF_COOKIE,
-            value=nonce,
-            path="/",
-            secure=self.policy.secure_cookie,
-            httponly=True,
-            samesite="strict",
-        ).to_header(header="")
+        cookie = self._cookie_prefix + nonce + self._cookie_suffix
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
