@@ -86,19 +86,17 @@ class VerifyResult:
     problem: Problem | None = None
 
 
-_SELECT_BATCH = (
-    "SELECT seq, at, actor, action, case_number, details, prev_hash, entry_hash "
-    "FROM audit_entry WHERE seq > {} ORDER BY seq LIMIT {}"
-)
-
-
 def _iso_at(value: Any) -> str:
     """The entry time as ``append`` hashed it (UTC isoformat), from either engine's value."""
     if isinstance(value, str) and len(value) > 19 and value[10] == " " and value[-6:] == "+00:00":
         # SQLite keeps str() of the UTC datetime: its isoformat differs only by the separator.
         return f"{value[:10]}T{value[11:]}"
     if not isinstance(value, datetime):
-        value = datetime.fromisoformat(str(value))
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            # Not a time at all (written behind the app's back): as it is, it matches no MAC.
+            return str(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
@@ -111,8 +109,21 @@ async def chain_length() -> int:
 
 
 _RAW_BATCH = (
-    "SELECT seq, at, actor, action, case_number, details, prev_hash, entry_hash "
+    "SELECT seq, {}, actor, action, case_number, details, prev_hash, entry_hash "
     "FROM audit_entry WHERE seq > {} ORDER BY seq LIMIT {}"
+)
+# PostgreSQL hands the entry time over as the very text ``append`` hashed (UTC isoformat, the
+# fraction left out when it is zero): decoding a timestamptz into a datetime and formatting it
+# again cost the client more than the MAC. asyncpg stores Python's datetime.min and max as
+# -infinity and infinity and reads them back as those datetimes, so they keep their text. Any
+# other value outside years 1 to 9999 (BC, whose digits print like AD) comes as its plain text,
+# which matches no MAC.
+_POSTGRES_ISO_AT = (
+    "CASE WHEN at = '-infinity' THEN '0001-01-01T00:00:00+00:00' "
+    "WHEN at = 'infinity' THEN '9999-12-31T23:59:59.999999+00:00' "
+    "WHEN at BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00' "
+    "THEN replace(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+    "'.000000+', '+') ELSE at::text END"
 )
 
 
@@ -125,12 +136,15 @@ class _BatchReader:
         self.sqlite: sqlite3.Connection | None = None
         self.postgres: Any = None
         self._pool: Any = None
+        # How a row's ``at`` becomes the hashed text (None: PostgreSQL sends that text already).
+        self.iso_at: Callable[[Any], str] | None = None
 
     async def __aenter__(self) -> _BatchReader:
         engine = db.current()
         if isinstance(engine, SQLiteEngine):
             uri = f"{Path(engine.path).absolute().as_uri()}?mode=ro"  # noqa: ASYNC240 - no I/O
             self.sqlite = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self.iso_at = _iso_at
         else:
             assert isinstance(engine, PostgresEngine)
             self._pool = engine.pool
@@ -145,11 +159,12 @@ class _BatchReader:
 
     async def batch(self, after_seq: int, limit: int) -> list[tuple]:
         if (connection := self.sqlite) is not None:
-            sql = _RAW_BATCH.format("?", "?")
+            sql = _RAW_BATCH.format("at", "?", "?")
             return await asyncio.to_thread(
                 lambda: connection.execute(sql, (after_seq, limit)).fetchall()
             )
-        return await self.postgres.fetch(_RAW_BATCH.format("$1", "$2"), after_seq, limit)
+        sql = _RAW_BATCH.format(_POSTGRES_ISO_AT, "$1", "$2")
+        return await self.postgres.fetch(sql, after_seq, limit)
 
 
 async def _entry_hash_at(seq: int) -> str | None:
@@ -242,7 +257,9 @@ async def _walk(
     def failed(seq: int, kind: str) -> VerifyResult:
         return VerifyResult(False, checked, previous_seq, previous_hash, Problem(seq, kind))
 
-    # The next batch is read (in a thread on SQLite) while this one is checked.
+    iso_at = reader.iso_at
+    # The next batch is read (in a thread on SQLite, by the server on PostgreSQL) while this one
+    # is checked: each new read is given one turn of the event loop to start before the loop.
     pending: asyncio.Future = asyncio.ensure_future(reader.batch(cursor, batch_size))
     try:
         while True:
@@ -250,12 +267,14 @@ async def _walk(
             if not rows:
                 break
             pending = asyncio.ensure_future(reader.batch(rows[-1][0], batch_size))
+            await asyncio.sleep(0)
             for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
                 if seq > previous_seq + 1:
                     return failed(previous_seq + 1, MISSING)
                 if seq <= previous_seq:
                     return failed(seq, BAD_SEQ)
-                body = entry_body(seq, _iso_at(at), actor, action, case_number, details)
+                at_iso = at if iso_at is None else iso_at(at)
+                body = entry_body(seq, at_iso, actor, action, case_number, details)
                 if entry_mac(key, prev_hash, body) != stored_hash:
                     # Format 1 is allowed only before the first keyed entry.
                     if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
