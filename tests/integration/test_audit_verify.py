@@ -260,3 +260,20 @@ async def test_an_entry_time_moved_outside_the_calendar_is_named(database):
         await db.fetch(f"UPDATE audit_entry SET at = '{value}' WHERE seq = 2")  # noqa: S608
         result = await verify_chain()
         assert (result.problem.seq, result.problem.kind) == (2, ALTERED), value
+
+
+async def test_an_entry_time_stored_in_another_offset_reads_as_the_same_instant(database):
+    """A time the database cannot hand over as the hashed text is read the slow way: the same
+    instant written with another offset still verifies, another instant does not."""
+    await append_samples(3)
+    await disable_append_only_triggers()
+    at = (await entry_rows())[1]["at"]
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    jakarta = at.astimezone(timezone(timedelta(hours=7)))
+    await db.fetch(f"UPDATE audit_entry SET at = '{jakarta.isoformat(sep=' ')}' WHERE seq = 2")  # noqa: S608
+    assert (await verify_chain()).ok
+    later = jakarta + timedelta(microseconds=1)
+    await db.fetch(f"UPDATE audit_entry SET at = '{later.isoformat(sep=' ')}' WHERE seq = 2")  # noqa: S608
+    result = await verify_chain()
+    assert (result.problem.seq, result.problem.kind) == (2, ALTERED)
