@@ -129,7 +129,7 @@ _POSTGRES_ISO_AT = (
     "WHEN at = 'infinity' THEN '9999-12-31T23:59:59.999999+00:00' "
     "WHEN at BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00' "
     "THEN replace(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
-    f"'.000000+', '+') ELSE '{NOT_CONVERTED}' || at::text END"
+    f"'.000000+', '+') ELSE '{NOT_CONVERTED}' || coalesce(at::text, '') END"
 )
 
 
