@@ -4,12 +4,12 @@ entry, deletions, reorderings, truncation and wholesale rewriting (with a checkp
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from tests.support.audit import append_samples, disable_append_only_triggers, entry_rows
-from whistle.audit import actions
+from whistle.audit import actions, append
 from whistle.audit.checkpoint import sign
-from whistle.audit.service import entry_hash
+from whistle.audit.service import REPORTER_ACTOR, entry_hash
 from whistle.audit.verify import (
     ALTERED,
     BAD_SEQ,
@@ -199,3 +199,81 @@ async def test_a_chain_that_grew_after_the_checkpoint_extends_it(database, ctx):
     await append_samples(4)
     result = await verify_chain(checkpoint, batch_size=2)
     assert result.ok and result.head_seq == 7
+
+
+async def test_a_tampered_entry_is_found_wherever_it_falls_against_the_batches(database):
+    """Batch size 1, batch boundaries and one large batch give the very same answer."""
+    await append_samples(12)
+    await disable_append_only_triggers()
+    rows = {row["seq"]: row for row in await entry_rows()}
+    # 4/5 and 8/9 are the ends and starts of batches of 4; 12 ends the chain.
+    for seq in (1, 4, 5, 8, 9, 12):
+        await set_column(seq, "actor", rows[seq]["actor"] + "x")
+        answers = {
+            batch_size: await verify_chain(batch_size=batch_size) for batch_size in (1, 4, 5000)
+        }
+        await set_column(seq, "actor", rows[seq]["actor"])
+        for batch_size, result in answers.items():
+            assert (result.problem.seq, result.problem.kind) == (seq, ALTERED), batch_size
+            assert result.entries_checked == seq - 1 and result.head_seq == seq - 1, batch_size
+        assert len(set(answers.values())) == 1, seq
+    for seq in (4, 5):  # a deleted entry at a boundary: named as missing in any batch size
+        await db.fetch("DELETE FROM audit_entry WHERE seq = {}", seq)
+        answers = {
+            batch_size: await verify_chain(batch_size=batch_size) for batch_size in (1, 4, 5000)
+        }
+        assert {(r.problem.seq, r.problem.kind) for r in answers.values()} == {(4, MISSING)}
+
+
+async def test_entry_times_verify_with_and_without_a_fraction_of_a_second(database):
+    """The time is hashed as UTC isoformat, which leaves the fraction out when it is zero; the
+    read side must produce the same text for every time Python can hold (asyncpg stores its
+    first and last as -infinity and infinity)."""
+    times = [
+        datetime(2026, 3, 1, 8, 30, 15, tzinfo=UTC),
+        datetime(2026, 3, 1, 8, 30, 15, 1, tzinfo=UTC),
+        datetime(2026, 3, 1, 8, 30, 15, 120000, tzinfo=UTC),
+        datetime(2026, 3, 1, 15, 30, 15, 999999, tzinfo=timezone(timedelta(hours=7))),
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    for at in times:
+        async with db.transaction():
+            await append(actions.LOGIN, actor="siti", at=at)
+    async with db.transaction():  # a reporter entry: kept to the hour
+        await append(actions.REPORT_RECEIVED, actor=REPORTER_ACTOR, case_number="2026-0001")
+    for batch_size in (1, 5000):
+        result = await verify_chain(batch_size=batch_size)
+        assert result.ok and result.entries_checked == len(times) + 1, result
+
+
+async def test_an_entry_time_moved_outside_the_calendar_is_named(database):
+    """BC dates print like AD ones and infinity is no time of the entry: neither may pass for
+    the hashed time, and neither stops the verification."""
+    await append_samples(3)
+    await disable_append_only_triggers()
+    at = (await entry_rows())[1]["at"]
+    if isinstance(at, str):  # SQLite keeps the text
+        at = datetime.fromisoformat(at)
+    same_digits_bc = f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}+00 BC"
+    for value in (same_digits_bc, "infinity", "-infinity"):
+        await db.fetch(f"UPDATE audit_entry SET at = '{value}' WHERE seq = 2")  # noqa: S608
+        result = await verify_chain()
+        assert (result.problem.seq, result.problem.kind) == (2, ALTERED), value
+
+
+async def test_an_entry_time_stored_in_another_offset_reads_as_the_same_instant(database):
+    """A time the database cannot hand over as the hashed text is read the slow way: the same
+    instant written with another offset still verifies, another instant does not."""
+    await append_samples(3)
+    await disable_append_only_triggers()
+    at = (await entry_rows())[1]["at"]
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    jakarta = at.astimezone(timezone(timedelta(hours=7)))
+    await db.fetch(f"UPDATE audit_entry SET at = '{jakarta.isoformat(sep=' ')}' WHERE seq = 2")  # noqa: S608
+    assert (await verify_chain()).ok
+    later = jakarta + timedelta(microseconds=1)
+    await db.fetch(f"UPDATE audit_entry SET at = '{later.isoformat(sep=' ')}' WHERE seq = 2")  # noqa: S608
+    result = await verify_chain()
+    assert (result.problem.seq, result.problem.kind) == (2, ALTERED)

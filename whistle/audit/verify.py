@@ -86,22 +86,18 @@ class VerifyResult:
     problem: Problem | None = None
 
 
-_SELECT_BATCH = (
-    "SELECT seq, at, actor, action, case_number, details, prev_hash, entry_hash "
-    "FROM audit_entry WHERE seq > {} ORDER BY seq LIMIT {}"
-)
-
-
-def _iso_at(value: Any) -> str:
-    """The entry time as ``append`` hashed it (UTC isoformat), from either engine's value."""
-    if isinstance(value, str) and len(value) > 19 and value[10] == " " and value[-6:] == "+00:00":
-        # SQLite keeps str() of the UTC datetime: its isoformat differs only by the separator.
-        return f"{value[:10]}T{value[11:]}"
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(str(value))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+def _iso_at(value: str) -> str:
+    """The entry time as ``append`` hashed it (UTC isoformat), from a stored text the database
+    did not convert (another offset, no offset): the slow path, never taken for what ``append``
+    writes."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        # Not a time at all (written behind the app's back): as it is, it matches no MAC.
+        return value
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat()
 
 
 async def chain_length() -> int:
@@ -111,8 +107,29 @@ async def chain_length() -> int:
 
 
 _RAW_BATCH = (
-    "SELECT seq, at, actor, action, case_number, details, prev_hash, entry_hash "
+    "SELECT seq, {}, actor, action, case_number, details, prev_hash, entry_hash "
     "FROM audit_entry WHERE seq > {} ORDER BY seq LIMIT {}"
+)
+# Each engine hands the entry time over as the very text ``append`` hashed (UTC isoformat, the
+# fraction left out when it is zero), converted by the database: decoding and formatting it in
+# Python cost more than the MAC. A value in any other form comes marked with NOT_CONVERTED, and
+# ``_iso_at`` reads it as before.
+NOT_CONVERTED = "~"
+# SQLite keeps str() of the UTC datetime, whose isoformat differs only by the separator.
+_SQLITE_ISO_AT = (
+    "CASE WHEN length(at) > 19 AND substr(at, 11, 1) = ' ' AND substr(at, -6) = '+00:00' "
+    "THEN substr(at, 1, 10) || 'T' || substr(at, 12) "
+    f"ELSE '{NOT_CONVERTED}' || coalesce(at, '') END"
+)
+# PostgreSQL: asyncpg stores Python's datetime.min and max as -infinity and infinity and reads
+# them back as those datetimes, so they keep their text. Any other value outside years 1 to 9999
+# (BC, whose digits print like AD) comes unconverted, and its text matches no MAC.
+_POSTGRES_ISO_AT = (
+    "CASE WHEN at = '-infinity' THEN '0001-01-01T00:00:00+00:00' "
+    "WHEN at = 'infinity' THEN '9999-12-31T23:59:59.999999+00:00' "
+    "WHEN at BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00' "
+    "THEN replace(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+    f"'.000000+', '+') ELSE '{NOT_CONVERTED}' || coalesce(at::text, '') END"
 )
 
 
@@ -145,11 +162,12 @@ class _BatchReader:
 
     async def batch(self, after_seq: int, limit: int) -> list[tuple]:
         if (connection := self.sqlite) is not None:
-            sql = _RAW_BATCH.format("?", "?")
+            sql = _RAW_BATCH.format(_SQLITE_ISO_AT, "?", "?")
             return await asyncio.to_thread(
                 lambda: connection.execute(sql, (after_seq, limit)).fetchall()
             )
-        return await self.postgres.fetch(_RAW_BATCH.format("$1", "$2"), after_seq, limit)
+        sql = _RAW_BATCH.format(_POSTGRES_ISO_AT, "$1", "$2")
+        return await self.postgres.fetch(sql, after_seq, limit)
 
 
 async def _entry_hash_at(seq: int) -> str | None:
@@ -242,7 +260,8 @@ async def _walk(
     def failed(seq: int, kind: str) -> VerifyResult:
         return VerifyResult(False, checked, previous_seq, previous_hash, Problem(seq, kind))
 
-    # The next batch is read (in a thread on SQLite) while this one is checked.
+    # The next batch is read (in a thread on SQLite, by the server on PostgreSQL) while this one
+    # is checked: each new read is given one turn of the event loop to start before the loop.
     pending: asyncio.Future = asyncio.ensure_future(reader.batch(cursor, batch_size))
     try:
         while True:
@@ -250,12 +269,15 @@ async def _walk(
             if not rows:
                 break
             pending = asyncio.ensure_future(reader.batch(rows[-1][0], batch_size))
+            await asyncio.sleep(0)
             for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
                 if seq > previous_seq + 1:
                     return failed(previous_seq + 1, MISSING)
                 if seq <= previous_seq:
                     return failed(seq, BAD_SEQ)
-                body = entry_body(seq, _iso_at(at), actor, action, case_number, details)
+                if at[0] == NOT_CONVERTED:
+                    at = _iso_at(at[1:])
+                body = entry_body(seq, at, actor, action, case_number, details)
                 if entry_mac(key, prev_hash, body) != stored_hash:
                     # Format 1 is allowed only before the first keyed entry.
                     if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
