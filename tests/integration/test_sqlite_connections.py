@@ -120,3 +120,43 @@ async def test_two_event_loops_write_at_once(database):
     rows = await db.fetch("SELECT key FROM system_setting WHERE key LIKE '%-%'")
     keys = {row["key"] for row in rows}
     assert {f"main-{n}" for n in range(25)} | {f"thread-{n}" for n in range(25)} <= keys
+
+
+class _TripCounter:
+    """Stands in front of a connection's request queue and counts what is sent to its thread."""
+
+    def __init__(self, queue) -> None:
+        self.queue = queue
+        self.trips = 0
+
+    def put_nowait(self, item) -> None:
+        self.trips += 1
+        self.queue.put_nowait(item)
+
+
+async def test_each_statement_is_one_trip_to_the_connection_thread(database):
+    # Every trip wakes the connection's thread and then the event loop: CPU per request.
+    await db.fetch("SELECT 1 AS one")  # opens a reader
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    counters = []
+    for pool in (engine.writer, engine.readers):
+        for connection in pool._opened:
+            counter = _TripCounter(connection._tx)
+            connection._tx = counter  # type: ignore[assignment]
+            counters.append(counter)
+
+    def trips() -> int:
+        return sum(counter.trips for counter in counters)
+
+    assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
+    assert trips() == 1
+    await SystemSetting.insert(SystemSetting(key="trip", value="1"))
+    assert trips() == 2
+    async with db.transaction():
+        await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "trip")
+    assert trips() == 5  # BEGIN IMMEDIATE, the update, COMMIT
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "trip")
+    assert rows == [{"value": "2"}]

@@ -141,6 +141,19 @@ class PersistentTransaction(SQLiteTransaction):
 
     engine: PersistentSQLiteEngine
 
+    # piccolo sends these through aiosqlite's execute(), two driver-thread round trips each
+    # (make a cursor, run it): one is enough, and the writer is held for every one of them.
+    async def begin(self) -> None:
+        await self.connection.execute_fetchall(f"BEGIN {self.transaction_type.value}")
+
+    async def commit(self) -> None:
+        await self.connection.execute_fetchall("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute_fetchall("ROLLBACK")
+        self._rolled_back = True
+
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
@@ -220,8 +233,9 @@ class PersistentSQLiteEngine(SQLiteEngine):
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            # One round trip to the connection's thread (run, fetch, drop the cursor), not the
+            # four of execute()/fetchall()/close(): each trip wakes a thread and the event loop.
+            return await connection.execute_fetchall(query, args or [])
         finally:
             pool.release(connection)
 
@@ -234,8 +248,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
     async def close(self) -> None:
         await self.writer.close()
