@@ -134,7 +134,7 @@ class _TripCounter:
         self.queue.put_nowait(item)
 
 
-async def test_each_statement_is_one_trip_to_the_connection_thread(database):
+async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
     # Every trip wakes the connection's thread and then the event loop: CPU per request.
     await db.fetch("SELECT 1 AS one")  # opens a reader
     async with db.transaction():  # opens the writer
@@ -152,11 +152,33 @@ async def test_each_statement_is_one_trip_to_the_connection_thread(database):
         return sum(counter.trips for counter in counters)
 
     assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
-    assert trips() == 1
+    assert trips() == 0
     await SystemSetting.insert(SystemSetting(key="trip", value="1"))
-    assert trips() == 2
+    assert trips() == 1
     async with db.transaction():
         await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "trip")
-    assert trips() == 5  # BEGIN IMMEDIATE, the update, COMMIT
+    assert trips() == 4  # BEGIN IMMEDIATE, the update, COMMIT
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "trip")
     assert rows == [{"value": "2"}]
+    assert trips() == 4
+
+
+async def test_a_read_that_would_wait_waits_on_a_reader_thread_instead_of_failing(database):
+    """Reads on the loop never wait: one that would (another process holding the file
+    exclusively) goes to a pooled reader, which waits on the busy timeout as before."""
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    await engine.close()  # its connections reopen on demand; none may hold the file now
+    holder = sqlite3.connect(engine.path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO system_setting (key, value) VALUES ('held', 'x')")
+        reading = asyncio.create_task(db.fetch("SELECT key FROM system_setting"))
+        await asyncio.sleep(0.5)
+        assert not reading.done()  # waiting, not failed
+        holder.execute("COMMIT")
+    finally:
+        holder.close()  # releases the exclusive lock
+    rows = await asyncio.wait_for(reading, timeout=20)
+    assert {"key": "held"} in rows
