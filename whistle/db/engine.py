@@ -25,7 +25,8 @@ from whistle.db.tables import ALL_TABLES
 from whistle.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
-# Readers kept open beside the one writer: WAL lets them all read while it writes.
+# Pooled readers beside the one writer (WAL lets them all read while it writes), for the reads
+# that would wait on a lock: the others run on the calling thread's own connection.
 SQLITE_READERS = 4
 
 _engine: Engine | None = None
@@ -189,7 +190,9 @@ class PersistentTransaction(SQLiteTransaction):
 class PersistentSQLiteEngine(SQLiteEngine):
     """piccolo's SQLite engine opens a connection (and a driver thread) for every query; this
     one keeps them open: one writer connection that every write and every transaction queues
-    for, and a few read-only connections for plain SELECTs outside a transaction.
+    for (each statement one trip to its thread), and for plain SELECTs outside a transaction a
+    read-only connection per calling thread, run right there on the event loop; a few pooled
+    read-only connections take the rare read that would wait on a lock.
 
     The semantics stay those of piccolo's engine: autocommit outside transactions, BEGIN
     IMMEDIATE through ``transaction()``, foreign keys on, the busy timeout for other processes
