@@ -182,3 +182,23 @@ async def test_a_read_that_would_wait_waits_on_a_reader_thread_instead_of_failin
         holder.close()  # releases the exclusive lock
     rows = await asyncio.wait_for(reading, timeout=20)
     assert {"key": "held"} in rows
+
+
+async def test_concurrent_read_then_write_transactions_serialise(database):
+    """Each transaction reads the counter and writes it back plus one: interleaved, some
+    increments would be lost; one at a time (the one writer, BEGIN IMMEDIATE), none is."""
+    await SystemSetting.insert(SystemSetting(key="counter", value="0"))
+
+    async def increment() -> None:
+        async with db.transaction():
+            rows = await SystemSetting.select(SystemSetting.value).where(
+                SystemSetting.key == "counter"
+            )
+            await asyncio.sleep(0)  # let the others run between the read and the write
+            await SystemSetting.update({SystemSetting.value: str(int(rows[0]["value"]) + 1)}).where(
+                SystemSetting.key == "counter"
+            )
+
+    await asyncio.gather(*(increment() for _ in range(30)))
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "counter")
+    assert rows == [{"value": "30"}]
