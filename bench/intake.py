@@ -5,10 +5,12 @@ Each submission and each look-up costs one Argon2id derivation of the tracking c
 production cost, so the derivation sets the ceiling: a server allowed ``b`` derivations at once
 (its budget for that operation) serving ``c`` clients can at best match the bare rate of
 ``min(b, c)`` derivations running side by side, measured here in this process with nothing
-else. The ratio shows what HTTP, encryption, key wrapping and the database add on top (goal
-at least 0.9x). Requests go to a real `whistle serve` process over loopback; every answer that
-is not a success is counted by kind, and the only acceptable failure is 503 with Retry-After
-(a budget's queue is full). SQLite and a throw-away PostgreSQL cluster, one after the other.
+else, just before and just after each level (their mean is the reference; both are printed, as
+a shared machine's load can move within a level). The ratio shows what HTTP, encryption, key
+wrapping and the database add on top (goal at least 0.9x). Requests go to a real
+`whistle serve` process over loopback; every answer that is not a success is counted by kind,
+and the only acceptable failure is 503 with Retry-After (a budget's queue is full). SQLite and
+a throw-away PostgreSQL cluster, one after the other.
 
 The server sizes its budgets to the machine as in production (whistle.settings
 derivation_budgets) unless ``--concurrency`` sets both.
@@ -47,6 +49,10 @@ def bare_rate(params: Argon2Params, parallel: int, count: int) -> float:
         started = time.perf_counter()
         list(pool.map(lambda _: argon2id(secrets.token_bytes(10), salt, params, 64), range(count)))
         return count / (time.perf_counter() - started)
+
+
+def _bare(settings: Settings, parallel: int) -> float:
+    return bare_rate(settings.argon2, parallel, max(MINIMUM_OPERATIONS, 4 * parallel))
 
 
 def failure_kind(answer: httpx.Response | BaseException, success: int) -> str | None:
@@ -118,6 +124,10 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
             await client.post("/api/v1/reports", json=VALID_REPORT)  # warm-up
             for clients in args.clients:
                 count = max(MINIMUM_OPERATIONS, args.per_client * clients)
+                parallels = sorted({min(clients, budget) for budget in budgets.values()})
+                # The bare rate before and after the level: a shared machine's load moves
+                # within a minute, and one side measured alone would carry that move.
+                bare_before = {n: _bare(settings, n) for n in parallels}
                 submitted_rate, answers = await load(
                     client, clients, [("/api/v1/reports", VALID_REPORT)] * count, 201
                 )
@@ -131,18 +141,15 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
                     client, clients, [("/api/v1/session", {"tracking_code": c}) for c in codes], 200
                 )
                 failures.update(kind for a in answers if (kind := failure_kind(a, 200)))
-                # Measured beside each level, so a shared machine's changing load hits both sides.
-                bare: dict[int, float] = {}
+                bare_after = {n: _bare(settings, n) for n in parallels}
+                bare = {n: (bare_before[n] + bare_after[n]) / 2 for n in parallels}
                 cells = []
                 for name, rate in (("submissions", submitted_rate), ("look-ups", looked_up_rate)):
                     parallel = min(clients, budgets[name])
-                    if parallel not in bare:
-                        bare[parallel] = bare_rate(
-                            settings.argon2, parallel, max(MINIMUM_OPERATIONS, 4 * parallel)
-                        )
                     ratio = rate / bare[parallel]
                     cells.append(
-                        f"{name} {rate:6.1f}/s vs bare {bare[parallel]:5.1f}/s ({parallel} at once)"
+                        f"{name} {rate:6.1f}/s vs bare {bare[parallel]:5.1f}/s ({parallel} at once,"
+                        f" {bare_before[parallel]:.1f} before, {bare_after[parallel]:.1f} after)"
                         f" = {ratio:4.2f} x {'ok' if ratio >= GOAL else 'BELOW'}"
                     )
                 print(f"  {clients:3d} clients, {count:3d} of each | " + " | ".join(cells))

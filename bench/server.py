@@ -66,9 +66,38 @@ def server_pid(port: int) -> int:
     raise RuntimeError(f"no server on port {port}")
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process so far."""
+    fields = _stat(pid)
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the process, its live children and the children it has reaped (a
+    PostgreSQL postmaster and its backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    total = sum(int(fields[index]) for index in (11, 12, 13, 14))
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pid:
+            continue
+        try:
+            child = _stat(int(entry))
+        except OSError:
+            continue
+        if int(child[1]) == pid:
+            total += sum(int(child[index]) for index in (11, 12, 13, 14))
+    return total / tick
 
 
 def status_mib(pid: int, field: str) -> float:

@@ -150,3 +150,85 @@ async def test_change_markers_of_two_engines_differ(settings):
         assert db.change_marker() != first
     finally:
         await db.close_database(engine)
+
+
+class _TripCounter:
+    """Stands in front of a connection's request queue and counts what is sent to its thread."""
+
+    def __init__(self, queue) -> None:
+        self.queue = queue
+        self.trips = 0
+
+    def put_nowait(self, item) -> None:
+        self.trips += 1
+        self.queue.put_nowait(item)
+
+
+async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
+    # Every trip wakes the connection's thread and then the event loop: CPU per request.
+    await db.fetch("SELECT 1 AS one")  # opens a reader
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    counters = []
+    for pool in (engine.writer, engine.readers):
+        for connection in pool._opened:
+            counter = _TripCounter(connection._tx)
+            connection._tx = counter  # type: ignore[assignment]
+            counters.append(counter)
+
+    def trips() -> int:
+        return sum(counter.trips for counter in counters)
+
+    assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
+    assert trips() == 0
+    await SystemSetting.insert(SystemSetting(key="trip", value="1"))
+    assert trips() == 1
+    async with db.transaction():
+        await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "trip")
+    assert trips() == 4  # BEGIN IMMEDIATE, the update, COMMIT
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "trip")
+    assert rows == [{"value": "2"}]
+    assert trips() == 4
+
+
+async def test_a_read_that_would_wait_waits_on_a_reader_thread_instead_of_failing(database):
+    """Reads on the loop never wait: one that would (another process holding the file
+    exclusively) goes to a pooled reader, which waits on the busy timeout as before."""
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    await engine.close()  # its connections reopen on demand; none may hold the file now
+    holder = sqlite3.connect(engine.path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO system_setting (key, value) VALUES ('held', 'x')")
+        reading = asyncio.create_task(db.fetch("SELECT key FROM system_setting"))
+        await asyncio.sleep(0.5)
+        assert not reading.done()  # waiting, not failed
+        holder.execute("COMMIT")
+    finally:
+        holder.close()  # releases the exclusive lock
+    rows = await asyncio.wait_for(reading, timeout=20)
+    assert {"key": "held"} in rows
+
+
+async def test_concurrent_read_then_write_transactions_serialise(database):
+    """Each transaction reads the counter and writes it back plus one: interleaved, some
+    increments would be lost; one at a time (the one writer, BEGIN IMMEDIATE), none is."""
+    await SystemSetting.insert(SystemSetting(key="counter", value="0"))
+
+    async def increment() -> None:
+        async with db.transaction():
+            rows = await SystemSetting.select(SystemSetting.value).where(
+                SystemSetting.key == "counter"
+            )
+            await asyncio.sleep(0)  # let the others run between the read and the write
+            await SystemSetting.update({SystemSetting.value: str(int(rows[0]["value"]) + 1)}).where(
+                SystemSetting.key == "counter"
+            )
+
+    await asyncio.gather(*(increment() for _ in range(30)))
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "counter")
+    assert rows == [{"value": "30"}]

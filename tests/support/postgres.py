@@ -56,7 +56,9 @@ class PostgresCluster:
         subprocess.run(command, check=True, capture_output=True)
 
     @classmethod
-    def start(cls) -> PostgresCluster:
+    def start(cls, *, durable: bool = False) -> PostgresCluster:
+        """A throw-away cluster; without ``durable`` it skips fsync (tests need no crash
+        safety), with it it syncs commits as a production server does (benchmarks)."""
         bindir = find_bindir()
         directory = Path(tempfile.mkdtemp(prefix="whistle-pg-"))
         if os.geteuid() == 0:
@@ -74,10 +76,10 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
-        options = (
-            f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 "
+        if not durable:
+            options += "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options += "-c max_connections=200"
         cluster.options = options
         cluster._run(
             bindir / "pg_ctl", "-D", data, "-o", options, "-l", directory / "log", "-w", "start"

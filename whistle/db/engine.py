@@ -26,7 +26,8 @@ from whistle.db.tables import ALL_TABLES
 from whistle.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
-# Readers kept open beside the one writer: WAL lets them all read while it writes.
+# Pooled readers beside the one writer (WAL lets them all read while it writes), for the reads
+# that would wait on a lock: the others run on the calling thread's own connection.
 SQLITE_READERS = 4
 # Tells engines apart in change markers (a later engine may reuse a closed one's address).
 _watch_ids = itertools.count()
@@ -144,6 +145,19 @@ class PersistentTransaction(SQLiteTransaction):
 
     engine: PersistentSQLiteEngine
 
+    # piccolo sends these through aiosqlite's execute(), two driver-thread round trips each
+    # (make a cursor, run it): one is enough, and the writer is held for every one of them.
+    async def begin(self) -> None:
+        await self.connection.execute_fetchall(f"BEGIN {self.transaction_type.value}")
+
+    async def commit(self) -> None:
+        await self.connection.execute_fetchall("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute_fetchall("ROLLBACK")
+        self._rolled_back = True
+
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
@@ -179,7 +193,9 @@ class PersistentTransaction(SQLiteTransaction):
 class PersistentSQLiteEngine(SQLiteEngine):
     """piccolo's SQLite engine opens a connection (and a driver thread) for every query; this
     one keeps them open: one writer connection that every write and every transaction queues
-    for, and a few read-only connections for plain SELECTs outside a transaction.
+    for (each statement one trip to its thread), and for plain SELECTs outside a transaction a
+    read-only connection per calling thread, run right there on the event loop; a few pooled
+    read-only connections take the rare read that would wait on a lock.
 
     The semantics stay those of piccolo's engine: autocommit outside transactions, BEGIN
     IMMEDIATE through ``transaction()``, foreign keys on, the busy timeout for other processes
@@ -194,6 +210,9 @@ class PersistentSQLiteEngine(SQLiteEngine):
         self._watch: sqlite3.Connection | None = None
         self._watch_lock = threading.Lock()
         self._watch_id = next(_watch_ids)
+        self._inline = threading.local()
+        self._inline_opened: list[sqlite3.Connection] = []
+        self._inline_lock = threading.Lock()
 
     def change_marker(self) -> tuple[int, int] | None:
         """A value that differs after any connection (this process's writer, the worker, the
@@ -211,6 +230,21 @@ class PersistentSQLiteEngine(SQLiteEngine):
             except sqlite3.Error:
                 return None
         return self._watch_id, version
+
+    def _inline_reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection for SELECTs run on the event loop itself."""
+        connection: sqlite3.Connection | None = getattr(self._inline, "connection", None)
+        if connection is None:
+            # No busy wait here: a read that would wait goes to a pooled reader's thread.
+            kwargs = {**self.connection_kwargs, "timeout": 0, "check_same_thread": False}
+            connection = sqlite3.connect(**kwargs)
+            connection.row_factory = dict_factory
+            connection.execute("PRAGMA foreign_keys = 1")
+            connection.execute("PRAGMA query_only = 1")
+            self._inline.connection = connection
+            with self._inline_lock:
+                self._inline_opened.append(connection)
+        return connection
 
     async def _open(self, *, read_only: bool) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -241,11 +275,22 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         reads = query.lstrip()[:6].upper() == "SELECT"
+        if reads:
+            # A WAL read takes no lock and costs tens of microseconds on the loop, where a trip
+            # to a connection's thread and back costs several times that in thread and loop
+            # wake-ups. Only a read that would wait (a checkpoint truncating the WAL, recovery)
+            # goes to a pooled reader, whose thread may wait on the busy timeout.
+            try:
+                return self._inline_reader().execute(query, args or []).fetchall()
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            # One round trip to the connection's thread (run, fetch, drop the cursor), not the
+            # four of execute()/fetchall()/close(): each trip wakes a thread and the event loop.
+            return await connection.execute_fetchall(query, args or [])
         finally:
             pool.release(connection)
 
@@ -258,8 +303,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
     async def close(self) -> None:
         await self.writer.close()
@@ -268,6 +312,17 @@ class PersistentSQLiteEngine(SQLiteEngine):
             if self._watch is not None:
                 self._watch.close()
                 self._watch = None
+        with self._inline_lock:
+            inline, self._inline_opened = self._inline_opened, []
+            self._inline = threading.local()
+        for connection in inline:
+            connection.close()
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, with any extended code (BUSY_RECOVERY, BUSY_SNAPSHOT...)."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def bind(engine: Engine) -> None:
