@@ -193,6 +193,31 @@ async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
     assert trips() == 4
 
 
+async def test_long_reads_run_on_a_reader_thread_and_not_on_the_loop(database):
+    """Statistics over every report must not hold the event loop (and every other request)
+    while SQLite scans: inside long_reads() a SELECT goes to a pooled reader's thread."""
+    with db.long_reads():
+        await db.fetch("SELECT 1 AS one")  # opens a pooled reader
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    counters = []
+    for connection in engine.readers._opened:
+        counter = _TripCounter(connection._tx)
+        connection._tx = counter  # type: ignore[assignment]
+        counters.append(counter)
+    on_thread: list[bool] = []
+    with db.long_reads():
+        # The loop keeps turning while the read runs: a task started now gets its turn first.
+        ticker = asyncio.create_task(asyncio.sleep(0, result=True))
+        rows = await db.fetch("SELECT count(*) AS n FROM system_setting")
+        on_thread.append(ticker.done())
+    assert rows == [{"n": 0}]
+    assert sum(counter.trips for counter in counters) == 1
+    assert on_thread == [True]
+    await db.fetch("SELECT count(*) AS n FROM system_setting")
+    assert sum(counter.trips for counter in counters) == 1  # outside: back on the loop
+
+
 async def test_a_read_that_would_wait_waits_on_a_reader_thread_instead_of_failing(database):
     """Reads on the loop never wait: one that would (another process holding the file
     exclusively) goes to a pooled reader, which waits on the busy timeout as before."""

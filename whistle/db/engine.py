@@ -9,7 +9,9 @@ import os
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -31,6 +33,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 SQLITE_READERS = 4
 # Tells engines apart in change markers (a later engine may reuse a closed one's address).
 _watch_ids = itertools.count()
+# Set by long_reads(): SELECTs that walk many rows run on a pooled reader's thread even on SQLite.
+_long_reads: ContextVar[bool] = ContextVar("long_reads", default=False)
 
 _engine: Engine | None = None
 
@@ -275,7 +279,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         reads = query.lstrip()[:6].upper() == "SELECT"
-        if reads:
+        if reads and not _long_reads.get():
             # A WAL read takes no lock and costs tens of microseconds on the loop, where a trip
             # to a connection's thread and back costs several times that in thread and loop
             # wake-ups. Only a read that would wait (a checkpoint truncating the WAL, recovery)
@@ -343,6 +347,18 @@ def current() -> Engine:
 
 def is_sqlite() -> bool:
     return current().engine_type == "sqlite"
+
+
+@contextmanager
+def long_reads() -> Iterator[None]:
+    """Run the reads inside on a connection's own thread, never on the event loop: for queries
+    that walk many rows (statistics over every report), which on the loop would hold every other
+    request for as long as they run. Cheap indexed reads stay on the loop (they cost less there)."""
+    token = _long_reads.set(True)
+    try:
+        yield
+    finally:
+        _long_reads.reset(token)
 
 
 def change_marker() -> Hashable | None:

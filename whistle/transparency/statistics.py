@@ -144,8 +144,13 @@ async def _in_time(sql: _Sql, done: str, due: str, judged: str, *args: object) -
 async def compute(now: datetime | None = None) -> Statistics:
     """Every figure over every report, unsuppressed (the auditor's view).
 
-    Aggregated in SQL, so the event loop never walks the report rows.
+    Aggregated in SQL on a reader's thread, so the event loop never waits for the scan.
     """
+    with db.long_reads():
+        return await _compute(now)
+
+
+async def _compute(now: datetime | None) -> Statistics:
     now = now or datetime.now(UTC)
     sql = _Sql(db.is_sqlite())
     months = _months_back(now, MONTHS_SHOWN)
