@@ -42,17 +42,22 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Each benchmark prints its own figures; the last step gathers the headline ones beside their
+# goals into one table (the README's, with the date and machine).
+BENCH_RESULTS ?= bench-results.jsonl
 bench: $(STAMP)
-	$(BIN)/python -m bench.mixed
-	$(BIN)/python -m bench.memory
-	$(BIN)/python -m bench.uploads
-	$(BIN)/python -m bench.intake
-	$(BIN)/python -m bench.inbox
-	$(BIN)/python -m bench.audit_verify
-	$(BIN)/python -m bench.login
-	$(BIN)/python -m bench.transparency
-	$(BIN)/python -m bench.public_pages
-	$(BIN)/python -m bench.mail
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.results --start
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.mixed
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.memory
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.uploads
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.intake
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.inbox
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.audit_verify
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.login
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.transparency
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.public_pages
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.mail
+	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.results
 
 # Interface text: re-extract the Indonesian message ids, then bring the English catalog up to
 # date (new ids arrive untranslated; the i18n test names them until they are translated).

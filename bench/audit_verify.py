@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.results import record
 from tests.support.postgres import PostgresCluster
 from whistle.audit import actions
 from whistle.audit.checkpoint import sign
@@ -239,6 +240,18 @@ def report(label: str, built: float, timing: Timing) -> None:
         f"{timing.full_seconds:.2f} s; --since-checkpoint checked {timing.since_entries:,} "
         f"(the ones after the checkpoint) in {timing.since_seconds:.2f} s "
         f"({timing.since_seconds / timing.full_seconds:.0%} of the time)"
+    )
+    record(
+        "audit_verify",
+        f"{label}: verify vs bare chain function",
+        full / timing.bare,
+        f">= {GOAL} x",
+    )
+    record(
+        "audit_verify",
+        f"{label}: --since-checkpoint time / full verify time",
+        timing.since_seconds / timing.full_seconds,
+        "about the share of new entries (0.10)",
     )
     full_cpu = timing.full_entries / timing.full_cpu_seconds
     print(

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.results import record
 from bench.server import ENGINES, migrated, on_each_engine
 from tests.support.forms import VALID_REPORT
 from tests.support.server import running_server
@@ -147,6 +148,7 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
                 for name, rate in (("submissions", submitted_rate), ("look-ups", looked_up_rate)):
                     parallel = min(clients, budgets[name])
                     ratio = rate / bare[parallel]
+                    record("intake", f"{label}: {name}, {clients} clients", ratio, f">= {GOAL} x")
                     cells.append(
                         f"{name} {rate:6.1f}/s vs bare {bare[parallel]:5.1f}/s ({parallel} at once,"
                         f" {bare_before[parallel]:.1f} before, {bare_after[parallel]:.1f} after)"
@@ -162,6 +164,7 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
     else:
         verdict = f"{dict(failures)} (only 503 with Retry-After: ok)"
     print(f"  failures: {verdict}")
+    record("intake", f"{label}: failures other than 503", sum(other.values()), "0", unit="")
 
 
 async def main() -> None:

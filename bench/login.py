@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.results import record
 from tests.support.forms import VALID_REPORT, csrf_token
 from tests.support.postgres import PostgresCluster
 from tests.support.server import running_server
@@ -178,6 +179,8 @@ async def run(settings: Settings, label: str, args: argparse.Namespace, root: Pa
     print(f"{label}: login medians over {args.rounds} rounds")
     for kind, seconds in medians.items():
         print(f"  {kind:<18} {ms(seconds)}")
+    spread = max(medians.values()) / min(medians.values())
+    record("login", f"{label}: slowest / fastest login outcome (median)", spread, "about 1 x")
     result = await flood(settings, args.duration, args.clients, root / f"{label}-server.log")
     submissions = result["submissions"]
     stored, refused = submissions.get(201, 0), submissions.get(503, 0)
@@ -185,6 +188,14 @@ async def run(settings: Settings, label: str, args: argparse.Namespace, root: Pa
     print(f"{label}: {args.clients} clients resubmitting reports for {args.duration:.0f} s")
     print(f"  submissions    {stored} stored, {refused} refused (503), {other} other")
     print("  " + summary("officer logins", result["logins"]))
+    logins = result["logins"]
+    record(
+        "login",
+        f"{label}: officer logins through a {args.clients}-client flood",
+        sum(ok for ok, _ in logins) / max(len(logins), 1),
+        "all (1.0)",
+        unit="",
+    )
     print("  " + summary("code look-ups", result["lookups"]))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.results import record
 from bench.server import ENGINES, migrated, on_each_engine, server_pid, status_mib
 from tests.support.forms import VALID_REPORT
 from tests.support.server import running_server
@@ -77,6 +78,16 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
     )
     limit = settings.argon2_memory_kib / 1024 * derivations + HEADROOM_MIB
     after_limit = fresh * AFTER_FACTOR
+    record(
+        "memory",
+        f"{label}: peak RSS during the burst",
+        peak,
+        f"<= {limit:.0f} MiB",
+        unit="MiB",
+    )
+    record(
+        "memory", f"{label}: RSS after the burst", after, f"<= {after_limit:.0f} MiB", unit="MiB"
+    )
     print(
         f"{label:<11} fresh {fresh:6.0f} MiB | peak {peak:6.0f} MiB (limit {limit:.0f} = "
         f"{derivations} x {settings.argon2_memory_kib / 1024:.0f} + {HEADROOM_MIB}: "

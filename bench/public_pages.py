@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.inbox import fake_cases, seed_sqlite
+from bench.results import record
 from tests.support.server import free_port, running_server, server_env, serving
 from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
@@ -161,6 +162,7 @@ def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
             a / b for a, b in zip(rates[("app", path)], rates[("bare", path)], strict=True)
         )
         print(f"{path:<24}{app:>10.0f}{bare:>10.0f}{ratio:>7.2f}x{goal:>6.1f}x")
+        record("public_pages", f"{path} vs bare handler", ratio, f">= {goal} x")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def _machine() -> str:
 def _value(entry: dict) -> str:
     if entry["unit"] == "x":
         return f"{entry['value']:.2f} x"
+    if not entry["unit"]:
+        return f"{entry['value']:.3g}"
     return f"{entry['value']:,.1f} {entry['unit']}"
 
 

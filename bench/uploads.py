@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bench.results import record
 from bench.server import ENGINES, migrated, on_each_engine, reset_peak, server_pid, status_mib
 from tests.support.forms import VALID_REPORT
 from tests.support.server import running_server
@@ -153,6 +154,12 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
         f"{label:<10} image {len(image) / 1e6:.0f} MB (status {image_status}): peak +"
         f"{image_peak:6.1f} MiB ({image_peak * MIB / len(image):.2f} x file size) | "
         f"{image_rate:6.1f} MB/s"
+    )
+    record(
+        "uploads",
+        f"{label}: peak memory / size of the uploaded audio file",
+        audio_peak * MIB / len(audio),
+        "well under 1 x (streamed)",
     )
     print(
         f"{label:<10} bare AES-256-GCM in 64 KiB chunks: {bare:7.1f} MB/s | upload/bare: "
