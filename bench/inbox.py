@@ -235,7 +235,9 @@ def _sqlite_time(value: datetime) -> str:
     return str(value.astimezone(UTC))
 
 
-def seed_sqlite(path: Path, cases: list[FakeCase], *, bulk: bool = False) -> None:
+def seed_sqlite(
+    path: Path, cases: list[FakeCase], *, bulk: bool = False, analyze: bool = True
+) -> None:
     """Insert the cases into the migrated database at ``path`` in one transaction, then ANALYZE.
     ``bulk`` (the benchmark's own file, no other connection open) also turns the rollback
     journal off for the load and WAL back on after it."""
@@ -279,7 +281,8 @@ def seed_sqlite(path: Path, cases: list[FakeCase], *, bulk: bool = False) -> Non
     for _, sql in indexes:
         connection.execute(sql)
     connection.execute("COMMIT")
-    connection.execute("ANALYZE")
+    if analyze:
+        connection.execute("ANALYZE")
     if bulk:
         connection.execute("PRAGMA journal_mode = WAL")
     connection.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bench.inbox import (
     INVESTIGATOR_ID,
     TRIAGE_ID,
@@ -12,13 +14,16 @@ from bench.inbox import (
     seed_postgres,
     seed_sqlite,
 )
+from tests.support.audit import append_samples
 from tests.support.cases import CASE_LINK, as_officer, file_report
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import logged_in, make_officer
+from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.cases import inbox, service
 from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
 from whistle.db import engine as db
 from whistle.db.tables import Report
+from whistle.jobs import run_due_jobs
 
 PLAN_CASES = 10_000
 
@@ -201,3 +206,15 @@ async def test_next_deadline_rules():
     )
     assert late.kind == "feedback" and late.overdue and not late.due_soon
     assert inbox.next_deadline("concluded", ack_due, now, now, now=now, due_soon_days=3) is None
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])  # PostgreSQL's autovacuum analyzes itself
+async def test_the_daily_checkpoint_job_refreshes_the_sqlite_planner_statistics(database, ctx):
+    """The inbox's index choices rest on sqlite_stat1: the worker's checkpoint job (at least
+    daily) refreshes it, so a database grown to a million cases is planned with its real sizes."""
+    seed_sqlite(database.sqlite_path, fake_cases(100), analyze=False)
+    assert not await db.fetch("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    await append_samples(1)  # something to sign: the job is due
+    assert await run_due_jobs(ctx, [CHECKPOINT_JOB], holder="w") == [CHECKPOINT_JOB.name]
+    rows = await db.fetch("SELECT stat FROM sqlite_stat1 WHERE idx = 'report_inbox_due'")
+    assert rows and rows[0]["stat"].split()[0] == "100", rows
