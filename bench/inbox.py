@@ -350,14 +350,41 @@ def _p50_p95(samples: list[float]) -> tuple[float, float]:
     ]
 
 
+def server_cpu(postmaster: int | None) -> float:
+    """CPU seconds the PostgreSQL server's processes (the postmaster's children) have used."""
+    if postmaster is None:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:  # ppid; then utime and stime in clock ticks
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# On a shared machine wall times mostly measure the queue for a core: the CPU a page costs
+# (this process, which runs SQLite, plus the PostgreSQL server's processes) is printed beside.
+POSTMASTER: list[int] = []
+
+
 async def timed(officer_id: int, view: InboxFilter, runs: int) -> tuple[float, float, str]:
     await inbox(officer_id, view, due_soon_days=3)  # warm the cache and the connection
-    samples = []
+    samples, cpu = [], []
+    postmaster = POSTMASTER[0] if POSTMASTER and not db.is_sqlite() else None
     for _ in range(runs):
+        server, process = server_cpu(postmaster), time.process_time()
         started = time.perf_counter()
         page = await inbox(officer_id, view, due_soon_days=3)
         samples.append((time.perf_counter() - started) * 1000)
-    return (*_p50_p95(samples), f"{len(page.rows)} rows")
+        process, server = time.process_time() - process, server_cpu(postmaster) - server
+        cpu.append((process + server) * 1000)
+    return (
+        *_p50_p95(samples),
+        f"{len(page.rows)} rows, CPU median {statistics.median(cpu):.1f} ms",
+    )
 
 
 async def plan(view: InboxFilter) -> list[str]:
@@ -402,11 +429,19 @@ async def measure(settings: Settings, label: str, seed, runs: int) -> dict[str, 
         )
         # The mark counts are part of every page above: their own share, for the triage officer.
         samples = []
+        postmaster = POSTMASTER[0] if POSTMASTER and not db.is_sqlite() else None
+        server, process = server_cpu(postmaster), time.process_time()
         for _ in range(runs):
             started = time.perf_counter()
             counts = await mark_counts(TRIAGE_ID)
             samples.append((time.perf_counter() - started) * 1000)
-        show("  of which the mark counts (triage)", *_p50_p95(samples), str(counts))
+        cpu = time.process_time() - process + server_cpu(postmaster) - server
+        shown = f"{counts.unread}/{counts.waiting}/{counts.new}"
+        show(
+            "  of which the mark counts (triage)",
+            *_p50_p95(samples),
+            f"unread/waiting/new {shown}, CPU {cpu * 1000 / runs:.1f} ms a call",
+        )
     finally:
         await db.close_database(engine)
     return results
@@ -442,6 +477,8 @@ async def main() -> None:
             sqlite_path.unlink()
         if args.engine != "sqlite":
             cluster = PostgresCluster.start()
+            pid_file = cluster.directory / "data" / "postmaster.pid"
+            POSTMASTER.append(int(pid_file.read_text().split()[0]))
             try:
                 admin = await asyncpg.connect(cluster.url("postgres"))
                 await admin.execute("CREATE DATABASE bench")
