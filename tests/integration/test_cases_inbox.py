@@ -157,8 +157,8 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     page = await inbox.inbox(TRIAGE_ID, InboxFilter(), due_soon_days=3)
     assert len(page.rows) == PAGE_SIZE and page.has_next
     # The mark counts: "never opened" walks the cases newest first for an officer holding many
-    # wraps, their own wraps for one holding few; never a scan of report. The cap stands to
-    # these 10,000 cases as 999 does to a million (below the marked cases the planner expects).
+    # wraps, their own wraps for one holding few; never a scan of report. The cap stands below
+    # the marked cases the planner expects, as 99 does at a million.
     cap = PLAN_CASES // 1000
     plan = await _plan(inbox.mark_counts_sql(small=False), inbox.mark_counts_args(TRIAGE_ID, cap))
     assert "report_inbox_received" in plan and not _full_scan_of_report(plan), plan
@@ -170,7 +170,7 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
 
 async def test_mark_counts_are_exact_up_to_the_cap(database):
     """Over a seeded office: each mark count equals the cases carrying the mark, until it passes
-    the cap; beyond it the count stops one past the cap and the inbox shows "999+"."""
+    the cap; beyond it the count stops one past the cap and the inbox shows "99+"."""
     cases = fake_cases(PLAN_CASES)
     if database.is_sqlite:
         seed_sqlite(database.sqlite_path, cases)
@@ -187,8 +187,8 @@ async def test_mark_counts_are_exact_up_to_the_cap(database):
         assert (capped.unread, capped.waiting, capped.new) == (unread, unread + 1, unread + 1)
         assert capped.shown("unread") == str(unread)
         assert capped.shown("waiting") == capped.shown("new") == f"{unread}+"
-    assert inbox.MarkCounts(unread=1000).shown("unread") == "999+"
-    assert inbox.MarkCounts(unread=999).shown("unread") == "999"
+    assert inbox.MarkCounts(unread=100).shown("unread") == "99+"
+    assert inbox.MarkCounts(unread=99).shown("unread") == "99"
 
 
 async def test_next_deadline_rules():

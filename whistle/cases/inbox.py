@@ -35,9 +35,10 @@ DUE = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due
 # Below this many wraps the officer's own wraps drive the query (an investigator's handful);
 # above it the deadline index does, stopping after one page (a triage officer's thousands).
 SMALL_INBOX = 500
-# Each mark count stops here: an officer with this many marked cases reads "999+" (exact
-# counts over a million wraps would walk them all on every page).
-MARK_COUNT_CAP = 999
+# Each mark count stops here: an officer with more marked cases reads "99+", as a mail badge
+# does (exact counts over a million wraps would walk them all on every page, and a count
+# walks about cap / density of the marked cases before it stops).
+MARK_COUNT_CAP = 99
 
 STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
@@ -158,7 +159,7 @@ class MarkCounts:
     cap: int = MARK_COUNT_CAP
 
     def shown(self, mark: str) -> str:
-        """The count as the inbox shows it: the number, or "999+" beyond the cap."""
+        """The count as the inbox shows it: the number, or "99+" beyond the cap."""
         value: int = getattr(self, mark)
         return f"{self.cap}+" if value > self.cap else str(value)
 
@@ -320,23 +321,27 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
 
 def mark_counts_sql(*, small: bool) -> str:
     """The mark counts query, each count stopping one past the cap; ``mark_counts_args`` gives
-    its placeholders' values. Unread and waiting walk the few cases with a dialogue (partial
-    indexes). "Never opened" walks the officer's own wraps when they are few (``small``), else
-    the cases newest first (where unopened ones gather), so a capped count stops early."""
+    its placeholders' values. An officer holding few wraps (``small``) has every count driven by
+    them; otherwise unread and waiting walk the cases with a dialogue (partial indexes) and
+    "never opened" the cases newest first (where unopened ones gather), each stopping at the
+    cap."""
     if small:
+        # A handful of wraps drives every count (the dialogue's cases are far more).
+        held = "r.id IN (SELECT k.report FROM report_key k WHERE k.holder_tag = {})"
         never_opened = (
             "SELECT 1 FROM report_key k WHERE k.holder_tag = {} AND NOT EXISTS "
             "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) LIMIT {}"
         )
     else:
+        held = _HELD
         never_opened = (
             f"SELECT 1 FROM report r WHERE {_HELD} AND NOT EXISTS "  # noqa: S608
             "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = r.id) "
             "ORDER BY r.received_at DESC, r.case_number DESC LIMIT {}"
         )
     return (
-        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {_HELD} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {_HELD} LIMIT {{}}) AS w) AS waiting, "
+        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} LIMIT {{}}) AS w) AS waiting, "
         f"(SELECT COUNT(*) FROM ({never_opened}) AS n) AS new"
     )
 
@@ -352,7 +357,7 @@ async def mark_counts(
     officer_id: int, *, small: bool | None = None, cap: int = MARK_COUNT_CAP
 ) -> MarkCounts:
     """The officer's cases with an unread reporter answer, waiting for the reporter, never
-    opened, each counted up to one past ``cap`` (shown as "999+"). ``small``: whether the
+    opened, each counted up to one past ``cap`` (shown as "99+"). ``small``: whether the
     officer holds fewer than SMALL_INBOX wraps (counted here when not given)."""
     if small is None:
         small = await wrap_count(officer_id) < SMALL_INBOX
