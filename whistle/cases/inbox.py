@@ -340,8 +340,11 @@ def mark_counts_sql(*, small: bool) -> str:
             "ORDER BY r.received_at DESC, r.case_number DESC LIMIT {}"
         )
     return (
-        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} LIMIT {{}}) AS w) AS waiting, "
+        # In id order: the dialogue's partial indexes (on id) hand the rows over in that order,
+        # so no planner prefers reading report whole to find the first few.
+        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} ORDER BY r.id LIMIT {{}}) AS u) "  # noqa: S608
+        f"AS unread, (SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
+        "AS w) AS waiting, "
         f"(SELECT COUNT(*) FROM ({never_opened}) AS n) AS new"
     )
 
