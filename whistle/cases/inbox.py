@@ -35,6 +35,10 @@ DUE = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due
 # Below this many wraps the officer's own wraps drive the query (an investigator's handful);
 # above it the deadline index does, stopping after one page (a triage officer's thousands).
 SMALL_INBOX = 500
+# Each mark count stops here: an officer with more marked cases reads "99+", as a mail badge
+# does (exact counts over a million wraps would walk them all on every page, and a count
+# walks about cap / density of the marked cases before it stops).
+MARK_COUNT_CAP = 99
 
 STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
@@ -151,6 +155,13 @@ class MarkCounts:
     unread: int = 0
     waiting: int = 0
     new: int = 0
+    # Counts stop one past this (see mark_counts).
+    cap: int = MARK_COUNT_CAP
+
+    def shown(self, mark: str) -> str:
+        """The count as the inbox shows it: the number, or "99+" beyond the cap."""
+        value: int = getattr(self, mark)
+        return f"{self.cap}+" if value > self.cap else str(value)
 
 
 @dataclass(frozen=True)
@@ -212,10 +223,17 @@ _HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.holder_t
 def _filters(
     sql: _Sql, view: InboxFilter, *, now: datetime, due_soon_days: int, officer_id: int
 ) -> None:
+    # The two dialogue marks repeat their deadline-ordered partial indexes' WHERE terms
+    # (migration 2026-11-29T08): the page walks those few cases in order.
     if view.mark == "unread":
-        sql.add(f"id IN ({UNREAD_IDS})", officer_id)
+        sql.add(
+            "reporter_messages > 0 AND reporter_messages > COALESCE("
+            "(SELECT v.reporter_messages_seen FROM case_view v "
+            "WHERE v.officer = {} AND v.report = report.id), 0)",
+            officer_id,
+        )
     elif view.mark == "waiting":
-        sql.add(f"id IN ({WAITING_IDS})")
+        sql.add("awaiting_reporter")
     elif view.mark == "new":
         sql.add(
             "NOT EXISTS (SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = report.id)",
@@ -301,30 +319,55 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
     return int(rows[0]["n"])
 
 
-def mark_counts_sql() -> str:
-    """The mark counts query; ``mark_counts_args`` gives its placeholders' values."""
+def mark_counts_sql(*, small: bool) -> str:
+    """The mark counts query, each count stopping one past the cap; ``mark_counts_args`` gives
+    its placeholders' values. An officer holding few wraps (``small``) has every count driven by
+    them; otherwise unread and waiting walk the cases with a dialogue (partial indexes) and
+    "never opened" the cases newest first (where unopened ones gather), each stopping at the
+    cap."""
+    if small:
+        # A handful of wraps drives every count (the dialogue's cases are far more).
+        held = "r.id IN (SELECT k.report FROM report_key k WHERE k.holder_tag = {})"
+        never_opened = (
+            "SELECT 1 FROM report_key k WHERE k.holder_tag = {} AND NOT EXISTS "
+            "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) LIMIT {}"
+        )
+    else:
+        held = _HELD
+        never_opened = (
+            f"SELECT 1 FROM report r WHERE {_HELD} AND NOT EXISTS "  # noqa: S608
+            "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = r.id) "
+            "ORDER BY r.received_at DESC, r.case_number DESC LIMIT {}"
+        )
     return (
-        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {_HELD}) AS u) AS unread, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {_HELD}) AS w) AS waiting, "
-        "(SELECT COUNT(*) FROM report_key k WHERE k.holder_tag = {}) "
-        "- (SELECT COUNT(*) FROM case_view v WHERE v.officer = {} AND EXISTS "
-        "(SELECT 1 FROM report_key k WHERE k.holder_tag = {} AND k.report = v.report)) AS new"
+        # In id order: the dialogue's partial indexes (on id) hand the rows over in that order,
+        # so no planner prefers reading report whole to find the first few.
+        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} ORDER BY r.id LIMIT {{}}) AS u) "  # noqa: S608
+        f"AS unread, (SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
+        "AS w) AS waiting, "
+        f"(SELECT COUNT(*) FROM ({never_opened}) AS n) AS new"
     )
 
 
-def mark_counts_args(officer_id: int) -> list[Any]:
-    """The values of ``mark_counts_sql``'s placeholders: the officer's id where case_view is
-    read, their holder tag where report_key is."""
+def mark_counts_args(officer_id: int, cap: int = MARK_COUNT_CAP) -> list[Any]:
+    """The values of ``mark_counts_sql``'s placeholders (the same for both shapes): the
+    officer's id where case_view is read, their holder tag where report_key is, the limits."""
     tag = holder_tag(officer_id)
-    return [officer_id, tag, tag, tag, officer_id, tag]
+    return [officer_id, tag, cap + 1, tag, cap + 1, tag, officer_id, cap + 1]
 
 
-async def mark_counts(officer_id: int) -> MarkCounts:
+async def mark_counts(
+    officer_id: int, *, small: bool | None = None, cap: int = MARK_COUNT_CAP
+) -> MarkCounts:
     """The officer's cases with an unread reporter answer, waiting for the reporter, never
-    opened. The first two walk the few cases with a dialogue (partial indexes); "never opened"
-    is the officer's wraps less the cases they opened, two index-only counts."""
-    row = (await db.fetch(mark_counts_sql(), *mark_counts_args(officer_id)))[0]
-    return MarkCounts(unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]))
+    opened, each counted up to one past ``cap`` (shown as "99+"). ``small``: whether the
+    officer holds fewer than SMALL_INBOX wraps (counted here when not given)."""
+    if small is None:
+        small = await wrap_count(officer_id) < SMALL_INBOX
+    row = (await db.fetch(mark_counts_sql(small=small), *mark_counts_args(officer_id, cap)))[0]
+    return MarkCounts(
+        unread=int(row["unread"]), waiting=int(row["waiting"]), new=int(row["new"]), cap=cap
+    )
 
 
 async def _seen(officer_id: int, ids: list[Any]) -> dict[str, int]:
@@ -480,5 +523,8 @@ async def inbox(
             )
         )
     return InboxPage(
-        rows=result, filter=view, has_next=has_next, counts=await mark_counts(officer_id)
+        rows=result,
+        filter=view,
+        has_next=has_next,
+        counts=await mark_counts(officer_id, small=small),
     )

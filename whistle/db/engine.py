@@ -437,6 +437,16 @@ async def reclaim_freed_pages() -> None:
         await fetch("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+async def refresh_planner_statistics() -> None:
+    """On SQLite, refresh the statistics the query planner chooses indexes by (sqlite_stat1):
+    without them a grown inbox may be planned as if its tables were small. Sampled
+    (``analysis_limit``), so it costs milliseconds even at a million rows. PostgreSQL's
+    autovacuum keeps its own statistics."""
+    if is_sqlite():
+        await fetch("PRAGMA analysis_limit = 1000")
+        await fetch("ANALYZE")
+
+
 def is_unique_violation(error: BaseException) -> bool:
     """Both drivers' unique-constraint errors, translated in one place."""
     import sqlite3

@@ -57,6 +57,9 @@ INDEXES: dict[str, NamedIndex] = {
     # Messages, case views and the reporter's identity (migration 2026-11-29T03).
     "report_awaiting_reporter": NamedIndex("report"),
     "report_reporter_messages": NamedIndex("report"),
+    # The waiting and unread mark filters in deadline order (migration 2026-11-29T08).
+    "report_inbox_waiting": NamedIndex("report"),
+    "report_inbox_answered": NamedIndex("report"),
     "case_message_report": NamedIndex("case_message"),
     "case_view_unique": NamedIndex("case_view", unique=True),
     "reporter_identity_report": NamedIndex("reporter_identity"),
