@@ -18,6 +18,7 @@ from tests.support.audit import append_samples
 from tests.support.cases import CASE_LINK, as_officer, file_report
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import logged_in, make_officer
+from tests.support.trips import count_trips
 from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.cases import inbox, service
 from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
@@ -218,3 +219,19 @@ async def test_the_daily_checkpoint_job_refreshes_the_sqlite_planner_statistics(
     assert await run_due_jobs(ctx, [CHECKPOINT_JOB], holder="w") == [CHECKPOINT_JOB.name]
     rows = await db.fetch("SELECT stat FROM sqlite_stat1 WHERE idx = 'report_inbox_due'")
     assert rows and rows[0]["stat"].split()[0] == "100", rows
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_the_inbox_walks_on_a_reader_thread_not_on_the_event_loop(database):
+    """Plain SELECTs run on the event loop on SQLite; the inbox's page query and mark counts can
+    walk far (the never-opened filter at a million cases takes seconds), so they must run on a
+    pooled reader's thread where other requests are served meanwhile."""
+    seed_sqlite(database.sqlite_path, fake_cases(200))
+    with db.long_reads():
+        await db.fetch("SELECT 1 AS one")  # opens a pooled reader
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    reader_trips = count_trips([engine.readers])
+    page = await inbox.inbox(TRIAGE_ID, InboxFilter(mark="new"), due_soon_days=3)
+    assert page.rows
+    assert reader_trips() >= 2  # the page query and the counts

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from tests.support.trips import count_trips
 from whistle.db import engine as db
 from whistle.db.tables import SystemSetting
 
@@ -152,18 +153,6 @@ async def test_change_markers_of_two_engines_differ(settings):
         await db.close_database(engine)
 
 
-class _TripCounter:
-    """Stands in front of a connection's request queue and counts what is sent to its thread."""
-
-    def __init__(self, queue) -> None:
-        self.queue = queue
-        self.trips = 0
-
-    def put_nowait(self, item) -> None:
-        self.trips += 1
-        self.queue.put_nowait(item)
-
-
 async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
     # Every trip wakes the connection's thread and then the event loop: CPU per request.
     await db.fetch("SELECT 1 AS one")  # opens a reader
@@ -171,15 +160,7 @@ async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
         await db.fetch("SELECT 1 AS one")
     engine = db.current()
     assert isinstance(engine, db.PersistentSQLiteEngine)
-    counters = []
-    for pool in (engine.writer, engine.readers):
-        for connection in pool._opened:
-            counter = _TripCounter(connection._tx)
-            connection._tx = counter  # type: ignore[assignment]
-            counters.append(counter)
-
-    def trips() -> int:
-        return sum(counter.trips for counter in counters)
+    trips = count_trips([engine.writer, engine.readers])
 
     assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
     assert trips() == 0
@@ -200,11 +181,7 @@ async def test_long_reads_run_on_a_reader_thread_and_not_on_the_loop(database):
         await db.fetch("SELECT 1 AS one")  # opens a pooled reader
     engine = db.current()
     assert isinstance(engine, db.PersistentSQLiteEngine)
-    counters = []
-    for connection in engine.readers._opened:
-        counter = _TripCounter(connection._tx)
-        connection._tx = counter  # type: ignore[assignment]
-        counters.append(counter)
+    reader_trips = count_trips([engine.readers])
     on_thread: list[bool] = []
     with db.long_reads():
         # The loop keeps turning while the read runs: a task started now gets its turn first.
@@ -212,10 +189,10 @@ async def test_long_reads_run_on_a_reader_thread_and_not_on_the_loop(database):
         rows = await db.fetch("SELECT count(*) AS n FROM system_setting")
         on_thread.append(ticker.done())
     assert rows == [{"n": 0}]
-    assert sum(counter.trips for counter in counters) == 1
+    assert reader_trips() == 1
     assert on_thread == [True]
     await db.fetch("SELECT count(*) AS n FROM system_setting")
-    assert sum(counter.trips for counter in counters) == 1  # outside: back on the loop
+    assert reader_trips() == 1  # outside: back on the loop
 
 
 async def test_a_read_that_would_wait_waits_on_a_reader_thread_instead_of_failing(database):
