@@ -12,7 +12,7 @@ from litestar import Controller, HttpMethod, Request, Response, delete, get, pos
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath, HeaderParameter, ParameterKwarg
 from litestar.response import Stream
 
 from whistle.clock import to_the_hour
@@ -62,6 +62,17 @@ from whistle.reports.statuses import (
 )
 from whistle.web.dependencies import bearer_token
 from whistle.web.uploads import attachment_headers, receive_uploads, upload_post
+
+
+def idempotency_header(what_a_retry_does: str) -> ParameterKwarg:
+    """The optional Idempotency-Key header: printable ASCII, one new random key per request."""
+    return HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description=f"A new random key per request; {what_a_retry_does}.",
+    )
 
 
 class Category(msgspec.Struct):
@@ -387,14 +398,7 @@ class ReporterApi(Controller):
         request: Request,
         ctx: NamedDependency[Context],
         idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Idempotency-Key",
-                min_length=1,
-                max_length=255,
-                pattern=r"^[!-~]+$",
-                description="A new random key per report; a retry with it files nothing new.",
-            ),
+            str | None, idempotency_header("a retry with it files nothing new")
         ] = None,
     ) -> Response[ReceiptOut]:
         # Decoded here, strictly: Litestar's own body parsing would turn "1" into 1 and accept
@@ -535,14 +539,7 @@ class ReporterApi(Controller):
         request: Request,
         ctx: NamedDependency[Context],
         idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Idempotency-Key",
-                min_length=1,
-                max_length=255,
-                pattern=r"^[!-~]+$",
-                description="A new random key per upload; a retry with it stores nothing new.",
-            ),
+            str | None, idempotency_header("a retry with it stores nothing new")
         ] = None,
     ) -> Response[AttachmentsOut]:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
