@@ -11,15 +11,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import anyio
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
 from tests.support.cases import as_officer, file_report
 from tests.support.officers import make_officer, session_for
-from tests.support.server import running_server
 from whistle.cases import service as cases
 from whistle.officers.auth import OFFICER_COOKIE
 from whistle.transparency.content import PAGES as EDUCATION_PAGES
@@ -334,13 +332,9 @@ async def _seed(ctx) -> Seeded:
 async def test_every_page_meets_wcag_22_aa_at_both_widths(ctx, settings, tmp_path: Path):
     seeded = await _seed(ctx)
 
-    def run() -> Findings:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            return _visit(base, seeded)
-
-    findings = await anyio.to_thread.run_sync(run)
+    findings = await against_live_server(
+        settings, tmp_path / "server.log", lambda base: _visit(base, seeded)
+    )
     print(findings.seconds)
     assert findings.pages >= 2 * 37, findings.pages
     assert not findings.problems, "\n".join(findings.problems)

@@ -8,22 +8,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import anyio
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_reporter_journey import (
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
-    _accessible,
-    _fits_phone_width,
+    accessible,
+    against_live_server,
+    fits_phone_width,
 )
 from tests.support.cases import as_officer, file_report, send_with_file
 from tests.support.officers import make_officer
 from tests.support.release import publish
-from tests.support.server import running_server
 from whistle.cases import service as cases
 from whistle.evidence import files
 from whistle.reports.messages import OFFICER, REPORTER
@@ -68,7 +67,7 @@ def _answer_in_browser(base: str, code: str, photo: Path) -> None:
             assert page.get_by_text(ANSWER).is_visible()
             assert page.get_by_text(re.compile("belum diteruskan kepada tim")).first.is_visible()
             assert page.locator("ol.messages").get_by_text("kuitansi.png").is_visible()
-            _fits_phone_width(page)
+            fits_phone_width(page)
             cookies = context.cookies()
             context.close()
 
@@ -78,7 +77,7 @@ def _answer_in_browser(base: str, code: str, photo: Path) -> None:
             checked = checked_context.new_page()
             checked.goto(base + "/track/report")
             assert checked.get_by_text(ANSWER).is_visible()
-            _accessible(checked, Axe())
+            accessible(checked, Axe())
         finally:
             browser.close()
 
@@ -92,13 +91,9 @@ async def test_reporter_answers_on_the_status_page(settings, ctx, tmp_path: Path
     photo = tmp_path / "kuitansi.png"
     photo.write_bytes(PHOTO)
 
-    def run() -> None:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            _answer_in_browser(base, code, photo)
-
-    await anyio.to_thread.run_sync(run)
+    await against_live_server(
+        settings, tmp_path / "server.log", lambda base: _answer_in_browser(base, code, photo)
+    )
     assert await publish(ctx) == 2  # the answer and its photo
     view = await cases.open_case(ctx, tina, number)
     assert [(m.author, m.text) for m in view.messages] == [(OFFICER, QUESTION), (REPORTER, ANSWER)]

@@ -11,10 +11,9 @@ import anyio.from_thread
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
 from tests.support.cases import file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
-from tests.support.server import running_server
 from whistle.db.tables import CaseNote, WebSession
 
 pytestmark = pytest.mark.e2e
@@ -63,13 +62,9 @@ async def test_typed_note_survives_an_expired_session(ctx, settings, tmp_path: P
     await make_officer(ctx, "tina", ["triage"])
     number, _ = await file_report(ctx)
 
-    def run() -> dict[str, str]:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            return _write_through_an_expiry(base, number)
-
-    seen = await anyio.to_thread.run_sync(run)
+    seen = await against_live_server(
+        settings, tmp_path / "server.log", lambda base: _write_through_an_expiry(base, number)
+    )
     assert seen["after_send"] == f"/officer/cases/{number}/notes"  # the login page, no 405
     assert "Sesi Anda sudah berakhir" in seen["login_notice"]
     assert seen["after_login"] == f"/officer/cases/{number}"

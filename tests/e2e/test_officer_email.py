@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
-from tests.support.server import running_server
 from whistle.db.tables import Officer
 
 pytestmark = pytest.mark.e2e
@@ -48,13 +46,7 @@ def _set_address(base: str) -> dict[str, str]:
 async def test_an_officer_sets_their_alert_address_in_a_real_browser(ctx, settings, tmp_path: Path):
     await make_officer(ctx, "ivan", ["investigator"])
 
-    def run() -> dict[str, str]:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            return _set_address(base)
-
-    seen = await anyio.to_thread.run_sync(run)
+    seen = await against_live_server(settings, tmp_path / "server.log", _set_address)
     assert "Alamat surel tidak valid" in seen["refused"]
     assert seen["typed"] == "ivan@imigrasi"
     assert seen["saved_url"] == "/officer/account?changed=email"

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import anyio
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
-from tests.support.server import running_server
 from whistle.db.tables import AuditEntry, WebSession
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +39,7 @@ def _sign_in_and_out(base: str) -> list[str]:
 async def test_an_officer_signs_in_and_out_in_a_real_browser(ctx, settings, tmp_path: Path):
     await make_officer(ctx, "tina", ["triage"])
 
-    def run() -> list[str]:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            return _sign_in_and_out(base)
-
-    landed = await anyio.to_thread.run_sync(run)
+    landed = await against_live_server(settings, tmp_path / "server.log", _sign_in_and_out)
     assert landed[0] == "/officer", landed  # the inbox: login passed the same-site check
     assert landed[1] == "/officer/login", landed
     assert await WebSession.count() == 0

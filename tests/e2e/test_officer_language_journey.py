@@ -11,10 +11,9 @@ import anyio.from_thread
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
 from tests.support.cases import file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
-from tests.support.server import running_server
 from whistle.db.tables import AuditEntry, CaseNote
 
 pytestmark = pytest.mark.e2e
@@ -62,13 +61,9 @@ async def test_an_officer_switches_language_while_writing_a_note(ctx, settings, 
     await make_officer(ctx, "tina", ["triage"])
     number, _ = await file_report(ctx)
 
-    def run() -> dict[str, object]:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, tmp_path / "server.log") as base:
-            return _switch_while_typing(base, number)
-
-    seen = await anyio.to_thread.run_sync(run)
+    seen = await against_live_server(
+        settings, tmp_path / "server.log", lambda base: _switch_while_typing(base, number)
+    )
     assert seen["login_lang"] == "en" and seen["login_username"] == "tina"
     assert seen["after_switch_url"] == f"/officer/cases/{number}/notes?lang=en"
     assert seen["lang"] == "en" and seen["label"].startswith("Add a note")

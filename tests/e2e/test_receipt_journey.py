@@ -8,12 +8,10 @@ import re
 import sqlite3
 from pathlib import Path
 
-import anyio
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.test_reporter_journey import CHROMIUM, CHROMIUM_ARGS, PHONE
-from tests.support.server import running_server
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, against_live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -83,10 +81,4 @@ async def test_receipt_survives_reload_back_language_and_double_tap(settings, tm
     log = tmp_path / "server.log"
     database = Path(settings.database_url.removeprefix("sqlite:///"))
 
-    def run() -> None:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, log) as base:
-            _journeys(base, database)
-
-    await anyio.to_thread.run_sync(run)
+    await against_live_server(settings, log, lambda base: _journeys(base, database))

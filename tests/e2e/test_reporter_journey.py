@@ -8,41 +8,22 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import anyio
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
-from tests.support.server import running_server
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    accessible,
+    against_live_server,
+    fits_phone_width,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-PHONE = {"width": 360, "height": 740}
 DESCRIPTION = "Di loket 2 petugas meminta Rp300.000 agar wawancara paspor didahulukan."
-
-
-def _fits_phone_width(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth")
-    assert overflow <= PHONE["width"], f"{page.url} scrolls sideways ({overflow}px)"
-
-
-def _accessible(page: Page, axe: Axe) -> None:
-    results = axe.run(page)
-    serious = [
-        (violation["id"], violation["impact"], len(violation["nodes"]))
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-    assert not serious, f"{page.url}: {serious}"
 
 
 def _journey(base: str) -> None:
@@ -76,7 +57,7 @@ def _journey(base: str) -> None:
             code = page.locator("#tracking-code").inner_text().strip()
             assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
             assert page.get_by_text("tidak dapat dipulihkan").is_visible()
-            _fits_phone_width(page)
+            fits_phone_width(page)
 
             page.get_by_role("link", name="Cek Status").first.click()
             page.get_by_label("Kode pelacakan").fill(code.lower().replace("-", " "))
@@ -85,7 +66,7 @@ def _journey(base: str) -> None:
             assert page.locator(".status-label").inner_text() == "Diterima"
             assert page.get_by_text(DESCRIPTION).is_visible()
             assert page.get_by_text("Rp300.000", exact=True).is_visible()
-            _fits_phone_width(page)
+            fits_phone_width(page)
 
             page.get_by_role("button", name=re.compile("Tutup laporan")).click()
             page.goto(base + "/track/report")
@@ -97,11 +78,11 @@ def _journey(base: str) -> None:
             checked = browser.new_context(viewport=PHONE).new_page()
             for path in ("/", "/report", "/track", "/transparency", "/informasi", FEES_PAGE):
                 checked.goto(base + path)
-                _accessible(checked, axe)
-                _fits_phone_width(checked)
+                accessible(checked, axe)
+                fits_phone_width(checked)
             checked.goto(base + "/report")
             checked.get_by_role("button", name="Kirim Laporan").click()
-            _accessible(checked, axe)  # the form with its error messages
+            accessible(checked, axe)  # the form with its error messages
         finally:
             browser.close()
     foreign = [url for url in requested if urlsplit(url).netloc != host]
@@ -115,10 +96,4 @@ FEES_PAGE = "/informasi/biaya-resmi"
 async def test_reporter_journey_on_a_phone(settings, tmp_path: Path):
     log = tmp_path / "server.log"
 
-    def run() -> None:
-        if not Path(CHROMIUM).exists():
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        with running_server(settings, log) as base:
-            _journey(base)
-
-    await anyio.to_thread.run_sync(run)
+    await against_live_server(settings, log, _journey)
