@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
+from tests.support.cases import file_report
 from tests.support.forms import CODE, VALID_REPORT, csrf_token, post_form
 from tests.support.release import filed_reports
-from whistle.db.tables import WebSession
+from whistle.db.tables import CaseMessage, PendingItem, WebSession
 from whistle.web.language import LANGUAGE_COOKIE
 
 TYPED = {**VALID_REPORT, "description": "Calo di parkiran menawarkan paspor kilat Rp2.500.000."}
@@ -88,3 +89,49 @@ async def test_the_receipt_switches_language_and_still_shows_the_code(client):
     assert english.status_code == 200 and 'lang="en"' in english.text
     assert CODE.search(english.text).group(1) == code
     assert await filed_reports() == 1
+
+
+async def _status_page(client, ctx) -> str:
+    """The reporter's status page opened with the tracking code; returns its CSRF token."""
+    _, code = await file_report(ctx)
+    token = await csrf_token(client, "/track")
+    opened = await client.post("/track", data={"tracking_code": code, "_csrf_token": token})
+    assert opened.status_code == 200
+    return await csrf_token(client, "/track/report")
+
+
+async def _held() -> dict[str, int]:
+    return {"pending": await PendingItem.count(), "messages": await CaseMessage.count()}
+
+
+async def test_the_status_page_forms_switch_language_keeping_what_was_typed(client, ctx):
+    """The status page has several forms, so each form of typed text (the message to the team,
+    the identity) carries its own language buttons; switching sends nothing to the team."""
+    token = await _status_page(client, ctx)
+    page = (await client.get("/track/report")).text
+    for form in ("message-form", "identity-form"):
+        assert f'form="{form}"' in page and 'name="switch_language"' in page
+    before = await _held()
+    answer = "Kuitansinya saya simpan; petugasnya memakai rompi biru."
+    switched = await client.post(
+        "/track/messages?lang=en",
+        data={"body": answer, "_csrf_token": token, "switch_language": "en"},
+    )
+    assert switched.status_code == 200 and 'lang="en"' in switched.text
+    assert f"{answer}</textarea>" in switched.text
+    assert switched.cookies.get(LANGUAGE_COOKIE) == "en"
+    identity = await client.post(
+        "/track/identity?lang=en",
+        data={"name": "Sari", "contact": "0812 0000 1111", "_csrf_token": token}
+        | {"switch_language": "en"},
+    )
+    assert identity.status_code == 200 and 'lang="en"' in identity.text
+    assert 'value="Sari"' in identity.text and 'value="0812 0000 1111"' in identity.text
+    assert await _held() == before, "a language button sends nothing to the team"
+    # The streamed message form checks its own token: a forged switch is refused.
+    forged = await client.post(
+        "/track/messages?lang=en",
+        data={"body": answer, "_csrf_token": "0" * 64, "switch_language": "en"},
+    )
+    assert forged.status_code == 403
+    assert await _held() == before

@@ -529,7 +529,8 @@ class PublicPages(Controller):
             return Redirect(path="/track?expired=true")
         return await _status_page(ctx, report_id, data_key)
 
-    @upload_post("/track/messages", name="track_message")
+    # A language button sends the typed message back to this page (whistle.web.forms).
+    @upload_post("/track/messages", name="track_message", opt=status_form("message"))
     async def track_message(
         self, request: Request, ctx: NamedDependency[Context]
     ) -> Template | Redirect:
