@@ -501,6 +501,19 @@ async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
     return {row["report"] for row in rows}
 
 
+async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
+    """Record on the officer's own wrap that they opened the case (inside the caller's
+    transaction, where case_view is written): the inbox's "never opened" mark reads the wraps
+    not opened yet through their partial index (report_key_unopened). Other holders' wraps are
+    untouched: the case stays new for them."""
+    await ReportKey.update({ReportKey.opened: True}).where(
+        (ReportKey.report == report_id)
+        & (ReportKey.holder == HOLDER_OFFICER)
+        & (ReportKey.holder_tag == holder_tag(officer_id))
+        & (ReportKey.opened == False)  # noqa: E712 (SQL, not Python)
+    )
+
+
 async def officer_holders(report_id: uuid.UUID) -> list[dict]:
     """The officers holding the report's key (id, username, display_name), by display name.
 
