@@ -250,6 +250,17 @@ async def test_never_opened_per_holder_until_each_opens_it(ctx):
     assert await inbox.unopened_count(tina_id) == 1
     assert await inbox.unopened_count(rani_id) == 2
 
+    # A wrap given back to an officer who opened the case before is born opened: the mark
+    # does not come back, and the unopened wraps stay the few never opened.
+    await service.revoke_access(tina, first, rani_id)
+    rani = await as_officer(ctx, "rani")
+    await service.grant_access(tina, first, rani_id)
+    await service.open_case(ctx, rani, first)
+    await service.revoke_access(tina, first, rani_id)
+    await service.grant_access(tina, first, rani_id)
+    assert await _never_opened(rani_id) == {second}
+    assert await inbox.unopened_count(rani_id) == 1
+
     await admin.disable_officer(ctx, rani_id, actor="tina")
     assert await inbox.unopened_count(rani_id) == 0
 
