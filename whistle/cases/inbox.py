@@ -39,9 +39,10 @@ SMALL_INBOX = 500
 # does (exact counts over a million wraps would walk them all on every page, and a count
 # walks about cap / density of the marked cases before it stops).
 MARK_COUNT_CAP = 99
-# Below this many unopened wraps, "never opened" reads them (report_key_unopened) and sorts the
-# handful; above it the deadline index drives, where unopened cases are then dense enough.
-FEW_UNOPENED = 5000
+# Below this many unopened wraps, "never opened" reads them (report_key_unopened) and sorts them
+# (about 0.2 s for 14,000 at a million cases, against 1.3 s walking the deadline index past the
+# opened ones with 5,000 here); above it the deadline index drives.
+FEW_UNOPENED = 20_000
 
 STATUS_FILTERS = ("open", "closed", *st.STATUS_LABELS)
 DUE_FILTERS = ("overdue", "due_soon")
