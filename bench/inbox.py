@@ -148,7 +148,7 @@ REPORT_COLUMNS = [
     "awaiting_reporter",
 ]
 VIEW_COLUMNS = ["officer", "report", "seen_at", "reporter_messages_seen"]
-KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped"]
+KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped", "opened"]
 DUMMY = b"\x01" + bytes(60)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
 
@@ -192,9 +192,10 @@ def report_rows(cases: list[FakeCase], when: Callable[[datetime], Any], key: Cal
 def key_rows(cases: list[FakeCase], key: Callable) -> Iterator:
     triage, investigator = holder_tag(TRIAGE_ID), holder_tag(INVESTIGATOR_ID)
     for case in cases:
-        yield (key(case.id), "officer", triage, DUMMY)
+        # The triage officer's wrap is opened where they viewed the case (view_rows).
+        yield (key(case.id), "officer", triage, DUMMY, case.seen is not None)
     for case in assigned(cases):
-        yield (key(case.id), "officer", investigator, DUMMY)
+        yield (key(case.id), "officer", investigator, DUMMY, False)
 
 
 def view_rows(cases: list[FakeCase], when: Any, key: Callable) -> Iterator:

@@ -399,6 +399,8 @@ async def _record_view(officer_id: int, report_id: uuid.UUID) -> None:
                 officer=officer_id, report=report_id, seen_at=seen_at, reporter_messages_seen=seen
             )
         )
+    # Also after a wrap was granted again: the flag lives on the wrap, case_view on the officer.
+    await envelope.mark_opened(report_id, officer_id)
 
 
 async def _timeline(case: _Case) -> list[TimelineItem]:

@@ -135,6 +135,9 @@ class ReportKey(Table, tablename="report_key"):
     officer = ForeignKey(Officer, null=True, default=None, on_delete=OnDelete.cascade)
     wrapped = Bytea()
     holder_tag = Varchar(length=32, null=True, default=None)
+    # Whether the officer holding this wrap opened the case since it was made (migration
+    # 2026-11-29t13): the inbox's "never opened" mark reads the unopened ones.
+    opened = Boolean(default=False)
 
 
 class StatusEvent(Table, tablename="status_event"):

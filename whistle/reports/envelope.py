@@ -68,7 +68,7 @@ from whistle.crypto import (
     wrap_key,
 )
 from whistle.crypto.stream import new_stream_key
-from whistle.db.tables import KeyRevocation, Officer, Recusal, Report, ReportKey
+from whistle.db.tables import KeyRevocation, Officer, OfficerCaseView, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
 from whistle.reports.content import ReportInput
@@ -361,22 +361,34 @@ def wrap_for_officer(
     return Wrap(report_id, HOLDER_OFFICER, seal(public_key, data_key, aad), officer_id)
 
 
+async def _opened_before(wrap: Wrap) -> bool:
+    # Only a wrap made for a known officer (a grant, a recovery) can meet a case_view row; the
+    # hourly release's wraps, read back by tag, are of reports nobody has opened yet.
+    if wrap.officer_id is None:
+        return False
+    return await OfficerCaseView.exists().where(
+        (OfficerCaseView.officer == wrap.officer_id) & (OfficerCaseView.report == wrap.report_id)
+    )
+
+
 async def store_wraps(*wraps: Wrap) -> None:
     """Insert the wraps as report_key rows (inside the caller's transaction), officers' wraps
     under their holder tags and in a random order: inserted in roster order, their serial ids
-    would line tags up with officer ids."""
+    would line tags up with officer ids. A wrap given back to an officer who opened the case
+    before (granted again, recovered) is stored opened, so "never opened" does not read it."""
     shuffled = list(wraps)
     secrets.SystemRandom().shuffle(shuffled)
     await ReportKey.insert(
-        *(
+        *[
             ReportKey(
                 report=wrap.report_id,
                 holder=wrap.holder,
                 holder_tag=wrap.holder_tag,
                 wrapped=wrap.wrapped,
+                opened=await _opened_before(wrap),
             )
             for wrap in shuffled
-        )
+        ]
     )
 
 
@@ -499,6 +511,19 @@ async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
         (ReportKey.holder == HOLDER_OFFICER) & (ReportKey.holder_tag == holder_tag(officer_id))
     )
     return {row["report"] for row in rows}
+
+
+async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
+    """Record on the officer's own wrap that they opened the case (inside the caller's
+    transaction, where case_view is written): the inbox's "never opened" mark reads the wraps
+    not opened yet through their partial index (report_key_unopened). Other holders' wraps are
+    untouched: the case stays new for them."""
+    await ReportKey.update({ReportKey.opened: True}).where(
+        (ReportKey.report == report_id)
+        & (ReportKey.holder == HOLDER_OFFICER)
+        & (ReportKey.holder_tag == holder_tag(officer_id))
+        & (ReportKey.opened == False)  # noqa: E712 (SQL, not Python)
+    )
 
 
 async def officer_holders(report_id: uuid.UUID) -> list[dict]:
