@@ -9,9 +9,12 @@ from pathlib import Path
 import anyio
 import anyio.from_thread
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
+from tests.support.browser import (
+    against_live_server,
+    officer_page,
+    sign_in,
+)
 from tests.support.cases import file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.db.tables import CaseNote, WebSession
@@ -29,31 +32,23 @@ async def _expire_officer_sessions() -> None:
 
 def _write_through_an_expiry(base: str, number: str) -> dict[str, str]:
     seen: dict[str, str] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(base + "/officer/login")
-            page.fill("#username", "tina")
-            page.fill("#password", DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            page.goto(f"{base}/officer/cases/{number}")
-            page.fill("#note-body", NOTE)
-            # The session ends while the note is being written.
-            anyio.from_thread.run(_expire_officer_sessions)
-            page.get_by_role("button", name="Simpan catatan").click()
-            seen["after_send"] = page.url.removeprefix(base)
-            seen["login_notice"] = page.inner_text("main")
-            page.fill("#username", "tina")
-            page.fill("#password", DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            seen["after_login"] = page.url.removeprefix(base)
-            seen["note_field"] = page.input_value("#note-body")
-            seen["restored_notice"] = page.inner_text("#restored")
-            page.get_by_role("button", name="Simpan catatan").click()
-            seen["after_save"] = page.url.removeprefix(base)
-        finally:
-            browser.close()
+    with officer_page() as page:
+        sign_in(page, base, "tina", DEFAULT_PASSWORD)
+        page.goto(f"{base}/officer/cases/{number}")
+        page.fill("#note-body", NOTE)
+        # The session ends while the note is being written.
+        anyio.from_thread.run(_expire_officer_sessions)
+        page.get_by_role("button", name="Simpan catatan").click()
+        seen["after_send"] = page.url.removeprefix(base)
+        seen["login_notice"] = page.inner_text("main")
+        page.fill("#username", "tina")
+        page.fill("#password", DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Masuk").click()
+        seen["after_login"] = page.url.removeprefix(base)
+        seen["note_field"] = page.input_value("#note-body")
+        seen["restored_notice"] = page.inner_text("#restored")
+        page.get_by_role("button", name="Simpan catatan").click()
+        seen["after_save"] = page.url.removeprefix(base)
     return seen
 
 

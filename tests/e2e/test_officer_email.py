@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
+from tests.support.browser import (
+    against_live_server,
+    officer_page,
+)
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.db.tables import Officer
 
@@ -18,27 +20,22 @@ pytestmark = pytest.mark.e2e
 
 def _set_address(base: str) -> dict[str, str]:
     seen = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(base + "/officer/login")
-            page.fill("#username", "ivan")
-            page.fill("#password", DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            page.goto(base + "/officer/account")
-            # The browser's own check for type=email would stop "ivan@"; this one gets past it
-            # and is refused by the server.
-            page.fill("#email", "ivan@imigrasi")
-            page.get_by_role("button", name="Simpan alamat surel").click()
-            seen["refused"] = page.content()
-            seen["typed"] = page.input_value("#email")
-            page.fill("#email", "ivan@imigrasi.example")
-            page.get_by_role("button", name="Simpan alamat surel").click()
-            seen["saved_url"] = page.url.removeprefix(base)
-            seen["saved"] = page.content()
-        finally:
-            browser.close()
+    with officer_page() as page:
+        page.goto(base + "/officer/login")
+        page.fill("#username", "ivan")
+        page.fill("#password", DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Masuk").click()
+        page.goto(base + "/officer/account")
+        # The browser's own check for type=email would stop "ivan@"; this one gets past it
+        # and is refused by the server.
+        page.fill("#email", "ivan@imigrasi")
+        page.get_by_role("button", name="Simpan alamat surel").click()
+        seen["refused"] = page.content()
+        seen["typed"] = page.input_value("#email")
+        page.fill("#email", "ivan@imigrasi.example")
+        page.get_by_role("button", name="Simpan alamat surel").click()
+        seen["saved_url"] = page.url.removeprefix(base)
+        seen["saved"] = page.content()
     return seen
 
 

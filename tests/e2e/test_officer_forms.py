@@ -7,9 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
+from tests.support.browser import (
+    against_live_server,
+    officer_page,
+    sign_in,
+)
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.db.tables import AuditEntry, WebSession
 
@@ -19,19 +22,11 @@ pytestmark = pytest.mark.e2e
 def _sign_in_and_out(base: str) -> list[str]:
     """Returns the paths the browser landed on."""
     landed = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(base + "/officer/login")
-            page.fill("#username", "tina")
-            page.fill("#password", DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Masuk").click()
-            landed.append(page.url.removeprefix(base))
-            page.get_by_role("button", name="Keluar").click()
-            landed.append(page.url.removeprefix(base))
-        finally:
-            browser.close()
+    with officer_page() as page:
+        sign_in(page, base, "tina", DEFAULT_PASSWORD)
+        landed.append(page.url.removeprefix(base))
+        page.get_by_role("button", name="Keluar").click()
+        landed.append(page.url.removeprefix(base))
     return landed
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import anyio
 import anyio.from_thread
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, against_live_server
+from tests.support.browser import (
+    against_live_server,
+    officer_page,
+)
 from tests.support.cases import file_report
 from tests.support.officers import DEFAULT_PASSWORD, make_officer
 from whistle.db.tables import AuditEntry, CaseNote
@@ -27,32 +29,27 @@ async def _stored() -> tuple[int, int]:
 
 def _switch_while_typing(base: str, number: str) -> dict[str, object]:
     seen: dict[str, object] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(base + "/officer/login")
-            page.fill("#username", "tina")
-            page.locator("nav.lang").get_by_role("button", name="English").click()
-            seen["login_lang"] = page.get_attribute("html", "lang")
-            seen["login_username"] = page.input_value("#username")
-            page.fill("#password", DEFAULT_PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            # Back to Indonesian through the header's links (nothing typed yet on this page).
-            page.goto(f"{base}/bahasa?lang=id&next=/officer/cases/{number}")
-            page.fill("#note-body", NOTE)
-            seen["before_switch"] = anyio.from_thread.run(_stored)
-            page.locator("#note-form").get_by_role("button", name="English").click()
-            seen["after_switch_url"] = page.url.removeprefix(base)
-            seen["lang"] = page.get_attribute("html", "lang")
-            seen["label"] = page.inner_text("label[for=note-body]")
-            seen["note_field"] = page.input_value("#note-body")
-            seen["after_switch"] = anyio.from_thread.run(_stored)
-            page.locator("#note-form").get_by_role("button", name="Save note").click()
-            seen["after_save_url"] = page.url.removeprefix(base)
-            seen["saved_page_lang"] = page.get_attribute("html", "lang")
-        finally:
-            browser.close()
+    with officer_page() as page:
+        page.goto(base + "/officer/login")
+        page.fill("#username", "tina")
+        page.locator("nav.lang").get_by_role("button", name="English").click()
+        seen["login_lang"] = page.get_attribute("html", "lang")
+        seen["login_username"] = page.input_value("#username")
+        page.fill("#password", DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        # Back to Indonesian through the header's links (nothing typed yet on this page).
+        page.goto(f"{base}/bahasa?lang=id&next=/officer/cases/{number}")
+        page.fill("#note-body", NOTE)
+        seen["before_switch"] = anyio.from_thread.run(_stored)
+        page.locator("#note-form").get_by_role("button", name="English").click()
+        seen["after_switch_url"] = page.url.removeprefix(base)
+        seen["lang"] = page.get_attribute("html", "lang")
+        seen["label"] = page.inner_text("label[for=note-body]")
+        seen["note_field"] = page.input_value("#note-body")
+        seen["after_switch"] = anyio.from_thread.run(_stored)
+        page.locator("#note-form").get_by_role("button", name="Save note").click()
+        seen["after_save_url"] = page.url.removeprefix(base)
+        seen["saved_page_lang"] = page.get_attribute("html", "lang")
     return seen
 
 

@@ -3,14 +3,15 @@ against a real `whistle serve` process, from a thread so the test's event loop s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import anyio
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, sync_playwright
 
 from tests.support.server import running_server
 from whistle.settings import Settings
@@ -27,6 +28,25 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 360, "height": 740}
 
 T = TypeVar("T")
+
+
+@contextmanager
+def officer_page() -> Iterator[Page]:
+    """A page in a fresh Chromium with JavaScript off, as the officer pages must work without it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_context(java_script_enabled=False).new_page()
+        finally:
+            browser.close()
+
+
+def sign_in(page: Page, base: str, username: str, password: str) -> None:
+    """Sign in through the Indonesian login form."""
+    page.goto(base + "/officer/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Masuk").click()
 
 
 async def against_live_server(settings: Settings, log: Path, journey: Callable[[str], T]) -> T:
