@@ -193,3 +193,64 @@ async def test_the_upload_limits_are_published(client, ctx):
         "cleaned": True,
     }
     assert kinds["mp3"]["cleaned"] is False
+
+
+async def test_a_retried_message_with_its_key_sends_nothing_new(client, ctx):
+    _, code = await file_report(ctx)
+    bearer = await _bearer(client, code)
+    keyed = {**bearer, "Idempotency-Key": "message-51d0"}
+
+    first = await client.post("/api/v1/report/messages", json={"body": "Satu."}, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    again = await client.post("/api/v1/report/messages", json={"body": "Satu."}, headers=keyed)
+    assert again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await PendingItem.count().where(PendingItem.kind == "message") == 1
+
+    # The same key with another text is a mistake, refused without sending anything.
+    other = await client.post("/api/v1/report/messages", json={"body": "Dua."}, headers=keyed)
+    assert other.status_code == 409, other.text
+    assert other.headers["content-type"] == "application/problem+json"
+    assert await PendingItem.count().where(PendingItem.kind == "message") == 1
+
+    # After the release the retry still answers with the message, now published.
+    await publish(ctx)
+    later = await client.post("/api/v1/report/messages", json={"body": "Satu."}, headers=keyed)
+    assert later.status_code == 200, later.text
+    assert (later.json()["id"], later.json()["pending"]) == (first.json()["id"], False)
+    listed = (await client.get("/api/v1/report/messages", headers=bearer)).json()
+    assert [m["body"] for m in listed] == ["Satu."]
+
+    # Without a key every request sends its message, as before.
+    plain = await client.post("/api/v1/report/messages", json={"body": "Satu."}, headers=bearer)
+    assert plain.status_code == 201
+    assert len((await client.get("/api/v1/report/messages", headers=bearer)).json()) == 2
+
+
+async def test_a_message_key_is_kept_only_as_a_keyed_hash(client, ctx):
+    _, code = await file_report(ctx)
+    bearer = await _bearer(client, code)
+    key = "message-key-that-must-not-be-stored"
+    sent = await client.post(
+        "/api/v1/report/messages",
+        json={"body": "Petugas loket 3 meminta uang."},
+        headers={**bearer, "Idempotency-Key": key},
+    )
+    assert sent.status_code == 201, sent.text
+    rows = await SubmissionReceipt.select()
+    assert len(rows) == 1
+    kept = repr(rows)
+    for secret in (key, "loket 3", sent.json()["id"]):
+        assert secret not in kept
+
+
+async def test_a_refused_message_leaves_its_key_free(client, ctx):
+    _, code = await file_report(ctx)
+    keyed = {**await _bearer(client, code), "Idempotency-Key": "message-after-a-refusal"}
+    empty = await client.post("/api/v1/report/messages", json={"body": "  "}, headers=keyed)
+    assert empty.status_code == 422, empty.text
+    assert await SubmissionReceipt.count() == 0
+    sent = await client.post("/api/v1/report/messages", json={"body": "Isi."}, headers=keyed)
+    assert sent.status_code == 201, sent.text

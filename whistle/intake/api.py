@@ -28,6 +28,7 @@ from whistle.intake.openapi import (
     FILE_DAMAGED,
     FILE_NOT_FOUND,
     IDEMPOTENT_REPLAYED,
+    MESSAGE_CONFLICT,
     REFUSED_FIELDS,
     REFUSED_FILE,
     RETRY_AFTER,
@@ -275,6 +276,13 @@ UPLOAD_REPLAYED = {
     200: ResponseSpec(
         data_container=AttachmentsOut,
         description="A retry with the same Idempotency-Key and body: the earlier upload's files",
+    )
+}
+
+MESSAGE_REPLAYED = {
+    200: ResponseSpec(
+        data_container=MessageOut,
+        description="A retry with the same Idempotency-Key and text: the earlier message",
     )
 }
 
@@ -575,7 +583,7 @@ class ReporterApi(Controller):
         stored = {info.id: info for info in await service.reporter_files(report_id, data_key)}
         return Response(
             AttachmentsOut(
-                files=[attachment_out(stored[i]) for i in kept.file_ids if i in stored],
+                files=[attachment_out(stored[i]) for i in kept.ids if i in stored],
                 release_at=kept.release_at,
             ),
             status_code=200,
@@ -632,23 +640,51 @@ class ReporterApi(Controller):
         "/report/messages",
         status_code=201,
         summary="Answer the integrity team (reaches them at the next release)",
+        description=(
+            "An `Idempotency-Key` header (a new random one per message) makes a retry safe: "
+            "the same key and text again sends nothing and answers 200 with the earlier message "
+            "as it is now (header `Idempotent-Replayed: true`); the same key with another text "
+            "is refused with 409."
+        ),
         security=BEARER,
         responses={
+            **MESSAGE_REPLAYED,
             **BAD_REQUEST,
             **UNAUTHENTICATED,
+            **MESSAGE_CONFLICT,
             **TOO_LARGE,
             **UNSUPPORTED,
             **REFUSED_FIELDS,
         },
         operation_class=documented(
-            request_body=_message_body_schema, headers={"401": WWW_AUTHENTICATE}
+            request_body=_message_body_schema,
+            headers={"200": IDEMPOTENT_REPLAYED, "401": WWW_AUTHENTICATE},
         ),
     )
-    async def send_message(self, request: Request, ctx: NamedDependency[Context]) -> MessageOut:
+    async def send_message(
+        self,
+        request: Request,
+        ctx: NamedDependency[Context],
+        idempotency_key: Annotated[
+            str | None, idempotency_header("a retry with it sends nothing new")
+        ] = None,
+    ) -> Response[MessageOut]:
         report_id, data_key = await service.reporter_session(ctx, bearer_token(request))
         body = await strict_json(request, MessageBody)
-        message = await service.send_reporter_message(ctx, report_id, data_key, body.body)
-        return _message_out(message)
+        if idempotency_key is None:
+            message = await service.send_reporter_message(ctx, report_id, data_key, body.body)
+            return Response(_message_out(message), status_code=201)
+        message, replayed = await receipts.message_once(
+            ctx, report_id, data_key, body.body, idempotency_key.encode()
+        )
+        if not replayed:
+            return Response(_message_out(message), status_code=201)
+        files = await service.dialogue_files(report_id, data_key)
+        return Response(
+            _message_out(message, files),
+            status_code=200,
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     @get(
         "/report/identity",

@@ -73,6 +73,12 @@ UPLOAD_CONFLICT = {
         "stored; nothing was stored"
     )
 }
+MESSAGE_CONFLICT = {
+    409: problem(
+        "The Idempotency-Key was used for another message, or its first message is still being "
+        "sent; nothing was sent"
+    )
+}
 
 RETRY_AFTER = {
     "Retry-After": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from whistle.evidence import store as evidence
 from whistle.i18n import N_
 from whistle.intake import service
 from whistle.intake.service import Receipt
-from whistle.reports import statuses
+from whistle.reports import messages, statuses
 from whistle.reports.content import ReportInput
 
 # How long a resend waits for the first request to finish filing (its derivation may queue).
@@ -43,6 +44,9 @@ STILL_UPLOADING = N_("Kiriman berkas ini masih diproses. Tunggu sebentar lalu co
 OTHER_UPLOAD = N_(
     "Kunci ini sudah dipakai untuk kiriman berkas lain. Gunakan kunci baru untuk kiriman baru."
 )
+MESSAGE = b"message:"
+STILL_SENDING = N_("Pesan ini masih diproses. Tunggu sebentar lalu coba lagi.")
+OTHER_MESSAGE = N_("Kunci ini sudah dipakai untuk pesan lain. Gunakan kunci baru untuk pesan baru.")
 
 
 def _receipt(kept: sessions.KeptReceipt) -> Receipt | None:
@@ -116,11 +120,62 @@ async def submit_once(
 
 
 @dataclass(frozen=True)
-class KeptUpload:
-    """What an upload under an Idempotency-Key stored: its files' ids and their release."""
+class Kept:
+    """What a request under an Idempotency-Key stored: the ids of what it made (an upload's
+    files, a message) and when that reaches the integrity team."""
 
-    file_ids: list[uuid.UUID]
+    ids: list[uuid.UUID]
     release_at: datetime
+
+
+KeepIds = Callable[[list[uuid.UUID], datetime], Awaitable[None]]
+
+
+async def _once(
+    ctx: Context,
+    token: bytes,
+    fingerprint: bytes,
+    store: Callable[[KeepIds], Awaitable[Kept]],
+    *,
+    still: str,
+    other: str,
+    on_retry: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[Kept, bool]:
+    """Run ``store`` unless ``token`` already stored something; return what the token stored
+    and whether it is the earlier request's.
+
+    ``store`` is given the function that keeps the ids (encrypted under a key only the token
+    gives) and must call it in its own transaction, so that what was stored is never stored
+    twice. A retry with another ``fingerprint`` raises Conflict(``other``); a first request
+    still storing, Conflict(``still``) after a wait. ``on_retry`` drops what a retry brought."""
+    key = ctx.keyring.submission_key
+    try:
+        earlier = await sessions.claim_submission(key, token, fingerprint)
+    except BaseException:
+        if on_retry is not None:
+            await on_retry()
+        raise
+    if earlier is not None:
+        if on_retry is not None:
+            await on_retry()
+        if not earlier.same_body:
+            raise Conflict(other)
+        if earlier.tracking_code is None:
+            earlier = await _wait_for_first(ctx, token, still)
+        assert earlier.tracking_code is not None and earlier.received_at is not None
+        ids = [uuid.UUID(text) for text in json.loads(earlier.tracking_code)]
+        return Kept(ids, earlier.received_at), True
+
+    async def keep(ids: list[uuid.UUID], release_at: datetime) -> None:
+        await sessions.keep_receipt(key, token, json.dumps([str(i) for i in ids]), release_at)
+
+    try:
+        kept = await store(keep)
+    except BaseException:
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await sessions.release_submission(key, token)
+        raise
+    return kept, False
 
 
 async def upload_once(
@@ -129,7 +184,7 @@ async def upload_once(
     files: list[evidence.SealedFile],
     idempotency_key: bytes,
     fingerprint: bytes,
-) -> tuple[KeptUpload, bool]:
+) -> tuple[Kept, bool]:
     """Hold the received ``files`` for the release unless ``idempotency_key`` already stored an
     upload to this report; return what the key stored and whether it is the earlier upload.
 
@@ -138,40 +193,53 @@ async def upload_once(
     and bytes), and what the answer needs encrypted under a key only the key itself gives. A
     retry stores nothing (its ``files`` are discarded); the key with another upload raises
     Conflict (409), as does a first upload still being stored after a wait."""
-    token = UPLOAD + report_id.bytes + idempotency_key
-    key = ctx.keyring.submission_key
-    try:
-        earlier = await sessions.claim_submission(key, token, fingerprint)
-    except BaseException:
-        await _discard(files)
-        raise
-    if earlier is not None:
-        await _discard(files)
-        if not earlier.same_body:
-            raise Conflict(OTHER_UPLOAD)
-        if earlier.tracking_code is None:
-            earlier = await _wait_for_first(ctx, token, STILL_UPLOADING)
-        return _kept_upload(earlier), True
 
-    async def keep(release_at: datetime) -> None:
-        ids = json.dumps([str(sealed.id) for sealed in files])
-        await sessions.keep_receipt(key, token, ids, release_at)
-
-    try:
+    async def store(keep: KeepIds) -> Kept:
+        ids = [sealed.id for sealed in files]
         # Kept in the files' own transaction: stored files without it would be stored twice.
-        release_at = await service.add_evidence(ctx, files, with_receipt=keep)
-    except BaseException:
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            await sessions.release_submission(key, token)
-        raise
-    assert release_at is not None
-    return KeptUpload([sealed.id for sealed in files], release_at), False
+        release_at = await service.add_evidence(ctx, files, with_receipt=lambda at: keep(ids, at))
+        assert release_at is not None
+        return Kept(ids, release_at)
+
+    return await _once(
+        ctx,
+        UPLOAD + report_id.bytes + idempotency_key,
+        fingerprint,
+        store,
+        still=STILL_UPLOADING,
+        other=OTHER_UPLOAD,
+        on_retry=lambda: _discard(files),
+    )
 
 
-def _kept_upload(kept: sessions.KeptReceipt) -> KeptUpload:
-    assert kept.tracking_code is not None and kept.received_at is not None
-    ids = [uuid.UUID(text) for text in json.loads(kept.tracking_code)]
-    return KeptUpload(ids, kept.received_at)
+async def message_once(
+    ctx: Context, report_id: uuid.UUID, data_key: bytes, text: str | None, idempotency_key: bytes
+) -> tuple[messages.Message, bool]:
+    """Send the reporter's message unless ``idempotency_key`` already sent one to this report;
+    return the message (the earlier one, as it is now, for a retry) and whether it is a retry.
+    Stored and refused like an upload's key; the fingerprint is the text."""
+    fingerprint = (text or "").encode()
+
+    async def store(keep: KeepIds) -> Kept:
+        message = await service.send_reporter_message(
+            ctx, report_id, data_key, text, with_receipt=keep
+        )
+        assert message.release_at is not None
+        return Kept([message.id], message.release_at)
+
+    kept, replayed = await _once(
+        ctx,
+        MESSAGE + report_id.bytes + idempotency_key,
+        fingerprint,
+        store,
+        still=STILL_SENDING,
+        other=OTHER_MESSAGE,
+    )
+    [message_id] = kept.ids
+    for message in await service.reporter_messages(report_id, data_key):
+        if message.id == message_id:
+            return message, replayed
+    raise LookupError("a kept message is gone from the dialogue")  # pragma: no cover
 
 
 async def _discard(files: list[evidence.SealedFile]) -> None:

@@ -402,13 +402,16 @@ async def send_reporter_message(
     data_key: bytes,
     text: str | None,
     files: Sequence[evidence.SealedFile] = (),
+    *,
+    with_receipt: Callable[[list[uuid.UUID], datetime], Awaitable[None]] | None = None,
 ) -> messages.Message:
     """Seal the reporter's message after the last one they see and hold it for the release
     (threat model 2: stored to the hour, published in the shuffled batch); returns it as the
     reporter sees it at once.
 
     ``files`` (received for this report, chunks pending) are held in the same transaction,
-    tied to the message, and published with it; on any failure they are discarded."""
+    tied to the message, and published with it; on any failure they are discarded.
+    ``with_receipt`` (given the message's id and release time) runs in the same transaction."""
     try:
         text = messages.check_text(text)
         now = datetime.now(UTC)
@@ -420,6 +423,8 @@ async def send_reporter_message(
             release_at = await release.hold_message(ctx, sealed, now)
             for file in files:
                 await release.hold_attachment(ctx, file.with_message(sealed.id), now)
+            if with_receipt is not None:
+                await with_receipt([sealed.id], release_at)
     except BaseException:
         for file in files:
             await evidence.discard(file.id)
