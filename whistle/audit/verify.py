@@ -283,6 +283,10 @@ class _Batch:
         links = b"".join(map(itemgetter(slice(0, 64)), messages))
         return links == previous + self.stored[:-64]
 
+    def stored_at(self, seq: int) -> bytes:
+        offset = 64 * (seq - self.first)
+        return self.stored[offset : offset + 64]
+
     def rows(self) -> Iterator[FastRow]:
         hashes = map(slice, range(0, 64 * self.count, 64), range(64, 64 * self.count + 1, 64))
         return zip(
@@ -460,8 +464,8 @@ async def _walk(
             await asyncio.sleep(0)
             rows: Iterable[FastRow]
             if batch.first == previous_seq + 1 and batch.last - batch.first + 1 == batch.count:
-                if batch.all_verify(key, previous) and not any(
-                    batch.stored[64 * (seq - batch.first) :][:64] != value
+                if batch.all_verify(key, previous) and all(
+                    batch.stored_at(seq) == value
                     for seq, value in pinned_bytes.items()
                     if batch.first <= seq <= batch.last
                 ):
@@ -474,9 +478,10 @@ async def _walk(
                     continue
                 rows = batch.rows()
             else:
-                # Not one run of seqs: row by row, so that the walk names the entry.
+                # Not one run of seqs: row by row, so that the walk names the entry. Entries
+                # appended since the batch was read are left to the next batch.
                 await asyncio.wait([pending])  # one query at a time on the connection
-                rows = await reader.rows(after, batch_size)
+                rows = [row for row in await reader.rows(after, batch_size) if row[0] <= cursor]
             batch_checked = checked
             for seq, message, stored in rows:
                 if seq != previous_seq + 1:
