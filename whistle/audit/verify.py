@@ -10,8 +10,10 @@ the ``audit_checkpoint`` table are checked on every run; a file kept offline can
 Speed: verification costs what the MAC costs. The database hands over, per entry, only its seq,
 the exact bytes the MAC covers (``prev_hash`` followed by the canonical JSON body, assembled in
 SQL from the columns the way ``entry_body`` assembles it, with the engine's own JSON string
-quoting) and the stored MAC; the loop body is one HMAC and a few comparisons, while the next
-batch is read.
+quoting) and the stored MAC, a whole batch as one row (``_engine_sql``). A batch of consecutive
+entries passes as one comparison of C-level iterations (``_Batch.all_verify``); any other batch
+is checked entry by entry. The next batch is read meanwhile, by SQLite's reader thread without
+the GIL or by PostgreSQL's own process.
 
 The SQL body is an accelerator, never a judge. Any entry whose fast bytes do not carry its MAC
 (or the previous entry's MAC at their start) is read again as columns and decided by the exact
@@ -20,12 +22,14 @@ stays the one definition of the chain format, and every verdict (altered, broken
 unconverted time...) comes from it. Accepting on the fast path is sound: a match under the chain
 key authenticates those bytes as ones ``append`` wrote for some entry; they are a valid JSON
 encoding of this row's columns (the engines' quoting escapes properly, ``details`` and ``seq``
-are the last two members, ``prev_hash`` is exactly 64 bytes and equals the previous MAC), so
-they determine the columns, and the exact path would have accepted the same row. Without the key
-a tampered row cannot produce a match. Before the first keyed entry, SHA-256 over the same bytes
-is tried (format 1) before falling back. Where the engine's quoting differs from Python's (no
-such character is known for SQLite 3.40 or PostgreSQL 15) the entry merely takes the exact path;
-``VerifyResult.slow_path_entries`` counts them.
+are the last two members, ``prev_hash`` is 64 characters, the previous MAC), so
+they determine the columns, and the exact path would have accepted the same row. The bytes end
+with the row's own seq and start with the previous MAC, so a match is bound to its place in the
+chain whatever order the rows came in. Without the key a tampered row cannot produce a match.
+Before the first keyed entry, SHA-256 over the same bytes is tried (format 1) before falling
+back; that prefix is pinned by the first MAC, not by this argument. Where the engine's quoting
+differs from Python's (for no Unicode scalar value on SQLite 3.40 or PostgreSQL 15) the entry
+merely takes the exact path; ``VerifyResult.slow_path_entries`` counts them.
 ``since_checkpoint`` starts at the newest stored checkpoint whose signature verifies.
 """
 
