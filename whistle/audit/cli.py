@@ -79,12 +79,12 @@ class _Progress:
     is_flag=True,
     help="Check only what follows the newest stored checkpoint whose signature verifies.",
 )
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
-def verify(checkpoint_file: Path | None, since_checkpoint: bool, batch_size: int) -> None:
+@click.option("--batch-size", type=click.IntRange(min=1), help="Entries per read (default 20,000).")
+def verify(checkpoint_file: Path | None, since_checkpoint: bool, batch_size: int | None) -> None:
     """Recompute the chain, check every stored signed checkpoint, and name the first broken
     entry (exit status 1)."""
     from whistle.audit.checkpoint import CheckpointError, check_with_any, parse
-    from whistle.audit.verify import chain_length, verify_chain
+    from whistle.audit.verify import DEFAULT_BATCH, chain_length, verify_chain
     from whistle.clitools import context_for, load_settings, run_with_db
 
     settings = load_settings()
@@ -103,7 +103,7 @@ def verify(checkpoint_file: Path | None, since_checkpoint: bool, batch_size: int
         try:
             return await verify_chain(
                 signed,
-                batch_size=batch_size,
+                batch_size=batch_size or DEFAULT_BATCH,
                 progress=progress.advance,
                 verify_keys=verify_keys,
                 since_checkpoint=since_checkpoint,

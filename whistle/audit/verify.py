@@ -7,19 +7,44 @@ rules in ``whistle.audit.service``). Signed checkpoints add what the chain alone
 that it was not cut short (truncation) or recomputed from some point on (rewriting). Those in
 the ``audit_checkpoint`` table are checked on every run; a file kept offline can be added.
 
-Speed: verification costs what the chain function costs. Rows come in large batches as plain
-tuples, the entry's canonical JSON is assembled from the stored columns without parsing the
-details (``entry_body``), and the loop body is the MAC and two comparisons.
+Speed: verification costs what the MAC costs. The database hands over, per entry, only its seq,
+the exact bytes the MAC covers (``prev_hash`` followed by the canonical JSON body, assembled in
+SQL from the columns the way ``entry_body`` assembles it, with the engine's own JSON string
+quoting) and the stored MAC, a whole batch as one row (``_engine_sql``). A batch of consecutive
+entries passes as one comparison of C-level iterations (``_Batch.all_verify``); any other batch
+is checked entry by entry. The next batch is read meanwhile, by SQLite's reader thread without
+the GIL or by PostgreSQL's own process.
+
+The SQL body is an accelerator, never a judge. Any entry whose fast bytes do not carry its MAC
+(or the previous entry's MAC at their start) is read again as columns and decided by the exact
+path: ``entry_body``, ``entry_mac`` and the format-1 rule, as before. So Python's ``entry_body``
+stays the one definition of the chain format, and every verdict (altered, broken link, an
+unconverted time...) comes from it. Accepting on the fast path is sound: a match under the chain
+key authenticates those bytes as ones ``append`` wrote for some entry; they are a valid JSON
+encoding of this row's columns (the engines' quoting escapes properly, ``details`` and ``seq``
+are the last two members, ``prev_hash`` is 64 characters, the previous MAC), so
+they determine the columns, and the exact path would have accepted the same row. The bytes end
+with the row's own seq and start with the previous MAC, so a match is bound to its place in the
+chain whatever order the rows came in. Without the key a tampered row cannot produce a match.
+Before the first keyed entry, SHA-256 over the same bytes is tried (format 1) before falling
+back; that prefix is pinned by the first MAC, not by this argument. Where the engine's quoting
+differs from Python's (for no Unicode scalar value on SQLite 3.40 or PostgreSQL 15) the entry
+merely takes the exact path; ``VerifyResult.slow_path_entries`` counts them.
 ``since_checkpoint`` starts at the newest stored checkpoint whose signature verifies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import sqlite3
-from collections.abc import Callable
+from binascii import hexlify
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import accumulate, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +66,8 @@ from whistle.audit.service import (
 )
 from whistle.db import engine as db
 
-DEFAULT_BATCH = 5000
+# Entries per read: fewer, larger reads leave SQLite's reader thread fewer waits for the GIL.
+DEFAULT_BATCH = 20_000
 
 # Kinds of problem, first one found wins.
 MISSING = "missing"  # the expected seq is absent (deleted entry, or seq edited)
@@ -84,6 +110,9 @@ class VerifyResult:
     head_seq: int
     head_hash: str
     problem: Problem | None = None
+    # Entries the fast path did not accept, decided from their columns (0 for what ``append``
+    # writes; the tampered entry a failed verification names is one).
+    slow_path_entries: int = 0
 
 
 def _iso_at(value: str) -> str:
@@ -106,14 +135,10 @@ async def chain_length() -> int:
     return int(rows[0]["head"] or 0)
 
 
-_RAW_BATCH = (
-    "SELECT seq, {}, actor, action, case_number, details, prev_hash, entry_hash "
-    "FROM audit_entry WHERE seq > {} ORDER BY seq LIMIT {}"
-)
 # Each engine hands the entry time over as the very text ``append`` hashed (UTC isoformat, the
 # fraction left out when it is zero), converted by the database: decoding and formatting it in
 # Python cost more than the MAC. A value in any other form comes marked with NOT_CONVERTED, and
-# ``_iso_at`` reads it as before.
+# ``_iso_at`` reads it on the exact path.
 NOT_CONVERTED = "~"
 # SQLite keeps str() of the UTC datetime, whose isoformat differs only by the separator.
 _SQLITE_ISO_AT = (
@@ -133,10 +158,159 @@ _POSTGRES_ISO_AT = (
 )
 
 
+def _fast_rows_sql(
+    *, guard: str, quote: str, as_bytes: str, iso_at: str, stored: str, params: tuple[str, str]
+) -> str:
+    """The fast path's rows: (seq, message, stored), the MAC input and the stored MAC as bytes.
+
+    The body is assembled as ``entry_body`` assembles it, ``quote`` being the engine's JSON
+    string quoting. Rows the SQL cannot encode faithfully get an empty message (``guard``) and
+    take the exact path: a prev_hash of other than 64 characters (its end could pass for the
+    start of a body; after a NUL, where SQLite's length() stops, byte 64 is no '{' and so
+    matches no MAC) and, on SQLite, a BLOB where text belongs (concatenated, it would read as
+    the text that the exact path refuses).
+    """
+    body = (
+        f"""'{{"action":' || {quote.format("action")} || ',"actor":' || """
+        f"""{quote.format("actor")} || ',"at":' || {quote.format(iso_at)} || """
+        f"""',"case_number":' || coalesce({quote.format("case_number")}, 'null') || """
+        """',"details":' || details || ',"seq":' || seq || '}'"""
+    )
+    message = as_bytes.format(f"prev_hash || {body}")
+    empty = as_bytes.format("''")
+    # Only the constant fragments above go into it; the values are bound parameters.
+    return (
+        f"SELECT seq, CASE WHEN {guard} THEN {message} ELSE {empty} END AS message, "  # noqa: S608
+        f"{stored} AS stored FROM audit_entry "
+        f"WHERE seq > {params[0]} ORDER BY seq LIMIT {params[1]}"
+    )
+
+
+def _engine_sql(*, sqlite: bool, batch: bool) -> str:
+    """The fast path's query for one engine: row by row, or a whole batch as one row.
+
+    A batch comes as one row: its count and seq range, and three strings: the message lengths,
+    the stored MACs at 64 bytes each (any other becomes 64 spaces, which match no MAC) and the
+    messages end to end. Split and hashed by C-level iteration, a whole batch is checked without
+    a Python loop. On SQLite, row by row, the reader thread would also need the GIL back after
+    every row and wait for the hashing to let go of it: reading and hashing would take turns.
+    The aggregates see the rows in the subquery's order (an ORDER BY inside PostgreSQL's
+    string_agg would sort them again); nothing relies on it for soundness (each MAC input names
+    its own seq and links to the MAC before it): a batch out of order would only go slowly.
+    """
+    if sqlite:
+        stored, hash_bytes = "CAST(entry_hash AS BLOB)", "length(CAST(entry_hash AS BLOB))"
+        rows = _fast_rows_sql(
+            guard="length(prev_hash) = 64 AND typeof(prev_hash) = 'text' "
+            "AND typeof(actor) = 'text' AND typeof(action) = 'text' "
+            "AND typeof(details) = 'text' AND typeof(case_number) IN ('text', 'null')",
+            quote="json_quote({})",  # json_quote(NULL) is 'null'
+            as_bytes="CAST({} AS BLOB)",
+            # Cheaper than _SQLITE_ISO_AT and as strict here: the only texts it turns into a
+            # hashed time (one 'T', no space) are that time with ' ' or 'T', which the exact
+            # path reads as that time too.
+            iso_at="replace(at, ' ', 'T')",
+            stored=stored
+            if not batch
+            else f"CASE WHEN {hash_bytes} = 64 THEN {stored} ELSE printf('%64s', '') END",
+            params=("?", "?"),
+        )
+        lengths = "CAST(group_concat(length(message)) AS BLOB)"
+        stored_all = "CAST(group_concat(stored, '') AS BLOB)"
+        messages_all = "CAST(group_concat(message, '') AS BLOB)"
+    else:
+        stored, hash_bytes = "convert_to(entry_hash, 'UTF8')", "octet_length(entry_hash)"
+        rows = _fast_rows_sql(
+            guard="octet_length(prev_hash) = 64",
+            quote="to_json({})::text",
+            as_bytes="convert_to({}, 'UTF8')",
+            iso_at=_POSTGRES_ISO_AT,
+            stored=stored
+            if not batch
+            else f"CASE WHEN {hash_bytes} = 64 THEN {stored} "
+            "ELSE decode(repeat('20', 64), 'hex') END",
+            params=("$1", "$2"),
+        )
+        lengths = "convert_to(string_agg(octet_length(message)::text, ','), 'UTF8')"
+        stored_all = "string_agg(stored, '')"
+        messages_all = "string_agg(message, '')"
+    if not batch:
+        return rows
+    return (
+        f"SELECT count(*), min(seq), max(seq), {lengths}, {stored_all}, {messages_all} "  # noqa: S608
+        f"FROM ({rows}) AS batch"
+    )
+
+
+_SQLITE_FAST_BATCH = _engine_sql(sqlite=True, batch=True)
+_POSTGRES_FAST_BATCH = _engine_sql(sqlite=False, batch=True)
+# Row by row, for a batch whose seqs are not one run, so that the walk names the entry.
+_SQLITE_FAST_ROWS = _engine_sql(sqlite=True, batch=False)
+_POSTGRES_FAST_ROWS = _engine_sql(sqlite=False, batch=False)
+# The exact path: one entry's columns, as ``entry_body`` takes them.
+_EXACT_ROW = (
+    "SELECT seq, {}, actor, action, case_number, details, prev_hash, entry_hash "
+    "FROM audit_entry WHERE seq = {}"
+)
+
+# Entries hashed between two chances for another thread to take the GIL (a few ms of work).
+_GIL_SLICE = 1024
+# (seq, MAC input, stored MAC): the MAC input is empty where the exact path must decide.
+FastRow = tuple[int, bytes, bytes]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Consecutive entries as the database hands them over (see ``_SQLITE_FAST_BATCH``)."""
+
+    count: int
+    first: int
+    last: int
+    lengths: bytes
+    stored: bytes
+    messages: bytes
+
+    def message_list(self) -> list[bytes]:
+        ends = list(accumulate(map(int, self.lengths.split(b","))))
+        return list(map(self.messages.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+
+    def all_verify(self, key: bytes, previous: bytes) -> bool:
+        """Whether every entry carries its MAC over its message and every message starts with
+        the MAC before it (``previous`` for the first): the whole batch passes as a unit.
+
+        Each hexlified MAC and each stored one is 64 bytes, so equal concatenations are equal
+        pairs; a prefix shorter than 64 bytes makes the links' concatenation too short.
+        """
+        messages = self.message_list()
+        # In slices: a C-level loop keeps the GIL until it ends, and SQLite's reader thread
+        # needs it for a moment to start (and to finish) reading the next batch.
+        for start in range(0, self.count, _GIL_SLICE):
+            part = messages[start : start + _GIL_SLICE]
+            macs = map(hmac.digest, repeat(key), part, repeat("sha256"))
+            if b"".join(map(hexlify, macs)) != self.stored[64 * start : 64 * (start + len(part))]:
+                return False
+        links = b"".join(map(itemgetter(slice(0, 64)), messages))
+        return links == previous + self.stored[:-64]
+
+    def stored_at(self, seq: int) -> bytes:
+        offset = 64 * (seq - self.first)
+        return self.stored[offset : offset + 64]
+
+    def rows(self) -> Iterator[FastRow]:
+        hashes = map(slice, range(0, 64 * self.count, 64), range(64, 64 * self.count + 1, 64))
+        return zip(
+            range(self.first, self.last + 1),
+            self.message_list(),
+            map(self.stored.__getitem__, hashes),
+            strict=True,
+        )
+
+
 class _BatchReader:
-    """Reads batches as plain tuples straight from the driver (the engine's per-row dicts and
-    conversions cost more than the MAC): a read-only sqlite3 connection on SQLite, a pooled
-    asyncpg connection on PostgreSQL."""
+    """Reads batches straight from the driver (the engine's per-row dicts and conversions cost
+    more than the MAC): a read-only sqlite3 connection on SQLite, a pooled asyncpg connection on
+    PostgreSQL. ``batch`` serves the fast path, ``rows`` and ``entry`` the slower ones; only one
+    query runs on the connection at a time."""
 
     def __init__(self) -> None:
         self.sqlite: sqlite3.Connection | None = None
@@ -160,14 +334,30 @@ class _BatchReader:
         if self.postgres is not None:
             await self._pool.release(self.postgres)
 
-    async def batch(self, after_seq: int, limit: int) -> list[tuple]:
+    async def _one(self, sql: tuple[str, str], *args: int) -> Any:
         if (connection := self.sqlite) is not None:
-            sql = _RAW_BATCH.format(_SQLITE_ISO_AT, "?", "?")
+            return await asyncio.to_thread(lambda: connection.execute(sql[0], args).fetchone())
+        return await self.postgres.fetchrow(sql[1], *args)
+
+    async def batch(self, after_seq: int, limit: int) -> _Batch | None:
+        """Up to ``limit`` entries after ``after_seq``; None after the last entry."""
+        row = await self._one((_SQLITE_FAST_BATCH, _POSTGRES_FAST_BATCH), after_seq, limit)
+        return _Batch(*row) if row[0] else None
+
+    async def rows(self, after_seq: int, limit: int) -> list[FastRow]:
+        """The same entries one row each (seq, MAC input, stored MAC)."""
+        if (connection := self.sqlite) is not None:
             return await asyncio.to_thread(
-                lambda: connection.execute(sql, (after_seq, limit)).fetchall()
+                lambda: connection.execute(_SQLITE_FAST_ROWS, (after_seq, limit)).fetchall()
             )
-        sql = _RAW_BATCH.format(_POSTGRES_ISO_AT, "$1", "$2")
-        return await self.postgres.fetch(sql, after_seq, limit)
+        return await self.postgres.fetch(_POSTGRES_FAST_ROWS, after_seq, limit)
+
+    async def entry(self, seq: int) -> tuple | None:
+        """Entry ``seq`` as (seq, time text, actor, action, case_number, details, prev_hash,
+        entry_hash), the columns ``entry_body`` takes; None when it is gone."""
+        sql = (_EXACT_ROW.format(_SQLITE_ISO_AT, "?"), _EXACT_ROW.format(_POSTGRES_ISO_AT, "$1"))
+        row = await self._one(sql, seq)
+        return None if row is None else tuple(row)
 
 
 async def _entry_hash_at(seq: int) -> str | None:
@@ -254,45 +444,81 @@ async def _walk(
     previous_seq: int,
     previous_hash: str,
 ) -> VerifyResult:
-    """The hot loop: per entry, the canonical body, one MAC and a few comparisons."""
+    """The hot loop: a batch of consecutive entries passes as a unit (``_Batch.all_verify``);
+    in any other batch each entry is checked alone, one MAC over the bytes the database
+    assembled, and an entry that does not pass that way is decided by ``_exact_check``."""
     checked = 0
+    slow = 0
+    # Hashes as the bytes the database hands over: no per-entry encoding in the loop.
+    previous = previous_hash.encode()
+    pinned_bytes = {seq: value.encode() for seq, value in pinned.items()}
+    mac, sha256 = hmac.digest, hashlib.sha256  # locals: a faster lookup
 
     def failed(seq: int, kind: str) -> VerifyResult:
-        return VerifyResult(False, checked, previous_seq, previous_hash, Problem(seq, kind))
+        return VerifyResult(
+            False, checked, previous_seq, previous.decode(), Problem(seq, kind), slow
+        )
 
     # The next batch is read (in a thread on SQLite, by the server on PostgreSQL) while this one
     # is checked: each new read is given one turn of the event loop to start before the loop.
     pending: asyncio.Future = asyncio.ensure_future(reader.batch(cursor, batch_size))
     try:
         while True:
-            rows = await pending
-            if not rows:
+            batch: _Batch | None = await pending
+            if batch is None:
                 break
-            pending = asyncio.ensure_future(reader.batch(rows[-1][0], batch_size))
+            after = cursor
+            cursor = batch.last
+            pending = asyncio.ensure_future(reader.batch(cursor, batch_size))
             await asyncio.sleep(0)
-            for seq, at, actor, action, case_number, details, prev_hash, stored_hash in rows:
-                if seq > previous_seq + 1:
-                    return failed(previous_seq + 1, MISSING)
-                if seq <= previous_seq:
-                    return failed(seq, BAD_SEQ)
-                if at[0] == NOT_CONVERTED:
-                    at = _iso_at(at[1:])
-                body = entry_body(seq, at, actor, action, case_number, details)
-                if entry_mac(key, prev_hash, body) != stored_hash:
-                    # Format 1 is allowed only before the first keyed entry.
-                    if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
-                        return failed(seq, ALTERED)
-                else:
+            rows: Iterable[FastRow]
+            if batch.first == previous_seq + 1 and batch.last - batch.first + 1 == batch.count:
+                if batch.all_verify(key, previous) and all(
+                    batch.stored_at(seq) == value
+                    for seq, value in pinned_bytes.items()
+                    if batch.first <= seq <= batch.last
+                ):
                     keyed = True
-                if prev_hash != previous_hash:
-                    return failed(seq, BROKEN_LINK)
-                if seq in pinned and stored_hash != pinned[seq]:
+                    checked += batch.count
+                    previous_seq = batch.last
+                    previous = batch.stored[-64:]
+                    if progress is not None:
+                        progress(batch.count)
+                    continue
+                rows = batch.rows()
+            else:
+                # Not one run of seqs: row by row, so that the walk names the entry. Entries
+                # appended since the batch was read are left to the next batch.
+                await asyncio.wait([pending])  # one query at a time on the connection
+                rows = [row for row in await reader.rows(after, batch_size) if row[0] <= cursor]
+            batch_checked = checked
+            for seq, message, stored in rows:
+                if seq != previous_seq + 1:
+                    if seq > previous_seq + 1:
+                        return failed(previous_seq + 1, MISSING)
+                    return failed(seq, BAD_SEQ)
+                if message.startswith(previous) and hexlify(mac(key, message, "sha256")) == stored:
+                    keyed = True
+                elif (
+                    not keyed
+                    and message.startswith(previous)
+                    and hexlify(sha256(message).digest()) == stored
+                ):
+                    pass  # format 1, before the first keyed entry
+                else:
+                    slow += 1
+                    await asyncio.wait([pending])  # one query at a time on the connection
+                    verdict = _exact_check(await reader.entry(seq), key, keyed, previous)
+                    if isinstance(verdict, str):
+                        return failed(seq, verdict)
+                    keyed, stored = verdict
+                if seq in pinned_bytes and stored != pinned_bytes[seq]:
                     return failed(seq, REWRITTEN)
                 checked += 1
                 previous_seq = seq
-                previous_hash = stored_hash
+                previous = stored
             if progress is not None:
-                progress(len(rows))
+                progress(checked - batch_checked)
     finally:
         # Let a read in flight finish before the connection is closed or released.
         await asyncio.gather(pending, return_exceptions=True)
@@ -300,4 +526,29 @@ async def _walk(
         return failed(previous_seq + 1, TRUNCATED)
     if previous_seq > 0 and not keyed:
         return failed(previous_seq, UNKEYED)
-    return VerifyResult(True, checked, previous_seq, previous_hash)
+    return VerifyResult(True, checked, previous_seq, previous.decode(), None, slow)
+
+
+def _exact_check(
+    row: tuple | None, key: bytes, keyed: bool, previous: bytes
+) -> str | tuple[bool, bytes]:
+    """Decide one entry from its columns, the chain format's own definition (``entry_body``).
+
+    Returns the kind of problem, or whether the chain is keyed from here on and the entry's
+    stored MAC (as bytes, like the fast path's).
+    """
+    if row is None:  # deleted since its batch was read
+        return MISSING
+    _seq, at, actor, action, case_number, details, prev_hash, stored_hash = row
+    if at[0] == NOT_CONVERTED:
+        at = _iso_at(at[1:])
+    body = entry_body(_seq, at, actor, action, case_number, details)
+    if entry_mac(key, prev_hash, body) != stored_hash:
+        # Format 1 is allowed only before the first keyed entry.
+        if keyed or legacy_entry_hash(prev_hash, body) != stored_hash:
+            return ALTERED
+    else:
+        keyed = True
+    if prev_hash.encode() != previous:
+        return BROKEN_LINK
+    return keyed, stored_hash.encode()

@@ -1,0 +1,59 @@
+"""A batch as the database hands it over passes as a unit only when every entry carries its MAC
+and links to the one before, wherever in the batch (and in which slice of its hashing) the
+fault lies."""
+
+from __future__ import annotations
+
+import os
+
+from whistle.audit.service import GENESIS_HASH, entry_body, entry_mac
+from whistle.audit.verify import _GIL_SLICE, _Batch
+
+KEY = os.urandom(32)
+COUNT = 2 * _GIL_SLICE + 100  # three slices, the last one short
+
+
+def chain(count: int = COUNT) -> tuple[list[bytes], list[bytes]]:
+    """MAC inputs and stored MACs of a valid chain, as the database would hand them over."""
+    messages, hashes = [], []
+    previous = GENESIS_HASH
+    for seq in range(1, count + 1):
+        body = entry_body(seq, "2026-01-01T00:00:00+00:00", "siti", "officer.login", None, "{}")
+        digest = entry_mac(KEY, previous, body)
+        messages.append(previous.encode() + body)
+        hashes.append(digest.encode())
+        previous = digest
+    return messages, hashes
+
+
+def batch(messages: list[bytes], hashes: list[bytes]) -> _Batch:
+    lengths = b",".join(str(len(message)).encode() for message in messages)
+    return _Batch(len(messages), 1, len(messages), lengths, b"".join(hashes), b"".join(messages))
+
+
+def test_a_valid_batch_passes_and_splits_into_its_entries():
+    messages, hashes = chain()
+    whole = batch(messages, hashes)
+    assert whole.all_verify(KEY, GENESIS_HASH.encode())
+    assert list(whole.rows()) == list(zip(range(1, COUNT + 1), messages, hashes, strict=True))
+    assert whole.stored_at(COUNT) == hashes[-1]
+
+
+def test_a_fault_in_any_slice_fails_the_batch():
+    messages, hashes = chain()
+    for index in (0, _GIL_SLICE - 1, _GIL_SLICE, COUNT - 1):
+        altered = [*messages]
+        altered[index] = altered[index].replace(b'"siti"', b'"sita"')
+        assert not batch(altered, hashes).all_verify(KEY, GENESIS_HASH.encode()), index
+        wrong_hash = [*hashes]
+        wrong_hash[index] = b"e" * 64
+        assert not batch(messages, wrong_hash).all_verify(KEY, GENESIS_HASH.encode()), index
+    # Valid MACs over messages that do not link (a batch starting elsewhere in the chain).
+    assert not batch(messages, hashes).all_verify(KEY, b"a" * 64)
+    assert not batch(messages[1:], hashes[1:]).all_verify(KEY, GENESIS_HASH.encode())
+
+
+def test_an_entry_left_to_the_exact_path_fails_the_batch():
+    messages, hashes = chain()
+    messages[_GIL_SLICE + 1] = b""  # what the SQL hands over for a row it cannot encode
+    assert not batch(messages, hashes).all_verify(KEY, GENESIS_HASH.encode())
