@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bench.inbox import (
@@ -316,3 +317,27 @@ async def test_the_inbox_walks_on_a_reader_thread_not_on_the_event_loop(database
     page = await inbox.inbox(TRIAGE_ID, InboxFilter(mark="new"), due_soon_days=3)
     assert page.rows
     assert reader_trips() >= 2  # the page query and the counts
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_connections_plan_for_the_values_and_keep_one_trip_a_statement(database):
+    """Every statement is planned for its own values (asyncpg prepares statements, and a
+    generic plan cannot see the holder tag or the limit), without parallel workers (their
+    start-up costs more than a page's walk), and a connection goes back to the pool without a
+    reset query: the statement run last on it is still the application's own."""
+    row = (
+        await db.fetch(
+            "SELECT current_setting('plan_cache_mode') AS plans, "
+            "current_setting('max_parallel_workers_per_gather') AS workers, "
+            "pg_backend_pid() AS pid"
+        )
+    )[0]
+    assert (row["plans"], row["workers"]) == ("force_custom_plan", "0")
+    observer = await asyncpg.connect(database.database_url)
+    try:
+        last = await observer.fetchval(
+            "SELECT query FROM pg_stat_activity WHERE pid = $1", row["pid"]
+        )
+    finally:
+        await observer.close()
+    assert "pg_backend_pid()" in last and "RESET" not in last, last
