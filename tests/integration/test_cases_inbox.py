@@ -341,3 +341,23 @@ async def test_postgres_connections_plan_for_the_values_and_keep_one_trip_a_stat
     finally:
         await observer.close()
     assert "pg_backend_pid()" in last and "RESET" not in last, last
+
+
+async def test_inbox_rows_name_their_assignees_in_name_order_and_what_was_seen(ctx):
+    """The page's assignees (by display name) and the officer's own reading of each case come
+    with one look-up over the page's ids: each row gets its own, none another's."""
+    triage_id = await make_officer(ctx, "tina", ["triage"])
+    await make_officer(ctx, "zaki", ["investigator"])
+    await make_officer(ctx, "ahmad", ["investigator"])
+    tina = await as_officer(ctx, "tina")
+    first, _ = await file_report(ctx)
+    second, _ = await file_report(ctx)
+    officers = {row["username"]: row for row in await db.fetch("SELECT * FROM officer")}
+    for name in ("zaki", "ahmad"):
+        await service.assign(tina, first, str(officers[name]["id"]))
+    await service.open_case(ctx, tina, second)
+    page = await inbox.inbox(triage_id, InboxFilter(), due_soon_days=3)
+    rows = {row.case_number: row for row in page.rows}
+    names = [officers[name]["display_name"] for name in ("ahmad", "zaki")]
+    assert rows[first].assignees == sorted(names) and rows[second].assignees == []
+    assert rows[first].new and not rows[second].new
