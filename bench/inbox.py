@@ -155,7 +155,7 @@ REPORT_COLUMNS = [
     "awaiting_reporter",
 ]
 VIEW_COLUMNS = ["officer", "report", "seen_at", "reporter_messages_seen"]
-KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped", "opened"]
+KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped", "opened", "unseen_answer"]
 DUMMY = b"\x01" + bytes(60)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
 
@@ -199,10 +199,12 @@ def report_rows(cases: list[FakeCase], when: Callable[[datetime], Any], key: Cal
 def key_rows(cases: list[FakeCase], key: Callable) -> Iterator:
     triage, investigator = holder_tag(TRIAGE_ID), holder_tag(INVESTIGATOR_ID)
     for case in cases:
-        # The triage officer's wrap is opened where they viewed the case (view_rows).
-        yield (key(case.id), "officer", triage, DUMMY, case.seen is not None)
+        # The triage officer's wrap is opened where they viewed the case (view_rows), and
+        # flagged where answers came after that.
+        unseen = case.reporter_messages > (case.seen or 0)
+        yield (key(case.id), "officer", triage, DUMMY, case.seen is not None, unseen)
     for case in assigned(cases):
-        yield (key(case.id), "officer", investigator, DUMMY, False)
+        yield (key(case.id), "officer", investigator, DUMMY, False, case.reporter_messages > 0)
 
 
 def view_rows(cases: list[FakeCase], when: Any, key: Callable) -> Iterator:

@@ -19,6 +19,7 @@ from tests.support.audit import append_samples
 from tests.support.cases import CASE_LINK, as_officer, file_report
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import logged_in, make_officer
+from tests.support.release import publish
 from tests.support.trips import count_trips
 from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.cases import inbox, service
@@ -26,6 +27,7 @@ from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
 from whistle.db import engine as db
 from whistle.db.tables import Report
 from whistle.jobs import run_due_jobs
+from whistle.reports.envelope import holder_tag
 
 PLAN_CASES = 10_000
 
@@ -193,6 +195,7 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     for small, officer in ((False, TRIAGE_ID), (True, INVESTIGATOR_ID)):
         plan = await _plan(inbox.mark_counts_sql(small=small), inbox.mark_counts_args(officer, cap))
         assert "report_key_unopened" in plan and not _full_scan_of_report(plan), plan
+        assert "report_key_unseen_answer" in plan, plan
         assert "report_inbox_received" not in plan, plan
     plan = await _plan(
         inbox.mark_counts_sql(small=True), inbox.mark_counts_args(INVESTIGATOR_ID, cap)
@@ -272,6 +275,53 @@ async def test_never_opened_per_holder_until_each_opens_it(ctx):
     assert (await retention.purge(ctx, later)).purged == 1
     assert await inbox.unopened_count(tina_id) == 0
     assert await _never_opened(tina_id) == set()
+
+
+async def _unseen_answer_wraps(officer_id: int) -> int:
+    rows = await db.fetch(
+        "SELECT COUNT(*) AS n FROM report_key WHERE holder_tag = {} AND unseen_answer",
+        holder_tag(officer_id),
+    )
+    return int(rows[0]["n"])
+
+
+async def test_unread_answers_per_holder_until_each_opens_the_case(ctx):
+    """A published reporter answer flags every holder's wrap (the unread count reads those
+    wraps); opening the case clears the opener's flag only; a wrap given again to an officer who
+    has read every answer is born without the flag, one given to an officer who has not is born
+    with it. The count agrees with the filter throughout."""
+    from whistle.intake import service as intake
+
+    tina_id = await make_officer(ctx, "tina", ["triage"])
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    number, code = await file_report(ctx)
+    tina, rani = await as_officer(ctx, "tina"), await as_officer(ctx, "rani")
+
+    async def unread(officer_id: int) -> set[str]:
+        page = await inbox.inbox(officer_id, InboxFilter(mark="unread"), due_soon_days=3)
+        assert (await inbox.mark_counts(officer_id)).unread == len(page.rows)
+        return {row.case_number for row in page.rows}
+
+    await service.open_case(ctx, tina, number)
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    assert await unread(tina_id) == await unread(rani_id) == set()  # not before the release
+    await publish(ctx)
+    assert await unread(tina_id) == await unread(rani_id) == {number}
+    assert await _unseen_answer_wraps(tina_id) == await _unseen_answer_wraps(rani_id) == 1
+
+    await service.open_case(ctx, tina, number)
+    assert await unread(tina_id) == set() and await unread(rani_id) == {number}
+    assert await _unseen_answer_wraps(tina_id) == 0
+
+    # Given back after reading every answer: born without the flag.
+    await service.revoke_access(rani, number, tina_id)
+    await service.grant_access(rani, number, tina_id)
+    assert await _unseen_answer_wraps(tina_id) == 0 and await unread(tina_id) == set()
+    # Given back to an officer who never read the answer: born with it.
+    await service.revoke_access(tina, number, rani_id)
+    await service.grant_access(tina, number, rani_id)
+    assert await _unseen_answer_wraps(rani_id) == 1 and await unread(rani_id) == {number}
 
 
 async def test_next_deadline_rules():

@@ -210,16 +210,9 @@ class _Sql:
         self.args.extend(args)
 
 
-_SEEN = (
-    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} AND v.report = r.id)"
-)
-# The cases with a dialogue are few: their partial indexes (migration 2026-11-29T03) drive the
-# mark filters and counts; the WHERE terms repeat the indexes' own literally.
+# The cases waiting for the reporter are few: their partial index (migration 2026-11-29T03)
+# drives the waiting count; the WHERE term repeats the index's own literally.
 WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
-UNREAD_IDS = (  # constant fragments only: values travel as placeholders
-    "SELECT r.id FROM report r WHERE r.reporter_messages > 0 "  # noqa: S608
-    f"AND r.reporter_messages > COALESCE({_SEEN}, 0)"
-)
 _HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.holder_tag = {})"
 # The officer's wraps not opened since made (partial index report_key_unopened: the WHERE term
 # repeats the index's literally). case_view stays the truth (a wrap made before the flag
@@ -359,14 +352,26 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
     return int(rows[0]["n"])
 
 
+# The officer's wraps flagged with a reporter answer they may not have seen (partial index
+# report_key_unseen_answer: the WHERE term repeats the index's literally), each checked against
+# case_view, the truth.
+_UNSEEN_ANSWERS = (
+    "SELECT k.report FROM report_key k JOIN report r ON r.id = k.report "
+    "WHERE k.holder_tag = {} AND k.unseen_answer "
+    "AND r.reporter_messages > COALESCE((SELECT v.reporter_messages_seen FROM case_view v "
+    "WHERE v.officer = {} AND v.report = k.report), 0)"
+)
+
+
 def mark_counts_sql(*, small: bool) -> str:
     """The mark counts query, each count stopping one past the cap; ``mark_counts_args`` gives
-    its placeholders' values. An officer holding few wraps (``small``) has every count driven by
-    them; otherwise unread and waiting walk the cases with a dialogue (partial indexes), each
-    stopping at the cap. "Never opened" counts the officer's unopened wraps (partial index),
-    checked against case_view, in both shapes."""
+    its placeholders' values. "Unread answer" counts the officer's wraps flagged with an unseen
+    answer, "never opened" their unopened wraps (partial indexes, both checked against
+    case_view). "Waiting" is driven by the officer's wraps when they hold few (``small``);
+    otherwise it walks the cases waiting for the reporter (partial index), stopping at the
+    cap."""
     if small:
-        # A handful of wraps drives every count (the dialogue's cases are far more).
+        # A handful of wraps drives the count (the dialogue's cases are far more).
         held = "r.id IN (SELECT k.report FROM report_key k WHERE k.holder_tag = {})"
     else:
         held = _HELD
@@ -375,10 +380,10 @@ def mark_counts_sql(*, small: bool) -> str:
         "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) LIMIT {}"
     )
     return (
-        # In id order: the dialogue's partial indexes (on id) hand the rows over in that order,
-        # so no planner prefers reading report whole to find the first few.
-        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} ORDER BY r.id LIMIT {{}}) AS u) "  # noqa: S608
-        f"AS unread, (SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
+        f"SELECT (SELECT COUNT(*) FROM ({_UNSEEN_ANSWERS} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
+        # In id order: the partial index (on id) hands the rows over in that order, so no
+        # planner prefers reading report whole to find the first few.
+        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
         "AS w) AS waiting, "
         f"(SELECT COUNT(*) FROM ({never_opened}) AS n) AS new"
     )
@@ -388,7 +393,7 @@ def mark_counts_args(officer_id: int, cap: int = MARK_COUNT_CAP) -> list[Any]:
     """The values of ``mark_counts_sql``'s placeholders (the same for both shapes): the
     officer's id where case_view is read, their holder tag where report_key is, the limits."""
     tag = holder_tag(officer_id)
-    return [officer_id, tag, cap + 1, tag, cap + 1, tag, officer_id, cap + 1]
+    return [tag, officer_id, cap + 1, tag, cap + 1, tag, officer_id, cap + 1]
 
 
 async def mark_counts(

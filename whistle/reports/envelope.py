@@ -371,13 +371,34 @@ async def _opened_before(wrap: Wrap) -> bool:
     )
 
 
+async def _answer_unseen(wrap: Wrap, answers: dict[str, int]) -> bool:
+    # A candidate for the unread count: the report has reporter answers that the officer (when
+    # known) has not seen all of in case_view. The count checks case_view again.
+    count = answers.get(str(wrap.report_id), 0)
+    if wrap.holder != HOLDER_OFFICER or count == 0:
+        return False
+    if wrap.officer_id is None:
+        return True
+    return not await OfficerCaseView.exists().where(
+        (OfficerCaseView.officer == wrap.officer_id)
+        & (OfficerCaseView.report == wrap.report_id)
+        & (OfficerCaseView.reporter_messages_seen >= count)
+    )
+
+
 async def store_wraps(*wraps: Wrap) -> None:
     """Insert the wraps as report_key rows (inside the caller's transaction), officers' wraps
     under their holder tags and in a random order: inserted in roster order, their serial ids
     would line tags up with officer ids. A wrap given back to an officer who opened the case
-    before (granted again, recovered) is stored opened, so "never opened" does not read it."""
+    before (granted again, recovered) is stored opened, so "never opened" does not read it, and
+    flagged with an unseen answer only when the report has answers they have not seen."""
     shuffled = list(wraps)
     secrets.SystemRandom().shuffle(shuffled)
+    answered = await Report.select(Report.id, Report.reporter_messages).where(
+        Report.id.is_in(list({wrap.report_id for wrap in shuffled}))
+        & (Report.reporter_messages > 0)
+    )
+    answers = {str(row["id"]): row["reporter_messages"] for row in answered}
     await ReportKey.insert(
         *[
             ReportKey(
@@ -386,6 +407,7 @@ async def store_wraps(*wraps: Wrap) -> None:
                 holder_tag=wrap.holder_tag,
                 wrapped=wrap.wrapped,
                 opened=await _opened_before(wrap),
+                unseen_answer=await _answer_unseen(wrap, answers),
             )
             for wrap in shuffled
         ]
@@ -515,14 +537,27 @@ async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
 
 async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
     """Record on the officer's own wrap that they opened the case (inside the caller's
-    transaction, where case_view is written): the inbox's "never opened" mark reads the wraps
-    not opened yet through their partial index (report_key_unopened). Other holders' wraps are
-    untouched: the case stays new for them."""
-    await ReportKey.update({ReportKey.opened: True}).where(
+    transaction, where case_view is written, with every reporter answer the case has): the
+    inbox's "never opened" mark reads the wraps not opened yet through their partial index
+    (report_key_unopened), its unread count those with an unseen answer. Other holders' wraps
+    are untouched: the case stays new and unread for them."""
+    await ReportKey.update({ReportKey.opened: True, ReportKey.unseen_answer: False}).where(
         (ReportKey.report == report_id)
         & (ReportKey.holder == HOLDER_OFFICER)
         & (ReportKey.holder_tag == holder_tag(officer_id))
-        & (ReportKey.opened == False)  # noqa: E712 (SQL, not Python)
+        & ((ReportKey.opened == False) | (ReportKey.unseen_answer == True))  # noqa: E712 (SQL)
+    )
+
+
+async def mark_answer_unseen(report_id: uuid.UUID) -> None:
+    """Flag every officer wrap of the report as holding a reporter answer its officer has not
+    seen (inside the transaction that publishes the answer): the inbox's unread count reads
+    these few wraps through their partial index (report_key_unseen_answer), each checked
+    against case_view. Opening the case clears the opener's flag (``mark_opened``)."""
+    await ReportKey.update({ReportKey.unseen_answer: True}).where(
+        (ReportKey.report == report_id)
+        & (ReportKey.holder == HOLDER_OFFICER)
+        & (ReportKey.unseen_answer == False)  # noqa: E712 (SQL, not Python)
     )
 
 
