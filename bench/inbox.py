@@ -245,6 +245,17 @@ OFFICER_COLUMNS = [
 ]
 
 
+# The unopened officer wraps' copy of their report's place in the inbox order, as the
+# application keeps it (whistle.reports.envelope.copy_inbox_order), in one statement.
+COPY_INBOX_ORDER = (
+    "UPDATE report_key SET "  # noqa: S608 (constant SQL)
+    f"inbox_rank = (SELECT {st.OPEN_RANK_SQL} FROM report r WHERE r.id = report_key.report), "
+    f"inbox_due = (SELECT {st.DUE_SQL} FROM report r WHERE r.id = report_key.report), "
+    "inbox_case = (SELECT r.case_number FROM report r WHERE r.id = report_key.report) "
+    "WHERE holder = 'officer' AND NOT opened"
+)
+
+
 def _insert(table: str, columns: list[str]) -> str:
     # Constant table and column names from this file only.
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
@@ -297,6 +308,7 @@ def seed_sqlite(
         "VALUES (?, ?, ?, ?)",
         [(str(c.id), INVESTIGATOR_ID, TRIAGE_ID, _sqlite_time(NOW)) for c in assigned(cases)],
     )
+    connection.execute(COPY_INBOX_ORDER)
     for _, sql in indexes:
         connection.execute(sql)
     connection.execute("COMMIT")
@@ -351,6 +363,7 @@ async def seed_postgres(url: str, cases: list[FakeCase], *, bulk: bool = False) 
             records=[(c.id, INVESTIGATOR_ID, TRIAGE_ID, NOW) for c in assigned(cases)],
             columns=["report", "officer", "assigned_by", "assigned_at"],
         )
+        await connection.execute(COPY_INBOX_ORDER)
         for index in indexes:
             await connection.execute(index["indexdef"])
         await connection.execute("VACUUM ANALYZE")

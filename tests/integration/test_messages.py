@@ -189,8 +189,8 @@ async def test_inbox_marks_new_unread_and_waiting_cases(client, ctx):
 
 async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
     """With realistic volume and statistics: the unread and waiting filters are driven by the
-    few cases with a dialogue (partial indexes), "never opened" walks the deadline index, and
-    none of them, nor the counts, scans report."""
+    few cases with a dialogue (partial indexes), "never opened" walks the officer's unopened
+    wraps in the inbox order, and none of them, nor the counts, scans report."""
     cases = fake_cases(PLAN_CASES, marks=False)
     if database.is_sqlite:
         seed_sqlite(database.sqlite_path, cases)
@@ -206,7 +206,8 @@ async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
         # In deadline order through their partial indexes (migration 2026-11-29T08).
         "unread": "report_inbox_answered",
         "waiting": "report_inbox_waiting",
-        "new": "report_inbox_due",
+        # The officer's unopened wraps in their copy of the inbox order (migration t14).
+        "new": "report_key_unopened_due",
     }
     for mark, index in expected.items():
         text, args = inbox.inbox_sql(

@@ -29,8 +29,8 @@ from whistle.reports.content import CATEGORIES
 from whistle.reports.envelope import holder_tag
 
 PAGE_SIZE = 50
-OPEN_RANK = "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"
-DUE = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due END)"
+OPEN_RANK = st.OPEN_RANK_SQL
+DUE = st.DUE_SQL
 # Below this many wraps the officer's own wraps drive the query (an investigator's handful);
 # above it the deadline index does, stopping after one page (a triage officer's thousands).
 SMALL_INBOX = 500
@@ -295,6 +295,8 @@ def inbox_sql(
     """The page query and its arguments (exposed for the query-plan test and the benchmark).
     ``few_unopened``: whether the officer holds fewer than FEW_UNOPENED unopened wraps (read
     only for the "never opened" filter)."""
+    if view.mark == "new" and _only_the_mark(view):
+        return _never_opened_sql(officer_id, view)
     sql = _Sql()
     if view.mark == "new" and few_unopened:
         # A few unopened wraps: read them through their partial index, sort the handful. On
@@ -330,6 +332,26 @@ def inbox_sql(
         f"SELECT {COLUMNS} FROM report WHERE {where} ORDER BY {_order(view)} LIMIT {{}} OFFSET {{}}"  # noqa: S608
     )
     return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
+
+
+def _only_the_mark(view: InboxFilter) -> bool:
+    """Whether the view filters by its mark alone, in the default (deadline) order."""
+    return view == InboxFilter(mark=view.mark, page=view.page)
+
+
+def _never_opened_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any]]:
+    # The officer's unopened wraps carry their report's place in the inbox order
+    # (envelope.copy_inbox_order): walk them in that order through report_key_unopened_due
+    # (the WHERE term repeats the index's literally) and stop after a page, each checked
+    # against case_view as the "new" filter is everywhere.
+    columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
+    text = (
+        f"SELECT {columns} FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
+        "WHERE k.holder_tag = {} AND NOT k.opened AND NOT EXISTS "
+        "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) "
+        "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}"
+    )
+    return text, [holder_tag(officer_id), officer_id, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
 
 
 async def unopened_count(officer_id: int, limit: int = FEW_UNOPENED) -> int:
@@ -519,7 +541,12 @@ async def inbox(
     unlocked ``private_key``, each row of this page carries its preview and look-alike mark."""
     now = now or datetime.now(UTC)
     small = await wrap_count(officer_id) < SMALL_INBOX
-    few_unopened = view.mark == "new" and await unopened_count(officer_id) < FEW_UNOPENED
+    # With other filters too, "never opened" reads or walks the reports (see inbox_sql).
+    few_unopened = (
+        view.mark == "new"
+        and not _only_the_mark(view)
+        and await unopened_count(officer_id) < FEW_UNOPENED
+    )
     text, args = inbox_sql(
         officer_id,
         view,

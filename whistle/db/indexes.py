@@ -27,6 +27,8 @@ INDEXES: dict[str, NamedIndex] = {
     "report_key_unopened": NamedIndex("report_key"),
     # An officer's wraps of cases with a reporter answer they may not have seen (unread count).
     "report_key_unseen_answer": NamedIndex("report_key"),
+    # The same unopened wraps in the inbox's order (copied from report): "never opened" pages.
+    "report_key_unopened_due": NamedIndex("report_key"),
     "report_ack_due": NamedIndex("report"),
     "report_feedback_due": NamedIndex("report"),
     # The inbox's sorts and filters (whistle.cases.inbox; expressions in migration t06).

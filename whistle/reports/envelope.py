@@ -68,9 +68,11 @@ from whistle.crypto import (
     wrap_key,
 )
 from whistle.crypto.stream import new_stream_key
+from whistle.db import engine as db
 from whistle.db.tables import KeyRevocation, Officer, OfficerCaseView, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
+from whistle.reports import statuses
 from whistle.reports.content import ReportInput
 
 # Who holds a wrap of the data key (report_key.holder).
@@ -412,6 +414,7 @@ async def store_wraps(*wraps: Wrap) -> None:
             for wrap in shuffled
         ]
     )
+    await copy_inbox_order(*{wrap.report_id for wrap in shuffled})
 
 
 async def replace_reporter_wrap(
@@ -546,6 +549,27 @@ async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
         & (ReportKey.holder == HOLDER_OFFICER)
         & (ReportKey.holder_tag == holder_tag(officer_id))
         & ((ReportKey.opened == False) | (ReportKey.unseen_answer == True))  # noqa: E712 (SQL)
+    )
+
+
+async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
+    """Copy the reports' place in the inbox order (open rank, running deadline, case number) to
+    their officers' unopened wraps (inside the caller's transaction): "never opened" walks
+    those wraps in that order through their partial index (report_key_unopened_due) and stops
+    after a page. Called where wraps are stored and where a case's status or deadlines change
+    (the workflow transition); an opened wrap never counts as unopened again, so it is left."""
+    if not report_ids:
+        return
+    listed = ", ".join(["{}"] * len(report_ids))
+    copied = "SELECT {} FROM report r WHERE r.id = report_key.report"
+    await db.fetch(
+        # Constant fragments only: the ids travel as placeholders.
+        f"UPDATE report_key SET inbox_rank = ({copied.format(statuses.OPEN_RANK_SQL)}), "  # noqa: S608
+        f"inbox_due = ({copied.format(statuses.DUE_SQL)}), "
+        f"inbox_case = ({copied.format('r.case_number')}) "
+        f"WHERE report IN ({listed}) AND holder = {{}} AND NOT opened",
+        *report_ids,
+        HOLDER_OFFICER,
     )
 
 
