@@ -5,7 +5,7 @@ The count walked every case with a dialogue (a partial index of report) looking 
 the officer's case_view until it had found the cap: about 1,700 cases and 8 ms a page at a
 million cases, on every inbox page. ``report_key.unseen_answer`` is set on all officer wraps of
 a report when a reporter answer is published and cleared on the opener's own wrap where
-case_view is written, so an officer's candidates are one partial index (holder tag, report).
+case_view is written, so an officer's candidates are one partial index (holder tag first).
 case_view stays the truth: the count checks it for each candidate, so a wrap flagged too
 eagerly (a back-filled one) costs a look-up, never a wrong count.
 
@@ -14,11 +14,12 @@ the wrap still names its officer (before ``whistle keys retag``) and case_view s
 seen them all.
 
 "Never opened" read the officer's unopened wraps and sorted their reports (14,000 at a million
-cases: 0.15 to 0.2 s a page). Each unopened officer wrap now keeps a copy of its report's place
-in the inbox order (open rank, running deadline, case number: plain workflow metadata report
-already holds), kept current where wraps are stored and where the workflow changes a status or
-a deadline (whistle.reports.envelope.copy_inbox_order), so the page walks a partial index in
-order and stops after a page.
+cases: 0.15 to 0.2 s a page), and "unread answer" walked the deadline index of the cases with a
+dialogue, looking each up in case_view (30 ms). Each officer wrap now keeps a copy of its
+report's place in the inbox order (open rank, running deadline, case number: plain workflow
+metadata report already holds), kept current where wraps are stored and where the workflow
+changes a status or a deadline (whistle.reports.envelope.copy_inbox_order), so both pages
+walk a partial index in order and stop after a page; the unread count walks the same index.
 """
 
 from whistle.db.migrations import sql_migration
@@ -37,8 +38,6 @@ STATEMENTS = [
     "(SELECT 1 FROM report r WHERE r.id = report_key.report AND r.reporter_messages > 0 "
     "AND NOT EXISTS (SELECT 1 FROM case_view v WHERE v.officer = report_key.officer "
     "AND v.report = r.id AND v.reporter_messages_seen >= r.reporter_messages))",
-    # SQLite uses a partial index only for a query repeating its WHERE term literally.
-    "CREATE INDEX report_key_unseen_answer ON report_key (holder_tag, report) WHERE unseen_answer",
     "ALTER TABLE report_key ADD COLUMN inbox_rank INTEGER",
     "ALTER TABLE report_key ADD COLUMN inbox_due TIMESTAMPTZ",
     "ALTER TABLE report_key ADD COLUMN inbox_case VARCHAR(16)",
@@ -46,9 +45,12 @@ STATEMENTS = [
     "WHERE r.id = report_key.report), "
     f"inbox_due = (SELECT {DUE} FROM report r WHERE r.id = report_key.report), "
     "inbox_case = (SELECT r.case_number FROM report r WHERE r.id = report_key.report) "
-    "WHERE holder = 'officer' AND NOT opened",
+    "WHERE holder = 'officer'",
+    # SQLite uses a partial index only for a query repeating its WHERE term literally.
     "CREATE INDEX report_key_unopened_due ON report_key "
     "(holder_tag, inbox_rank, inbox_due, inbox_case) WHERE NOT opened",
+    "CREATE INDEX report_key_unseen_answer ON report_key "
+    "(holder_tag, inbox_rank, inbox_due, inbox_case) WHERE unseen_answer",
 ]
 
 forwards = sql_migration(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -179,14 +180,17 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     # it, report_key_unopened_due) and stops after a page: on SQLite no sort of the unopened
     # cases (PostgreSQL sorts this small office's few hundred; the benchmark shows its plan at a
     # million).
-    for officer in (TRIAGE_ID, INVESTIGATOR_ID):
-        for page in (1, 20):
-            text, args = inbox_sql(
-                officer, InboxFilter(mark="new", page=page), now=now, due_soon_days=3, small=False
-            )
-            plan = await _plan(text, args)
-            assert "report_key_unopened_due" in plan and not _full_scan_of_report(plan), plan
-            assert not db.is_sqlite() or "TEMP B-TREE" not in plan, plan
+    # "Unread answer" alone walks the officer's flagged wraps in the same order.
+    walks = {"new": "report_key_unopened_due", "unread": "report_key_unseen_answer"}
+    for (mark, index), officer, page in itertools.product(
+        walks.items(), (TRIAGE_ID, INVESTIGATOR_ID), (1, 20)
+    ):
+        text, args = inbox_sql(
+            officer, InboxFilter(mark=mark, page=page), now=now, due_soon_days=3, small=False
+        )
+        plan = await _plan(text, args)
+        assert index in plan and not _full_scan_of_report(plan), (mark, plan)
+        assert not db.is_sqlite() or "TEMP B-TREE" not in plan, (mark, plan)
     # One with more walks the deadline index, where unopened cases are then dense (checked on
     # SQLite, whose choice the query fixes; PostgreSQL weighs the seeded figures, in which this
     # officer holds too few unopened wraps for a walk to pay).
@@ -337,31 +341,42 @@ async def test_unread_answers_per_holder_until_each_opens_the_case(ctx):
     assert await _unseen_answer_wraps(rani_id) == 1 and await unread(rani_id) == {number}
 
 
-async def test_never_opened_keeps_the_inbox_order_as_the_workflow_moves_cases(ctx):
-    """ "Never opened" pages walk the unopened wraps' copy of the inbox order: it lists the
-    officer's unopened cases exactly in the default view's order, also after transitions move
-    a case's deadline (acknowledged: the feedback deadline runs) or close it (ranked last)."""
+async def test_never_opened_and_unread_keep_the_inbox_order_as_the_workflow_moves_cases(ctx):
+    """ "Never opened" and "unread answer" pages walk the wraps' copy of the inbox order: each
+    lists the officer's marked cases exactly in the default view's order, also after
+    transitions move a case's deadline (acknowledged: the feedback deadline runs) or close it
+    (ranked last)."""
+    from whistle.intake import service as intake
+
     await make_officer(ctx, "tina", ["triage"])
     rani_id = await make_officer(ctx, "rani", ["triage"])
-    numbers = [(await file_report(ctx))[0] for _ in range(4)]
+    filed = [await file_report(ctx) for _ in range(4)]
+    numbers = [number for number, _ in filed]
+    for _, code in filed:
+        report_id, data_key = await intake.unlock_with_code(ctx, code)
+        await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    await publish(ctx)
     tina = await as_officer(ctx, "tina")
 
-    async def orders() -> tuple[list[str], list[str]]:
-        new = await inbox.inbox(rani_id, InboxFilter(mark="new"), due_soon_days=3)
+    async def orders(mark: str) -> tuple[list[str], list[str]]:
+        marked = await inbox.inbox(rani_id, InboxFilter(mark=mark), due_soon_days=3)
         every = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
-        return [row.case_number for row in new.rows], [
-            row.case_number for row in every.rows if row.new
+        return [row.case_number for row in marked.rows], [
+            row.case_number for row in every.rows if getattr(row, mark)
         ]
 
-    new, expected = await orders()
-    assert sorted(new) == sorted(numbers) and new == expected
-    # Moved by another officer: rani never opened them, they stay new, in their new places.
-    await service.apply_transition(ctx, tina, new[0], "verify", reason="x")
-    await service.apply_transition(ctx, tina, new[1], "verify", reason="x")
-    await service.apply_transition(ctx, tina, new[1], "not_actionable", reason="x")
-    moved, expected = await orders()
-    assert sorted(moved) == sorted(numbers) and moved == expected
-    assert moved[-1] == new[1] and moved[-2] == new[0], (new, moved)
+    for mark in ("new", "unread"):
+        listed, expected = await orders(mark)
+        assert sorted(listed) == sorted(numbers) and listed == expected, mark
+    before = listed
+    # Moved by another officer: rani never opened them, they stay marked, in their new places.
+    await service.apply_transition(ctx, tina, before[0], "verify", reason="x")
+    await service.apply_transition(ctx, tina, before[1], "verify", reason="x")
+    await service.apply_transition(ctx, tina, before[1], "not_actionable", reason="x")
+    for mark in ("new", "unread"):
+        moved, expected = await orders(mark)
+        assert sorted(moved) == sorted(numbers) and moved == expected, mark
+        assert moved[-1] == before[1] and moved[-2] == before[0], (mark, before, moved)
 
 
 async def test_next_deadline_rules():

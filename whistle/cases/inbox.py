@@ -295,8 +295,8 @@ def inbox_sql(
     """The page query and its arguments (exposed for the query-plan test and the benchmark).
     ``few_unopened``: whether the officer holds fewer than FEW_UNOPENED unopened wraps (read
     only for the "never opened" filter)."""
-    if view.mark == "new" and _only_the_mark(view):
-        return _never_opened_sql(officer_id, view)
+    if view.mark in ("new", "unread") and _only_the_mark(view):
+        return _marked_wraps_sql(officer_id, view)
     sql = _Sql()
     if view.mark == "new" and few_unopened:
         # A few unopened wraps: read them through their partial index, sort the handful. On
@@ -339,16 +339,25 @@ def _only_the_mark(view: InboxFilter) -> bool:
     return view == InboxFilter(mark=view.mark, page=view.page)
 
 
-def _never_opened_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any]]:
-    # The officer's unopened wraps carry their report's place in the inbox order
-    # (envelope.copy_inbox_order): walk them in that order through report_key_unopened_due
-    # (the WHERE term repeats the index's literally) and stop after a page, each checked
-    # against case_view as the "new" filter is everywhere.
+# The officer's wraps carrying a mark, each checked against case_view (the truth); the WHERE
+# terms on the wrap repeat their partial indexes' own literally.
+_MARKED_WRAPS = {
+    "new": "NOT k.opened AND NOT EXISTS "
+    "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report)",
+    "unread": "k.unseen_answer AND r.reporter_messages > COALESCE("
+    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} "
+    "AND v.report = k.report), 0)",
+}
+
+
+def _marked_wraps_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any]]:
+    # The wraps carry their report's place in the inbox order (envelope.copy_inbox_order):
+    # walk the officer's unopened (report_key_unopened_due) or flagged (report_key_unseen_answer)
+    # wraps in that order and stop after a page.
     columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
     text = (
         f"SELECT {columns} FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
-        "WHERE k.holder_tag = {} AND NOT k.opened AND NOT EXISTS "
-        "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) "
+        f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS[view.mark]} "
         "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}"
     )
     return text, [holder_tag(officer_id), officer_id, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
@@ -378,10 +387,8 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
 # report_key_unseen_answer: the WHERE term repeats the index's literally), each checked against
 # case_view, the truth.
 _UNSEEN_ANSWERS = (
-    "SELECT k.report FROM report_key k JOIN report r ON r.id = k.report "
-    "WHERE k.holder_tag = {} AND k.unseen_answer "
-    "AND r.reporter_messages > COALESCE((SELECT v.reporter_messages_seen FROM case_view v "
-    "WHERE v.officer = {} AND v.report = k.report), 0)"
+    "SELECT k.report FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
+    f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS['unread']}"
 )
 
 

@@ -554,10 +554,10 @@ async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
 
 async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
     """Copy the reports' place in the inbox order (open rank, running deadline, case number) to
-    their officers' unopened wraps (inside the caller's transaction): "never opened" walks
-    those wraps in that order through their partial index (report_key_unopened_due) and stops
-    after a page. Called where wraps are stored and where a case's status or deadlines change
-    (the workflow transition); an opened wrap never counts as unopened again, so it is left."""
+    their officers' wraps (inside the caller's transaction): "never opened" and "unread answer"
+    walk the officer's unopened or flagged wraps in that order through their partial indexes
+    (report_key_unopened_due, report_key_unseen_answer) and stop after a page. Called where
+    wraps are stored and where a case's status or deadlines change (the workflow transition)."""
     if not report_ids:
         return
     listed = ", ".join(["{}"] * len(report_ids))
@@ -567,7 +567,7 @@ async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
         f"UPDATE report_key SET inbox_rank = ({copied.format(statuses.OPEN_RANK_SQL)}), "  # noqa: S608
         f"inbox_due = ({copied.format(statuses.DUE_SQL)}), "
         f"inbox_case = ({copied.format('r.case_number')}) "
-        f"WHERE report IN ({listed}) AND holder = {{}} AND NOT opened",
+        f"WHERE report IN ({listed}) AND holder = {{}}",
         *report_ids,
         HOLDER_OFFICER,
     )
