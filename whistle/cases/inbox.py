@@ -12,6 +12,7 @@ The sort and filter expressions are the ones indexed by migration
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Container
 from dataclasses import dataclass, field
@@ -213,7 +214,10 @@ class _Sql:
 # The cases waiting for the reporter are few: their partial index (migration 2026-11-29T03)
 # drives the waiting count; the WHERE term repeats the index's own literally.
 WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
-_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.holder_tag = {})"
+# Whether the officer holds the case's key, as a scalar look-up (one wrap per officer and
+# report): an EXISTS becomes a semi-join, which PostgreSQL's generic plan (asyncpg prepares
+# statements) ran as a merge over the officer's wraps, thousands of rows for a count of 100.
+_HELD = "(SELECT k.id FROM report_key k WHERE k.report = r.id AND k.holder_tag = {}) IS NOT NULL"
 # The officer's wraps not opened since made (partial index report_key_unopened: the WHERE term
 # repeats the index's literally). case_view stays the truth (a wrap made before the flag
 # existed is unopened until opened again), so the "new" filter checks it as well.
@@ -442,26 +446,30 @@ async def mark_counts(
 
 
 async def _page_details(
-    officer_id: int, ids: list[Any]
+    officer_id: int, ids: list[str]
 ) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """For the cases of a page, in one statement: report id -> the assignees' names (in name
-    order), and report id -> reporter messages seen, where the officer has opened the case.
+    """For the cases of a page (report ids as text), in one statement: report id -> the
+    assignees' names (in name order), and report id -> reporter messages seen, where the
+    officer has opened the case.
     Raw SQL: building piccolo selects over the page's ids cost more than both look-ups."""
     if not ids:
         return {}, {}
+    # The ids as one value (one conversion, not one per id): a JSON array on SQLite, an
+    # array on PostgreSQL.
+    value: str | list[uuid.UUID]
     if db.is_sqlite():
-        listed, values = f"IN ({', '.join(['{}'] * len(ids))})", list(ids)
+        listed, value = "IN (SELECT value FROM json_each({}))", json.dumps(ids)
     else:
-        listed, values = "= ANY({})", [list(ids)]
+        listed, value = "= ANY({})", [uuid.UUID(report_id) for report_id in ids]
     rows = await db.fetch(
         # Constant fragments only: the ids travel as placeholders.
         "SELECT a.report AS report, o.display_name AS name, NULL AS seen "  # noqa: S608
         f"FROM case_assignment a JOIN officer o ON o.id = a.officer WHERE a.report {listed} "
         "UNION ALL SELECT v.report, NULL, v.reporter_messages_seen FROM case_view v "
         f"WHERE v.officer = {{}} AND v.report {listed} ORDER BY name",
-        *values,
+        value,
         officer_id,
-        *values,
+        value,
     )
     assignees: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
@@ -568,32 +576,32 @@ async def inbox(
         rows = await db.fetch(text, *args)
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    ids = [row["id"] for row in rows]
+    # Each id once as text (the key of every look-up below) and once as a UUID.
+    ids = [str(row["id"]) for row in rows]
+    report_ids = [_uuid(row["id"]) for row in rows]
     assignees, seen = await _page_details(officer_id, ids)
     contents = {}
     if private_key is not None and ids:
-        opened = await envelope.open_contents_for_officer(
-            officer_id, private_key, [_uuid(value) for value in ids]
-        )
+        opened = await envelope.open_contents_for_officer(officer_id, private_key, report_ids)
         contents = {str(report_id): content for report_id, content in opened.items()}
     alike = _alike_groups(
         {
-            str(row["id"]): look_alike_key(
-                row["category"], contents[str(row["id"])].location, _as_utc(row["received_at"])
+            key: look_alike_key(
+                row["category"], contents[key].location, _as_utc(row["received_at"])
             )
-            for row in rows
-            if str(row["id"]) in contents
+            for key, row in zip(ids, rows, strict=True)
+            if key in contents
         }
     )
     result = []
-    for row in rows:
-        seen_count = seen.get(str(row["id"]))
+    for key, report_id, row in zip(ids, report_ids, rows, strict=True):
+        seen_count = seen.get(key)
         acknowledge_due = _as_utc(row["acknowledge_due"])
         acknowledged_at = _as_utc(row["acknowledged_at"])
         feedback_due = _as_utc(row["feedback_due"])
         result.append(
             InboxRow(
-                id=_uuid(row["id"]),
+                id=report_id,
                 case_number=row["case_number"],
                 category=row["category"],
                 status=row["status"],
@@ -611,14 +619,12 @@ async def inbox(
                     now=now,
                     due_soon_days=due_soon_days,
                 ),
-                assignees=assignees.get(str(row["id"]), []),
+                assignees=assignees.get(key, []),
                 unread=row["reporter_messages"] > (seen_count or 0),
                 waiting=bool(row["awaiting_reporter"]),
                 new=seen_count is None,
-                preview=preview_of(contents[str(row["id"])].description)
-                if str(row["id"]) in contents
-                else None,
-                alike=alike.get(str(row["id"])),
+                preview=preview_of(contents[key].description) if key in contents else None,
+                alike=alike.get(key),
             )
         )
     return InboxPage(
