@@ -341,6 +341,30 @@ async def test_unread_answers_per_holder_until_each_opens_the_case(ctx):
     assert await _unseen_answer_wraps(rani_id) == 1 and await unread(rani_id) == {number}
 
 
+async def test_opening_keeps_the_unseen_answer_flag_for_an_answer_case_view_has_not_seen(ctx):
+    """The flag is recomputed from case_view where the case is opened, not just cleared: an
+    answer published after the opening read the case's count (another transaction) stays
+    flagged, so the unread count does not lose it."""
+    from whistle.intake import service as intake
+    from whistle.reports import envelope
+
+    tina_id = await make_officer(ctx, "tina", ["triage"])
+    number, code = await file_report(ctx)
+    tina = await as_officer(ctx, "tina")
+    await service.open_case(ctx, tina, number)
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    await publish(ctx)
+    assert await _unseen_answer_wraps(tina_id) == 1
+    # The wrap marked opened with case_view still at the count read before the answer.
+    async with db.transaction():
+        await envelope.mark_opened(report_id, tina_id)
+    assert await _unseen_answer_wraps(tina_id) == 1
+    assert (await inbox.mark_counts(tina_id)).unread == 1
+    await service.open_case(ctx, tina, number)
+    assert await _unseen_answer_wraps(tina_id) == 0
+
+
 async def test_never_opened_and_unread_keep_the_inbox_order_as_the_workflow_moves_cases(ctx):
     """ "Never opened" and "unread answer" pages walk the wraps' copy of the inbox order: each
     lists the officer's marked cases exactly in the default view's order, also after

@@ -1,13 +1,16 @@
 """The officer's inbox: the cases whose key is wrapped for them, deadline first.
 
 The query reads plain workflow metadata only (threat model 1): case number, category, status,
-priority, dates and assignees, so a page of 50 costs two indexed queries whatever the number of
-cases. Given the officer's unlocked private key, the rows of the page shown (and only those) are
-then opened for a short preview of the description and to mark reports that look alike on the
-page; the plaintext lives only in the page rendered, never cached or stored.
+priority, dates and assignees, so a page of 50 costs a few indexed statements (the page, its
+assignees and reads, the capped mark counts) whatever the number of cases. Given the officer's
+unlocked private key, the rows of the page shown (and only those) are then opened for a short
+preview of the description and to mark reports that look alike on the page; the plaintext
+lives only in the page rendered, never cached or stored.
 
 The sort and filter expressions are the ones indexed by migration
-2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical).
+2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical); officer
+wraps carry a copy of their values (migration 2026-11-29T14), which the "never opened" and
+"unread answer" pages walk.
 """
 
 from __future__ import annotations

@@ -544,11 +544,17 @@ async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
     inbox's "never opened" mark reads the wraps not opened yet through their partial index
     (report_key_unopened), its unread count those with an unseen answer. Other holders' wraps
     are untouched: the case stays new and unread for them."""
-    await ReportKey.update({ReportKey.opened: True, ReportKey.unseen_answer: False}).where(
-        (ReportKey.report == report_id)
-        & (ReportKey.holder == HOLDER_OFFICER)
-        & (ReportKey.holder_tag == holder_tag(officer_id))
-        & ((ReportKey.opened == False) | (ReportKey.unseen_answer == True))  # noqa: E712 (SQL)
+    await db.fetch(
+        # The flag is recomputed from case_view as written, not just cleared: an answer
+        # published meanwhile by the release (another transaction) keeps it set.
+        "UPDATE report_key SET opened = true, unseen_answer = (SELECT r.reporter_messages > "
+        "COALESCE((SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} "
+        "AND v.report = r.id), 0) FROM report r WHERE r.id = report_key.report) "
+        "WHERE report = {} AND holder = {} AND holder_tag = {} AND (NOT opened OR unseen_answer)",
+        officer_id,
+        report_id,
+        HOLDER_OFFICER,
+        holder_tag(officer_id),
     )
 
 
