@@ -13,6 +13,12 @@ cases by default (``make bench``); ``--cases 1000000`` for the million, which ta
 minutes to seed on a shared 2-core machine.
 
     .venv/bin/python -m bench.inbox [--cases 100000] [--runs 50] [--engine both|sqlite|postgres]
+        [--keep DIR] [--views TEXT]
+
+``--keep DIR`` keeps the keys, the SQLite file and the PostgreSQL data directory in DIR: a second
+run with the same ``--cases`` skips the seeding (a run at a million then takes seconds), and a
+new migration is applied over the kept data. ``--views TEXT`` times only the views whose name
+contains TEXT (case-insensitive; repeat it for several).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -148,7 +155,7 @@ REPORT_COLUMNS = [
     "awaiting_reporter",
 ]
 VIEW_COLUMNS = ["officer", "report", "seen_at", "reporter_messages_seen"]
-KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped", "opened"]
+KEY_COLUMNS = ["report", "holder", "holder_tag", "wrapped", "opened", "unseen_answer"]
 DUMMY = b"\x01" + bytes(60)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
 
@@ -192,10 +199,12 @@ def report_rows(cases: list[FakeCase], when: Callable[[datetime], Any], key: Cal
 def key_rows(cases: list[FakeCase], key: Callable) -> Iterator:
     triage, investigator = holder_tag(TRIAGE_ID), holder_tag(INVESTIGATOR_ID)
     for case in cases:
-        # The triage officer's wrap is opened where they viewed the case (view_rows).
-        yield (key(case.id), "officer", triage, DUMMY, case.seen is not None)
+        # The triage officer's wrap is opened where they viewed the case (view_rows), and
+        # flagged where answers came after that.
+        unseen = case.reporter_messages > (case.seen or 0)
+        yield (key(case.id), "officer", triage, DUMMY, case.seen is not None, unseen)
     for case in assigned(cases):
-        yield (key(case.id), "officer", investigator, DUMMY, False)
+        yield (key(case.id), "officer", investigator, DUMMY, False, case.reporter_messages > 0)
 
 
 def view_rows(cases: list[FakeCase], when: Any, key: Callable) -> Iterator:
@@ -234,6 +243,17 @@ OFFICER_COLUMNS = [
     "private_key_protected",
     "created_at",
 ]
+
+
+# The officer wraps' copy of their report's place in the inbox order, as the
+# application keeps it (whistle.reports.envelope.copy_inbox_order), in one statement.
+COPY_INBOX_ORDER = (
+    "UPDATE report_key SET "  # noqa: S608 (constant SQL)
+    f"inbox_rank = (SELECT {st.OPEN_RANK_SQL} FROM report r WHERE r.id = report_key.report), "
+    f"inbox_due = (SELECT {st.DUE_SQL} FROM report r WHERE r.id = report_key.report), "
+    "inbox_case = (SELECT r.case_number FROM report r WHERE r.id = report_key.report) "
+    "WHERE holder = 'officer'"
+)
 
 
 def _insert(table: str, columns: list[str]) -> str:
@@ -288,6 +308,7 @@ def seed_sqlite(
         "VALUES (?, ?, ?, ?)",
         [(str(c.id), INVESTIGATOR_ID, TRIAGE_ID, _sqlite_time(NOW)) for c in assigned(cases)],
     )
+    connection.execute(COPY_INBOX_ORDER)
     for _, sql in indexes:
         connection.execute(sql)
     connection.execute("COMMIT")
@@ -342,6 +363,7 @@ async def seed_postgres(url: str, cases: list[FakeCase], *, bulk: bool = False) 
             records=[(c.id, INVESTIGATOR_ID, TRIAGE_ID, NOW) for c in assigned(cases)],
             columns=["report", "officer", "assigned_by", "assigned_at"],
         )
+        await connection.execute(COPY_INBOX_ORDER)
         for index in indexes:
             await connection.execute(index["indexdef"])
         await connection.execute("VACUUM ANALYZE")
@@ -401,20 +423,48 @@ async def plan(view: InboxFilter) -> list[str]:
     return [row["QUERY PLAN"] for row in await db.fetch("EXPLAIN " + text, *args)]
 
 
-async def measure(settings: Settings, label: str, seed, runs: int) -> dict[str, tuple]:
-    """Migrate, seed (engine closed: the load has the file to itself), then time each view."""
+def _was_seeded(marker: Path | None) -> bool:
+    return marker is not None and marker.exists()
+
+
+def _note_seeded(marker: Path | None) -> None:
+    if marker is not None:
+        marker.touch()
+
+
+def _wanted(name: str, views: list[str]) -> bool:
+    return not views or any(text.casefold() in name.casefold() for text in views)
+
+
+async def measure(
+    settings: Settings,
+    label: str,
+    seed,
+    runs: int,
+    *,
+    seeded: Path | None = None,
+    views: list[str] | None = None,
+) -> dict[str, tuple]:
+    """Migrate, seed (engine closed: the load has the file to itself) unless the marker file
+    ``seeded`` says a kept database already holds the cases, then time each view (those whose
+    name contains one of ``views``, when given)."""
+    views = views or []
     engine = await db.open_database(settings)
     try:
         await migrate()
     finally:
         await db.close_database(engine)
-    started, cpu = time.perf_counter(), time.process_time()
-    await seed()
-    print(
-        f"\n{label}: seeded in {time.perf_counter() - started:.1f} s "
-        f"(this process's CPU {time.process_time() - cpu:.1f} s; load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-    )
+    if _was_seeded(seeded):
+        print(f"\n{label}: kept database reused (load average {os.getloadavg()[0]:.1f})")
+    else:
+        started, cpu = time.perf_counter(), time.process_time()
+        await seed()
+        _note_seeded(seeded)
+        print(
+            f"\n{label}: seeded in {time.perf_counter() - started:.1f} s "
+            f"(this process's CPU {time.process_time() - cpu:.1f} s; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
     results: dict[str, tuple] = {}
     goal = GOAL_MS[label]
 
@@ -436,11 +486,13 @@ async def measure(settings: Settings, label: str, seed, runs: int) -> dict[str, 
         for line in await plan(InboxFilter()):
             print(f"    {line}")
         for name, make in VIEWS.items():
-            show(name, *await timed(TRIAGE_ID, make(), runs))
-        show(
-            f"investigator ({ASSIGNED} assigned), default",
-            *await timed(INVESTIGATOR_ID, InboxFilter(), runs),
-        )
+            if _wanted(name, views):
+                show(name, *await timed(TRIAGE_ID, make(), runs))
+        investigator = f"investigator ({ASSIGNED} assigned), default"
+        if _wanted(investigator, views):
+            show(investigator, *await timed(INVESTIGATOR_ID, InboxFilter(), runs))
+        if not _wanted("mark counts", views):
+            return results
         # The mark counts are part of every page above: their own share, for the triage officer.
         samples = []
         postmaster = POSTMASTER[0] if POSTMASTER and not db.is_sqlite() else None
@@ -466,46 +518,85 @@ async def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--engine", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--keep", type=Path, help="keep the seeded databases here and reuse them")
+    parser.add_argument("--views", action="append", default=[], help="time only these views")
     args = parser.parse_args()
     began = time.perf_counter()
-    cases = fake_cases(args.cases)
     print(f"{args.cases} cases, {args.runs} runs per view, page size 50")
-    print(f"cases generated in {time.perf_counter() - began:.1f} s")
+    generated: list[list[FakeCase]] = []
+
+    def cases() -> list[FakeCase]:
+        # Only when something is seeded: a kept database needs none.
+        if not generated:
+            started = time.perf_counter()
+            generated.append(fake_cases(args.cases))
+            print(f"cases generated in {time.perf_counter() - started:.1f} s")
+        return generated[0]
+
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
-        root = Path(tmp)
-        init_keys(root / "keys", "benchmark office passphrase", Argon2Params(256, 1, 1))
+        root = args.keep.resolve() if args.keep else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+
+        def marker(engine: str) -> Path | None:
+            if args.keep is None:
+                return None
+            # A kept database of another size is seeded again from scratch.
+            for other in root.glob(f"seeded-{engine}-*"):
+                if other.name != f"seeded-{engine}-{args.cases}":
+                    other.unlink()
+                    if engine == "sqlite":
+                        sqlite_path.unlink(missing_ok=True)
+                    else:
+                        shutil.rmtree(root / "postgres", ignore_errors=True)
+            return root / f"seeded-{engine}-{args.cases}"
+
+        if not (root / "keys").exists():
+            init_keys(root / "keys", "benchmark office passphrase", Argon2Params(256, 1, 1))
         configure_holder_tag_key(Keyring.load(root / "keys").holder_tag_key)
         base = Settings(keys_dir=root / "keys")
         sqlite_path = root / "bench.db"
 
         async def seed_sqlite_file() -> None:
-            seed_sqlite(sqlite_path, cases, bulk=True)
+            seed_sqlite(sqlite_path, cases(), bulk=True)
 
         if args.engine != "postgres":
+            seeded = marker("sqlite")
             await measure(
                 base.with_changes(database_url=f"sqlite:///{sqlite_path}"),
                 "SQLite",
                 seed_sqlite_file,
                 args.runs,
+                seeded=seeded,
+                views=args.views,
             )
-            sqlite_path.unlink()
+            if args.keep is None:
+                sqlite_path.unlink()
         if args.engine != "sqlite":
-            cluster = PostgresCluster.start()
+            seeded = marker("postgres")
+            kept = _was_seeded(seeded)
+            cluster = PostgresCluster.start(directory=root / "postgres" if args.keep else None)
             pid_file = cluster.directory / "data" / "postmaster.pid"
             POSTMASTER.append(int(pid_file.read_text().split()[0]))
             try:
-                admin = await asyncpg.connect(cluster.url("postgres"))
-                await admin.execute("CREATE DATABASE bench")
-                await admin.close()
+                if not kept:
+                    admin = await asyncpg.connect(cluster.url("postgres"))
+                    await admin.execute("DROP DATABASE IF EXISTS bench")
+                    await admin.execute("CREATE DATABASE bench")
+                    await admin.close()
                 url = cluster.url("bench")
                 await measure(
                     base.with_changes(database_url=url),
                     "PostgreSQL",
-                    lambda: seed_postgres(url, cases, bulk=True),
+                    lambda: seed_postgres(url, cases(), bulk=True),
                     args.runs,
+                    seeded=seeded,
+                    views=args.views,
                 )
             finally:
-                cluster.stop()
+                if args.keep:
+                    cluster.pause()
+                else:
+                    cluster.stop()
     print(f"\nwhole benchmark: {time.perf_counter() - began:.0f} s")
 
 

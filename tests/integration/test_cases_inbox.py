@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bench.inbox import (
@@ -18,6 +20,7 @@ from tests.support.audit import append_samples
 from tests.support.cases import CASE_LINK, as_officer, file_report
 from tests.support.forms import VALID_REPORT
 from tests.support.officers import logged_in, make_officer
+from tests.support.release import publish
 from tests.support.trips import count_trips
 from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.cases import inbox, service
@@ -25,6 +28,7 @@ from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
 from whistle.db import engine as db
 from whistle.db.tables import Report
 from whistle.jobs import run_due_jobs
+from whistle.reports.envelope import holder_tag
 
 PLAN_CASES = 10_000
 
@@ -157,13 +161,14 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     # And the service function answers from them.
     page = await inbox.inbox(TRIAGE_ID, InboxFilter(), due_soon_days=3)
     assert len(page.rows) == PAGE_SIZE and page.has_next
-    # "Never opened": an officer with fewer than FEW_UNOPENED unopened wraps (both seeded ones)
-    # reads them through their partial index, with no walk past the cases they opened.
+    # "Never opened" with another filter: an officer with fewer than FEW_UNOPENED unopened wraps
+    # (both seeded ones) reads them through their partial index, with no walk past the cases
+    # they opened.
     for officer in (TRIAGE_ID, INVESTIGATOR_ID):
         assert await inbox.unopened_count(officer) < inbox.FEW_UNOPENED
         text, args = inbox_sql(
             officer,
-            InboxFilter(mark="new"),
+            InboxFilter(mark="new", status="open"),
             now=now,
             due_soon_days=3,
             small=False,
@@ -171,13 +176,28 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
         )
         plan = await _plan(text, args)
         assert "report_key_unopened" in plan and not _full_scan_of_report(plan), (officer, plan)
+    # "Never opened" alone walks the officer's unopened wraps in the inbox order (their copy of
+    # it, report_key_unopened_due) and stops after a page: on SQLite no sort of the unopened
+    # cases (PostgreSQL sorts this small office's few hundred; the benchmark shows its plan at a
+    # million).
+    # "Unread answer" alone walks the officer's flagged wraps in the same order.
+    walks = {"new": "report_key_unopened_due", "unread": "report_key_unseen_answer"}
+    for (mark, index), officer, page in itertools.product(
+        walks.items(), (TRIAGE_ID, INVESTIGATOR_ID), (1, 20)
+    ):
+        text, args = inbox_sql(
+            officer, InboxFilter(mark=mark, page=page), now=now, due_soon_days=3, small=False
+        )
+        plan = await _plan(text, args)
+        assert index in plan and not _full_scan_of_report(plan), (mark, plan)
+        assert not db.is_sqlite() or "TEMP B-TREE" not in plan, (mark, plan)
     # One with more walks the deadline index, where unopened cases are then dense (checked on
     # SQLite, whose choice the query fixes; PostgreSQL weighs the seeded figures, in which this
     # officer holds too few unopened wraps for a walk to pay).
     if db.is_sqlite():
         text, args = inbox_sql(
             TRIAGE_ID,
-            InboxFilter(mark="new"),
+            InboxFilter(mark="new", status="open"),
             now=now,
             due_soon_days=3,
             small=False,
@@ -192,6 +212,7 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     for small, officer in ((False, TRIAGE_ID), (True, INVESTIGATOR_ID)):
         plan = await _plan(inbox.mark_counts_sql(small=small), inbox.mark_counts_args(officer, cap))
         assert "report_key_unopened" in plan and not _full_scan_of_report(plan), plan
+        assert "report_key_unseen_answer" in plan, plan
         assert "report_inbox_received" not in plan, plan
     plan = await _plan(
         inbox.mark_counts_sql(small=True), inbox.mark_counts_args(INVESTIGATOR_ID, cap)
@@ -273,6 +294,115 @@ async def test_never_opened_per_holder_until_each_opens_it(ctx):
     assert await _never_opened(tina_id) == set()
 
 
+async def _unseen_answer_wraps(officer_id: int) -> int:
+    rows = await db.fetch(
+        "SELECT COUNT(*) AS n FROM report_key WHERE holder_tag = {} AND unseen_answer",
+        holder_tag(officer_id),
+    )
+    return int(rows[0]["n"])
+
+
+async def test_unread_answers_per_holder_until_each_opens_the_case(ctx):
+    """A published reporter answer flags every holder's wrap (the unread count reads those
+    wraps); opening the case clears the opener's flag only; a wrap given again to an officer who
+    has read every answer is born without the flag, one given to an officer who has not is born
+    with it. The count agrees with the filter throughout."""
+    from whistle.intake import service as intake
+
+    tina_id = await make_officer(ctx, "tina", ["triage"])
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    number, code = await file_report(ctx)
+    tina, rani = await as_officer(ctx, "tina"), await as_officer(ctx, "rani")
+
+    async def unread(officer_id: int) -> set[str]:
+        page = await inbox.inbox(officer_id, InboxFilter(mark="unread"), due_soon_days=3)
+        assert (await inbox.mark_counts(officer_id)).unread == len(page.rows)
+        return {row.case_number for row in page.rows}
+
+    await service.open_case(ctx, tina, number)
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    assert await unread(tina_id) == await unread(rani_id) == set()  # not before the release
+    await publish(ctx)
+    assert await unread(tina_id) == await unread(rani_id) == {number}
+    assert await _unseen_answer_wraps(tina_id) == await _unseen_answer_wraps(rani_id) == 1
+
+    await service.open_case(ctx, tina, number)
+    assert await unread(tina_id) == set() and await unread(rani_id) == {number}
+    assert await _unseen_answer_wraps(tina_id) == 0
+
+    # Given back after reading every answer: born without the flag.
+    await service.revoke_access(rani, number, tina_id)
+    await service.grant_access(rani, number, tina_id)
+    assert await _unseen_answer_wraps(tina_id) == 0 and await unread(tina_id) == set()
+    # Given back to an officer who never read the answer: born with it.
+    await service.revoke_access(tina, number, rani_id)
+    await service.grant_access(tina, number, rani_id)
+    assert await _unseen_answer_wraps(rani_id) == 1 and await unread(rani_id) == {number}
+
+
+async def test_opening_keeps_the_unseen_answer_flag_for_an_answer_case_view_has_not_seen(ctx):
+    """The flag is recomputed from case_view where the case is opened, not just cleared: an
+    answer published after the opening read the case's count (another transaction) stays
+    flagged, so the unread count does not lose it."""
+    from whistle.intake import service as intake
+    from whistle.reports import envelope
+
+    tina_id = await make_officer(ctx, "tina", ["triage"])
+    number, code = await file_report(ctx)
+    tina = await as_officer(ctx, "tina")
+    await service.open_case(ctx, tina, number)
+    report_id, data_key = await intake.unlock_with_code(ctx, code)
+    await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    await publish(ctx)
+    assert await _unseen_answer_wraps(tina_id) == 1
+    # The wrap marked opened with case_view still at the count read before the answer.
+    async with db.transaction():
+        await envelope.mark_opened(report_id, tina_id)
+    assert await _unseen_answer_wraps(tina_id) == 1
+    assert (await inbox.mark_counts(tina_id)).unread == 1
+    await service.open_case(ctx, tina, number)
+    assert await _unseen_answer_wraps(tina_id) == 0
+
+
+async def test_never_opened_and_unread_keep_the_inbox_order_as_the_workflow_moves_cases(ctx):
+    """ "Never opened" and "unread answer" pages walk the wraps' copy of the inbox order: each
+    lists the officer's marked cases exactly in the default view's order, also after
+    transitions move a case's deadline (acknowledged: the feedback deadline runs) or close it
+    (ranked last)."""
+    from whistle.intake import service as intake
+
+    await make_officer(ctx, "tina", ["triage"])
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    filed = [await file_report(ctx) for _ in range(4)]
+    numbers = [number for number, _ in filed]
+    for _, code in filed:
+        report_id, data_key = await intake.unlock_with_code(ctx, code)
+        await intake.send_reporter_message(ctx, report_id, data_key, "Loket 3, pagi hari.")
+    await publish(ctx)
+    tina = await as_officer(ctx, "tina")
+
+    async def orders(mark: str) -> tuple[list[str], list[str]]:
+        marked = await inbox.inbox(rani_id, InboxFilter(mark=mark), due_soon_days=3)
+        every = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
+        return [row.case_number for row in marked.rows], [
+            row.case_number for row in every.rows if getattr(row, mark)
+        ]
+
+    for mark in ("new", "unread"):
+        listed, expected = await orders(mark)
+        assert sorted(listed) == sorted(numbers) and listed == expected, mark
+    before = listed
+    # Moved by another officer: rani never opened them, they stay marked, in their new places.
+    await service.apply_transition(ctx, tina, before[0], "verify", reason="x")
+    await service.apply_transition(ctx, tina, before[1], "verify", reason="x")
+    await service.apply_transition(ctx, tina, before[1], "not_actionable", reason="x")
+    for mark in ("new", "unread"):
+        moved, expected = await orders(mark)
+        assert sorted(moved) == sorted(numbers) and moved == expected, mark
+        assert moved[-1] == before[1] and moved[-2] == before[0], (mark, before, moved)
+
+
 async def test_next_deadline_rules():
     now = datetime(2026, 11, 28, tzinfo=UTC)
     ack_due = now + timedelta(days=2)
@@ -316,3 +446,45 @@ async def test_the_inbox_walks_on_a_reader_thread_not_on_the_event_loop(database
     page = await inbox.inbox(TRIAGE_ID, InboxFilter(mark="new"), due_soon_days=3)
     assert page.rows
     assert reader_trips() >= 2  # the page query and the counts
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_connections_start_no_workers_and_keep_one_trip_a_statement(database):
+    """No parallel workers (their start-up costs more than a page's walk), and a connection
+    goes back to the pool without a reset query: the statement run last on it is still the
+    application's own."""
+    row = (
+        await db.fetch(
+            "SELECT current_setting('max_parallel_workers_per_gather') AS workers, "
+            "pg_backend_pid() AS pid"
+        )
+    )[0]
+    assert row["workers"] == "0"
+    observer = await asyncpg.connect(database.database_url)
+    try:
+        last = await observer.fetchval(
+            "SELECT query FROM pg_stat_activity WHERE pid = $1", row["pid"]
+        )
+    finally:
+        await observer.close()
+    assert "pg_backend_pid()" in last and "RESET" not in last, last
+
+
+async def test_inbox_rows_name_their_assignees_in_name_order_and_what_was_seen(ctx):
+    """The page's assignees (by display name) and the officer's own reading of each case come
+    with one look-up over the page's ids: each row gets its own, none another's."""
+    triage_id = await make_officer(ctx, "tina", ["triage"])
+    await make_officer(ctx, "zaki", ["investigator"])
+    await make_officer(ctx, "ahmad", ["investigator"])
+    tina = await as_officer(ctx, "tina")
+    first, _ = await file_report(ctx)
+    second, _ = await file_report(ctx)
+    officers = {row["username"]: row for row in await db.fetch("SELECT * FROM officer")}
+    for name in ("zaki", "ahmad"):
+        await service.assign(tina, first, str(officers[name]["id"]))
+    await service.open_case(ctx, tina, second)
+    page = await inbox.inbox(triage_id, InboxFilter(), due_soon_days=3)
+    rows = {row.case_number: row for row in page.rows}
+    names = [officers[name]["display_name"] for name in ("ahmad", "zaki")]
+    assert rows[first].assignees == sorted(names) and rows[second].assignees == []
+    assert rows[first].new and not rows[second].new

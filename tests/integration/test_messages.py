@@ -188,9 +188,9 @@ async def test_inbox_marks_new_unread_and_waiting_cases(client, ctx):
 
 
 async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
-    """With realistic volume and statistics: the unread and waiting filters are driven by the
-    few cases with a dialogue (partial indexes), "never opened" walks the deadline index, and
-    none of them, nor the counts, scans report."""
+    """With realistic volume and statistics: the waiting filter is driven by the few cases
+    with a dialogue (partial index), "unread" and "never opened" walk the officer's flagged or
+    unopened wraps in the inbox order, and none of them, nor the counts, scans report."""
     cases = fake_cases(PLAN_CASES, marks=False)
     if database.is_sqlite:
         seed_sqlite(database.sqlite_path, cases)
@@ -203,10 +203,13 @@ async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
     await db.fetch("ANALYZE")
     now = datetime.now(UTC)
     expected = {
-        # In deadline order through their partial indexes (migration 2026-11-29T08).
-        "unread": "report_inbox_answered",
+        # In deadline order through partial indexes: the officer's wraps flagged with an
+        # unseen answer in their copy of the inbox order (migration t14), the cases waiting
+        # for the reporter (migration 2026-11-29T08).
+        "unread": "report_key_unseen_answer",
         "waiting": "report_inbox_waiting",
-        "new": "report_inbox_due",
+        # The officer's unopened wraps in their copy of the inbox order (migration t14).
+        "new": "report_key_unopened_due",
     }
     for mark, index in expected.items():
         text, args = inbox.inbox_sql(
@@ -217,7 +220,8 @@ async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
     counts = inbox.mark_counts_sql(small=False)
     plan = await _plan(counts, inbox.mark_counts_args(TRIAGE_ID, PLAN_CASES // 1000))
     assert not _full_scan_of_report(plan), plan
-    assert "report_reporter_messages" in plan and "report_awaiting_reporter" in plan, plan
+    # The unread count reads the officer's wraps flagged with an unseen answer (t14).
+    assert "report_key_unseen_answer" in plan and "report_awaiting_reporter" in plan, plan
 
 
 async def test_a_refused_message_to_a_case_without_key_is_not_found(ctx):

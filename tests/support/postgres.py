@@ -56,26 +56,31 @@ class PostgresCluster:
         subprocess.run(command, check=True, capture_output=True)
 
     @classmethod
-    def start(cls, *, durable: bool = False) -> PostgresCluster:
+    def start(cls, *, durable: bool = False, directory: Path | None = None) -> PostgresCluster:
         """A throw-away cluster; without ``durable`` it skips fsync (tests need no crash
-        safety), with it it syncs commits as a production server does (benchmarks)."""
+        safety), with it it syncs commits as a production server does (benchmarks). With
+        ``directory`` (a benchmark keeping its seeded data) the cluster lives there, and a
+        cluster already there is started again; stop it with ``pause`` to keep it."""
         bindir = find_bindir()
-        directory = Path(tempfile.mkdtemp(prefix="whistle-pg-"))
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="whistle-pg-"))
+        directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(directory, "postgres", "postgres")
         cluster = cls(bindir=bindir, directory=directory, port=free_port())
         data = directory / "data"
-        cluster._run(
-            bindir / "initdb",
-            "-D",
-            data,
-            "-U",
-            cluster.user,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
+        if not (data / "PG_VERSION").exists():
+            cluster._run(
+                bindir / "initdb",
+                "-D",
+                data,
+                "-U",
+                cluster.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            )
         options = f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 "
         if not durable:
             options += "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "

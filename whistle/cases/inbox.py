@@ -1,17 +1,21 @@
 """The officer's inbox: the cases whose key is wrapped for them, deadline first.
 
 The query reads plain workflow metadata only (threat model 1): case number, category, status,
-priority, dates and assignees, so a page of 50 costs two indexed queries whatever the number of
-cases. Given the officer's unlocked private key, the rows of the page shown (and only those) are
-then opened for a short preview of the description and to mark reports that look alike on the
-page; the plaintext lives only in the page rendered, never cached or stored.
+priority, dates and assignees, so a page of 50 costs a few indexed statements (the page, its
+assignees and reads, the capped mark counts) whatever the number of cases. Given the officer's
+unlocked private key, the rows of the page shown (and only those) are then opened for a short
+preview of the description and to mark reports that look alike on the page; the plaintext
+lives only in the page rendered, never cached or stored.
 
 The sort and filter expressions are the ones indexed by migration
-2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical).
+2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical); officer
+wraps carry a copy of their values (migration 2026-11-29T14), which the "never opened" and
+"unread answer" pages walk.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Container
 from dataclasses import dataclass, field
@@ -20,7 +24,6 @@ from typing import Any
 
 from whistle.clock import WIB
 from whistle.db import engine as db
-from whistle.db.tables import CaseAssignment, OfficerCaseView
 from whistle.errors import ValidationFailed
 from whistle.i18n import N_
 from whistle.inputs import DB_INT_MAX, MAX_PAGE
@@ -30,8 +33,8 @@ from whistle.reports.content import CATEGORIES
 from whistle.reports.envelope import holder_tag
 
 PAGE_SIZE = 50
-OPEN_RANK = "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"
-DUE = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due END)"
+OPEN_RANK = st.OPEN_RANK_SQL
+DUE = st.DUE_SQL
 # Below this many wraps the officer's own wraps drive the query (an investigator's handful);
 # above it the deadline index does, stopping after one page (a triage officer's thousands).
 SMALL_INBOX = 500
@@ -211,17 +214,13 @@ class _Sql:
         self.args.extend(args)
 
 
-_SEEN = (
-    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} AND v.report = r.id)"
-)
-# The cases with a dialogue are few: their partial indexes (migration 2026-11-29T03) drive the
-# mark filters and counts; the WHERE terms repeat the indexes' own literally.
+# The cases waiting for the reporter are few: their partial index (migration 2026-11-29T03)
+# drives the waiting count; the WHERE term repeats the index's own literally.
 WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
-UNREAD_IDS = (  # constant fragments only: values travel as placeholders
-    "SELECT r.id FROM report r WHERE r.reporter_messages > 0 "  # noqa: S608
-    f"AND r.reporter_messages > COALESCE({_SEEN}, 0)"
-)
-_HELD = "EXISTS (SELECT 1 FROM report_key k WHERE k.report = r.id AND k.holder_tag = {})"
+# Whether the officer holds the case's key, as a scalar look-up (one wrap per officer and
+# report): an EXISTS becomes a semi-join, which PostgreSQL's generic plan (asyncpg prepares
+# statements) ran as a merge over the officer's wraps, thousands of rows for a count of 100.
+_HELD = "(SELECT k.id FROM report_key k WHERE k.report = r.id AND k.holder_tag = {}) IS NOT NULL"
 # The officer's wraps not opened since made (partial index report_key_unopened: the WHERE term
 # repeats the index's literally). case_view stays the truth (a wrap made before the flag
 # existed is unopened until opened again), so the "new" filter checks it as well.
@@ -303,6 +302,8 @@ def inbox_sql(
     """The page query and its arguments (exposed for the query-plan test and the benchmark).
     ``few_unopened``: whether the officer holds fewer than FEW_UNOPENED unopened wraps (read
     only for the "never opened" filter)."""
+    if view.mark in ("new", "unread") and _only_the_mark(view):
+        return _marked_wraps_sql(officer_id, view)
     sql = _Sql()
     if view.mark == "new" and few_unopened:
         # A few unopened wraps: read them through their partial index, sort the handful. On
@@ -340,6 +341,35 @@ def inbox_sql(
     return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
 
 
+def _only_the_mark(view: InboxFilter) -> bool:
+    """Whether the view filters by its mark alone, in the default (deadline) order."""
+    return view == InboxFilter(mark=view.mark, page=view.page)
+
+
+# The officer's wraps carrying a mark, each checked against case_view (the truth); the WHERE
+# terms on the wrap repeat their partial indexes' own literally.
+_MARKED_WRAPS = {
+    "new": "NOT k.opened AND NOT EXISTS "
+    "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report)",
+    "unread": "k.unseen_answer AND r.reporter_messages > COALESCE("
+    "(SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} "
+    "AND v.report = k.report), 0)",
+}
+
+
+def _marked_wraps_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any]]:
+    # The wraps carry their report's place in the inbox order (envelope.copy_inbox_order):
+    # walk the officer's unopened (report_key_unopened_due) or flagged (report_key_unseen_answer)
+    # wraps in that order and stop after a page.
+    columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
+    text = (
+        f"SELECT {columns} FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
+        f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS[view.mark]} "
+        "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}"
+    )
+    return text, [holder_tag(officer_id), officer_id, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
+
+
 async def unopened_count(officer_id: int, limit: int = FEW_UNOPENED) -> int:
     """How many of the officer's wraps are not opened yet, counted only up to ``limit``."""
     rows = await db.fetch(
@@ -360,14 +390,24 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
     return int(rows[0]["n"])
 
 
+# The officer's wraps flagged with a reporter answer they may not have seen (partial index
+# report_key_unseen_answer: the WHERE term repeats the index's literally), each checked against
+# case_view, the truth.
+_UNSEEN_ANSWERS = (
+    "SELECT k.report FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
+    f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS['unread']}"
+)
+
+
 def mark_counts_sql(*, small: bool) -> str:
     """The mark counts query, each count stopping one past the cap; ``mark_counts_args`` gives
-    its placeholders' values. An officer holding few wraps (``small``) has every count driven by
-    them; otherwise unread and waiting walk the cases with a dialogue (partial indexes), each
-    stopping at the cap. "Never opened" counts the officer's unopened wraps (partial index),
-    checked against case_view, in both shapes."""
+    its placeholders' values. "Unread answer" counts the officer's wraps flagged with an unseen
+    answer, "never opened" their unopened wraps (partial indexes, both checked against
+    case_view). "Waiting" is driven by the officer's wraps when they hold few (``small``);
+    otherwise it walks the cases waiting for the reporter (partial index), stopping at the
+    cap."""
     if small:
-        # A handful of wraps drives every count (the dialogue's cases are far more).
+        # A handful of wraps drives the count (the dialogue's cases are far more).
         held = "r.id IN (SELECT k.report FROM report_key k WHERE k.holder_tag = {})"
     else:
         held = _HELD
@@ -376,10 +416,10 @@ def mark_counts_sql(*, small: bool) -> str:
         "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) LIMIT {}"
     )
     return (
-        # In id order: the dialogue's partial indexes (on id) hand the rows over in that order,
-        # so no planner prefers reading report whole to find the first few.
-        f"SELECT (SELECT COUNT(*) FROM ({UNREAD_IDS} AND {held} ORDER BY r.id LIMIT {{}}) AS u) "  # noqa: S608
-        f"AS unread, (SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
+        f"SELECT (SELECT COUNT(*) FROM ({_UNSEEN_ANSWERS} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
+        # In id order: the partial index (on id) hands the rows over in that order, so no
+        # planner prefers reading report whole to find the first few.
+        f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
         "AS w) AS waiting, "
         f"(SELECT COUNT(*) FROM ({never_opened}) AS n) AS new"
     )
@@ -389,7 +429,7 @@ def mark_counts_args(officer_id: int, cap: int = MARK_COUNT_CAP) -> list[Any]:
     """The values of ``mark_counts_sql``'s placeholders (the same for both shapes): the
     officer's id where case_view is read, their holder tag where report_key is, the limits."""
     tag = holder_tag(officer_id)
-    return [officer_id, tag, cap + 1, tag, cap + 1, tag, officer_id, cap + 1]
+    return [tag, officer_id, cap + 1, tag, cap + 1, tag, officer_id, cap + 1]
 
 
 async def mark_counts(
@@ -408,14 +448,40 @@ async def mark_counts(
     )
 
 
-async def _seen(officer_id: int, ids: list[Any]) -> dict[str, int]:
-    """Report id -> reporter messages seen, for the cases of a page the officer has opened."""
+async def _page_details(
+    officer_id: int, ids: list[str]
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """For the cases of a page (report ids as text), in one statement: report id -> the
+    assignees' names (in name order), and report id -> reporter messages seen, where the
+    officer has opened the case.
+    Raw SQL: building piccolo selects over the page's ids cost more than both look-ups."""
     if not ids:
-        return {}
-    rows = await OfficerCaseView.select(
-        OfficerCaseView.report, OfficerCaseView.reporter_messages_seen
-    ).where((OfficerCaseView.officer == officer_id) & OfficerCaseView.report.is_in(ids))
-    return {str(row["report"]): row["reporter_messages_seen"] for row in rows}
+        return {}, {}
+    # The ids as one value (one conversion, not one per id): a JSON array on SQLite, an
+    # array on PostgreSQL.
+    value: str | list[uuid.UUID]
+    if db.is_sqlite():
+        listed, value = "IN (SELECT value FROM json_each({}))", json.dumps(ids)
+    else:
+        listed, value = "= ANY({})", [uuid.UUID(report_id) for report_id in ids]
+    rows = await db.fetch(
+        # Constant fragments only: the ids travel as placeholders.
+        "SELECT a.report AS report, o.display_name AS name, NULL AS seen "  # noqa: S608
+        f"FROM case_assignment a JOIN officer o ON o.id = a.officer WHERE a.report {listed} "
+        "UNION ALL SELECT v.report, NULL, v.reporter_messages_seen FROM case_view v "
+        f"WHERE v.officer = {{}} AND v.report {listed} ORDER BY name",
+        value,
+        officer_id,
+        value,
+    )
+    assignees: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row["name"] is not None:
+            assignees.setdefault(str(row["report"]), []).append(row["name"])
+        else:
+            seen[str(row["report"])] = row["seen"]
+    return assignees, seen
 
 
 PREVIEW_CHARACTERS = 120
@@ -493,7 +559,12 @@ async def inbox(
     unlocked ``private_key``, each row of this page carries its preview and look-alike mark."""
     now = now or datetime.now(UTC)
     small = await wrap_count(officer_id) < SMALL_INBOX
-    few_unopened = view.mark == "new" and await unopened_count(officer_id) < FEW_UNOPENED
+    # With other filters too, "never opened" reads or walks the reports (see inbox_sql).
+    few_unopened = (
+        view.mark == "new"
+        and not _only_the_mark(view)
+        and await unopened_count(officer_id) < FEW_UNOPENED
+    )
     text, args = inbox_sql(
         officer_id,
         view,
@@ -508,42 +579,32 @@ async def inbox(
         rows = await db.fetch(text, *args)
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    ids = [row["id"] for row in rows]
-    assignees: dict[str, list[str]] = {}
-    if ids:
-        for row in await (
-            CaseAssignment.select(
-                CaseAssignment.report, CaseAssignment.officer.display_name.as_alias("display_name")
-            )
-            .where(CaseAssignment.report.is_in(ids))
-            .order_by(CaseAssignment.officer.display_name)
-        ):
-            assignees.setdefault(str(row["report"]), []).append(row["display_name"])
-    seen = await _seen(officer_id, ids)
+    # Each id once as text (the key of every look-up below) and once as a UUID.
+    ids = [str(row["id"]) for row in rows]
+    report_ids = [_uuid(row["id"]) for row in rows]
+    assignees, seen = await _page_details(officer_id, ids)
     contents = {}
     if private_key is not None and ids:
-        opened = await envelope.open_contents_for_officer(
-            officer_id, private_key, [_uuid(value) for value in ids]
-        )
+        opened = await envelope.open_contents_for_officer(officer_id, private_key, report_ids)
         contents = {str(report_id): content for report_id, content in opened.items()}
     alike = _alike_groups(
         {
-            str(row["id"]): look_alike_key(
-                row["category"], contents[str(row["id"])].location, _as_utc(row["received_at"])
+            key: look_alike_key(
+                row["category"], contents[key].location, _as_utc(row["received_at"])
             )
-            for row in rows
-            if str(row["id"]) in contents
+            for key, row in zip(ids, rows, strict=True)
+            if key in contents
         }
     )
     result = []
-    for row in rows:
-        seen_count = seen.get(str(row["id"]))
+    for key, report_id, row in zip(ids, report_ids, rows, strict=True):
+        seen_count = seen.get(key)
         acknowledge_due = _as_utc(row["acknowledge_due"])
         acknowledged_at = _as_utc(row["acknowledged_at"])
         feedback_due = _as_utc(row["feedback_due"])
         result.append(
             InboxRow(
-                id=_uuid(row["id"]),
+                id=report_id,
                 case_number=row["case_number"],
                 category=row["category"],
                 status=row["status"],
@@ -561,14 +622,12 @@ async def inbox(
                     now=now,
                     due_soon_days=due_soon_days,
                 ),
-                assignees=assignees.get(str(row["id"]), []),
+                assignees=assignees.get(key, []),
                 unread=row["reporter_messages"] > (seen_count or 0),
                 waiting=bool(row["awaiting_reporter"]),
                 new=seen_count is None,
-                preview=preview_of(contents[str(row["id"])].description)
-                if str(row["id"]) in contents
-                else None,
-                alike=alike.get(str(row["id"])),
+                preview=preview_of(contents[key].description) if key in contents else None,
+                alike=alike.get(key),
             )
         )
     return InboxPage(

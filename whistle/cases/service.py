@@ -548,6 +548,8 @@ async def apply_transition(
         )
         if not updated:
             raise Conflict(N_("Status kasus baru saja diubah orang lain. Muat ulang halaman."))
+        # The status and deadlines decide the case's place in "never opened" as everywhere.
+        await envelope.copy_inbox_order(case.id)
         await StatusEvent.insert(
             StatusEvent(
                 report=case.id,

@@ -25,6 +25,10 @@ INDEXES: dict[str, NamedIndex] = {
     "report_key_report": NamedIndex("report_key"),
     # An officer's wraps of cases they have not opened (the inbox's "never opened").
     "report_key_unopened": NamedIndex("report_key"),
+    # An officer's wraps of cases with a reporter answer they may not have seen, and their
+    # unopened wraps, each in the inbox order (copied from report): the unread and new marks.
+    "report_key_unseen_answer": NamedIndex("report_key"),
+    "report_key_unopened_due": NamedIndex("report_key"),
     "report_ack_due": NamedIndex("report"),
     "report_feedback_due": NamedIndex("report"),
     # The inbox's sorts and filters (whistle.cases.inbox; expressions in migration t06).

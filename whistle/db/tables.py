@@ -138,6 +138,15 @@ class ReportKey(Table, tablename="report_key"):
     # Whether the officer holding this wrap opened the case since it was made (migration
     # 2026-11-29t13): the inbox's "never opened" mark reads the unopened ones.
     opened = Boolean(default=False)
+    # Whether a reporter answer arrived since this wrap's holder last opened the case (migration
+    # 2026-11-29t14; a candidate: the inbox's unread count checks case_view).
+    unseen_answer = Boolean(default=False)
+    # An officer wrap's copy of its report's place in the inbox order (open rank, running
+    # deadline, case number; migration 2026-11-29t14): "never opened" and "unread answer" walk
+    # the officer's wraps in it.
+    inbox_rank = Integer(null=True, default=None)
+    inbox_due = Timestamptz(null=True, default=None)
+    inbox_case = Varchar(length=16, null=True, default=None)
 
 
 class StatusEvent(Table, tablename="status_event"):

@@ -324,6 +324,7 @@ async def _publish_message(ctx: Context, row: dict, readers: set[int], taken: se
             Report.awaiting_reporter: False,
         }
     ).where(Report.id == message.report_id)
+    await envelope.mark_answer_unseen(message.report_id)
     await audit.append(
         actions.MESSAGE_RECEIVED, actor=REPORTER_ACTOR, case_number=case_number, at=message.at
     )

@@ -68,9 +68,11 @@ from whistle.crypto import (
     wrap_key,
 )
 from whistle.crypto.stream import new_stream_key
+from whistle.db import engine as db
 from whistle.db.tables import KeyRevocation, Officer, OfficerCaseView, Recusal, Report, ReportKey
 from whistle.errors import CaseUnreadable, Conflict
 from whistle.i18n import N_
+from whistle.reports import statuses
 from whistle.reports.content import ReportInput
 
 # Who holds a wrap of the data key (report_key.holder).
@@ -371,13 +373,34 @@ async def _opened_before(wrap: Wrap) -> bool:
     )
 
 
+async def _answer_unseen(wrap: Wrap, answers: dict[str, int]) -> bool:
+    # A candidate for the unread count: the report has reporter answers that the officer (when
+    # known) has not seen all of in case_view. The count checks case_view again.
+    count = answers.get(str(wrap.report_id), 0)
+    if wrap.holder != HOLDER_OFFICER or count == 0:
+        return False
+    if wrap.officer_id is None:
+        return True
+    return not await OfficerCaseView.exists().where(
+        (OfficerCaseView.officer == wrap.officer_id)
+        & (OfficerCaseView.report == wrap.report_id)
+        & (OfficerCaseView.reporter_messages_seen >= count)
+    )
+
+
 async def store_wraps(*wraps: Wrap) -> None:
     """Insert the wraps as report_key rows (inside the caller's transaction), officers' wraps
     under their holder tags and in a random order: inserted in roster order, their serial ids
     would line tags up with officer ids. A wrap given back to an officer who opened the case
-    before (granted again, recovered) is stored opened, so "never opened" does not read it."""
+    before (granted again, recovered) is stored opened, so "never opened" does not read it, and
+    flagged with an unseen answer only when the report has answers they have not seen."""
     shuffled = list(wraps)
     secrets.SystemRandom().shuffle(shuffled)
+    answered = await Report.select(Report.id, Report.reporter_messages).where(
+        Report.id.is_in(list({wrap.report_id for wrap in shuffled}))
+        & (Report.reporter_messages > 0)
+    )
+    answers = {str(row["id"]): row["reporter_messages"] for row in answered}
     await ReportKey.insert(
         *[
             ReportKey(
@@ -386,10 +409,12 @@ async def store_wraps(*wraps: Wrap) -> None:
                 holder_tag=wrap.holder_tag,
                 wrapped=wrap.wrapped,
                 opened=await _opened_before(wrap),
+                unseen_answer=await _answer_unseen(wrap, answers),
             )
             for wrap in shuffled
         ]
     )
+    await copy_inbox_order(*{wrap.report_id for wrap in shuffled})
 
 
 async def replace_reporter_wrap(
@@ -515,14 +540,54 @@ async def reports_held_by(officer_id: int) -> set[uuid.UUID]:
 
 async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
     """Record on the officer's own wrap that they opened the case (inside the caller's
-    transaction, where case_view is written): the inbox's "never opened" mark reads the wraps
-    not opened yet through their partial index (report_key_unopened). Other holders' wraps are
-    untouched: the case stays new for them."""
-    await ReportKey.update({ReportKey.opened: True}).where(
+    transaction, where case_view is written, with every reporter answer the case has): the
+    inbox's "never opened" mark reads the wraps not opened yet through their partial index
+    (report_key_unopened), its unread count those with an unseen answer. Other holders' wraps
+    are untouched: the case stays new and unread for them."""
+    await db.fetch(
+        # The flag is recomputed from case_view as written, not just cleared: an answer
+        # published meanwhile by the release (another transaction) keeps it set.
+        "UPDATE report_key SET opened = true, unseen_answer = (SELECT r.reporter_messages > "
+        "COALESCE((SELECT v.reporter_messages_seen FROM case_view v WHERE v.officer = {} "
+        "AND v.report = r.id), 0) FROM report r WHERE r.id = report_key.report) "
+        "WHERE report = {} AND holder = {} AND holder_tag = {} AND (NOT opened OR unseen_answer)",
+        officer_id,
+        report_id,
+        HOLDER_OFFICER,
+        holder_tag(officer_id),
+    )
+
+
+async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
+    """Copy the reports' place in the inbox order (open rank, running deadline, case number) to
+    their officers' wraps (inside the caller's transaction): "never opened" and "unread answer"
+    walk the officer's unopened or flagged wraps in that order through their partial indexes
+    (report_key_unopened_due, report_key_unseen_answer) and stop after a page. Called where
+    wraps are stored and where a case's status or deadlines change (the workflow transition)."""
+    if not report_ids:
+        return
+    listed = ", ".join(["{}"] * len(report_ids))
+    copied = "SELECT {} FROM report r WHERE r.id = report_key.report"
+    await db.fetch(
+        # Constant fragments only: the ids travel as placeholders.
+        f"UPDATE report_key SET inbox_rank = ({copied.format(statuses.OPEN_RANK_SQL)}), "  # noqa: S608
+        f"inbox_due = ({copied.format(statuses.DUE_SQL)}), "
+        f"inbox_case = ({copied.format('r.case_number')}) "
+        f"WHERE report IN ({listed}) AND holder = {{}}",
+        *report_ids,
+        HOLDER_OFFICER,
+    )
+
+
+async def mark_answer_unseen(report_id: uuid.UUID) -> None:
+    """Flag every officer wrap of the report as holding a reporter answer its officer has not
+    seen (inside the transaction that publishes the answer): the inbox's unread count reads
+    these few wraps through their partial index (report_key_unseen_answer), each checked
+    against case_view. Opening the case clears the opener's flag (``mark_opened``)."""
+    await ReportKey.update({ReportKey.unseen_answer: True}).where(
         (ReportKey.report == report_id)
         & (ReportKey.holder == HOLDER_OFFICER)
-        & (ReportKey.holder_tag == holder_tag(officer_id))
-        & (ReportKey.opened == False)  # noqa: E712 (SQL, not Python)
+        & (ReportKey.unseen_answer == False)  # noqa: E712 (SQL, not Python)
     )
 
 

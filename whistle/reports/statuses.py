@@ -112,6 +112,14 @@ assert set(OUTCOME_EXPLANATIONS) == set(OUTCOME_LABELS)
 
 # Statuses in which the office still owes the reporter an answer: deadlines run only here.
 OPEN_STATUSES: frozenset[str] = frozenset({RECEIVED, VERIFICATION, INVESTIGATION})
+# The inbox's order in SQL over report's columns: open cases first, then the deadline that runs
+# (acknowledgement until acknowledged, then feedback). Indexes are built on these expressions
+# character for character (migrations 2026-11-28T06, T08; SQLite matches them literally), and
+# officers' unopened wraps keep a copy of their values (envelope.copy_inbox_order).
+OPEN_RANK_SQL = (
+    "(CASE WHEN status IN ('received', 'verification', 'investigation') THEN 0 ELSE 1 END)"
+)
+DUE_SQL = "(CASE WHEN acknowledged_at IS NULL THEN acknowledge_due ELSE feedback_due END)"
 
 LOW = "low"
 NORMAL = "normal"
