@@ -40,6 +40,7 @@ import hashlib
 import hmac
 import sqlite3
 from binascii import hexlify
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,12 +160,23 @@ _POSTGRES_ISO_AT = (
 
 
 def _fast_rows_sql(
-    *, guard: str, quote: str, as_bytes: str, iso_at: str, stored: str, params: tuple[str, str]
+    *,
+    guard: str,
+    quote: str,
+    quote_at: str,
+    as_bytes: str,
+    iso_at: str,
+    stored: str,
+    params: tuple[str, str, str],
 ) -> str:
-    """The fast path's rows: (seq, message, stored), the MAC input and the stored MAC as bytes.
+    """The fast path's rows: (seq, message, stored), the MAC input and the stored MAC as bytes,
+    of the entries with ``params[0] < seq <= params[1]`` (at most ``params[2]`` of them).
 
     The body is assembled as ``entry_body`` assembles it, ``quote`` being the engine's JSON
-    string quoting. Rows the SQL cannot encode faithfully get an empty message (``guard``) and
+    string quoting, ``quote_at`` the time's (on PostgreSQL a plain concatenation: every text
+    ``_POSTGRES_ISO_AT`` yields is digits, letters, spaces and ``-/:.+~``, none of which JSON
+    escapes, and ``to_json`` cost the server about 0.4 us per entry). Rows the SQL cannot encode
+    faithfully get an empty message (``guard``) and
     take the exact path: a prev_hash of other than 64 characters (its end could pass for the
     start of a body; after a NUL, where SQLite's length() stops, byte 64 is no '{' and so
     matches no MAC) and, on SQLite, a BLOB where text belongs (concatenated, it would read as
@@ -172,7 +184,7 @@ def _fast_rows_sql(
     """
     body = (
         f"""'{{"action":' || {quote.format("action")} || ',"actor":' || """
-        f"""{quote.format("actor")} || ',"at":' || {quote.format(iso_at)} || """
+        f"""{quote.format("actor")} || ',"at":' || {quote_at.format(iso_at)} || """
         f"""',"case_number":' || coalesce({quote.format("case_number")}, 'null') || """
         """',"details":' || details || ',"seq":' || seq || '}'"""
     )
@@ -182,7 +194,7 @@ def _fast_rows_sql(
     return (
         f"SELECT seq, CASE WHEN {guard} THEN {message} ELSE {empty} END AS message, "  # noqa: S608
         f"{stored} AS stored FROM audit_entry "
-        f"WHERE seq > {params[0]} ORDER BY seq LIMIT {params[1]}"
+        f"WHERE seq > {params[0]} AND seq <= {params[1]} ORDER BY seq LIMIT {params[2]}"
     )
 
 
@@ -205,6 +217,7 @@ def _engine_sql(*, sqlite: bool, batch: bool) -> str:
             "AND typeof(actor) = 'text' AND typeof(action) = 'text' "
             "AND typeof(details) = 'text' AND typeof(case_number) IN ('text', 'null')",
             quote="json_quote({})",  # json_quote(NULL) is 'null'
+            quote_at="json_quote({})",  # the stored text could be anything
             as_bytes="CAST({} AS BLOB)",
             # Cheaper than _SQLITE_ISO_AT and as strict here: the only texts it turns into a
             # hashed time (one 'T', no space) are that time with ' ' or 'T', which the exact
@@ -213,7 +226,7 @@ def _engine_sql(*, sqlite: bool, batch: bool) -> str:
             stored=stored
             if not batch
             else f"CASE WHEN {hash_bytes} = 64 THEN {stored} ELSE printf('%64s', '') END",
-            params=("?", "?"),
+            params=("?", "?", "?"),
         )
         lengths = "CAST(group_concat(length(message)) AS BLOB)"
         stored_all = "CAST(group_concat(stored, '') AS BLOB)"
@@ -223,13 +236,14 @@ def _engine_sql(*, sqlite: bool, batch: bool) -> str:
         rows = _fast_rows_sql(
             guard="octet_length(prev_hash) = 64",
             quote="to_json({})::text",
+            quote_at="'\"' || {} || '\"'",
             as_bytes="convert_to({}, 'UTF8')",
             iso_at=_POSTGRES_ISO_AT,
             stored=stored
             if not batch
             else f"CASE WHEN {hash_bytes} = 64 THEN {stored} "
             "ELSE decode(repeat('20', 64), 'hex') END",
-            params=("$1", "$2"),
+            params=("$1", "$2", "$3"),
         )
         lengths = "convert_to(string_agg(octet_length(message)::text, ','), 'UTF8')"
         stored_all = "string_agg(stored, '')"
@@ -255,6 +269,8 @@ _EXACT_ROW = (
 
 # Entries hashed between two chances for another thread to take the GIL (a few ms of work).
 _GIL_SLICE = 1024
+# The highest seq a range may reach (the columns are 64-bit integers).
+_MAX_SEQ = 2**63 - 1
 # (seq, MAC input, stored MAC): the MAC input is empty where the exact path must decide.
 FastRow = tuple[int, bytes, bytes]
 
@@ -306,16 +322,27 @@ class _Batch:
         )
 
 
+# Batches read at once on PostgreSQL, each on its own pooled connection: the server assembles
+# the MAC inputs of one batch per backend, on as many cores, while this process hashes.
+POSTGRES_LANES = 2
+
+
 class _BatchReader:
     """Reads batches straight from the driver (the engine's per-row dicts and conversions cost
-    more than the MAC): a read-only sqlite3 connection on SQLite, a pooled asyncpg connection on
-    PostgreSQL. ``batch`` serves the fast path, ``rows`` and ``entry`` the slower ones; only one
-    query runs on the connection at a time."""
+    more than the MAC): a read-only sqlite3 connection on SQLite, ``POSTGRES_LANES`` pooled
+    asyncpg connections on PostgreSQL. ``batch`` serves the fast path (lane ``lane``), ``rows``,
+    ``next_seq`` and ``entry`` the slower ones (lane 0, once no batch is in flight); only one
+    query runs on a connection at a time."""
 
     def __init__(self) -> None:
         self.sqlite: sqlite3.Connection | None = None
-        self.postgres: Any = None
+        self.postgres: list[Any] = []
         self._pool: Any = None
+
+    @property
+    def lanes(self) -> int:
+        """How many batches may be in flight at once (one per connection)."""
+        return len(self.postgres) or 1
 
     async def __aenter__(self) -> _BatchReader:
         engine = db.current()
@@ -325,32 +352,41 @@ class _BatchReader:
         else:
             assert isinstance(engine, PostgresEngine)
             self._pool = engine.pool
-            self.postgres = await self._pool.acquire()
+            for _ in range(POSTGRES_LANES):
+                self.postgres.append(await self._pool.acquire())
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
         if self.sqlite is not None:
             self.sqlite.close()
-        if self.postgres is not None:
-            await self._pool.release(self.postgres)
+        for connection in self.postgres:
+            await self._pool.release(connection)
 
-    async def _one(self, sql: tuple[str, str], *args: int) -> Any:
+    async def _one(self, sql: tuple[str, str], *args: int, lane: int = 0) -> Any:
         if (connection := self.sqlite) is not None:
             return await asyncio.to_thread(lambda: connection.execute(sql[0], args).fetchone())
-        return await self.postgres.fetchrow(sql[1], *args)
+        return await self.postgres[lane].fetchrow(sql[1], *args)
 
-    async def batch(self, after_seq: int, limit: int) -> _Batch | None:
-        """Up to ``limit`` entries after ``after_seq``; None after the last entry."""
-        row = await self._one((_SQLITE_FAST_BATCH, _POSTGRES_FAST_BATCH), after_seq, limit)
+    async def batch(self, after_seq: int, until_seq: int, lane: int) -> _Batch | None:
+        """The entries with ``after_seq < seq <= until_seq``; None when there is none."""
+        sql = (_SQLITE_FAST_BATCH, _POSTGRES_FAST_BATCH)
+        row = await self._one(sql, after_seq, until_seq, until_seq - after_seq, lane=lane)
         return _Batch(*row) if row[0] else None
 
-    async def rows(self, after_seq: int, limit: int) -> list[FastRow]:
+    async def rows(self, after_seq: int, until_seq: int) -> list[FastRow]:
         """The same entries one row each (seq, MAC input, stored MAC)."""
+        args = (after_seq, until_seq, until_seq - after_seq)
         if (connection := self.sqlite) is not None:
             return await asyncio.to_thread(
-                lambda: connection.execute(_SQLITE_FAST_ROWS, (after_seq, limit)).fetchall()
+                lambda: connection.execute(_SQLITE_FAST_ROWS, args).fetchall()
             )
-        return await self.postgres.fetch(_POSTGRES_FAST_ROWS, after_seq, limit)
+        return await self.postgres[0].fetch(_POSTGRES_FAST_ROWS, *args)
+
+    async def next_seq(self, after_seq: int) -> int | None:
+        """The lowest seq above ``after_seq``; None when there is none."""
+        sql = "SELECT min(seq) FROM audit_entry WHERE seq > {}"
+        row = await self._one((sql.format("?"), sql.format("$1")), after_seq)
+        return row[0]
 
     async def entry(self, seq: int) -> tuple | None:
         """Entry ``seq`` as (seq, time text, actor, action, case_number, details, prev_hash,
@@ -459,19 +495,49 @@ async def _walk(
             False, checked, previous_seq, previous.decode(), Problem(seq, kind), slow
         )
 
-    # The next batch is read (in a thread on SQLite, by the server on PostgreSQL) while this one
-    # is checked: each new read is given one turn of the event loop to start before the loop.
-    pending: asyncio.Future = asyncio.ensure_future(reader.batch(cursor, batch_size))
+    # Batches are seq ranges of ``batch_size``, so the next ones can be asked for before this
+    # one arrives: one read in flight per lane (a thread on SQLite, a server backend each on
+    # PostgreSQL) while this one is checked, consumed in seq order. A range that ends short (the
+    # head of the chain) or holds nothing (the end, or a gap) starts the reads again from there.
+    in_flight: deque[tuple[int, int, int, asyncio.Future]] = deque()
+    next_after = cursor
+
+    def ask(lane: int) -> None:
+        nonlocal next_after
+        until = min(next_after + batch_size, _MAX_SEQ)
+        read = asyncio.ensure_future(reader.batch(next_after, until, lane))
+        in_flight.append((next_after, until, lane, read))
+        next_after = until
+
+    async def settle() -> None:
+        """Let every read in flight finish: one query at a time on a connection."""
+        if in_flight:
+            await asyncio.wait([read for *_, read in in_flight])
+
+    async def restart(after: int) -> None:
+        """Drop the reads in flight and read on from ``after``."""
+        nonlocal next_after
+        await asyncio.gather(*(read for *_, read in in_flight), return_exceptions=True)
+        in_flight.clear()
+        next_after = after
+        for lane in range(reader.lanes):
+            ask(lane)
+
+    await restart(cursor)
     try:
         while True:
-            batch: _Batch | None = await pending
+            after, until, lane, read = in_flight.popleft()
+            batch: _Batch | None = await read
             if batch is None:
-                break
-            after = cursor
-            cursor = batch.last
-            pending = asyncio.ensure_future(reader.batch(cursor, batch_size))
-            await asyncio.sleep(0)
-            rows: Iterable[FastRow]
+                await settle()
+                following = await reader.next_seq(after)
+                if following is None:
+                    break
+                await restart(following - 1)  # past a gap: the walk names what is missing
+                continue
+            ask(lane)
+            await asyncio.sleep(0)  # one turn of the event loop for the new read to start
+            rows: Iterable[FastRow] = ()
             if batch.first == previous_seq + 1 and batch.last - batch.first + 1 == batch.count:
                 if batch.all_verify(key, previous) and all(
                     batch.stored_at(seq) == value
@@ -484,13 +550,13 @@ async def _walk(
                     previous = batch.stored[-64:]
                     if progress is not None:
                         progress(batch.count)
-                    continue
-                rows = batch.rows()
+                else:
+                    rows = batch.rows()
             else:
                 # Not one run of seqs: row by row, so that the walk names the entry. Entries
-                # appended since the batch was read are left to the next batch.
-                await asyncio.wait([pending])  # one query at a time on the connection
-                rows = [row for row in await reader.rows(after, batch_size) if row[0] <= cursor]
+                # appended to the range since the batch was read are checked with it.
+                await settle()
+                rows = await reader.rows(after, until)
             batch_checked = checked
             for seq, message, stored in rows:
                 if seq != previous_seq + 1:
@@ -507,7 +573,7 @@ async def _walk(
                     pass  # format 1, before the first keyed entry
                 else:
                     slow += 1
-                    await asyncio.wait([pending])  # one query at a time on the connection
+                    await settle()
                     verdict = _exact_check(await reader.entry(seq), key, keyed, previous)
                     if isinstance(verdict, str):
                         return failed(seq, verdict)
@@ -517,11 +583,13 @@ async def _walk(
                 checked += 1
                 previous_seq = seq
                 previous = stored
-            if progress is not None:
+            if progress is not None and checked > batch_checked:
                 progress(checked - batch_checked)
+            if previous_seq != until:
+                await restart(previous_seq)  # the range ended short: read on from its end
     finally:
-        # Let a read in flight finish before the connection is closed or released.
-        await asyncio.gather(pending, return_exceptions=True)
+        # Let the reads in flight finish before the connections are closed or released.
+        await asyncio.gather(*(read for *_, read in in_flight), return_exceptions=True)
     if previous_seq < last_pinned:
         return failed(previous_seq + 1, TRUNCATED)
     if previous_seq > 0 and not keyed:
