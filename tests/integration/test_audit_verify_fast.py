@@ -23,7 +23,9 @@ from whistle.audit.service import (
     MAX_ACTOR_CHARS,
     MAX_CASE_NUMBER_CHARS,
     canonical_json,
+    chain_key,
     entry_body,
+    entry_mac,
     iso_utc,
     legacy_entry_hash,
 )
@@ -261,3 +263,68 @@ async def set_columns(seq: int, **values: Any) -> None:
             value,
             seq,
         )
+
+
+# Times at the edges of what the database turns into the hashed text itself: no fraction, one
+# microsecond, the last one, trailing zeros the server's own output would drop, the first and
+# last years (Python's datetime.min and max are PostgreSQL's -infinity and infinity).
+EDGE_TIMES = [
+    datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, 0, 1, tzinfo=UTC),
+    datetime(2026, 10, 25, 2, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2026, 1, 1, 0, 0, 10, 500_000, tzinfo=UTC),
+    datetime(2000, 2, 29, 23, 59, 59, 10, tzinfo=UTC),
+    datetime.min.replace(tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime.max.replace(tzinfo=UTC),
+]
+
+
+async def test_times_at_the_edges_are_hashed_as_python_formats_them(database):
+    """Entries keyed over Python's isoformat of each edge time verify on the fast path alone:
+    the bytes the database assembles (the time text, quoted without the engine's JSON quoting)
+    are the ones ``append`` hashed."""
+    key = chain_key()
+    previous = GENESIS_HASH
+    for seq, at in enumerate(EDGE_TIMES, start=1):
+        body = entry_body(seq, iso_utc(at), "siti", actions.LOGIN, None, "{}")
+        digest = entry_mac(key, previous, body)
+        await db.fetch(
+            "INSERT INTO audit_entry (seq, at, actor, action, case_number, details, prev_hash, "
+            "entry_hash) VALUES ({}, {}, 'siti', {}, NULL, {}, {}, {})",
+            seq,
+            at,
+            actions.LOGIN,
+            "{}",
+            previous,
+            digest,
+        )
+        previous = digest
+    for batch_size in (1, 3, 5000):
+        result = await verify_chain(batch_size=batch_size)
+        assert result.ok and result.entries_checked == len(EDGE_TIMES), result
+        assert result.slow_path_entries == 0, batch_size
+
+
+async def test_a_gap_longer_than_several_batches_is_named_where_it_starts(database):
+    """Batches are seq ranges read ahead (two at once on PostgreSQL): ranges with no entry at
+    all, a range that ends short and reads in flight past the gap still name its first seq,
+    and entries after it are not checked."""
+    await append_samples(20)
+    await disable_append_only_triggers()
+    await db.fetch("DELETE FROM audit_entry WHERE seq BETWEEN 6 AND 16")
+    for batch_size in (1, 2, 3, 5, 5000):
+        result = await verify_chain(batch_size=batch_size)
+        assert (result.problem.seq, result.problem.kind) == (6, MISSING), batch_size
+        assert result.entries_checked == 5, batch_size
+
+
+async def test_a_long_chain_verifies_across_many_ranges(database):
+    """Many batches, consumed in seq order whichever connection read them."""
+    await append_samples(40)
+    for batch_size in (1, 2, 7, 39, 40, 41):
+        result = await verify_chain(batch_size=batch_size)
+        assert result.ok and result.entries_checked == 40 and result.head_seq == 40, batch_size
+        assert result.slow_path_entries == 0, batch_size
