@@ -12,7 +12,8 @@ its own core, so above 1 x is possible and honest). Also printed: entries checke
 the full verification against --since-checkpoint, how many entries the exact path decided (0 for
 a chain ``append`` wrote), and both rates in CPU time of this process.
 
-    .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 20000] [--no-postgres]
+    .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 20000]
+        [--no-postgres | --no-sqlite]
 """
 
 from __future__ import annotations
@@ -270,7 +271,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
-    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    engines = parser.add_mutually_exclusive_group()
+    engines.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    engines.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     count = args.entries
 
@@ -287,14 +290,15 @@ async def main() -> None:
             "measured before and after each verification"
         )
 
-        path = Path(tmp) / "audit.db"
-        settings = Settings(database_url=f"sqlite:///{path}", keys_dir=keys_dir)
-        await migrated(settings)
-        started = time.perf_counter()
-        fill_sqlite(path, count)
-        built = time.perf_counter() - started
-        timing = await time_verify(settings, keyring, count, args.batch_size, rows)
-        report("SQLite", built, timing)
+        if not args.no_sqlite:
+            path = Path(tmp) / "audit.db"
+            settings = Settings(database_url=f"sqlite:///{path}", keys_dir=keys_dir)
+            await migrated(settings)
+            started = time.perf_counter()
+            fill_sqlite(path, count)
+            built = time.perf_counter() - started
+            timing = await time_verify(settings, keyring, count, args.batch_size, rows)
+            report("SQLite", built, timing)
 
         if args.no_postgres:
             return

@@ -12,8 +12,13 @@ the exact bytes the MAC covers (``prev_hash`` followed by the canonical JSON bod
 SQL from the columns the way ``entry_body`` assembles it, with the engine's own JSON string
 quoting) and the stored MAC, a whole batch as one row (``_engine_sql``). A batch of consecutive
 entries passes as one comparison of C-level iterations (``_Batch.all_verify``); any other batch
-is checked entry by entry. The next batch is read meanwhile, by SQLite's reader thread without
-the GIL or by PostgreSQL's own process.
+is checked entry by entry. A batch is a range of seqs, so the next ones are asked for before
+this one is checked: SQLite's reader thread reads the next without the GIL, and on PostgreSQL
+two pooled connections each read one, so that the server assembles on both cores while this
+process hashes (the assembly costs the server more than the MAC costs here: one backend was the
+bottleneck). Batches are consumed in seq order whichever connection read them; a range that
+ends short or holds nothing starts the reads again from where the walk is, so a gap is named
+where it starts.
 
 The SQL body is an accelerator, never a judge. Any entry whose fast bytes do not carry its MAC
 (or the previous entry's MAC at their start) is read again as columns and decided by the exact
