@@ -509,7 +509,7 @@ async def _walk(
 
     def ask(lane: int) -> None:
         nonlocal next_after
-        until = min(next_after + batch_size, _MAX_SEQ)
+        until = min(next_after + max(batch_size, 1), _MAX_SEQ)  # an empty range never ends
         read = asyncio.ensure_future(reader.batch(next_after, until, lane))
         in_flight.append((next_after, until, lane, read))
         next_after = until
