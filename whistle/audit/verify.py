@@ -180,8 +180,8 @@ def _fast_rows_sql(
     The body is assembled as ``entry_body`` assembles it, ``quote`` being the engine's JSON
     string quoting, ``quote_at`` the time's (on PostgreSQL a plain concatenation: every text
     ``_POSTGRES_ISO_AT`` yields is digits, letters, spaces and ``-/:.+~``, none of which JSON
-    escapes, and ``to_json`` cost the server about 0.4 us per entry). Rows the SQL cannot encode
-    faithfully get an empty message (``guard``) and
+    escapes; ``to_json`` with its cast cost the server about 0.15 us a string more, measured over
+    three columns). Rows the SQL cannot encode faithfully get an empty message (``guard``) and
     take the exact path: a prev_hash of other than 64 characters (its end could pass for the
     start of a body; after a NUL, where SQLite's length() stops, byte 64 is no '{' and so
     matches no MAC) and, on SQLite, a BLOB where text belongs (concatenated, it would read as
@@ -357,8 +357,12 @@ class _BatchReader:
         else:
             assert isinstance(engine, PostgresEngine)
             self._pool = engine.pool
-            for _ in range(POSTGRES_LANES):
-                self.postgres.append(await self._pool.acquire())
+            try:
+                for _ in range(POSTGRES_LANES):
+                    self.postgres.append(await self._pool.acquire())
+            except BaseException:
+                await self.__aexit__()
+                raise
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
