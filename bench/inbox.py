@@ -245,13 +245,14 @@ OFFICER_COLUMNS = [
 ]
 
 
-# The officer wraps' copy of their report's place in the inbox order, as the
+# The officer wraps' copy of their report's place in the inbox order and status, as the
 # application keeps it (whistle.reports.envelope.copy_inbox_order), in one statement.
 COPY_INBOX_ORDER = (
     "UPDATE report_key SET "  # noqa: S608 (constant SQL)
     f"inbox_rank = (SELECT {st.OPEN_RANK_SQL} FROM report r WHERE r.id = report_key.report), "
     f"inbox_due = (SELECT {st.DUE_SQL} FROM report r WHERE r.id = report_key.report), "
-    "inbox_case = (SELECT r.case_number FROM report r WHERE r.id = report_key.report) "
+    "inbox_case = (SELECT r.case_number FROM report r WHERE r.id = report_key.report), "
+    "inbox_status = (SELECT r.status FROM report r WHERE r.id = report_key.report) "
     "WHERE holder = 'officer'"
 )
 

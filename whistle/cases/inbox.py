@@ -304,6 +304,8 @@ def inbox_sql(
     only for the "never opened" filter)."""
     if view.mark in ("new", "unread") and _only_the_mark(view):
         return _marked_wraps_sql(officer_id, view)
+    if not small and _wraps_filter(view):
+        return _wraps_in_order_sql(officer_id, view, now=now, due_soon_days=due_soon_days)
     sql = _Sql()
     if view.mark == "new" and few_unopened:
         # A few unopened wraps: read them through their partial index, sort the handful. On
@@ -337,6 +339,50 @@ def inbox_sql(
     where = " AND ".join(sql.where)
     text = (
         f"SELECT {COLUMNS} FROM report WHERE {where} ORDER BY {_order(view)} LIMIT {{}} OFFSET {{}}"  # noqa: S608
+    )
+    return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
+
+
+def _wraps_filter(view: InboxFilter) -> bool:
+    """Whether the view's filters are all copied on the officer's wraps (status and deadline,
+    see envelope.copy_inbox_order) and it sorts by deadline: its page's report ids then come
+    from report_key_inbox_order alone."""
+    return view == InboxFilter(status=view.status, due=view.due, page=view.page)
+
+
+def _wraps_in_order_sql(
+    officer_id: int, view: InboxFilter, *, now: datetime, due_soon_days: int
+) -> tuple[str, list[Any]]:
+    # A deferred join: the page's report ids from the officer's wraps in their copy of the
+    # inbox order (OFFSET inside an index-only scan of report_key_inbox_order, however deep the
+    # page), then the page's reports only, by key. Walking report instead read every skipped
+    # row and looked up its wrap.
+    sql = _Sql()
+    # The second term repeats the partial index's own (report_key_inbox_order) literally.
+    sql.add("k.holder_tag = {} AND k.inbox_rank IS NOT NULL", holder_tag(officer_id))
+    if view.status == "open":
+        sql.add("k.inbox_rank = 0")
+    elif view.status == "closed":
+        sql.add("k.inbox_rank = 1")
+    elif view.status:
+        # The rank the status implies keeps the walk within its part of the order.
+        rank = 0 if view.status in st.OPEN_STATUSES else 1
+        sql.add("k.inbox_rank = {} AND k.inbox_status = {}", rank, view.status)
+    if view.due == "overdue":
+        sql.add("k.inbox_rank = 0 AND k.inbox_due < {}", now)
+    elif view.due == "due_soon":
+        sql.add(
+            "k.inbox_rank = 0 AND k.inbox_due >= {} AND k.inbox_due < {}",
+            now,
+            now + timedelta(days=due_soon_days),
+        )
+    columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
+    # Only constant fragments are joined here; every value travels as a placeholder argument.
+    text = (
+        f"SELECT {columns} FROM (SELECT k.report, k.inbox_rank, k.inbox_due, k.inbox_case "  # noqa: S608
+        f"FROM report_key k WHERE {' AND '.join(sql.where)} "
+        "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}) AS p "
+        "JOIN report r ON r.id = p.report ORDER BY p.inbox_rank, p.inbox_due, p.inbox_case"
     )
     return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
 
