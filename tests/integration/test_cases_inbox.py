@@ -486,6 +486,20 @@ async def test_status_views_follow_the_workflow_on_the_wraps(ctx):
     assert every[-1] == numbers[1]
 
 
+async def test_the_inbox_inside_a_transaction_reads_as_outside(ctx):
+    """Outside a transaction PostgreSQL's page and mark counts run on two pooled connections;
+    inside one (a single connection) they run one after the other, with the same answer."""
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    for _ in range(3):
+        await file_report(ctx)
+    await publish(ctx)
+    outside = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
+    async with db.transaction():
+        inside = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
+    assert len(outside.rows) == 3 and outside.counts.new == 3
+    assert inside == outside
+
+
 async def test_next_deadline_rules():
     now = datetime(2026, 11, 28, tzinfo=UTC)
     ack_due = now + timedelta(days=2)

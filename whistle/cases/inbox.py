@@ -15,6 +15,7 @@ wraps carry a copy of their values (migration 2026-11-29T14), which the "never o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Container
@@ -619,16 +620,29 @@ async def inbox(
         small=small,
         few_unopened=few_unopened,
     )
-    # Some filters walk far before a page is full ("never opened" at a million cases): on
-    # SQLite that walk runs on a reader's thread, so other requests are served meanwhile.
-    with db.long_reads():
-        rows = await db.fetch(text, *args)
+
+    async def page_rows() -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, int]]:
+        # Some filters walk far before a page is full ("never opened" at a million cases): on
+        # SQLite that walk runs on a reader's thread, so other requests are served meanwhile.
+        with db.long_reads():
+            rows = await db.fetch(text, *args)
+        shown = [str(row["id"]) for row in rows[:PAGE_SIZE]]
+        assignees, seen = await _page_details(officer_id, shown)
+        return rows, assignees, seen
+
+    if db.is_sqlite() or db.current().current_transaction.get() is not None:
+        (rows, assignees, seen), counts = await page_rows(), None
+    else:
+        # On PostgreSQL the mark counts run beside the page and its details, on a second pooled
+        # connection: a page waits for two round trips after the wrap count, not three.
+        (rows, assignees, seen), counts = await asyncio.gather(
+            page_rows(), mark_counts(officer_id, small=small)
+        )
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     # Each id once as text (the key of every look-up below) and once as a UUID.
     ids = [str(row["id"]) for row in rows]
     report_ids = [_uuid(row["id"]) for row in rows]
-    assignees, seen = await _page_details(officer_id, ids)
     contents = {}
     if private_key is not None and ids:
         opened = await envelope.open_contents_for_officer(officer_id, private_key, report_ids)
@@ -680,5 +694,5 @@ async def inbox(
         rows=result,
         filter=view,
         has_next=has_next,
-        counts=await mark_counts(officer_id, small=small),
+        counts=counts if counts is not None else await mark_counts(officer_id, small=small),
     )
