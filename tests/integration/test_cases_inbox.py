@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -24,7 +25,7 @@ from tests.support.release import publish
 from tests.support.trips import count_trips
 from whistle.audit.jobs import CHECKPOINT_JOB
 from whistle.cases import inbox, service
-from whistle.cases.inbox import PAGE_SIZE, InboxFilter, inbox_sql
+from whistle.cases.inbox import MARK_COUNT_CAP, PAGE_SIZE, InboxFilter, inbox_sql
 from whistle.db import engine as db
 from whistle.db.tables import Report
 from whistle.jobs import run_due_jobs
@@ -132,14 +133,16 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     else:
         await seed_postgres(database.database_url, cases)
     now = datetime.now(UTC)
+    # Views filtered by status and deadline only find their page's ids in the officer's wraps
+    # (report_key_inbox_order, their copy of the inbox order: see test_deep_pages_...).
     expected = {
-        InboxFilter(): "report_inbox_due",
-        InboxFilter(due="overdue"): "report_inbox_due",
-        InboxFilter(due="due_soon"): "report_inbox_due",
-        InboxFilter(status="open"): "report_inbox_due",
-        InboxFilter(status="closed"): "report_inbox_due",
-        InboxFilter(status="investigation"): "report_inbox_status_due",
-        InboxFilter(status="investigation", page=20): "report_inbox_status_due",
+        InboxFilter(): "report_key_inbox_order",
+        InboxFilter(due="overdue"): "report_key_inbox_order",
+        InboxFilter(due="due_soon"): "report_key_inbox_order",
+        InboxFilter(status="open"): "report_key_inbox_order",
+        InboxFilter(status="closed"): "report_key_inbox_order",
+        InboxFilter(status="investigation"): "report_key_inbox_order",
+        InboxFilter(status="investigation", page=20): "report_key_inbox_order",
         InboxFilter(category="pungli", status="open"): "report_inbox_category_due",
         InboxFilter(priority="urgent"): "report_inbox_priority_due",
         InboxFilter(sort="newest"): "report_inbox_received",
@@ -154,6 +157,17 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
         text, args = inbox_sql(TRIAGE_ID, view, now=now, due_soon_days=3, small=False)
         plan = await _plan(text, args)
         assert re.search(index, plan) and not _full_scan_of_report(plan), (view, plan)
+    # The wraps' walk reads no report row before the page's: OFFSET inside an index-only scan
+    # of report_key_inbox_order, then report by key, 51 rows sorted at most.
+    for view in (InboxFilter(), InboxFilter(status="investigation", page=20)):
+        text, args = inbox_sql(TRIAGE_ID, view, now=now, due_soon_days=3, small=False)
+        plan = await _plan(text, args)
+        if db.is_sqlite():
+            assert "USING COVERING INDEX report_key_inbox_order" in plan, (view, plan)
+            assert re.search(r"SEARCH r USING INDEX \S+ \(id=\?\)", plan), (view, plan)
+        else:
+            assert "Index Only Scan using report_key_inbox_order" in plan, (view, plan)
+            assert re.search(r"Index Scan using \S+ on report r\b", plan), (view, plan)
     # An investigator's few wraps drive their query through report_key's officer index.
     text, args = inbox_sql(INVESTIGATOR_ID, InboxFilter(), now=now, due_soon_days=3, small=True)
     plan = await _plan(text, args)
@@ -218,6 +232,102 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
         inbox.mark_counts_sql(small=True), inbox.mark_counts_args(INVESTIGATOR_ID, cap)
     )
     assert "report_key_officer" in plan and not _full_scan_of_report(plan), plan
+
+
+async def _page_numbers(officer_id: int, view: InboxFilter, *, small: bool) -> list[str]:
+    text, args = inbox_sql(officer_id, view, now=NOW, due_soon_days=3, small=small)
+    return [row["case_number"] for row in await db.fetch(text, *args)]
+
+
+NOW = datetime.now(UTC)
+WRAPS_VIEWS = [
+    InboxFilter(),
+    InboxFilter(status="open"),
+    InboxFilter(status="closed"),
+    InboxFilter(status="investigation"),
+    InboxFilter(status="archived"),
+    InboxFilter(due="overdue"),
+    InboxFilter(due="due_soon"),
+    InboxFilter(status="received", due="overdue"),
+    InboxFilter(status="closed", due="overdue"),
+]
+
+
+async def test_deep_pages_from_the_wraps_list_what_the_reports_do(database):
+    """Over a seeded office, each view filtered by status and deadline lists, on its first
+    and deep pages, exactly the cases in exactly the order the report-driven shape does (the
+    officer's wraps read through report_key, the handful sorted): the wraps' copy of status and
+    order stands for report's."""
+    cases = fake_cases(PLAN_CASES)
+    if database.is_sqlite:
+        seed_sqlite(database.sqlite_path, cases)
+    else:
+        await seed_postgres(database.database_url, cases)
+    # The triage officer holds every case: the wraps' walk is the shape the inbox picks.
+    assert await inbox.wrap_count(TRIAGE_ID) == inbox.SMALL_INBOX
+    for view in WRAPS_VIEWS:
+        listed = 0
+        for page in (1, 3, 20, 200):
+            paged = InboxFilter(status=view.status, due=view.due, page=page)
+            walked = await _page_numbers(TRIAGE_ID, paged, small=False)
+            read = await _page_numbers(TRIAGE_ID, paged, small=True)
+            assert walked == read, (paged, walked[:3], read[:3])
+            listed += len(walked)
+        # Every view lists cases (a closed case is never overdue).
+        assert listed or (view.status == "closed" and view.due), view
+    first = await _page_numbers(TRIAGE_ID, InboxFilter(status="investigation"), small=False)
+    assert len(first) == PAGE_SIZE + 1
+
+
+# SQLite's statistics as the daily checkpoint's sampled ANALYZE (analysis_limit = 1000) left
+# them over a million cases: every index's first entries hold one or two officers' wraps, so
+# an officer seems to hold about 500 wraps in each, the flagged ones as many as all of them.
+SAMPLED_STATISTICS = {
+    "report_key_officer": "873964 513 1",
+    "report_key_report": "620010 1",
+    "report_key_unopened": "12740 513 1",
+    "report_key_unopened_due": "12000 513 513 2 1",
+    "report_key_unseen_answer": "2000 1001 501 1 1",
+    "report_key_inbox_order": "892800 513 513 2 1 1 1",
+}
+
+
+def _sqlite_plan(path, text: str, args: list) -> str:
+    connection = sqlite3.connect(path)  # statistics are read when a connection opens
+    try:
+        rows = connection.execute("EXPLAIN QUERY PLAN " + text.replace("{}", "?"), args)
+        return "\n".join(row[3] for row in rows)
+    finally:
+        connection.close()
+
+
+async def test_the_wrap_walks_keep_their_indexes_under_sampled_statistics(database):
+    """Under the statistics the daily checkpoint's sampled ANALYZE leaves at a million cases,
+    the officer's flagged, unopened and ordered wraps are still read through their own
+    indexes, not found among all of the officer's wraps and checked one by one (190 ms of CPU
+    a page for the unread count)."""
+    if not database.is_sqlite:
+        return  # PostgreSQL keeps its own statistics (autovacuum)
+    seed_sqlite(database.sqlite_path, fake_cases(PLAN_CASES))
+    connection = sqlite3.connect(database.sqlite_path)
+    with connection:
+        for index, stat in SAMPLED_STATISTICS.items():
+            connection.execute("UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?", (stat, index))
+    connection.close()
+    args = inbox.mark_counts_args(TRIAGE_ID, MARK_COUNT_CAP)
+    plan = _sqlite_plan(database.sqlite_path, inbox.mark_counts_sql(small=False), args)
+    assert "INDEX report_key_unseen_answer" in plan, plan
+    assert "INDEX report_key_unopened " in plan + " ", plan
+    walks = {
+        InboxFilter(mark="unread"): "report_key_unseen_answer",
+        InboxFilter(mark="new"): "report_key_unopened_due",
+        InboxFilter(page=20): "report_key_inbox_order",
+        InboxFilter(status="investigation", page=20): "report_key_inbox_order",
+    }
+    for view, index in walks.items():
+        text, args = inbox_sql(TRIAGE_ID, view, now=NOW, due_soon_days=3, small=False)
+        plan = _sqlite_plan(database.sqlite_path, text, args)
+        assert index in plan, (view, plan)
 
 
 async def test_mark_counts_are_exact_up_to_the_cap(database):
@@ -401,6 +511,45 @@ async def test_never_opened_and_unread_keep_the_inbox_order_as_the_workflow_move
         moved, expected = await orders(mark)
         assert sorted(moved) == sorted(numbers) and moved == expected, mark
         assert moved[-1] == before[1] and moved[-2] == before[0], (mark, before, moved)
+
+
+async def test_status_views_follow_the_workflow_on_the_wraps(ctx):
+    """The status and deadline views walk the wraps' copy of status and order (the shape of an
+    officer holding many cases, asked for here of one holding few): each transition moves the
+    case to its new status's view, in the same place as the report-driven shape lists it."""
+    await make_officer(ctx, "tina", ["triage"])
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    numbers = [(await file_report(ctx))[0] for _ in range(3)]
+    await publish(ctx)
+    tina = await as_officer(ctx, "tina")
+    await service.apply_transition(ctx, tina, numbers[0], "verify", reason="x")
+    await service.apply_transition(ctx, tina, numbers[1], "verify", reason="x")
+    await service.apply_transition(ctx, tina, numbers[1], "not_actionable", reason="x")
+    expected = {"received": {numbers[2]}, "verification": {numbers[0]}}
+    expected |= {"not_actionable": {numbers[1]}, "closed": {numbers[1]}}
+    expected |= {"open": {numbers[0], numbers[2]}, "investigation": set()}
+    for status, listed in expected.items():
+        view = InboxFilter(status=status)
+        walked = await _page_numbers(rani_id, view, small=False)
+        assert set(walked) == listed, (status, walked)
+        assert walked == await _page_numbers(rani_id, view, small=True), status
+    every = await _page_numbers(rani_id, InboxFilter(), small=False)
+    assert every == await _page_numbers(rani_id, InboxFilter(), small=True)
+    assert every[-1] == numbers[1]
+
+
+async def test_the_inbox_inside_a_transaction_reads_as_outside(ctx):
+    """Outside a transaction PostgreSQL's page and mark counts run on two pooled connections;
+    inside one (a single connection) they run one after the other, with the same answer."""
+    rani_id = await make_officer(ctx, "rani", ["triage"])
+    for _ in range(3):
+        await file_report(ctx)
+    await publish(ctx)
+    outside = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
+    async with db.transaction():
+        inside = await inbox.inbox(rani_id, InboxFilter(), due_soon_days=3)
+    assert len(outside.rows) == 3 and outside.counts.new == 3
+    assert inside == outside
 
 
 async def test_next_deadline_rules():

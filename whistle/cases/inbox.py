@@ -15,6 +15,7 @@ wraps carry a copy of their values (migration 2026-11-29T14), which the "never o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Container
@@ -221,10 +222,25 @@ WAITING_IDS = "SELECT r.id FROM report r WHERE r.awaiting_reporter"
 # report): an EXISTS becomes a semi-join, which PostgreSQL's generic plan (asyncpg prepares
 # statements) ran as a merge over the officer's wraps, thousands of rows for a count of 100.
 _HELD = "(SELECT k.id FROM report_key k WHERE k.report = r.id AND k.holder_tag = {}) IS NOT NULL"
-# The officer's wraps not opened since made (partial index report_key_unopened: the WHERE term
-# repeats the index's literally). case_view stays the truth (a wrap made before the flag
-# existed is unopened until opened again), so the "new" filter checks it as well.
-_UNOPENED = "SELECT k.report FROM report_key k WHERE k.holder_tag = {} AND NOT k.opened"
+
+
+def _wraps(index: str) -> str:
+    """The officer's wraps as ``k``, on SQLite read through ``index``: the daily checkpoint's
+    sampled statistics (analysis_limit) see an officer holding as many wraps in
+    report_key_officer as in a partial index of a few of them, and SQLite then counted the
+    flagged wraps by checking all of them (190 ms a page at a million cases). PostgreSQL keeps
+    its own statistics."""
+    return f"report_key k INDEXED BY {index}" if db.is_sqlite() else "report_key k"
+
+
+def _unopened() -> str:
+    # The officer's wraps not opened since made (partial index report_key_unopened: the WHERE
+    # term repeats the index's literally). case_view stays the truth (a wrap made before the
+    # flag existed is unopened until opened again), so the "new" filter checks it as well.
+    return (
+        f"SELECT k.report FROM {_wraps('report_key_unopened')} "  # noqa: S608
+        "WHERE k.holder_tag = {} AND NOT k.opened"
+    )
 
 
 def _filters(
@@ -304,15 +320,17 @@ def inbox_sql(
     only for the "never opened" filter)."""
     if view.mark in ("new", "unread") and _only_the_mark(view):
         return _marked_wraps_sql(officer_id, view)
+    if not small and _wraps_filter(view):
+        return _wraps_in_order_sql(officer_id, view, now=now, due_soon_days=due_soon_days)
     sql = _Sql()
     if view.mark == "new" and few_unopened:
         # A few unopened wraps: read them through their partial index, sort the handful. On
         # PostgreSQL as an array, looked up in report's primary key: an IN would become a hash
         # join reading report whole wherever the table looks small to the planner.
         if db.is_sqlite():
-            sql.add(f"id IN ({_UNOPENED})", holder_tag(officer_id))
+            sql.add(f"id IN ({_unopened()})", holder_tag(officer_id))
         else:
-            sql.add(f"id = ANY(ARRAY({_UNOPENED}))", holder_tag(officer_id))
+            sql.add(f"id = ANY(ARRAY({_unopened()}))", holder_tag(officer_id))
     elif view.mark == "new":
         # Many: walk the deadline index, keeping the cases whose wrap is still unopened.
         sql.add(
@@ -341,6 +359,50 @@ def inbox_sql(
     return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
 
 
+def _wraps_filter(view: InboxFilter) -> bool:
+    """Whether the view's filters are all copied on the officer's wraps (status and deadline,
+    see envelope.copy_inbox_order) and it sorts by deadline: its page's report ids then come
+    from report_key_inbox_order alone."""
+    return view == InboxFilter(status=view.status, due=view.due, page=view.page)
+
+
+def _wraps_in_order_sql(
+    officer_id: int, view: InboxFilter, *, now: datetime, due_soon_days: int
+) -> tuple[str, list[Any]]:
+    # A deferred join: the page's report ids from the officer's wraps in their copy of the
+    # inbox order (OFFSET inside an index-only scan of report_key_inbox_order, however deep the
+    # page), then the page's reports only, by key. Walking report instead read every skipped
+    # row and looked up its wrap.
+    sql = _Sql()
+    # The second term repeats the partial index's own (report_key_inbox_order) literally.
+    sql.add("k.holder_tag = {} AND k.inbox_rank IS NOT NULL", holder_tag(officer_id))
+    if view.status == "open":
+        sql.add("k.inbox_rank = 0")
+    elif view.status == "closed":
+        sql.add("k.inbox_rank = 1")
+    elif view.status:
+        # The rank the status implies keeps the walk within its part of the order.
+        rank = 0 if view.status in st.OPEN_STATUSES else 1
+        sql.add("k.inbox_rank = {} AND k.inbox_status = {}", rank, view.status)
+    if view.due == "overdue":
+        sql.add("k.inbox_rank = 0 AND k.inbox_due < {}", now)
+    elif view.due == "due_soon":
+        sql.add(
+            "k.inbox_rank = 0 AND k.inbox_due >= {} AND k.inbox_due < {}",
+            now,
+            now + timedelta(days=due_soon_days),
+        )
+    columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
+    # Only constant fragments are joined here; every value travels as a placeholder argument.
+    text = (
+        f"SELECT {columns} FROM (SELECT k.report, k.inbox_rank, k.inbox_due, k.inbox_case "  # noqa: S608
+        f"FROM {_wraps('report_key_inbox_order')} WHERE {' AND '.join(sql.where)} "
+        "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}) AS p "
+        "JOIN report r ON r.id = p.report ORDER BY p.inbox_rank, p.inbox_due, p.inbox_case"
+    )
+    return text, [*sql.args, PAGE_SIZE + 1, (view.page - 1) * PAGE_SIZE]
+
+
 def _only_the_mark(view: InboxFilter) -> bool:
     """Whether the view filters by its mark alone, in the default (deadline) order."""
     return view == InboxFilter(mark=view.mark, page=view.page)
@@ -357,13 +419,17 @@ _MARKED_WRAPS = {
 }
 
 
+_MARKED_WRAPS_INDEX = {"new": "report_key_unopened_due", "unread": "report_key_unseen_answer"}
+
+
 def _marked_wraps_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any]]:
     # The wraps carry their report's place in the inbox order (envelope.copy_inbox_order):
     # walk the officer's unopened (report_key_unopened_due) or flagged (report_key_unseen_answer)
     # wraps in that order and stop after a page.
     columns = ", ".join(f"r.{name.strip()}" for name in COLUMNS.split(","))
     text = (
-        f"SELECT {columns} FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
+        f"SELECT {columns} FROM {_wraps(_MARKED_WRAPS_INDEX[view.mark])} "  # noqa: S608
+        "JOIN report r ON r.id = k.report "
         f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS[view.mark]} "
         "ORDER BY k.inbox_rank, k.inbox_due, k.inbox_case LIMIT {} OFFSET {}"
     )
@@ -373,7 +439,7 @@ def _marked_wraps_sql(officer_id: int, view: InboxFilter) -> tuple[str, list[Any
 async def unopened_count(officer_id: int, limit: int = FEW_UNOPENED) -> int:
     """How many of the officer's wraps are not opened yet, counted only up to ``limit``."""
     rows = await db.fetch(
-        f"SELECT COUNT(*) AS n FROM ({_UNOPENED} LIMIT {{}}) AS w",  # noqa: S608
+        f"SELECT COUNT(*) AS n FROM ({_unopened()} LIMIT {{}}) AS w",  # noqa: S608
         holder_tag(officer_id),
         limit,
     )
@@ -393,10 +459,11 @@ async def wrap_count(officer_id: int, limit: int = SMALL_INBOX) -> int:
 # The officer's wraps flagged with a reporter answer they may not have seen (partial index
 # report_key_unseen_answer: the WHERE term repeats the index's literally), each checked against
 # case_view, the truth.
-_UNSEEN_ANSWERS = (
-    "SELECT k.report FROM report_key k JOIN report r ON r.id = k.report "  # noqa: S608
-    f"WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS['unread']}"
-)
+def _unseen_answers() -> str:
+    return (
+        f"SELECT k.report FROM {_wraps('report_key_unseen_answer')} "  # noqa: S608
+        f"JOIN report r ON r.id = k.report WHERE k.holder_tag = {{}} AND {_MARKED_WRAPS['unread']}"
+    )
 
 
 def mark_counts_sql(*, small: bool) -> str:
@@ -412,11 +479,11 @@ def mark_counts_sql(*, small: bool) -> str:
     else:
         held = _HELD
     never_opened = (
-        f"{_UNOPENED} AND NOT EXISTS "  # noqa: S608 (constant fragments only)
+        f"{_unopened()} AND NOT EXISTS "  # noqa: S608 (constant fragments only)
         "(SELECT 1 FROM case_view v WHERE v.officer = {} AND v.report = k.report) LIMIT {}"
     )
     return (
-        f"SELECT (SELECT COUNT(*) FROM ({_UNSEEN_ANSWERS} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
+        f"SELECT (SELECT COUNT(*) FROM ({_unseen_answers()} LIMIT {{}}) AS u) AS unread, "  # noqa: S608
         # In id order: the partial index (on id) hands the rows over in that order, so no
         # planner prefers reading report whole to find the first few.
         f"(SELECT COUNT(*) FROM ({WAITING_IDS} AND {held} ORDER BY r.id LIMIT {{}}) "
@@ -573,16 +640,29 @@ async def inbox(
         small=small,
         few_unopened=few_unopened,
     )
-    # Some filters walk far before a page is full ("never opened" at a million cases): on
-    # SQLite that walk runs on a reader's thread, so other requests are served meanwhile.
-    with db.long_reads():
-        rows = await db.fetch(text, *args)
+
+    async def page_rows() -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, int]]:
+        # Some filters walk far before a page is full ("never opened" at a million cases): on
+        # SQLite that walk runs on a reader's thread, so other requests are served meanwhile.
+        with db.long_reads():
+            rows = await db.fetch(text, *args)
+        shown = [str(row["id"]) for row in rows[:PAGE_SIZE]]
+        assignees, seen = await _page_details(officer_id, shown)
+        return rows, assignees, seen
+
+    if db.is_sqlite() or db.current().current_transaction.get() is not None:
+        (rows, assignees, seen), counts = await page_rows(), None
+    else:
+        # On PostgreSQL the mark counts run beside the page and its details, on a second pooled
+        # connection: a page waits for two round trips after the wrap count, not three.
+        (rows, assignees, seen), counts = await asyncio.gather(
+            page_rows(), mark_counts(officer_id, small=small)
+        )
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     # Each id once as text (the key of every look-up below) and once as a UUID.
     ids = [str(row["id"]) for row in rows]
     report_ids = [_uuid(row["id"]) for row in rows]
-    assignees, seen = await _page_details(officer_id, ids)
     contents = {}
     if private_key is not None and ids:
         opened = await envelope.open_contents_for_officer(officer_id, private_key, report_ids)
@@ -634,5 +714,5 @@ async def inbox(
         rows=result,
         filter=view,
         has_next=has_next,
-        counts=await mark_counts(officer_id, small=small),
+        counts=counts if counts is not None else await mark_counts(officer_id, small=small),
     )

@@ -29,6 +29,9 @@ INDEXES: dict[str, NamedIndex] = {
     # unopened wraps, each in the inbox order (copied from report): the unread and new marks.
     "report_key_unseen_answer": NamedIndex("report_key"),
     "report_key_unopened_due": NamedIndex("report_key"),
+    # All of an officer's wraps in the inbox order, with the status: a page's report ids
+    # without reading report (migration 2026-11-29T15).
+    "report_key_inbox_order": NamedIndex("report_key"),
     "report_ack_due": NamedIndex("report"),
     "report_feedback_due": NamedIndex("report"),
     # The inbox's sorts and filters (whistle.cases.inbox; expressions in migration t06).

@@ -147,6 +147,9 @@ class ReportKey(Table, tablename="report_key"):
     inbox_rank = Integer(null=True, default=None)
     inbox_due = Timestamptz(null=True, default=None)
     inbox_case = Varchar(length=16, null=True, default=None)
+    # And of its status (migration 2026-11-29t15): deep pages and status filters walk the
+    # officer's wraps (report_key_inbox_order) and read only the page's reports.
+    inbox_status = Varchar(length=24, null=True, default=None)
 
 
 class StatusEvent(Table, tablename="status_event"):

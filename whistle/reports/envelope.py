@@ -559,10 +559,11 @@ async def mark_opened(report_id: uuid.UUID, officer_id: int) -> None:
 
 
 async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
-    """Copy the reports' place in the inbox order (open rank, running deadline, case number) to
-    their officers' wraps (inside the caller's transaction): "never opened" and "unread answer"
-    walk the officer's unopened or flagged wraps in that order through their partial indexes
-    (report_key_unopened_due, report_key_unseen_answer) and stop after a page. Called where
+    """Copy the reports' place in the inbox order (open rank, running deadline, case number) and
+    status to their officers' wraps (inside the caller's transaction): "never opened" and
+    "unread answer" walk the officer's unopened or flagged wraps in that order through their
+    partial indexes (report_key_unopened_due, report_key_unseen_answer), and the other pages
+    find their report ids in report_key_inbox_order; each stops after a page. Called where
     wraps are stored and where a case's status or deadlines change (the workflow transition)."""
     if not report_ids:
         return
@@ -572,7 +573,8 @@ async def copy_inbox_order(*report_ids: uuid.UUID) -> None:
         # Constant fragments only: the ids travel as placeholders.
         f"UPDATE report_key SET inbox_rank = ({copied.format(statuses.OPEN_RANK_SQL)}), "  # noqa: S608
         f"inbox_due = ({copied.format(statuses.DUE_SQL)}), "
-        f"inbox_case = ({copied.format('r.case_number')}) "
+        f"inbox_case = ({copied.format('r.case_number')}), "
+        f"inbox_status = ({copied.format('r.status')}) "
         f"WHERE report IN ({listed}) AND holder = {{}}",
         *report_ids,
         HOLDER_OFFICER,
