@@ -91,6 +91,15 @@ def _snapshot(url: str) -> dict[str, dict]:
     return pages
 
 
+def _compare(whistle: dict[str, dict], bare: dict[str, dict]) -> dict[str, tuple[tuple, tuple]]:
+    """Each page's status, body, content type and headers as each server answered it."""
+
+    def essentials(page: dict) -> tuple:
+        return (page["status"], page["body"], page["media_type"], sorted(page["headers"].items()))
+
+    return {path: (essentials(whistle[path]), essentials(bare[path])) for path in whistle}
+
+
 async def _connection(port: int, request: bytes, deadline: float) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     done = 0
@@ -141,6 +150,12 @@ def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
                 env=server_env(settings),
                 cwd=Path.cwd(),
             ):
+                # The baseline is only fair if it answers exactly what whistle answered.
+                for path, (expected, served) in _compare(
+                    pages, _snapshot(f"http://127.0.0.1:{bare_port}")
+                ).items():
+                    if expected != served:
+                        raise SystemExit(f"the bare handler answers {path} differently: {served!r}")
                 port = int(url.rsplit(":", 1)[1])
                 rates: dict[tuple[str, str], list[float]] = {}
                 for _ in range(rounds):

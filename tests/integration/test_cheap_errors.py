@@ -54,3 +54,9 @@ async def test_pages_ignore_accept_language_but_follow_the_query_and_cookie(clie
     client.cookies.set("other", "xlang=en")
     page = await client.get("/no-such-page")
     assert '<html lang="id">' in page.text
+
+
+async def test_stored_pages_name_their_charset_once(client):
+    for path in ("/", "/informasi", "/track", "/no-such-page"):
+        page = await client.get(path)
+        assert page.headers["content-type"] == "text/html; charset=utf-8", path
