@@ -15,14 +15,19 @@ from litestar import Litestar, Request, Response, get
 
 
 def bare_app(pages: dict[str, dict]) -> Litestar:
-    @get("/{path:path}", sync_to_thread=False)
+    # "/{path:path}" alone does not match "/": the home page needs its own path.
+    @get(["/", "/{path:path}"], sync_to_thread=False)
     def page(request: Request) -> Response[bytes]:
         stored = pages[request.url.path]
+        # Litestar appends the charset to text/ types itself (the pages are all UTF-8).
+        media_type = stored["media_type"]
+        if media_type.startswith("text/"):
+            media_type = media_type.split(";", 1)[0]
         return Response(
             content=stored["body"].encode(),
             status_code=stored["status"],
             headers=stored["headers"],
-            media_type=stored["media_type"],
+            media_type=media_type,
         )
 
     return Litestar(route_handlers=[page], logging_config=None, openapi_config=None)

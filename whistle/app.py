@@ -154,14 +154,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         middleware=[
-            InboundGuard(),
-            # Every form; the JSON API authenticates with bearer tokens, never cookies.
+            # One layer: hostile paths and API bodies refused first, then CSRF on every form
+            # (the JSON API authenticates with bearer tokens, never cookies).
             SessionBoundCsrf(
                 CsrfPolicy(
                     secret=ctx.keyring.csrf_secret,
                     secure_cookie=not settings.development,
                     session_cookies=(OFFICER_COOKIE, REPORTER_COOKIE),
-                )
+                ),
+                inbound=InboundGuard(),
             ),
         ],
         on_startup=[open_db],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import traceback
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
+from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from whistle.crypto import DerivationQueueFull
@@ -81,6 +83,20 @@ def wants_problem_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _problem(status: int, title: str, detail: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail and detail != title:
+        body["detail"] = detail
+    return body
+
+
+@lru_cache(maxsize=256)
+def _plain_problem(status: int, title: str, detail: str | None) -> bytes:
+    """A problem document without extension members, from its (translated) texts. Bounded:
+    a flood of distinct details only cycles the cache."""
+    return encode_json(_problem(status, title, detail))
+
+
 def error_response(
     request: Request,
     status: int,
@@ -98,9 +114,13 @@ def error_response(
     title = gettext(title)
     detail = gettext(detail) if detail else None
     if wants_problem_json(request):
-        body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-        if detail and detail != title:
-            body["detail"] = detail
+        if not (errors or members):
+            # The same few documents (a 404 in each language) for every caller: encoded once.
+            document = _plain_problem(status, title, detail)
+            return Response(
+                document, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+            )
+        body = _problem(status, title, detail)
         if errors:
             body["errors"] = {name: gettext(message) for name, message in errors.items()}
         body.update(members or {})

@@ -88,18 +88,25 @@ async def check_api_body(request: Request[Any, Any, Any]) -> None:
 
 
 class InboundGuard(ASGIMiddleware):
-    """App-wide: 404 for paths no file or route can hold; API bodies checked before decoding."""
+    """App-wide: 404 for paths no file or route can hold; API bodies checked before decoding.
+
+    The application runs ``check`` inside its CSRF layer (whistle.web.csrf), so that every
+    request passes one middleware layer, not two; ``handle`` serves it as a layer of its own."""
 
     scopes = (ScopeType.HTTP,)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if _is_hostile_path(scope["path"]):
+    async def check(self, scope: Scope, receive: Receive) -> None:
+        """Raise the 4xx a hostile path or an unfit API body gets; return for anything else."""
+        path: str = scope["path"]
+        if _is_hostile_path(path):
             raise NotFoundException()
-        if scope["path"].startswith(API_PREFIX) and scope.get("method") in BODY_METHODS:
+        if scope.get("method") in BODY_METHODS and path.startswith(API_PREFIX):
             request = scope["litestar_app"].request_class(scope, receive)
             if not (
-                scope["path"] in MULTIPART_API_PATHS
-                and request.content_type[0] == MULTIPART_MEDIA_TYPE
+                path in MULTIPART_API_PATHS and request.content_type[0] == MULTIPART_MEDIA_TYPE
             ):
                 await check_api_body(request)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await self.check(scope, receive)
         await next_app(scope, receive, send)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from litestar import Request
 from litestar.datastructures import Cookie
 
-from whistle.i18n import LANGUAGES, choose_language, current_language
+from whistle.i18n import DEFAULT_LANGUAGE, LANGUAGES, choose_language, current_language
+from whistle.web.inbound import API_PREFIX
 
 LANGUAGE_COOKIE = "lang"
 
@@ -45,18 +46,26 @@ def set_request_language(request: Request) -> None:
     """Choose this request's interface language (query, then cookie, then Indonesian). The
     JSON API also honours Accept-Language (the office's app says what its user chose) before
     the cookie; pages ignore it (see language_for)."""
-    is_api = request.scope["path"].startswith("/api/")
-    # Most page requests ask for no language at all: spare them parsing the query and cookies.
-    asked = b"lang=" in request.scope.get("query_string", b"") or any(
-        name == b"cookie" and b"lang=" in value for name, value in request.scope["headers"]
-    )
-    if not asked and not is_api:
-        current_language.set(choose_language(None))
+    scope = request.scope
+    is_api = scope["path"].startswith(API_PREFIX)
+    # One pass over the raw headers: most requests ask for no language at all, and are spared
+    # parsing the query, the cookies and the headers into their mappings.
+    cookie_asks = False
+    accept: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            cookie_asks = cookie_asks or b"lang=" in value
+        elif name == b"accept-language" and is_api and accept is None:
+            accept = value
+    query_asks = b"lang=" in scope.get("query_string", b"")
+    if not (query_asks or cookie_asks or accept):
+        current_language.set(DEFAULT_LANGUAGE)
         return
-    query = request.query_params.get("lang")
+    query = request.query_params.get("lang") if query_asks else None
     if is_api and query not in LANGUAGES:
-        query = accepted_language(request.headers.get("accept-language"))
-    current_language.set(language_for(query, request.cookies.get(LANGUAGE_COOKIE)))
+        query = accepted_language(accept.decode("latin-1") if accept else None)
+    cookie = request.cookies.get(LANGUAGE_COOKIE) if cookie_asks else None
+    current_language.set(language_for(query, cookie))
 
 
 def language_cookie(language: str, *, secure: bool) -> Cookie:

@@ -20,7 +20,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import StrictUndefined, Undefined, pass_context
 from jinja2.runtime import Context as JinjaContext
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
@@ -135,7 +135,8 @@ def template_config(
     )
 
 
-HTML = "text/html; charset=utf-8"
+# Litestar adds "; charset=utf-8" to text/ media types itself.
+HTML = MediaType.HTML
 
 
 class SharedPages:
