@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,13 +152,14 @@ async def test_a_tampered_entry_is_the_only_one_decided_by_the_exact_path(databa
         assert result.entries_checked == 5 and result.slow_path_entries == 1, batch_size
 
 
-async def test_a_sha256_prefix_takes_the_fast_path_too(database):
-    """Entries from before the chain was keyed (format 1) are hashed over the same bytes."""
+async def _insert_logins(times: Sequence[datetime], digest_of: Callable[[str, bytes], str]) -> None:
+    """A chain of logins at ``times`` written behind the app's back, each entry's hash being
+    ``digest_of(previous hash, body)`` (format 1 or the keyed MAC)."""
     previous = GENESIS_HASH
-    at = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
-    for seq in (1, 2, 3):
-        body = entry_body(seq, iso_utc(at), "siti", actions.LOGIN, None, "{}")
-        digest = legacy_entry_hash(previous, body)
+    for seq, at in enumerate(times, start=1):
+        digest = digest_of(
+            previous, entry_body(seq, iso_utc(at), "siti", actions.LOGIN, None, "{}")
+        )
         await db.fetch(
             "INSERT INTO audit_entry (seq, at, actor, action, case_number, details, prev_hash, "
             "entry_hash) VALUES ({}, {}, 'siti', {}, NULL, {}, {}, {})",
@@ -169,6 +171,12 @@ async def test_a_sha256_prefix_takes_the_fast_path_too(database):
             digest,
         )
         previous = digest
+
+
+async def test_a_sha256_prefix_takes_the_fast_path_too(database):
+    """Entries from before the chain was keyed (format 1) are hashed over the same bytes."""
+    at = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    await _insert_logins([at, at, at], legacy_entry_hash)
     await append_samples(3)
     for batch_size in (2, 5000):
         result = await verify_chain(batch_size=batch_size)
@@ -288,21 +296,7 @@ async def test_times_at_the_edges_are_hashed_as_python_formats_them(database):
     the bytes the database assembles (the time text, quoted without the engine's JSON quoting)
     are the ones ``append`` hashed."""
     key = chain_key()
-    previous = GENESIS_HASH
-    for seq, at in enumerate(EDGE_TIMES, start=1):
-        body = entry_body(seq, iso_utc(at), "siti", actions.LOGIN, None, "{}")
-        digest = entry_mac(key, previous, body)
-        await db.fetch(
-            "INSERT INTO audit_entry (seq, at, actor, action, case_number, details, prev_hash, "
-            "entry_hash) VALUES ({}, {}, 'siti', {}, NULL, {}, {}, {})",
-            seq,
-            at,
-            actions.LOGIN,
-            "{}",
-            previous,
-            digest,
-        )
-        previous = digest
+    await _insert_logins(EDGE_TIMES, lambda previous, body: entry_mac(key, previous, body))
     for batch_size in (1, 3, 5000):
         result = await verify_chain(batch_size=batch_size)
         assert result.ok and result.entries_checked == len(EDGE_TIMES), result
