@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.results import record
+from bench.server import migrated
 from tests.support.postgres import PostgresCluster
 from whistle.audit import actions
 from whistle.audit.checkpoint import sign
@@ -45,7 +46,6 @@ from whistle.audit.service import (
 from whistle.audit.verify import DEFAULT_BATCH, verify_chain
 from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
-from whistle.db.migrations import migrate
 from whistle.settings import Settings
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -120,14 +120,6 @@ def bare_rate(rows: list[tuple[int, str, str, str, str | None, str, str, str]]) 
             raise AssertionError(f"bare chain function disagrees at {seq}")
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return Rates(len(rows) / wall, len(rows) / cpu)
-
-
-async def migrated(settings: Settings) -> None:
-    engine = await db.open_database(settings)
-    try:
-        await migrate()
-    finally:
-        await db.close_database(engine)
 
 
 def fill_sqlite(path: Path, count: int) -> None:
