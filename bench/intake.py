@@ -5,18 +5,22 @@ Each submission and each look-up costs one Argon2id derivation of the tracking c
 production cost, so the derivation sets the ceiling: a server allowed ``b`` derivations at once
 (its budget for that operation) serving ``c`` clients can at best match the bare rate of
 ``min(b, c)`` derivations running side by side, measured here in this process with nothing
-else, just before and just after each level (their mean is the reference; both are printed, as
-a shared machine's load can move within a level). The ratio shows what HTTP, encryption, key
-wrapping and the database add on top (goal at least 0.9x). Requests go to a real
-`whistle serve` process over loopback; every answer that is not a success is counted by kind,
-and the only acceptable failure is 503 with Retry-After (a budget's queue is full). SQLite and
-a throw-away PostgreSQL cluster, one after the other.
+else. A shared machine's load moves within seconds, so a level is split into rounds (as many
+as keep every client busy, at most ``--rounds``) with a bare block before, between and after
+them, each round is judged against the mean of the bare blocks around it, and the level's
+figure is the median round (every round's ratio is printed). The ratio shows what HTTP,
+encryption, key wrapping and the database add on top (goal at least 0.9x). Beside it, the
+server's CPU time per operation (from /proc) against the bare CPU time per derivation: the
+same question asked of CPU time, which the machine's other work moves less than the rates.
+Requests go to a real `whistle serve` process over loopback; every answer that is not a
+success is counted by kind, and the only acceptable failure is 503 with Retry-After (a
+budget's queue is full). SQLite and a throw-away PostgreSQL cluster, one after the other.
 
 The server sizes its budgets to the machine as in production (whistle.settings
 derivation_budgets) unless ``--concurrency`` sets both.
 
-    .venv/bin/python -m bench.intake [--clients 1 4 16 64] [--per-client 1] [--queue 64]
-                                     [--concurrency N] [--engine both]
+    .venv/bin/python -m bench.intake [--clients 1 4 16 64] [--per-client 1] [--rounds 3]
+                                     [--queue 64] [--concurrency N] [--engine both]
 """
 
 from __future__ import annotations
@@ -24,16 +28,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import statistics
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.results import record
-from bench.server import ENGINES, migrated, on_each_engine
+from bench.server import ENGINES, cpu_seconds, migrated, on_each_engine, server_pid
 from tests.support.forms import VALID_REPORT
 from tests.support.server import running_server
 from whistle.crypto import Argon2Params, add_receipt_params, argon2id, init_keys
@@ -41,19 +47,33 @@ from whistle.settings import Settings
 
 GOAL = 0.9
 MINIMUM_OPERATIONS = 12
+# A bare block lasts about half the server work beside it, within these seconds.
+BARE_SECONDS = (1.5, 3.0)
 
 
-def bare_rate(params: Argon2Params, parallel: int, count: int) -> float:
-    """Derivations per second with ``parallel`` running side by side and nothing else."""
+@dataclass(frozen=True)
+class Bare:
+    """Derivations per second, and CPU seconds per derivation, with nothing else running."""
+
+    rate: float
+    cpu: float
+
+
+def bare_rate(params: Argon2Params, parallel: int, count: int) -> Bare:
+    """The bare rate with ``parallel`` derivations running side by side."""
     salt = secrets.token_bytes(16)
     with ThreadPoolExecutor(parallel) as pool:
+        cpu_started = time.process_time()
         started = time.perf_counter()
         list(pool.map(lambda _: argon2id(secrets.token_bytes(10), salt, params, 64), range(count)))
-        return count / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return Bare(count / elapsed, (time.process_time() - cpu_started) / count)
 
 
-def _bare(settings: Settings, parallel: int) -> float:
-    return bare_rate(settings.argon2, parallel, max(MINIMUM_OPERATIONS, 4 * parallel))
+def bare_block(params: Argon2Params, parallel: int, seconds: float, rate_guess: float) -> Bare:
+    """The bare rate measured over about ``seconds`` (at least two derivations per thread)."""
+    count = max(2 * parallel, round(seconds * rate_guess / parallel) * parallel)
+    return bare_rate(params, parallel, count)
 
 
 def failure_kind(answer: httpx.Response | BaseException, success: int) -> str | None:
@@ -67,12 +87,9 @@ def failure_kind(answer: httpx.Response | BaseException, success: int) -> str | 
 
 
 async def load(
-    client: httpx.AsyncClient,
-    clients: int,
-    requests: list[tuple[str, dict[str, str]]],
-    success: int,
-) -> tuple[float, list[httpx.Response | BaseException]]:
-    """Send ``requests`` from ``clients`` concurrent clients; the rate of successful answers."""
+    client: httpx.AsyncClient, clients: int, requests: list[tuple[str, dict[str, str]]]
+) -> list[httpx.Response | BaseException]:
+    """Send ``requests`` from ``clients`` concurrent clients; their answers."""
     pending = iter(requests)
     answers: list[httpx.Response | BaseException] = []
 
@@ -83,11 +100,38 @@ async def load(
             except httpx.HTTPError as error:
                 answers.append(error)
 
-    started = time.perf_counter()
     await asyncio.gather(*(one_client() for _ in range(clients)))
-    elapsed = time.perf_counter() - started
+    return answers
+
+
+@dataclass
+class Served:
+    """One block of requests to the server: its answers, wall time and the server's CPU time."""
+
+    answers: list[httpx.Response | BaseException]
+    succeeded: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.succeeded / self.seconds
+
+
+async def serve_block(
+    client: httpx.AsyncClient,
+    pid: int,
+    clients: int,
+    requests: list[tuple[str, dict[str, str]]],
+    success: int,
+) -> Served:
+    """``load`` timed, with the server's CPU time spent on it."""
+    cpu_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    answers = await load(client, clients, requests)
+    seconds = time.perf_counter() - started
     succeeded = sum(1 for answer in answers if failure_kind(answer, success) is None)
-    return succeeded / elapsed, answers
+    return Served(answers, succeeded, seconds, cpu_seconds(pid) - cpu_before)
 
 
 async def measure(settings: Settings, args: argparse.Namespace, label: str, log: Path) -> None:
@@ -120,41 +164,72 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
         f"{budgets['look-ups']} look-ups at once"
     )
     failures: Counter[str] = Counter()
+    params = settings.argon2
     with running_server(settings, log, **env) as url:
+        pid = server_pid(int(url.rsplit(":", 1)[1]))
         async with httpx.AsyncClient(base_url=url, timeout=600) as client:
             await client.post("/api/v1/reports", json=VALID_REPORT)  # warm-up
+            guess = {n: bare_rate(params, n, 2 * n).rate for n in {1, *budgets.values()}}
             for clients in args.clients:
                 count = max(MINIMUM_OPERATIONS, args.per_client * clients)
-                parallels = sorted({min(clients, budget) for budget in budgets.values()})
-                # The bare rate before and after the level: a shared machine's load moves
-                # within a minute, and one side measured alone would carry that move.
-                bare_before = {n: _bare(settings, n) for n in parallels}
-                submitted_rate, answers = await load(
-                    client, clients, [("/api/v1/reports", VALID_REPORT)] * count, 201
-                )
-                failures.update(kind for a in answers if (kind := failure_kind(a, 201)))
-                codes = [
-                    a.json()["tracking_code"]
-                    for a in answers
-                    if isinstance(a, httpx.Response) and a.status_code == 201
-                ]
-                looked_up_rate, answers = await load(
-                    client, clients, [("/api/v1/session", {"tracking_code": c}) for c in codes], 200
-                )
-                failures.update(kind for a in answers if (kind := failure_kind(a, 200)))
-                bare_after = {n: _bare(settings, n) for n in parallels}
-                bare = {n: (bare_before[n] + bare_after[n]) / 2 for n in parallels}
+                # A level splits into rounds where each keeps every client busy, and a bare
+                # block comes before, between and after them: a shared machine's load moves
+                # within seconds, so each round is judged against the bare rate around it
+                # and the level's figure is the median round.
+                rounds = max(1, min(args.rounds, count // clients))
+                per_round = -(-count // rounds)
+                kinds = {name: min(clients, budget) for name, budget in budgets.items()}
+                expected = sum(per_round / guess[p] for p in kinds.values())
+                block = min(BARE_SECONDS[1], max(BARE_SECONDS[0], expected / 2))
+                bare = [{p: bare_block(params, p, block, guess[p]) for p in {*kinds.values()}}]
+                served_rounds: list[dict[str, Served]] = []
+                for _ in range(rounds):
+                    submitted = await serve_block(
+                        client, pid, clients, [("/api/v1/reports", VALID_REPORT)] * per_round, 201
+                    )
+                    codes = [
+                        a.json()["tracking_code"]
+                        for a in submitted.answers
+                        if isinstance(a, httpx.Response) and a.status_code == 201
+                    ]
+                    looked_up = await serve_block(
+                        client,
+                        pid,
+                        clients,
+                        [("/api/v1/session", {"tracking_code": c}) for c in codes],
+                        200,
+                    )
+                    served_rounds.append({"submissions": submitted, "look-ups": looked_up})
+                    bare.append({p: bare_block(params, p, block, guess[p]) for p in bare[0]})
+                guess.update({p: b.rate for p, b in bare[-1].items()})
                 cells = []
-                for name, rate in (("submissions", submitted_rate), ("look-ups", looked_up_rate)):
-                    parallel = min(clients, budgets[name])
-                    ratio = rate / bare[parallel]
+                for name, success in (("submissions", 201), ("look-ups", 200)):
+                    parallel = kinds[name]
+                    done = [r[name] for r in served_rounds]
+                    failures.update(
+                        kind for r in done for a in r.answers if (kind := failure_kind(a, success))
+                    )
+                    ratios = [
+                        r.rate / ((bare[i][parallel].rate + bare[i + 1][parallel].rate) / 2)
+                        for i, r in enumerate(done)
+                    ]
+                    ratio = statistics.median(ratios)
+                    bare_mean = statistics.fmean(b[parallel].rate for b in bare)
+                    rate = sum(r.succeeded for r in done) / sum(r.seconds for r in done)
+                    cpu = sum(r.cpu_seconds for r in done) / max(1, sum(r.succeeded for r in done))
+                    bare_cpu = statistics.fmean(b[parallel].cpu for b in bare)
                     record("intake", f"{label}: {name}, {clients} clients", ratio, f">= {GOAL} x")
                     cells.append(
-                        f"{name} {rate:6.1f}/s vs bare {bare[parallel]:5.1f}/s ({parallel} at once,"
-                        f" {bare_before[parallel]:.1f} before, {bare_after[parallel]:.1f} after)"
+                        f"{name} {rate:5.1f}/s vs bare {bare_mean:4.1f}/s ({parallel} at once)"
                         f" = {ratio:4.2f} x {'ok' if ratio >= GOAL else 'BELOW'}"
+                        f" [rounds {' '.join(f'{x:.2f}' for x in ratios)};"
+                        f" CPU {bare_cpu / cpu:.2f} x: server {1000 * cpu:.0f} ms/op,"
+                        f" bare {1000 * bare_cpu:.0f}]"
                     )
-                print(f"  {clients:3d} clients, {count:3d} of each | " + " | ".join(cells))
+                print(
+                    f"  {clients:3d} clients, {rounds} x {per_round:3d} of each | "
+                    + " | ".join(cells)
+                )
     acceptable = {kind: n for kind, n in failures.items() if kind == "503 with Retry-After"}
     other = {kind: n for kind, n in failures.items() if kind not in acceptable}
     if not failures:
@@ -175,6 +250,9 @@ async def main() -> None:
         type=int,
         default=1,
         help=f"operations per client (at least {MINIMUM_OPERATIONS} a level)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="most rounds a level is split into (median kept)"
     )
     parser.add_argument("--memory-kib", type=int, default=Settings().argon2_memory_kib)
     parser.add_argument("--iterations", type=int, default=Settings().argon2_iterations)
