@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,11 @@ OTHER_UPLOAD = N_(
 MESSAGE = b"message:"
 STILL_SENDING = N_("Pesan ini masih diproses. Tunggu sebentar lalu coba lagi.")
 OTHER_MESSAGE = N_("Kunci ini sudah dipakai untuk pesan lain. Gunakan kunci baru untuk pesan baru.")
+# The status page's form sent again with other text: the first text went, this one did not.
+FORM_MESSAGE_SENT = N_(
+    "Formulir ini sudah mengirim pesan sebelumnya (lihat daftar pesan di atas). Teks ini belum "
+    "terkirim: tekan Kirim pesan lagi untuk mengirimnya sebagai pesan baru."
+)
 
 
 def _receipt(kept: sessions.KeptReceipt) -> Receipt | None:
@@ -213,16 +218,27 @@ async def upload_once(
 
 
 async def message_once(
-    ctx: Context, report_id: uuid.UUID, data_key: bytes, text: str | None, idempotency_key: bytes
+    ctx: Context,
+    report_id: uuid.UUID,
+    data_key: bytes,
+    text: str | None,
+    idempotency_key: bytes,
+    files: Sequence[evidence.SealedFile] = (),
+    *,
+    fingerprint: bytes | None = None,
+    other: str = OTHER_MESSAGE,
 ) -> tuple[messages.Message, bool]:
-    """Send the reporter's message unless ``idempotency_key`` already sent one to this report;
-    return the message (the earlier one, as it is now, for a retry) and whether it is a retry.
-    Stored and refused like an upload's key; the fingerprint is the text."""
-    fingerprint = (text or "").encode()
+    """Send the reporter's message (with ``files``, received for this report) unless
+    ``idempotency_key`` already sent one to this report; return the message (the earlier one,
+    as it is now, for a retry) and whether it is a retry.
+
+    Stored and refused like an upload's key; the fingerprint is the text unless given (the
+    status page's form gives the text and every file's bytes). A retry stores nothing (its
+    ``files`` are discarded); the key with another message raises Conflict(``other``)."""
 
     async def store(keep: KeepIds) -> Kept:
         message = await service.send_reporter_message(
-            ctx, report_id, data_key, text, with_receipt=keep
+            ctx, report_id, data_key, text, files, with_receipt=keep
         )
         assert message.release_at is not None
         return Kept([message.id], message.release_at)
@@ -230,10 +246,11 @@ async def message_once(
     kept, replayed = await _once(
         ctx,
         MESSAGE + report_id.bytes + idempotency_key,
-        fingerprint,
+        (text or "").encode() if fingerprint is None else fingerprint,
         store,
         still=STILL_SENDING,
-        other=OTHER_MESSAGE,
+        other=other,
+        on_retry=lambda: _discard(files),
     )
     [message_id] = kept.ids
     for message in await service.reporter_messages(report_id, data_key):

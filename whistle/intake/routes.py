@@ -24,6 +24,7 @@ from whistle.context import Context
 from whistle.crypto import DerivationQueueFull
 from whistle.db.outage import is_unavailable
 from whistle.errors import (
+    Conflict,
     InvalidTrackingCode,
     NotAuthenticated,
     NotFound,
@@ -232,6 +233,7 @@ async def _status_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     refused_file: str | None = None,
+    status_code: int | None = None,
 ) -> Template:
     """The reporter's status page: the dialogue, the identity, their files (those still pending
     included) and, after a refused form (``form``: message, identity, files), its message and
@@ -247,6 +249,10 @@ async def _status_page(
             "failed_form": form,
             "errors": errors or {},
             "values": values or {},
+            # The message form's one-time token: kept while the same message may still be
+            # on its way, new for every other showing of the page.
+            "submission_token": (values or {}).get("submission_token")
+            or sessions.new_submission_token(),
             "refused_file": refused_file,
             "limits": {
                 "message": MESSAGE_MAX,
@@ -259,7 +265,7 @@ async def _status_page(
                 "report_bytes": ctx.settings.evidence_report_bytes,
             },
         },
-        status_code=422 if errors else 200,
+        status_code=status_code or (422 if errors else 200),
     )
 
 
@@ -556,8 +562,35 @@ class PublicPages(Controller):
             )
             body = received.fields.get("body")
             typed["body"] = body if isinstance(body, str) else ""
-            await service.send_reporter_message(
-                ctx, report_id, data_key, typed["body"], received.files
+            token = received.fields.get("submission_token")
+            if isinstance(token, str) and _SUBMISSION_TOKEN.match(token):
+                # A double tap or a resend brings the same token: one message (and its files).
+                typed["submission_token"] = token
+                await receipts.message_once(
+                    ctx,
+                    report_id,
+                    data_key,
+                    typed["body"],
+                    receipts.FORM + token.encode(),
+                    received.files,
+                    fingerprint=typed["body"].encode() + received.digest.digest(),
+                    other=receipts.FORM_MESSAGE_SENT,
+                )
+            else:  # a page from before the token, or a hand-made form
+                await service.send_reporter_message(
+                    ctx, report_id, data_key, typed["body"], received.files
+                )
+        except Conflict as conflict:
+            if conflict.detail == receipts.FORM_MESSAGE_SENT:
+                typed.pop("submission_token")  # the text is a new message: a new token
+            return await _status_page(
+                ctx,
+                report_id,
+                data_key,
+                form="message",
+                errors={"body": conflict.detail},
+                values=typed,
+                status_code=409,
             )
         except evidence.FileRefused as refusal:
             return await _status_page(
