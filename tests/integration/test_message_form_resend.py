@@ -1,6 +1,7 @@
-"""The status page's message form sends one message however often it is sent: a double tap on
-a slow connection, or Back then resend, brings the same one-time token and gets the first
-message; a new load of the page gives a new token, so a second message is a second message."""
+"""The status page's message and files forms send once however often they are sent: a double
+tap on a slow connection, or Back then resend, brings the same one-time token and gets the
+first message (or upload); a new load of the page gives a new token, so a second message is a
+second message."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ PNG = bytes.fromhex(
 async def _status_page(client: httpx.AsyncClient) -> tuple[str, str, str]:
     """The page, its CSRF token and the message form's one-time token."""
     page = (await client.get("/track/report")).text
-    [token] = TOKEN_FIELD.findall(page)
+    [token] = set(TOKEN_FIELD.findall(page))  # one token, in the message and files forms
     return page, CSRF_FIELD.search(page).group(1), token
 
 
@@ -104,7 +105,7 @@ async def test_the_same_token_with_another_text_sends_nothing_and_keeps_the_text
     assert refused.status_code == 409
     assert "sudah mengirim pesan sebelumnya" in refused.text
     assert f">{edited}</textarea>" in refused.text  # what was typed, ready to send again
-    [fresh] = TOKEN_FIELD.findall(refused.text)
+    [fresh] = set(TOKEN_FIELD.findall(refused.text))
     assert fresh != token
     assert await _pending("message") == 1
     resent = await client.post(
@@ -121,3 +122,34 @@ async def test_a_form_without_a_token_still_sends(client, ctx):
     sent = await client.post("/track/messages", data={"_csrf_token": csrf, "body": ANSWER})
     assert sent.status_code == 200 and ANSWER in sent.text
     assert await _pending("message") == 1
+
+
+async def test_a_double_tap_on_the_files_form_adds_the_files_once(client, ctx):
+    await _opened(client, ctx)
+    _, csrf, token = await _status_page(client)
+    form = {"_csrf_token": csrf, "submission_token": token}
+    photo = [("files", ("kuitansi.png", PNG, "image/png"))]
+
+    first = await client.post("/track/report/files", data=form, files=photo)
+    chunks = await PendingChunk.count()
+    again = await client.post("/track/report/files", data=form, files=photo)
+
+    assert first.status_code == again.status_code == 200, again.text
+    assert await _pending("attachment") == 1
+    assert await PendingChunk.count() == chunks  # the resent copy was dropped
+
+    other = [("files", ("catatan.txt", b"Nomor antrean 117, pukul 09.30.", "text/plain"))]
+    refused = await client.post("/track/report/files", data=form, files=other)
+    assert refused.status_code == 409
+    assert "sudah mengirim berkas sebelumnya" in refused.text
+    assert await _pending("attachment") == 1
+    assert await PendingChunk.count() == chunks
+    [fresh] = set(TOKEN_FIELD.findall(refused.text))
+    assert fresh != token
+    added = await client.post(
+        "/track/report/files",
+        data={"_csrf_token": csrf, "submission_token": fresh},
+        files=other,
+    )
+    assert added.status_code == 200
+    assert await _pending("attachment") == 2

@@ -47,7 +47,11 @@ OTHER_UPLOAD = N_(
 MESSAGE = b"message:"
 STILL_SENDING = N_("Pesan ini masih diproses. Tunggu sebentar lalu coba lagi.")
 OTHER_MESSAGE = N_("Kunci ini sudah dipakai untuk pesan lain. Gunakan kunci baru untuk pesan baru.")
-# The status page's form sent again with other text: the first text went, this one did not.
+# The status page's forms sent again with other content: the first went, this one did not.
+FORM_UPLOAD_SENT = N_(
+    "Formulir ini sudah mengirim berkas sebelumnya (lihat daftar berkas di atas). Berkas ini "
+    "belum terkirim: pilih lagi lalu tekan Kirim berkas untuk mengirimnya."
+)
 FORM_MESSAGE_SENT = N_(
     "Formulir ini sudah mengirim pesan sebelumnya (lihat daftar pesan di atas). Teks ini belum "
     "terkirim: tekan Kirim pesan lagi untuk mengirimnya sebagai pesan baru."
@@ -189,6 +193,8 @@ async def upload_once(
     files: list[evidence.SealedFile],
     idempotency_key: bytes,
     fingerprint: bytes,
+    *,
+    other: str = OTHER_UPLOAD,
 ) -> tuple[Kept, bool]:
     """Hold the received ``files`` for the release unless ``idempotency_key`` already stored an
     upload to this report; return what the key stored and whether it is the earlier upload.
@@ -197,7 +203,7 @@ async def upload_once(
     report), a keyed fingerprint of the request (``fingerprint``: every part's name, file name
     and bytes), and what the answer needs encrypted under a key only the key itself gives. A
     retry stores nothing (its ``files`` are discarded); the key with another upload raises
-    Conflict (409), as does a first upload still being stored after a wait."""
+    Conflict(``other``), as does a first upload still being stored after a wait."""
 
     async def store(keep: KeepIds) -> Kept:
         ids = [sealed.id for sealed in files]
@@ -212,7 +218,7 @@ async def upload_once(
         fingerprint,
         store,
         still=STILL_UPLOADING,
-        other=OTHER_UPLOAD,
+        other=other,
         on_retry=lambda: _discard(files),
     )
 
@@ -259,7 +265,7 @@ async def message_once(
     raise LookupError("a kept message is gone from the dialogue")  # pragma: no cover
 
 
-async def _discard(files: list[evidence.SealedFile]) -> None:
+async def _discard(files: Sequence[evidence.SealedFile]) -> None:
     with anyio.CancelScope(shield=True):
         for sealed in files:
             await evidence.discard(sealed.id)

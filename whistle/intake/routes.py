@@ -66,6 +66,7 @@ from whistle.web.security import (
 )
 from whistle.web.templating import csrf_input, format_date_id, shared_page, shared_pages
 from whistle.web.uploads import (
+    Received,
     attachment_headers,
     receive_uploads,
     refused_upload,
@@ -289,6 +290,23 @@ async def _status_form_again(request: Request, failure: FormFailure) -> Template
         errors=failure.errors,
         values=failure.values,
     )
+
+
+def _form_token(received: Received) -> bytes | None:
+    """The status page form's one-time token as the receipts key it (None if it has none)."""
+    token = received.fields.get("submission_token")
+    if isinstance(token, str) and _SUBMISSION_TOKEN.match(token):
+        return receipts.FORM + token.encode()
+    return None
+
+
+def _token_after(conflict: Conflict, received: Received) -> dict[str, Any]:
+    """The form's token for the page after a refused resend: the same while the first request
+    may still be on its way (sending again stays one), a new one once it went (what was sent
+    now is something new)."""
+    if conflict.detail in (receipts.STILL_SENDING, receipts.STILL_UPLOADING):
+        return {"submission_token": received.fields["submission_token"]}
+    return {}
 
 
 def status_form(name: str) -> dict[str, Any]:
@@ -562,34 +580,31 @@ class PublicPages(Controller):
             )
             body = received.fields.get("body")
             typed["body"] = body if isinstance(body, str) else ""
-            token = received.fields.get("submission_token")
-            if isinstance(token, str) and _SUBMISSION_TOKEN.match(token):
+            token = _form_token(received)
+            if token is None:  # a page from before the token, or a hand-made form
+                await service.send_reporter_message(
+                    ctx, report_id, data_key, typed["body"], received.files
+                )
+            else:
                 # A double tap or a resend brings the same token: one message (and its files).
-                typed["submission_token"] = token
                 await receipts.message_once(
                     ctx,
                     report_id,
                     data_key,
                     typed["body"],
-                    receipts.FORM + token.encode(),
+                    token,
                     received.files,
                     fingerprint=typed["body"].encode() + received.digest.digest(),
                     other=receipts.FORM_MESSAGE_SENT,
                 )
-            else:  # a page from before the token, or a hand-made form
-                await service.send_reporter_message(
-                    ctx, report_id, data_key, typed["body"], received.files
-                )
         except Conflict as conflict:
-            if conflict.detail == receipts.FORM_MESSAGE_SENT:
-                typed.pop("submission_token")  # the text is a new message: a new token
             return await _status_page(
                 ctx,
                 report_id,
                 data_key,
                 form="message",
                 errors={"body": conflict.detail},
-                values=typed,
+                values={**typed, **_token_after(conflict, received)},
                 status_code=409,
             )
         except evidence.FileRefused as refusal:
@@ -671,7 +686,29 @@ class PublicPages(Controller):
             )
             if not received.files:
                 raise ValidationFailed({"files": NO_FILES})
-            await service.add_evidence(ctx, received.files, now)
+            token = _form_token(received)
+            if token is None:  # a page from before the token, or a hand-made form
+                await service.add_evidence(ctx, received.files, now)
+            else:
+                # A double tap or a resend brings the same token: the files are added once.
+                await receipts.upload_once(
+                    ctx,
+                    report_id,
+                    received.files,
+                    token,
+                    received.digest.digest(),
+                    other=receipts.FORM_UPLOAD_SENT,
+                )
+        except Conflict as conflict:
+            return await _status_page(
+                ctx,
+                report_id,
+                data_key,
+                form="files",
+                errors={"files": conflict.detail},
+                values=_token_after(conflict, received),
+                status_code=409,
+            )
         except evidence.FileRefused as refusal:
             return await _status_page(
                 ctx,
