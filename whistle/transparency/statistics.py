@@ -12,7 +12,7 @@ import asyncio
 import statistics as pystats
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -227,41 +227,78 @@ def for_public(figures: Statistics) -> Statistics:
     )
 
 
+# How often the public figures' source is checked for a change (one index lookup).
+SOURCE_CHECK_SECONDS = 1.0
+
+
+async def source_stamp() -> int | None:
+    """The newest status event: it moves with every change to what the figures count, each of
+    which writes one in its own transaction (the release's "received" for every report it
+    publishes; every workflow transition, which also sets acknowledgement, conclusion and
+    outcome). Reports are never deleted and their category never changes. An index lookup."""
+    rows = await db.fetch("SELECT MAX(id) AS newest FROM status_event")
+    newest = rows[0]["newest"]
+    return None if newest is None else int(newest)
+
+
 class PublicStatisticsCache:
-    """The public figures, recomputed at most every ``max_age`` seconds.
+    """The public figures, recomputed when what they count has changed, and at least every
+    ``max_age`` seconds (deadlines pass and months turn with time alone).
 
     The page is public and unauthenticated: without this, each request would scan the report
-    table. Only the first request waits for the figures; later, stale figures are served while
-    one background task recomputes them. A few minutes' delay also blurs the moment a single
-    new report changes a figure.
+    table. A request checks the source at most every ``check_seconds`` (``source_stamp``, one
+    index lookup); when it moved (the hourly release published, an officer moved a case), that
+    request waits for the new figures, so the page does not outlive the change by more than
+    the check interval and a computation. Figures that are only old are served while one
+    background task recomputes them. Only the first request waits at start-up.
     """
 
-    def __init__(self, max_age: float) -> None:
+    def __init__(
+        self,
+        max_age: float,
+        *,
+        check_seconds: float = SOURCE_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_age = max_age
+        self._check_seconds = check_seconds
+        self._clock = clock
         self._figures: Statistics | None = None
+        # A new number for each computation: the key of what is rendered from the figures.
+        self._version = 0
         self._at = 0.0
+        self._stamp: int | None = None
+        self._checked_at = 0.0
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
 
-    async def _recompute(self) -> None:
-        figures = for_public(await compute())
-        self._figures, self._at = figures, time.monotonic()
+    async def _recompute(self, seen: int) -> None:
+        """New figures, unless another request computed them since version ``seen``."""
+        async with self._lock:  # one computation at a time; a burst waits for it
+            if self._version != seen:
+                return
+            # Read first: a change made during the computation moves it again.
+            stamp = await source_stamp()
+            figures = for_public(await compute())
+            self._figures, self._stamp, self._version = figures, stamp, seen + 1
+            self._at = self._checked_at = self._clock()
 
     async def get(self) -> Statistics:
         return (await self.get_versioned())[0]
 
-    async def get_versioned(self) -> tuple[Statistics, float]:
-        """The figures and when they were computed: a key for what is rendered from them."""
+    async def get_versioned(self) -> tuple[Statistics, int]:
+        """The figures and their version: a key for what is rendered from them."""
+        now = self._clock()
         if self._figures is None:
-            async with self._lock:  # a burst at start-up waits for one computation
-                if self._figures is None:
-                    await self._recompute()
-        elif time.monotonic() - self._at > self.max_age and (
-            self._refresh is None or self._refresh.done()
-        ):
-            self._refresh = asyncio.create_task(self._recompute())
+            await self._recompute(self._version)
+        elif now - self._checked_at >= self._check_seconds:
+            self._checked_at = now
+            if await source_stamp() != self._stamp:
+                await self._recompute(self._version)
+        if now - self._at > self.max_age and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.create_task(self._recompute(self._version))
         assert self._figures is not None
-        return self._figures, self._at
+        return self._figures, self._version
 
     async def settle(self) -> None:
         """Wait for a recomputation under way (at shutdown, before the database closes)."""
