@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from whistle.db import engine as db
+from whistle.db.outage import is_unavailable
 from whistle.reports.content import CATEGORIES
 
 # Fewer reports than this behind a figure and the public does not see it.
@@ -246,11 +247,12 @@ class PublicStatisticsCache:
     ``max_age`` seconds (deadlines pass and months turn with time alone).
 
     The page is public and unauthenticated: without this, each request would scan the report
-    table. A request checks the source at most every ``check_seconds`` (``source_stamp``, one
-    index lookup); when it moved (the hourly release published, an officer moved a case), that
-    request waits for the new figures, so the page does not outlive the change by more than
-    the check interval and a computation. Figures that are only old are served while one
-    background task recomputes them. Only the first request waits at start-up.
+    table. At most every ``check_seconds`` a request starts one background task that looks at
+    the source (``source_stamp``, one index lookup) and recomputes the figures when it moved:
+    the hourly release published, an officer moved a case. So a page outlives such a change by
+    at most the check interval and one computation, and no request waits for the database
+    (while it is unreachable the figures at hand are served). Only the first request waits,
+    for the first figures.
     """
 
     def __init__(
@@ -273,35 +275,48 @@ class PublicStatisticsCache:
         self._refresh: asyncio.Task[None] | None = None
 
     async def _recompute(self, seen: int) -> None:
-        """New figures, unless another request computed them since version ``seen``."""
-        async with self._lock:  # one computation at a time; a burst waits for it
+        """New figures, unless another computation has replaced version ``seen`` meanwhile."""
+        async with self._lock:  # one computation at a time
             if self._version != seen:
                 return
             # Read first: a change made during the computation moves it again.
             stamp = await source_stamp()
             figures = for_public(await compute())
-            self._figures, self._stamp, self._version = figures, stamp, seen + 1
+            self._figures, self._stamp, self._version = figures, stamp, self._version + 1
             self._at = self._checked_at = self._clock()
+
+    async def _refresh_figures(self, seen: int, *, expired: bool) -> None:
+        """Recompute expired figures, or figures whose source has moved; while the database is
+        unreachable, keep those at hand (the next check tries again)."""
+        try:
+            if expired or await source_stamp() != self._stamp:
+                await self._recompute(seen)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
 
     async def get(self) -> Statistics:
         return (await self.get_versioned())[0]
 
     async def get_versioned(self) -> tuple[Statistics, int]:
         """The figures and their version: a key for what is rendered from them."""
-        now = self._clock()
-        if self._figures is None:
+        if self._figures is None:  # a burst at start-up waits for one computation
             await self._recompute(self._version)
-        elif now - self._checked_at >= self._check_seconds:
+        now = self._clock()
+        expired = now - self._at > self.max_age
+        if (expired or now - self._checked_at >= self._check_seconds) and (
+            self._refresh is None or self._refresh.done()
+        ):
             self._checked_at = now
-            if await source_stamp() != self._stamp:
-                await self._recompute(self._version)
-        if now - self._at > self.max_age and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.create_task(self._recompute(self._version))
+            self._refresh = asyncio.create_task(
+                self._refresh_figures(self._version, expired=expired)
+            )
         assert self._figures is not None
         return self._figures, self._version
 
     async def settle(self) -> None:
-        """Wait for a recomputation under way (at shutdown, before the database closes)."""
+        """Wait for a check or recomputation under way (at shutdown, before the database
+        closes; in tests, before reading what it found)."""
         if self._refresh is not None:
             await self._refresh
 
