@@ -125,7 +125,7 @@ class EducationPages(Controller):
         if page is None:
             raise NotFound()
         return shared_page(
-            request, "public/learn/page.html", context={"page": page, "slugs": list(PAGES)}
+            request, "public/learn/page.html", context=lambda: {"page": page, "slugs": list(PAGES)}
         )
 
 
@@ -139,7 +139,7 @@ class PublicStatistics(Controller):
         return shared_page(
             request,
             "public/transparency.html",
-            context={"figures": figures, "min_cases": stats.MIN_CASES},
+            context=lambda: {"figures": figures, "min_cases": stats.MIN_CASES},
             key=version,
         )
 
