@@ -2,23 +2,27 @@
 
 A real `whistle serve` (SQLite, seeded cases for /transparency) and a bare Litestar app
 (bench.bare_pages) answering every path with exactly the bytes and headers the real server
-gave, both under the same uvicorn options. A light keep-alive HTTP/1.1 client in this process
-drives ``--clients`` connections at one path at a time, in many short rounds that alternate
-between the servers (whistle then bare, bare then whistle: A B B A ...), so that both see the
-same machine load and neither always goes first.
+gave, both under the same uvicorn options. A light HTTP/1.1 client in this process keeps
+``--clients`` keep-alive connections open to each server for one path at a time and drives
+them in many short rounds that alternate between the servers (whistle then bare, bare then
+whistle: A B B A ...), so that the two halves of a pair see nearly the same machine load.
 
 The headline is the server CPU time per request, bare / whistle (1.0: as cheap as the bare
-handler), the median of the rounds' ratios. Each server is one process, and 16 keep-alive
-clients keep it busy: its requests per second are its share of a core divided by its CPU time
-per request. Other processes on a shared machine move the share from one second to the next
-(the requests/s ratio of one page swung between 0.88x and 1.64x over three runs of the same
-code); they barely move the CPU time a request costs. The CPU time is read in nanoseconds
-(/proc/PID/task/*/schedstat, every thread of the server). Requests per second are printed
-beside it, with the same median of ratios; each ratio comes with the spread of its rounds
-(first to third quartile). Goal 0.8x for pages that are the same for every visitor, 0.5x for
-the report form.
+handler): the median of the pairs' ratios. Each server is one process kept busy by the
+clients, so its requests per second are its share of a core divided by its CPU time per
+request; other processes on a shared machine move the share from one second to the next (one
+page's requests/s ratio read 0.88x, 1.07x and 1.64x in three runs of the same code), and the
+CPU time a request costs far less. The CPU time is read in nanoseconds
+(/proc/PID/task/*/schedstat, every thread of the server; /proc/PID/stat counts 10 ms ticks).
+Of the ways to summarise the rounds, the median of the pairs' ratios moved least between runs
+of the same code (a minimum or a lower quartile of each server's rounds, taken apart, moved
+twice as much). Requests per second are printed beside it, summarised the same way; each ratio
+comes with its pairs' first and third quartiles. Goal 0.8x for pages that are the same for
+every visitor, 0.5x for the report form.
 
-    .venv/bin/python -m bench.public_pages [--seconds 0.4] [--rounds 16] [--clients 16]
+    .venv/bin/python -m bench.public_pages [--seconds 0.25] [--rounds 24] [--clients 16]
+
+WHISTLE_BENCH_PAGES_RAW=FILE appends every round's figures to FILE (JSON, a line a run).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -111,12 +116,39 @@ def _compare(whistle: dict[str, dict], bare: dict[str, dict]) -> dict[str, tuple
     return {path: (essentials(whistle[path]), essentials(bare[path])) for path in whistle}
 
 
-async def _connection(port: int, request: bytes, deadline: float) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    done = 0
-    try:
+class _Clients:
+    """``count`` keep-alive HTTP/1.1 connections to one server asking for one path, kept open
+    from round to round (a round then measures requests, not connection set-up)."""
+
+    def __init__(self, port: int, path: str, count: int) -> None:
+        self.request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+        self.port = port
+        self.count = count
+        self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def open(self) -> None:
+        for _ in range(self.count):
+            self.connections.append(await asyncio.open_connection("127.0.0.1", self.port))
+
+    def close(self) -> None:
+        for _, writer in self.connections:
+            writer.close()
+
+    async def round(self, seconds: float) -> tuple[int, float]:
+        """Requests answered in about ``seconds``, and the seconds they took."""
+        started = time.perf_counter()
+        deadline = started + seconds
+        counts = await asyncio.gather(
+            *(self._drive(reader, writer, deadline) for reader, writer in self.connections)
+        )
+        return sum(counts), time.perf_counter() - started
+
+    async def _drive(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float
+    ) -> int:
+        done = 0
         while time.perf_counter() < deadline:
-            writer.write(request)
+            writer.write(self.request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
             for line in head.split(b"\r\n"):
@@ -124,19 +156,7 @@ async def _connection(port: int, request: bytes, deadline: float) -> int:
                     length = int(line.split(b":", 1)[1])
             await reader.readexactly(length)
             done += 1
-    finally:
-        writer.close()
-    return done
-
-
-async def _rate(port: int, path: str, seconds: float, clients: int) -> tuple[int, float]:
-    """Requests answered, and the seconds they took."""
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
-    started = time.perf_counter()
-    counts = await asyncio.gather(
-        *(_connection(port, request, started + seconds) for _ in range(clients))
-    )
-    return sum(counts), time.perf_counter() - started
+        return done
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -156,17 +176,28 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
     return first, median, third
 
 
-def _measure_round(
-    path: str, seconds: float, clients: int, servers: list[tuple[str, int, Any]]
-) -> dict[str, tuple[float, float]]:
-    """Each server's requests per second and CPU microseconds per request, one after another."""
-    figures = {}
-    for name, port, process in servers:
-        used = _cpu_seconds(process.pid)
-        answered, elapsed = asyncio.run(_rate(port, path, seconds, clients))
-        used = _cpu_seconds(process.pid) - used
-        figures[name] = (answered / elapsed, used / answered * 1e6)
-    return figures
+async def _measure_page(
+    path: str, seconds: float, rounds: int, clients: int, servers: list[tuple[str, int, Any]]
+) -> list[dict[str, tuple[float, float]]]:
+    """Each round: each server's requests per second and CPU microseconds per request, one
+    server right after the other (A B, then B A: a load change favours neither)."""
+    pools = {name: _Clients(port, path, clients) for name, port, _ in servers}
+    for pool in pools.values():
+        await pool.open()
+    measured = []
+    try:
+        for round_number in range(rounds):
+            figures = {}
+            for name, _port, process in servers if round_number % 2 == 0 else servers[::-1]:
+                used = _cpu_seconds(process.pid)
+                answered, elapsed = await pools[name].round(seconds)
+                used = _cpu_seconds(process.pid) - used
+                figures[name] = (answered / elapsed, used / answered * 1e6)
+            measured.append(figures)
+    finally:
+        for pool in pools.values():
+            pool.close()
+    return measured
 
 
 def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
@@ -196,13 +227,13 @@ def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
                     if expected != served:
                         raise SystemExit(f"the bare handler answers {path} differently: {served!r}")
                 servers = [("app", port, server), ("bare", bare_port, bare_server)]
-                rounds_of: dict[str, list[dict[str, tuple[float, float]]]] = {}
-                for round_number in range(rounds):
-                    # A B, then B A: a load change within a round favours neither server.
-                    order = servers if round_number % 2 == 0 else servers[::-1]
-                    for path, _goal in PAGES:
-                        figures = _measure_round(path, seconds, clients, order)
-                        rounds_of.setdefault(path, []).append(figures)
+                rounds_of = {
+                    path: asyncio.run(_measure_page(path, seconds, rounds, clients, servers))
+                    for path, _goal in PAGES
+                }
+    if os.environ.get("WHISTLE_BENCH_PAGES_RAW"):  # every round's figures, for a closer look
+        with Path(os.environ["WHISTLE_BENCH_PAGES_RAW"]).open("a") as raw:
+            raw.write(json.dumps(rounds_of) + "\n")
     print(
         f"Public pages, {clients} keep-alive clients, {rounds} alternating rounds of {seconds:g} s "
         f"per server, SQLite with {cases:,} cases. Server CPU microseconds per request and "
@@ -239,8 +270,8 @@ def main(cases: int, seconds: float, rounds: int, clients: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--seconds", type=float, default=0.4)
-    parser.add_argument("--rounds", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=0.25)
+    parser.add_argument("--rounds", type=int, default=24)
     parser.add_argument("--clients", type=int, default=16)
     arguments = parser.parse_args()
     main(arguments.cases, arguments.seconds, arguments.rounds, arguments.clients)
