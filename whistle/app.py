@@ -45,7 +45,7 @@ from whistle.transparency.content import PAGES as EDUCATION_PAGES
 from whistle.transparency.content import load_content
 from whistle.transparency.routes import OFFICER_ROUTES as STATISTICS_ROUTES
 from whistle.transparency.routes import PUBLIC_ROUTES as TRANSPARENCY_ROUTES
-from whistle.transparency.routes import provide_education, provide_public_statistics
+from whistle.transparency.routes import provide_public_statistics
 from whistle.transparency.statistics import PublicStatisticsCache
 from whistle.web.csrf import CsrfPolicy, SessionBoundCsrf
 from whistle.web.dependencies import provide_context
@@ -143,7 +143,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "ctx": Provide(provide_context, sync_to_thread=False),
             "public_statistics": Provide(provide_public_statistics, sync_to_thread=False),
-            "education": Provide(provide_education, sync_to_thread=False),
         },
         state=State(
             {

@@ -65,7 +65,7 @@ class Settings:
     log_level: str = "INFO"
     # The office's education texts and fee table (<lang>/<page>.toml); None: the shipped ones.
     content_dir: Path | None = None
-    # The public statistics are recomputed at most this often (seconds).
+    # The public statistics are recomputed at least this often (seconds), and after a change.
     statistics_cache_seconds: int = 300
     # A template reading a variable its handler did not pass fails (tests turn this on); in
     # production such a slip renders as empty text rather than refusing a reporter's page.

@@ -9,9 +9,16 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.support.forms import CSRF_FIELD
+import httpx
+
+from tests.support.cases import as_officer
+from tests.support.forms import CSRF_FIELD, VALID_REPORT
 from tests.support.officers import logged_in, make_officer
+from tests.support.release import publish
+from whistle.cases import service as cases
 from whistle.db.tables import Report
+from whistle.intake import service as intake
+from whistle.intake.schemas import validate_report
 from whistle.transparency import statistics as stats
 from whistle.transparency.routes import statistics_csv
 from whistle.transparency.statistics import WIB
@@ -216,3 +223,54 @@ async def test_stale_figures_are_served_while_they_are_recomputed(database):
     assert latest.by_category.total == 16
     # The rendered page is keyed by the version: one rendered for old figures is not served.
     assert latest_version != version
+
+
+def _statistics_cache(client: httpx.AsyncClient) -> stats.PublicStatisticsCache:
+    """The public figures of the app the test client talks to."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    return transport.app.state.public_statistics  # type: ignore[attr-defined]
+
+
+async def _later(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """``path`` once the figures' source has been checked again (SOURCE_CHECK_SECONDS after the
+    last check, in the background: the request that starts it is answered at once)."""
+    await asyncio.sleep(stats.SOURCE_CHECK_SECONDS)
+    await client.get(path)
+    await _statistics_cache(client).settle()
+    return await client.get(path)
+
+
+async def _by_status(client) -> dict[str, int | None]:
+    figures = (await _later(client, "/api/v1/stats")).json()
+    return {item["code"]: item["count"] for item in figures["by_status"]["counts"]}
+
+
+async def test_public_figures_follow_the_release_and_the_workflow(client, ctx):
+    """The page is stored per set of figures; the figures are recomputed once the release has
+    published a report or an officer has moved a case (the source checked every
+    SOURCE_CHECK_SECONDS): a page that kept the old figures would be a bug."""
+    await make_officer(ctx, "tri", ["triage"])
+    await seed_fifteen()
+    for _ in range(3):  # enough received reports that no status cell is hidden
+        await seed("lainnya", "received")
+    pungli = '<th scope="row">Pungutan liar (pungli)</th><td class="num">{}</td>'
+    assert pungli.format(7) in (await client.get("/transparency")).text
+    await intake.submit_report(
+        ctx, validate_report({**VALID_REPORT, "category": "pungli"}, excluded=[])
+    )
+    assert pungli.format(7) in (await _later(client, "/transparency")).text, "before release"
+
+    await publish(ctx)
+    assert pungli.format(8) in (await _later(client, "/transparency")).text
+    assert await _by_status(client) == {"concluded": 7, "verification": 5, "received": 7}
+
+    [case] = (
+        await Report.select(Report.case_number)
+        .where(Report.status == "received")
+        .where(Report.category == "pungli")
+        .where(Report.content != b"ciphertext")
+    )
+    officer = await as_officer(ctx, "tri")
+    await cases.apply_transition(ctx, officer, case["case_number"], "verify", reason="Cek.")
+    assert await _by_status(client) == {"concluded": 7, "verification": 6, "received": 6}

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 
 from whistle import sessions
@@ -45,7 +45,7 @@ from whistle.logs import reporter_record
 from whistle.reports.messages import MESSAGE_MAX
 from whistle.settings import Settings
 from whistle.web.csrf import CSRF_FIELD
-from whistle.web.dependencies import session_cookie
+from whistle.web.dependencies import query_flag, session_cookie
 from whistle.web.errors import (
     BUSY_RETRY_SECONDS,
     CSRF_FAILED_DETAIL,
@@ -501,9 +501,11 @@ class PublicPages(Controller):
         )
 
     @get("/track", name="track_form", opt=NO_CSRF_COOKIE)
-    async def track_form(
-        self, request: Request, ctx: NamedDependency[Context], expired: FromQuery[bool] = False
-    ) -> Response[bytes]:
+    async def track_form(self, request: Request) -> Response[bytes]:
+        # The request alone: an injected context and a parsed query cost more than the stored
+        # page they would choose (see whistle.web.dependencies.query_flag).
+        ctx: Context = request.app.state.ctx
+        expired = query_flag(request, "expired")
         return shared_page(
             request,
             "public/track.html",

@@ -10,7 +10,6 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from whistle.audit.queries import csv_safe
@@ -99,10 +98,6 @@ def provide_public_statistics(request: Request) -> stats.PublicStatisticsCache:
     return request.app.state.public_statistics
 
 
-def provide_education(request: Request) -> EducationContent:
-    return request.app.state.education
-
-
 class EducationPages(Controller):
     """The education pages, in the reader's language, from the checked content files."""
 
@@ -110,38 +105,41 @@ class EducationPages(Controller):
     include_in_schema = False
 
     # The content is read once at start-up, so a page depends only on its language and slug.
+    # The handlers take the request alone and read the rest from the app's state and the
+    # route's path: each injected value would cost a resolution on every request of a page
+    # that is otherwise served as stored bytes.
     @get("/", name="learn_index", opt=NO_CSRF_COOKIE)
-    async def index(
-        self, request: Request, education: NamedDependency[EducationContent]
-    ) -> Response[bytes]:
+    async def index(self, request: Request) -> Response[bytes]:
+        education: EducationContent = request.app.state.education
         language = current_language.get()
-        pages = [education.page(slug, language) for slug in PAGES]
-        return shared_page(request, "public/learn/index.html", context={"pages": pages})
+        return shared_page(
+            request,
+            "public/learn/index.html",
+            context=lambda: {"pages": [education.page(slug, language) for slug in PAGES]},
+        )
 
     @get("/{slug:str}", name="learn_page", opt=NO_CSRF_COOKIE)
-    async def page(
-        self, request: Request, education: NamedDependency[EducationContent], slug: FromPath[str]
-    ) -> Response[bytes]:
-        page = education.page(slug, current_language.get())
+    async def page(self, request: Request) -> Response[bytes]:
+        education: EducationContent = request.app.state.education
+        page = education.page(request.path_params["slug"], current_language.get())
         if page is None:
             raise NotFound()
         return shared_page(
-            request, "public/learn/page.html", context={"page": page, "slugs": list(PAGES)}
+            request, "public/learn/page.html", context=lambda: {"page": page, "slugs": list(PAGES)}
         )
 
 
 class PublicStatistics(Controller):
     @get("/transparency", name="transparency", include_in_schema=False, opt=NO_CSRF_COOKIE)
-    async def page(
-        self, request: Request, public_statistics: NamedDependency[stats.PublicStatisticsCache]
-    ) -> Response[bytes]:
+    async def page(self, request: Request) -> Response[bytes]:
         # Rendered once per language and set of figures: the page then costs what a static
         # one does.
+        public_statistics: stats.PublicStatisticsCache = request.app.state.public_statistics
         figures, version = await public_statistics.get_versioned()
         return shared_page(
             request,
             "public/transparency.html",
-            context={"figures": figures, "min_cases": stats.MIN_CASES},
+            context=lambda: {"figures": figures, "min_cases": stats.MIN_CASES},
             key=version,
         )
 

@@ -12,11 +12,12 @@ import asyncio
 import statistics as pystats
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from whistle.db import engine as db
+from whistle.db.outage import is_unavailable
 from whistle.reports.content import CATEGORIES
 
 # Fewer reports than this behind a figure and the public does not see it.
@@ -227,44 +228,95 @@ def for_public(figures: Statistics) -> Statistics:
     )
 
 
+# How often the public figures' source is checked for a change (one index lookup).
+SOURCE_CHECK_SECONDS = 1.0
+
+
+async def source_stamp() -> int | None:
+    """The newest status event: it moves with every change to what the figures count, each of
+    which writes one in its own transaction (the release's "received" for every report it
+    publishes; every workflow transition, which also sets acknowledgement, conclusion and
+    outcome). Reports are never deleted and their category never changes. An index lookup."""
+    rows = await db.fetch("SELECT MAX(id) AS newest FROM status_event")
+    newest = rows[0]["newest"]
+    return None if newest is None else int(newest)
+
+
 class PublicStatisticsCache:
-    """The public figures, recomputed at most every ``max_age`` seconds.
+    """The public figures, recomputed when what they count has changed, and at least every
+    ``max_age`` seconds (deadlines pass and months turn with time alone).
 
     The page is public and unauthenticated: without this, each request would scan the report
-    table. Only the first request waits for the figures; later, stale figures are served while
-    one background task recomputes them. A few minutes' delay also blurs the moment a single
-    new report changes a figure.
+    table. At most every ``check_seconds`` a request starts one background task that looks at
+    the source (``source_stamp``, one index lookup) and recomputes the figures when it moved:
+    the hourly release published, an officer moved a case. So a page outlives such a change by
+    at most the check interval and one computation, and no request waits for the database
+    (while it is unreachable the figures at hand are served). Only the first request waits,
+    for the first figures.
     """
 
-    def __init__(self, max_age: float) -> None:
+    def __init__(
+        self,
+        max_age: float,
+        *,
+        check_seconds: float = SOURCE_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_age = max_age
+        self._check_seconds = check_seconds
+        self._clock = clock
         self._figures: Statistics | None = None
+        # A new number for each computation: the key of what is rendered from the figures.
+        self._version = 0
         self._at = 0.0
+        self._stamp: int | None = None
+        self._checked_at = 0.0
         self._lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
 
-    async def _recompute(self) -> None:
-        figures = for_public(await compute())
-        self._figures, self._at = figures, time.monotonic()
+    async def _recompute(self, seen: int) -> None:
+        """New figures, unless another computation has replaced version ``seen`` meanwhile."""
+        async with self._lock:  # one computation at a time
+            if self._version != seen:
+                return
+            # Read first: a change made during the computation moves it again.
+            stamp = await source_stamp()
+            figures = for_public(await compute())
+            self._figures, self._stamp, self._version = figures, stamp, self._version + 1
+            self._at = self._checked_at = self._clock()
+
+    async def _refresh_figures(self, seen: int, *, expired: bool) -> None:
+        """Recompute expired figures, or figures whose source has moved; while the database is
+        unreachable, keep those at hand (the next check tries again)."""
+        try:
+            if expired or await source_stamp() != self._stamp:
+                await self._recompute(seen)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
 
     async def get(self) -> Statistics:
         return (await self.get_versioned())[0]
 
-    async def get_versioned(self) -> tuple[Statistics, float]:
-        """The figures and when they were computed: a key for what is rendered from them."""
-        if self._figures is None:
-            async with self._lock:  # a burst at start-up waits for one computation
-                if self._figures is None:
-                    await self._recompute()
-        elif time.monotonic() - self._at > self.max_age and (
+    async def get_versioned(self) -> tuple[Statistics, int]:
+        """The figures and their version: a key for what is rendered from them."""
+        if self._figures is None:  # a burst at start-up waits for one computation
+            await self._recompute(self._version)
+        now = self._clock()
+        expired = now - self._at > self.max_age
+        if (expired or now - self._checked_at >= self._check_seconds) and (
             self._refresh is None or self._refresh.done()
         ):
-            self._refresh = asyncio.create_task(self._recompute())
+            self._checked_at = now
+            self._refresh = asyncio.create_task(
+                self._refresh_figures(self._version, expired=expired)
+            )
         assert self._figures is not None
-        return self._figures, self._at
+        return self._figures, self._version
 
     async def settle(self) -> None:
-        """Wait for a recomputation under way (at shutdown, before the database closes)."""
+        """Wait for a check or recomputation under way (at shutdown, before the database
+        closes; in tests, before reading what it found)."""
         if self._refresh is not None:
             await self._refresh
 

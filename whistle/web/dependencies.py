@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.exceptions import ValidationException
 
 from whistle.context import Context
 
@@ -39,3 +41,21 @@ def session_cookie(
         samesite="strict",
         max_age=0 if expire else None,
     )
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter read as ``FromQuery[bool] = False`` reads it (the last value
+    wins; true/false/1/0 in any case; anything else is a 400), for cheap pages whose handler
+    takes no parameters: the query is parsed only when it names the flag."""
+    if name.encode() not in request.scope.get("query_string", b""):
+        return False
+    values = request.query_params.getall(name, [])
+    if not values:
+        return False
+    try:
+        return msgspec.convert(values[-1], bool, strict=False)
+    except msgspec.ValidationError as error:
+        raise ValidationException(
+            detail=f"Validation failed for {request.method} {request.url}",
+            extra=[{"message": str(error), "key": name, "source": "query"}],
+        ) from error

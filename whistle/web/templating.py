@@ -159,26 +159,30 @@ class SharedPages:
         self,
         request: Request,
         template_name: str,
-        context: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
         *,
         key: Hashable = (),
         per_request: Mapping[str, str] | None = None,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> Response[bytes]:
-        """The page as bytes; ``context`` must depend only on ``key`` (and the settings)."""
+        """The page as bytes; ``context`` must depend only on ``key`` (and the settings). A
+        callable ``context`` is called only when the page is rendered (not on a stored one)."""
         variables = sorted(per_request or {})
         cache_key = (
             template_name,
             i18n.current_language.get(),
-            request.url.path,
+            # What request.url.path says (the page's language links carry it), without
+            # building a URL.
+            request.scope.get("root_path", "") + request.scope["path"],
             key,
             tuple(variables),
         )
         body = self._pages.get(cache_key)
         if body is None:
             placeholders = {name: self.placeholder(name) for name in variables}
-            body = self._render(request, template_name, {**(context or {}), **placeholders})
+            values = context() if callable(context) else context or {}
+            body = self._render(request, template_name, {**values, **placeholders})
             self._pages[cache_key] = body
             while len(self._pages) > self._max_entries:
                 self._pages.popitem(last=False)
