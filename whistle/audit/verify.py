@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import sqlite3
 from binascii import hexlify
 from collections import deque
@@ -54,6 +53,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.hmac import HMAC
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
@@ -68,6 +68,7 @@ from whistle.audit.service import (
     chain_key,
     entry_body,
     entry_mac,
+    keyed_mac,
     legacy_entry_hash,
 )
 from whistle.db import engine as db
@@ -272,6 +273,8 @@ _EXACT_ROW = (
     "FROM audit_entry WHERE seq = {}"
 )
 
+# HMAC's methods, called on many copies by C-level iteration (``_Batch.all_verify``).
+_COPY, _UPDATE, _FINALIZE = HMAC.copy, HMAC.update, HMAC.finalize
 # Entries hashed between two chances for another thread to take the GIL (a few ms of work).
 _GIL_SLICE = 1024
 # The highest seq a range may reach (the columns are 64-bit integers).
@@ -303,12 +306,16 @@ class _Batch:
         pairs; a prefix shorter than 64 bytes makes the links' concatenation too short.
         """
         messages = self.message_list()
-        # In slices: a C-level loop keeps the GIL until it ends, and SQLite's reader thread
-        # needs it for a moment to start (and to finish) reading the next batch.
+        template = keyed_mac(key)
+        # In slices: a C-level loop keeps the GIL until it ends, and SQLite's reader threads
+        # need it for a moment to start (and to finish) reading the next batches.
         for start in range(0, self.count, _GIL_SLICE):
             part = messages[start : start + _GIL_SLICE]
-            macs = map(hmac.digest, repeat(key), part, repeat("sha256"))
-            if b"".join(map(hexlify, macs)) != self.stored[64 * start : 64 * (start + len(part))]:
+            macs = list(map(_COPY, repeat(template, len(part))))
+            for _ in map(_UPDATE, macs, part):  # None each: the copies now hold the messages
+                pass
+            hexes = b"".join(map(hexlify, map(_FINALIZE, macs)))
+            if hexes != self.stored[64 * start : 64 * (start + len(part))]:
                 return False
         links = b"".join(map(itemgetter(slice(0, 64)), messages))
         return links == previous + self.stored[:-64]
@@ -327,33 +334,37 @@ class _Batch:
         )
 
 
-# Batches read at once on PostgreSQL, each on its own pooled connection: the server assembles
-# the MAC inputs of one batch per backend, on as many cores, while this process hashes.
+# Batches read at once, each on its own connection: the database assembles the MAC inputs of
+# one batch per PostgreSQL backend or per SQLite reader thread (which runs without the GIL), on
+# as many cores, while this process hashes. The assembly costs more than the MAC, so one lane
+# left the hashing waiting.
 POSTGRES_LANES = 2
+SQLITE_LANES = 2
 
 
 class _BatchReader:
     """Reads batches straight from the driver (the engine's per-row dicts and conversions cost
-    more than the MAC): a read-only sqlite3 connection on SQLite, ``POSTGRES_LANES`` pooled
-    asyncpg connections on PostgreSQL. ``batch`` serves the fast path (lane ``lane``), ``rows``,
-    ``next_seq`` and ``entry`` the slower ones (lane 0, once no batch is in flight); only one
-    query runs on a connection at a time."""
+    more than the MAC): ``SQLITE_LANES`` read-only sqlite3 connections on SQLite (each read on
+    a worker thread), ``POSTGRES_LANES`` pooled asyncpg connections on PostgreSQL. ``batch``
+    serves the fast path (lane ``lane``), ``rows``, ``next_seq`` and ``entry`` the slower ones
+    (lane 0, once no batch is in flight); only one query runs on a connection at a time."""
 
     def __init__(self) -> None:
-        self.sqlite: sqlite3.Connection | None = None
+        self.sqlite: list[sqlite3.Connection] = []
         self.postgres: list[Any] = []
         self._pool: Any = None
 
     @property
     def lanes(self) -> int:
         """How many batches may be in flight at once (one per connection)."""
-        return len(self.postgres) or 1
+        return len(self.postgres) or len(self.sqlite)
 
     async def __aenter__(self) -> _BatchReader:
         engine = db.current()
         if isinstance(engine, SQLiteEngine):
             uri = f"{Path(engine.path).absolute().as_uri()}?mode=ro"  # noqa: ASYNC240 - no I/O
-            self.sqlite = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            for _ in range(SQLITE_LANES):
+                self.sqlite.append(sqlite3.connect(uri, uri=True, check_same_thread=False))
         else:
             assert isinstance(engine, PostgresEngine)
             self._pool = engine.pool
@@ -366,13 +377,14 @@ class _BatchReader:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self.sqlite is not None:
-            self.sqlite.close()
+        for reader in self.sqlite:
+            reader.close()
         for connection in self.postgres:
             await self._pool.release(connection)
 
     async def _one(self, sql: tuple[str, str], *args: int, lane: int = 0) -> Any:
-        if (connection := self.sqlite) is not None:
+        if self.sqlite:
+            connection = self.sqlite[lane]
             return await asyncio.to_thread(lambda: connection.execute(sql[0], args).fetchone())
         return await self.postgres[lane].fetchrow(sql[1], *args)
 
@@ -385,7 +397,8 @@ class _BatchReader:
     async def rows(self, after_seq: int, until_seq: int) -> list[FastRow]:
         """The same entries one row each (seq, MAC input, stored MAC)."""
         args = (after_seq, until_seq, until_seq - after_seq)
-        if (connection := self.sqlite) is not None:
+        if self.sqlite:
+            connection = self.sqlite[0]
             return await asyncio.to_thread(
                 lambda: connection.execute(_SQLITE_FAST_ROWS, args).fetchall()
             )
@@ -497,7 +510,12 @@ async def _walk(
     # Hashes as the bytes the database hands over: no per-entry encoding in the loop.
     previous = previous_hash.encode()
     pinned_bytes = {seq: value.encode() for seq, value in pinned.items()}
-    mac, sha256 = hmac.digest, hashlib.sha256  # locals: a faster lookup
+    template, sha256 = keyed_mac(key), hashlib.sha256  # locals: a faster lookup
+
+    def mac(message: bytes) -> bytes:
+        copy = template.copy()
+        copy.update(message)
+        return hexlify(copy.finalize())
 
     def failed(seq: int, kind: str) -> VerifyResult:
         return VerifyResult(
@@ -572,7 +590,7 @@ async def _walk(
                     if seq > previous_seq + 1:
                         return failed(previous_seq + 1, MISSING)
                     return failed(seq, BAD_SEQ)
-                if message.startswith(previous) and hexlify(mac(key, message, "sha256")) == stored:
+                if message.startswith(previous) and mac(message) == stored:
                     keyed = True
                 elif (
                     not keyed
