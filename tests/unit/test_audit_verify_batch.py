@@ -61,9 +61,9 @@ def test_an_entry_left_to_the_exact_path_fails_the_batch():
     assert not batch(messages, hashes).all_verify(KEY, GENESIS_HASH.encode())
 
 
-def test_the_keyed_mac_is_hmac_sha256_under_each_key_every_time():
-    """The MAC is keyed once per key and copied for each entry: it must stay the standard
-    HMAC-SHA256 of the key (the chain format), whichever key came before and however often."""
+def test_the_chain_mac_is_hmac_sha256_under_each_key_every_time():
+    """The chain format pinned against the standard library's HMAC-SHA256, whichever key came
+    before and however often (a faster MAC must not change a byte of it)."""
     other_key = os.urandom(32)
     body = entry_body(
         7, "2026-01-01T00:00:00+00:00", "siti", "officer.login", "2026-K7QM-4XZ9", "{}"
