@@ -4,16 +4,19 @@ The chain is built quickly outside the application (MACs from ``service.entry_ha
 fresh chain key, rows bulk-inserted through the raw driver: sqlite3 ``executemany`` into a
 migrated SQLite file, asyncpg ``copy_records_to_table`` into a throw-away PostgreSQL cluster), with
 a signed checkpoint stored at 90 % of it. ``verify_chain`` then reads it back through the engine
-exactly as `whistle audit verify` does, in full and with ``--since-checkpoint``. Beside it, in the
-same run (before and after each verification), the bare rate of the chain function (canonical
-JSON of the entry + HMAC-SHA256) over the stored values held in memory: the ratio shows what
+exactly as `whistle audit verify` does, in full (``--rounds`` times) and once with
+``--since-checkpoint``. Beside it, just before and just after each full verification, the bare
+rate of the chain function (``entry_body`` + ``entry_mac``: canonical JSON of the entry and the
+very HMAC-SHA256 code verify uses) over the stored values held in memory: the ratio shows what
 reading from the database costs (goal >= 0.9 x; the database assembles each entry's MAC input on
-its own core, so above 1 x is possible and honest). Also printed: entries checked and seconds of
-the full verification against --since-checkpoint, how many entries the exact path decided (0 for
-a chain ``append`` wrote), and both rates in CPU time of this process.
+its other core, so above 1 x is possible and honest). Each round's ratio is taken against the
+bare runs around it, so a swing of the machine's load hits both; the median round is the figure,
+the lowest and highest beside it. Also printed: entries checked and seconds of the full
+verification against --since-checkpoint, how many entries the exact path decided (0 for a chain
+``append`` wrote), and both rates in CPU time of this process.
 
     .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 20000]
-        [--no-postgres | --no-sqlite]
+        [--rounds 3] [--no-postgres | --no-sqlite]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -180,82 +184,104 @@ async def store_checkpoint(keyring: Keyring, seq: int) -> None:
 
 
 @dataclass(frozen=True)
-class Timing:
-    bare: float  # entries/s of the chain function, the mean of a run before and after
+class Round:
+    """One full verification and the bare rate just before and after it."""
+
+    bare: float  # entries/s of the chain function, the mean of the runs before and after
     bare_cpu: float  # the same per second of this process's CPU time
+    seconds: float
+    cpu_seconds: float  # this process's (with its SQLite reader threads; not PostgreSQL's)
+
+
+@dataclass(frozen=True)
+class Timing:
+    rounds: list[Round]
     full_entries: int
-    full_seconds: float
-    full_cpu_seconds: float  # this process's (with its SQLite reader thread; not PostgreSQL's)
-    full_slow: int  # entries of the full verification decided by the exact path (should be 0)
+    full_slow: int  # entries of the full verifications decided by the exact path (should be 0)
     since_entries: int
     since_seconds: float
 
+    def ratios(self) -> list[float]:
+        return sorted(self.full_entries / r.seconds / r.bare for r in self.rounds)
+
+    def cpu_ratios(self) -> list[float]:
+        return sorted(self.full_entries / r.cpu_seconds / r.bare_cpu for r in self.rounds)
+
+    @property
+    def median_round(self) -> Round:
+        by_ratio = sorted(self.rounds, key=lambda r: self.full_entries / r.seconds / r.bare)
+        return by_ratio[(len(by_ratio) - 1) // 2]
+
 
 async def time_verify(
-    settings: Settings, keyring: Keyring, count: int, batch_size: int, rows: list
+    settings: Settings, keyring: Keyring, count: int, batch_size: int, rows: list, rounds: int
 ) -> Timing:
-    """A full verification and one ``--since-checkpoint``, with the bare rate around them."""
+    """``rounds`` full verifications, each between two runs of the bare chain function, and
+    one ``--since-checkpoint``."""
     engine = await db.open_database(settings)
+    measured: list[Round] = []
+    slow = 0
     try:
         await store_checkpoint(keyring, max(1, count * 9 // 10))
         keys = keyring.audit_verify_keys
-        bare_before = bare_rate(rows)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        full = await verify_chain(batch_size=batch_size, verify_keys=keys)
-        full_elapsed = time.perf_counter() - started
-        full_cpu = time.process_time() - cpu_started
+        bare_after = bare_rate(rows)
+        for _ in range(rounds):
+            bare_before = bare_after
+            started, cpu_started = time.perf_counter(), time.process_time()
+            full = await verify_chain(batch_size=batch_size, verify_keys=keys)
+            elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            bare_after = bare_rate(rows)
+            assert full.ok and full.entries_checked == count, full
+            slow += full.slow_path_entries
+            measured.append(
+                Round(
+                    (bare_before.wall + bare_after.wall) / 2,
+                    (bare_before.cpu + bare_after.cpu) / 2,
+                    elapsed,
+                    cpu,
+                )
+            )
         started = time.perf_counter()
         since = await verify_chain(batch_size=batch_size, verify_keys=keys, since_checkpoint=True)
         since_elapsed = time.perf_counter() - started
-        bare_after = bare_rate(rows)
     finally:
         await db.close_database(engine)
-    assert full.ok and full.entries_checked == count, full
     assert since.ok and since.head_seq == count, since
-    return Timing(
-        (bare_before.wall + bare_after.wall) / 2,
-        (bare_before.cpu + bare_after.cpu) / 2,
-        full.entries_checked,
-        full_elapsed,
-        full_cpu,
-        full.slow_path_entries,
-        since.entries_checked,
-        since_elapsed,
-    )
+    return Timing(measured, count, slow, since.entries_checked, since_elapsed)
 
 
 def report(label: str, built: float, timing: Timing) -> None:
-    full = timing.full_entries / timing.full_seconds
+    median = timing.median_round
+    full = timing.full_entries / median.seconds
     since = timing.since_entries / timing.since_seconds
+    ratios = timing.ratios()
+    ratio = statistics.median(ratios)
     print(
-        f"{label:<11} built in {built:5.1f} s | bare {timing.bare:9,.0f}/s | verify "
-        f"{full:9,.0f} entries/s ({full / timing.bare:4.2f} x bare, goal {GOAL} x) | "
-        f"--since-checkpoint {since:9,.0f}/s ({since / timing.bare:4.2f} x bare)"
+        f"{label:<11} built in {built:5.1f} s | bare {median.bare:9,.0f}/s | verify "
+        f"{full:9,.0f} entries/s ({ratio:4.2f} x bare, median of {len(ratios)} rounds, "
+        f"{ratios[0]:4.2f}-{ratios[-1]:4.2f}; goal {GOAL} x) | "
+        f"--since-checkpoint {since:9,.0f}/s ({since / median.bare:4.2f} x bare)"
     )
     print(
         f"{'':<11} full verify checked {timing.full_entries:,} entries in "
-        f"{timing.full_seconds:.2f} s; --since-checkpoint checked {timing.since_entries:,} "
+        f"{median.seconds:.2f} s; --since-checkpoint checked {timing.since_entries:,} "
         f"(the ones after the checkpoint) in {timing.since_seconds:.2f} s "
-        f"({timing.since_seconds / timing.full_seconds:.0%} of the time); exact path taken by "
-        f"{timing.full_slow:,} entries ({timing.full_slow / timing.full_entries:.1%})"
+        f"({timing.since_seconds / median.seconds:.0%} of the time); exact path taken by "
+        f"{timing.full_slow:,} entries"
     )
-    record(
-        "audit_verify",
-        f"{label}: verify vs bare chain function",
-        full / timing.bare,
-        f">= {GOAL} x",
-    )
+    record("audit_verify", f"{label}: verify vs bare chain function", ratio, f">= {GOAL} x")
     record(
         "audit_verify",
         f"{label}: --since-checkpoint time / full verify time",
-        timing.since_seconds / timing.full_seconds,
+        timing.since_seconds / median.seconds,
         "about the share of new entries (0.10)",
     )
-    full_cpu = timing.full_entries / timing.full_cpu_seconds
+    cpu_ratios = timing.cpu_ratios()
     print(
-        f"{'':<11} CPU time of this process (steadier on a shared machine; PostgreSQL's own "
-        f"work not counted): verify {full_cpu:9,.0f}/s, bare {timing.bare_cpu:9,.0f}/s "
-        f"({full_cpu / timing.bare_cpu:4.2f} x)"
+        f"{'':<11} CPU time of this process (PostgreSQL's own work not counted): verify / bare "
+        f"{statistics.median(cpu_ratios):4.2f} x (median; {cpu_ratios[0]:4.2f}-"
+        f"{cpu_ratios[-1]:4.2f}), bare {median.bare_cpu:9,.0f}/s of CPU"
     )
 
 
@@ -263,6 +289,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
+    parser.add_argument("--rounds", type=int, default=3, help="full verifications per engine")
     engines = parser.add_mutually_exclusive_group()
     engines.add_argument("--no-postgres", action="store_true", help="SQLite only")
     engines.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
@@ -279,7 +306,7 @@ async def main() -> None:
         print(
             f"{count:,} entries, batches of {args.batch_size:,}, checkpoint at 90 %; bare = "
             f"canonical JSON + HMAC-SHA256 over {len(rows):,} stored rows in memory, "
-            "measured before and after each verification"
+            f"measured before and after each of {args.rounds} full verifications"
         )
 
         if not args.no_sqlite:
@@ -289,7 +316,7 @@ async def main() -> None:
             started = time.perf_counter()
             fill_sqlite(path, count)
             built = time.perf_counter() - started
-            timing = await time_verify(settings, keyring, count, args.batch_size, rows)
+            timing = await time_verify(settings, keyring, count, args.batch_size, rows, args.rounds)
             report("SQLite", built, timing)
 
         if args.no_postgres:
@@ -306,7 +333,7 @@ async def main() -> None:
             started = time.perf_counter()
             await fill_postgres(cluster.url("bench"), count)
             built = time.perf_counter() - started
-            timing = await time_verify(settings, keyring, count, args.batch_size, rows)
+            timing = await time_verify(settings, keyring, count, args.batch_size, rows, args.rounds)
             report("PostgreSQL", built, timing)
         finally:
             cluster.stop()

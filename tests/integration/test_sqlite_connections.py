@@ -174,6 +174,39 @@ async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
     assert trips() == 4
 
 
+async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writes(database):
+    """A transaction's reads need the writer's connection (they must see its own writes) but no
+    trip to its thread: BEGIN IMMEDIATE took the locks, so they never wait."""
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+
+    async with db.transaction():
+        assert trips() == 1  # BEGIN IMMEDIATE
+        await SystemSetting.insert(SystemSetting(key="inside", value="1"))
+        assert trips() == 2
+        rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
+        assert rows == [{"value": "1"}]  # the uncommitted write, seen
+        assert await db.fetch("SELECT * FROM pragma_query_only()") == [{"query_only": 0}]
+        assert trips() == 2  # the reads made none
+        await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "inside")
+        assert trips() == 3
+    assert trips() == 4  # COMMIT
+    with db.long_reads():
+        async with db.transaction():
+            await db.fetch("SELECT count(*) AS n FROM system_setting")
+    assert trips() == 7  # a long read inside a transaction keeps its trip, off the loop
+    # A deferred transaction takes its locks at its first statement, which may wait on the busy
+    # timeout: its reads keep their trip.
+    async with engine.transaction():
+        await db.fetch("SELECT count(*) AS n FROM system_setting")
+    assert trips() == 10
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
+    assert rows == [{"value": "2"}]
+
+
 async def test_long_reads_run_on_a_reader_thread_and_not_on_the_loop(database):
     """Statistics over every report must not hold the event loop (and every other request)
     while SQLite scans: inside long_reads() a SELECT goes to a pooled reader's thread."""
@@ -234,3 +267,10 @@ async def test_concurrent_read_then_write_transactions_serialise(database):
     await asyncio.gather(*(increment() for _ in range(30)))
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "counter")
     assert rows == [{"value": "30"}]
+
+
+async def test_every_commit_is_synced_to_disk(database):
+    """An acknowledged submission survives a power cut: the writer syncs each commit (FULL),
+    whatever the SQLite library was compiled to do in WAL mode."""
+    assert await db.fetch("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+    assert await db.fetch("PRAGMA synchronous") == [{"synchronous": 2}]

@@ -4,6 +4,8 @@ fault lies."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from whistle.audit.service import GENESIS_HASH, entry_body, entry_mac
@@ -57,3 +59,22 @@ def test_an_entry_left_to_the_exact_path_fails_the_batch():
     messages, hashes = chain()
     messages[_GIL_SLICE + 1] = b""  # what the SQL hands over for a row it cannot encode
     assert not batch(messages, hashes).all_verify(KEY, GENESIS_HASH.encode())
+
+
+def test_the_chain_mac_is_hmac_sha256_under_each_key_every_time():
+    """The chain format pinned against the standard library's HMAC-SHA256, whichever key came
+    before and however often (a faster MAC must not change a byte of it)."""
+    other_key = os.urandom(32)
+    body = entry_body(
+        7, "2026-01-01T00:00:00+00:00", "siti", "officer.login", "2026-K7QM-4XZ9", "{}"
+    )
+    for key in (KEY, other_key, KEY, other_key):
+        for _ in range(3):
+            expected = hmac.new(key, GENESIS_HASH.encode() + body, hashlib.sha256).hexdigest()
+            assert entry_mac(key, GENESIS_HASH, body) == expected
+    assert entry_mac(KEY, GENESIS_HASH, body) != entry_mac(other_key, GENESIS_HASH, body)
+
+
+def test_a_batch_under_another_key_fails():
+    messages, hashes = chain()
+    assert not batch(messages, hashes).all_verify(os.urandom(32), GENESIS_HASH.encode())

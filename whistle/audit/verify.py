@@ -303,8 +303,8 @@ class _Batch:
         pairs; a prefix shorter than 64 bytes makes the links' concatenation too short.
         """
         messages = self.message_list()
-        # In slices: a C-level loop keeps the GIL until it ends, and SQLite's reader thread
-        # needs it for a moment to start (and to finish) reading the next batch.
+        # In slices: a C-level loop keeps the GIL until it ends, and SQLite's reader threads
+        # need it for a moment to start (and to finish) reading the next batches.
         for start in range(0, self.count, _GIL_SLICE):
             part = messages[start : start + _GIL_SLICE]
             macs = map(hmac.digest, repeat(key), part, repeat("sha256"))
@@ -327,33 +327,37 @@ class _Batch:
         )
 
 
-# Batches read at once on PostgreSQL, each on its own pooled connection: the server assembles
-# the MAC inputs of one batch per backend, on as many cores, while this process hashes.
+# Batches read at once, each on its own connection: the database assembles the MAC inputs of
+# one batch per PostgreSQL backend or per SQLite reader thread (which runs without the GIL), on
+# as many cores, while this process hashes. On SQLite the assembly costs about as much as the
+# MAC: with one lane the reader thread and the hashing took turns more than they overlapped.
 POSTGRES_LANES = 2
+SQLITE_LANES = 2
 
 
 class _BatchReader:
     """Reads batches straight from the driver (the engine's per-row dicts and conversions cost
-    more than the MAC): a read-only sqlite3 connection on SQLite, ``POSTGRES_LANES`` pooled
-    asyncpg connections on PostgreSQL. ``batch`` serves the fast path (lane ``lane``), ``rows``,
-    ``next_seq`` and ``entry`` the slower ones (lane 0, once no batch is in flight); only one
-    query runs on a connection at a time."""
+    more than the MAC): ``SQLITE_LANES`` read-only sqlite3 connections on SQLite (each read on
+    a worker thread), ``POSTGRES_LANES`` pooled asyncpg connections on PostgreSQL. ``batch``
+    serves the fast path (lane ``lane``), ``rows``, ``next_seq`` and ``entry`` the slower ones
+    (lane 0, once no batch is in flight); only one query runs on a connection at a time."""
 
     def __init__(self) -> None:
-        self.sqlite: sqlite3.Connection | None = None
+        self.sqlite: list[sqlite3.Connection] = []
         self.postgres: list[Any] = []
         self._pool: Any = None
 
     @property
     def lanes(self) -> int:
         """How many batches may be in flight at once (one per connection)."""
-        return len(self.postgres) or 1
+        return len(self.postgres) or len(self.sqlite)
 
     async def __aenter__(self) -> _BatchReader:
         engine = db.current()
         if isinstance(engine, SQLiteEngine):
             uri = f"{Path(engine.path).absolute().as_uri()}?mode=ro"  # noqa: ASYNC240 - no I/O
-            self.sqlite = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            for _ in range(SQLITE_LANES):
+                self.sqlite.append(sqlite3.connect(uri, uri=True, check_same_thread=False))
         else:
             assert isinstance(engine, PostgresEngine)
             self._pool = engine.pool
@@ -366,13 +370,14 @@ class _BatchReader:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self.sqlite is not None:
-            self.sqlite.close()
+        for reader in self.sqlite:
+            reader.close()
         for connection in self.postgres:
             await self._pool.release(connection)
 
     async def _one(self, sql: tuple[str, str], *args: int, lane: int = 0) -> Any:
-        if (connection := self.sqlite) is not None:
+        if self.sqlite:
+            connection = self.sqlite[lane]
             return await asyncio.to_thread(lambda: connection.execute(sql[0], args).fetchone())
         return await self.postgres[lane].fetchrow(sql[1], *args)
 
@@ -385,7 +390,8 @@ class _BatchReader:
     async def rows(self, after_seq: int, until_seq: int) -> list[FastRow]:
         """The same entries one row each (seq, MAC input, stored MAC)."""
         args = (after_seq, until_seq, until_seq - after_seq)
-        if (connection := self.sqlite) is not None:
+        if self.sqlite:
+            connection = self.sqlite[0]
             return await asyncio.to_thread(
                 lambda: connection.execute(_SQLITE_FAST_ROWS, args).fetchall()
             )

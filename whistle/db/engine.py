@@ -40,7 +40,7 @@ _engine: Engine | None = None
 
 
 class _SecureDeleteConnection(sqlite3.Connection):
-    """A SQLite connection that overwrites deleted content with zeros.
+    """A SQLite connection that overwrites deleted content with zeros and syncs every commit.
 
     secure_delete is a per-connection setting whose default is a compile-time choice: setting it
     in the connection factory covers every connection the engine opens (the writer and each
@@ -50,6 +50,9 @@ class _SecureDeleteConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA secure_delete=ON")
+        # An acknowledged submission must survive a power cut: every commit synced, whatever
+        # the library's compiled default (WAL with NORMAL may lose the last commits).
+        self.execute("PRAGMA synchronous=FULL")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -251,7 +254,9 @@ class PersistentSQLiteEngine(SQLiteEngine):
         return connection
 
     async def _open(self, *, read_only: bool) -> aiosqlite.Connection:
-        connection = aiosqlite.connect(**self.connection_kwargs)
+        # The writer's connection also runs a transaction's reads on the event loop's thread
+        # (``_run_in_existing_connection``), while its own thread is idle.
+        connection = aiosqlite.connect(**self.connection_kwargs, check_same_thread=read_only)
         # A connection left open must not keep the process alive at exit.
         connection._thread.daemon = True
         await connection
@@ -278,7 +283,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
-        reads = query.lstrip()[:6].upper() == "SELECT"
+        reads = _is_select(query)
         if reads and not _long_reads.get():
             # A WAL read takes no lock and costs tens of microseconds on the loop, where a trip
             # to a connection's thread and back costs several times that in thread and loop
@@ -307,7 +312,22 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
+        if _is_select(query) and not _long_reads.get() and self._holds_write_lock():
+            # A read inside the transaction must see its writes, so it runs on the writer's
+            # connection, but right here: it never waits (BEGIN IMMEDIATE took the write lock
+            # and the snapshot), and a trip to the connection's thread and back costs about
+            # 60-120 us of CPU against 2 us for a small read. Writes still take their trip.
+            return connection._conn.execute(query, args or []).fetchall()
         return await connection.execute_fetchall(query, args or [])
+
+    def _holds_write_lock(self) -> bool:
+        """Whether the current transaction began IMMEDIATE or EXCLUSIVE (a DEFERRED one takes
+        its locks at its first statements, which may wait on the busy timeout)."""
+        transaction = self.current_transaction.get()
+        return transaction is not None and transaction.transaction_type in (
+            TransactionType.immediate,
+            TransactionType.exclusive,
+        )
 
     async def close(self) -> None:
         await self.writer.close()
@@ -321,6 +341,10 @@ class PersistentSQLiteEngine(SQLiteEngine):
             self._inline = threading.local()
         for connection in inline:
             connection.close()
+
+
+def _is_select(query: str) -> bool:
+    return query.lstrip()[:6].upper() == "SELECT"
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
