@@ -637,3 +637,26 @@ async def test_inbox_rows_name_their_assignees_in_name_order_and_what_was_seen(c
     names = [officers[name]["display_name"] for name in ("ahmad", "zaki")]
     assert rows[first].assignees == sorted(names) and rows[second].assignees == []
     assert rows[first].new and not rows[second].new
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx):
+    """On PostgreSQL a page costs two statements: the page with its rows' assignees and
+    readings, and the mark counts (on a second connection); whether the officer holds few
+    wraps is remembered, not counted again on every page."""
+    triage_id = await make_officer(ctx, "tina", ["triage"])
+    await make_officer(ctx, "zaki", ["investigator"])
+    tina = await as_officer(ctx, "tina")
+    number, _ = await file_report(ctx)
+    zaki = (await db.fetch("SELECT * FROM officer WHERE username = 'zaki'"))[0]
+    await service.assign(tina, number, str(zaki["id"]))
+    await inbox.inbox(triage_id, InboxFilter(), due_soon_days=3)  # opens both connections
+    statements: list[str] = []
+    connections = [holder._con for holder in db.current().pool._holders if holder._con]
+    assert len(connections) >= 2
+    for connection in connections:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+    page = await inbox.inbox(triage_id, InboxFilter(page=1), due_soon_days=3)
+    assert [row.assignees for row in page.rows] == [[zaki["display_name"]]]
+    assert len(statements) == 2, statements
+    assert sum("display_name" in text for text in statements) == 1
