@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from piccolo.querystring import QueryString
 
 from bench.inbox import (
     INVESTIGATOR_ID,
@@ -660,3 +661,25 @@ async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx
     assert [row.assignees for row in page.rows] == [[zaki["display_name"]]]
     assert len(statements) == 2, statements
     assert sum("display_name" in text for text in statements) == 1
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_keeps_its_generic_plan_for_the_wrap_walks(database):
+    """The walks over the officer's wraps carry their LIMIT and OFFSET as literals: PostgreSQL
+    then keeps one generic plan for each instead of planning it again at every page (a LIMIT
+    parameter makes the generic plan look dearer than it is, so every run was planned)."""
+    seed = fake_cases(PLAN_CASES)
+    await seed_postgres(database.database_url, seed)
+    views = [InboxFilter(), InboxFilter(status="investigation", page=3), InboxFilter(mark="new")]
+    async with db.current().pool.acquire() as connection:
+        for view in views:
+            text, args = inbox.page_sql(TRIAGE_ID, view, now=NOW, due_soon_days=3, small=False)
+            query, values = QueryString(text, *args).compile_string(engine_type="postgres")
+            for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
+                await connection.fetch(query, *values)
+            plans = await connection.fetchrow(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement = $1",
+                query,
+            )
+            assert plans["generic_plans"] >= 3, (view, dict(plans))
