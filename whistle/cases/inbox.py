@@ -1,11 +1,11 @@
 """The officer's inbox: the cases whose key is wrapped for them, deadline first.
 
 The query reads plain workflow metadata only (threat model 1): case number, category, status,
-priority, dates and assignees, so a page of 50 costs a few indexed statements (the page, its
-assignees and reads, the capped mark counts) whatever the number of cases. Given the officer's
-unlocked private key, the rows of the page shown (and only those) are then opened for a short
-preview of the description and to mark reports that look alike on the page; the plaintext
-lives only in the page rendered, never cached or stored.
+priority, dates and assignees, so a page of 50 costs two indexed statements (the page with
+its rows' assignees and readings, the capped mark counts) whatever the number of cases. Given
+the officer's unlocked private key, the rows of the page shown (and only those) are then
+opened for a short preview of the description and to mark reports that look alike on the
+page; the plaintext lives only in the page rendered, never cached or stored.
 
 The sort and filter expressions are the ones indexed by migration
 2026-11-28T06:00:00 (SQLite matches index expressions literally: keep them identical); officer
@@ -548,15 +548,13 @@ async def mark_counts(
 
 
 def _assignees_sql() -> str:
-    # The names of the page row's assignees in name order: an array on PostgreSQL, a JSON
-    # array on SQLite (which has no arrays).
-    names = (
-        "SELECT o.display_name AS name FROM case_assignment a JOIN officer o ON o.id = a.officer "
-        "WHERE a.report = p.id ORDER BY o.display_name"
-    )
+    # The names of the page row's assignees: an array in name order on PostgreSQL; on SQLite a
+    # JSON array (it has no arrays), sorted by _names (sorting in SQL built a temporary B-tree
+    # for each row of the page: 0.3 to 1 ms a page at a million cases).
+    assigned = "FROM case_assignment a JOIN officer o ON o.id = a.officer WHERE a.report = p.id"
     if db.is_sqlite():
-        return f"(SELECT json_group_array(n.name) FROM ({names}) AS n)"  # noqa: S608
-    return f"ARRAY({names})"
+        return f"(SELECT json_group_array(o.display_name) {assigned})"
+    return f"ARRAY(SELECT o.display_name {assigned} ORDER BY o.display_name)"
 
 
 def page_sql(
@@ -591,8 +589,10 @@ def page_sql(
 
 
 def _names(value: Any) -> list[str]:
-    # A JSON array on SQLite, a list on PostgreSQL (see _assignees_sql).
-    return json.loads(value) if isinstance(value, str) else list(value)
+    """The assignees' names in name order from a page row (see _assignees_sql): a list already
+    in order on PostgreSQL; a JSON array on SQLite, sorted here by code point, which is the
+    order of SQLite's BINARY collation (UTF-8 bytes compare as code points do)."""
+    return sorted(json.loads(value)) if isinstance(value, str) else list(value)
 
 
 PREVIEW_CHARACTERS = 120
