@@ -225,12 +225,14 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     # the planner expects, as 99 does at a million.
     cap = PLAN_CASES // 1000
     for small, officer in ((False, TRIAGE_ID), (True, INVESTIGATOR_ID)):
-        plan = await _plan(inbox.mark_counts_sql(small=small), inbox.mark_counts_args(officer, cap))
+        plan = await _plan(
+            inbox.mark_counts_sql(small=small, cap=cap), inbox.mark_counts_args(officer)
+        )
         assert "report_key_unopened" in plan and not _full_scan_of_report(plan), plan
         assert "report_key_unseen_answer" in plan, plan
         assert "report_inbox_received" not in plan, plan
     plan = await _plan(
-        inbox.mark_counts_sql(small=True), inbox.mark_counts_args(INVESTIGATOR_ID, cap)
+        inbox.mark_counts_sql(small=True, cap=cap), inbox.mark_counts_args(INVESTIGATOR_ID)
     )
     assert "report_key_officer" in plan and not _full_scan_of_report(plan), plan
 
@@ -315,8 +317,10 @@ async def test_the_wrap_walks_keep_their_indexes_under_sampled_statistics(databa
         for index, stat in SAMPLED_STATISTICS.items():
             connection.execute("UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?", (stat, index))
     connection.close()
-    args = inbox.mark_counts_args(TRIAGE_ID, MARK_COUNT_CAP)
-    plan = _sqlite_plan(database.sqlite_path, inbox.mark_counts_sql(small=False), args)
+    args = inbox.mark_counts_args(TRIAGE_ID)
+    plan = _sqlite_plan(
+        database.sqlite_path, inbox.mark_counts_sql(small=False, cap=MARK_COUNT_CAP), args
+    )
     assert "INDEX report_key_unseen_answer" in plan, plan
     assert "INDEX report_key_unopened " in plan + " ", plan
     walks = {
@@ -683,3 +687,21 @@ async def test_postgres_keeps_its_generic_plan_for_the_wrap_walks(database):
                 query,
             )
             assert plans["generic_plans"] >= 3, (view, dict(plans))
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_keeps_its_generic_plan_for_the_mark_counts(database):
+    """The mark counts carry their cap as a literal: PostgreSQL keeps one generic plan for them
+    instead of planning them again on every page."""
+    await seed_postgres(database.database_url, fake_cases(PLAN_CASES))
+    query, values = QueryString(
+        inbox.mark_counts_sql(small=False), *inbox.mark_counts_args(TRIAGE_ID)
+    ).compile_string(engine_type="postgres")
+    async with db.current().pool.acquire() as connection:
+        for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
+            await connection.fetch(query, *values)
+        plans = await connection.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            query,
+        )
+    assert plans["generic_plans"] >= 3, dict(plans)
