@@ -644,6 +644,11 @@ async def test_inbox_rows_name_their_assignees_in_name_order_and_what_was_seen(c
     assert rows[first].new and not rows[second].new
 
 
+def _driver_type_lookup(text: str) -> bool:
+    # asyncpg's type introspection: the catalogue query, with JIT set off before and back after.
+    return "typeinfo_tree" in text or "set_config('jit'" in text
+
+
 @pytest.mark.parametrize("engine_name", ["postgres"])
 async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx):
     """On PostgreSQL a page costs two statements: the page with its rows' assignees and
@@ -655,6 +660,9 @@ async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx
     number, _ = await file_report(ctx)
     zaki = (await db.fetch("SELECT * FROM officer WHERE username = 'zaki'"))[0]
     await service.assign(tina, number, str(zaki["id"]))
+    # An officer id remembered by an earlier test could expire between the two pages: the
+    # first page counts the wraps afresh, the second is within the minute.
+    inbox._holds_few_until.pop(triage_id, None)
     await inbox.inbox(triage_id, InboxFilter(), due_soon_days=3)  # opens both connections
     statements: list[str] = []
     connections = [holder._con for holder in db.current().pool._holders if holder._con]
@@ -663,7 +671,10 @@ async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx
         connection.add_query_logger(lambda record: statements.append(record.query))
     page = await inbox.inbox(triage_id, InboxFilter(page=1), due_soon_days=3)
     assert [row.assignees for row in page.rows] == [[zaki["display_name"]]]
-    assert len(statements) == 2, statements
+    # The pool may hand the page to the connection that ran the counts last time: asyncpg then
+    # looks up the array type once on it (its own catalogue queries, not the page's).
+    statements = [text for text in statements if not _driver_type_lookup(text)]
+    assert len(statements) == 2, [text[:70] for text in statements]
     assert sum("display_name" in text for text in statements) == 1
 
 
