@@ -703,11 +703,14 @@ async def test_postgres_keeps_its_generic_plan_for_the_wrap_walks(database):
 @pytest.mark.parametrize("engine_name", ["postgres"])
 async def test_postgres_keeps_its_generic_plan_for_the_mark_counts(database):
     """The mark counts carry their cap as a literal: PostgreSQL keeps one generic plan for them
-    instead of planning them again on every page."""
+    instead of planning them again on every page. (At a million cases a LIMIT parameter had
+    every run planned; over this test's ten thousand PostgreSQL keeps a generic plan either
+    way, so the literal itself is checked too.)"""
     await seed_postgres(database.database_url, fake_cases(PLAN_CASES))
     query, values = QueryString(
         inbox.mark_counts_sql(small=False), *inbox.mark_counts_args(TRIAGE_ID)
     ).compile_string(engine_type="postgres")
+    assert f"LIMIT {MARK_COUNT_CAP + 1}" in query and "LIMIT $" not in query, query
     async with db.current().pool.acquire() as connection:
         for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
             await connection.fetch(query, *values)
