@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from piccolo.querystring import QueryString
 
 from bench.inbox import (
     INVESTIGATOR_ID,
@@ -224,12 +225,14 @@ async def test_the_inbox_queries_use_the_deadline_indexes(database):
     # the planner expects, as 99 does at a million.
     cap = PLAN_CASES // 1000
     for small, officer in ((False, TRIAGE_ID), (True, INVESTIGATOR_ID)):
-        plan = await _plan(inbox.mark_counts_sql(small=small), inbox.mark_counts_args(officer, cap))
+        plan = await _plan(
+            inbox.mark_counts_sql(small=small, cap=cap), inbox.mark_counts_args(officer)
+        )
         assert "report_key_unopened" in plan and not _full_scan_of_report(plan), plan
         assert "report_key_unseen_answer" in plan, plan
         assert "report_inbox_received" not in plan, plan
     plan = await _plan(
-        inbox.mark_counts_sql(small=True), inbox.mark_counts_args(INVESTIGATOR_ID, cap)
+        inbox.mark_counts_sql(small=True, cap=cap), inbox.mark_counts_args(INVESTIGATOR_ID)
     )
     assert "report_key_officer" in plan and not _full_scan_of_report(plan), plan
 
@@ -314,8 +317,10 @@ async def test_the_wrap_walks_keep_their_indexes_under_sampled_statistics(databa
         for index, stat in SAMPLED_STATISTICS.items():
             connection.execute("UPDATE sqlite_stat1 SET stat = ? WHERE idx = ?", (stat, index))
     connection.close()
-    args = inbox.mark_counts_args(TRIAGE_ID, MARK_COUNT_CAP)
-    plan = _sqlite_plan(database.sqlite_path, inbox.mark_counts_sql(small=False), args)
+    args = inbox.mark_counts_args(TRIAGE_ID)
+    plan = _sqlite_plan(
+        database.sqlite_path, inbox.mark_counts_sql(small=False, cap=MARK_COUNT_CAP), args
+    )
     assert "INDEX report_key_unseen_answer" in plan, plan
     assert "INDEX report_key_unopened " in plan + " ", plan
     walks = {
@@ -637,3 +642,80 @@ async def test_inbox_rows_name_their_assignees_in_name_order_and_what_was_seen(c
     names = [officers[name]["display_name"] for name in ("ahmad", "zaki")]
     assert rows[first].assignees == sorted(names) and rows[second].assignees == []
     assert rows[first].new and not rows[second].new
+
+
+def _driver_type_lookup(text: str) -> bool:
+    # asyncpg's type introspection: the catalogue query, with JIT set off before and back after.
+    return "typeinfo_tree" in text or "set_config('jit'" in text
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_a_postgres_inbox_page_is_one_statement_beside_the_mark_counts(ctx):
+    """On PostgreSQL a page costs two statements: the page with its rows' assignees and
+    readings, and the mark counts (on a second connection); whether the officer holds few
+    wraps is remembered, not counted again on every page."""
+    triage_id = await make_officer(ctx, "tina", ["triage"])
+    await make_officer(ctx, "zaki", ["investigator"])
+    tina = await as_officer(ctx, "tina")
+    number, _ = await file_report(ctx)
+    zaki = (await db.fetch("SELECT * FROM officer WHERE username = 'zaki'"))[0]
+    await service.assign(tina, number, str(zaki["id"]))
+    # An officer id remembered by an earlier test could expire between the two pages: the
+    # first page counts the wraps afresh, the second is within the minute.
+    inbox._holds_few_until.pop(triage_id, None)
+    await inbox.inbox(triage_id, InboxFilter(), due_soon_days=3)  # opens both connections
+    statements: list[str] = []
+    connections = [holder._con for holder in db.current().pool._holders if holder._con]
+    assert len(connections) >= 2
+    for connection in connections:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+    page = await inbox.inbox(triage_id, InboxFilter(page=1), due_soon_days=3)
+    assert [row.assignees for row in page.rows] == [[zaki["display_name"]]]
+    # The pool may hand the page to the connection that ran the counts last time: asyncpg then
+    # looks up the array type once on it (its own catalogue queries, not the page's).
+    statements = [text for text in statements if not _driver_type_lookup(text)]
+    assert len(statements) == 2, [text[:70] for text in statements]
+    assert sum("display_name" in text for text in statements) == 1
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_keeps_its_generic_plan_for_the_wrap_walks(database):
+    """The walks over the officer's wraps carry their LIMIT and OFFSET as literals: PostgreSQL
+    then keeps one generic plan for each instead of planning it again at every page (a LIMIT
+    parameter makes the generic plan look dearer than it is, so every run was planned)."""
+    seed = fake_cases(PLAN_CASES)
+    await seed_postgres(database.database_url, seed)
+    views = [InboxFilter(), InboxFilter(status="investigation", page=3), InboxFilter(mark="new")]
+    async with db.current().pool.acquire() as connection:
+        for view in views:
+            text, args = inbox.page_sql(TRIAGE_ID, view, now=NOW, due_soon_days=3, small=False)
+            query, values = QueryString(text, *args).compile_string(engine_type="postgres")
+            for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
+                await connection.fetch(query, *values)
+            plans = await connection.fetchrow(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement = $1",
+                query,
+            )
+            assert plans["generic_plans"] >= 3, (view, dict(plans))
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+async def test_postgres_keeps_its_generic_plan_for_the_mark_counts(database):
+    """The mark counts carry their cap as a literal: PostgreSQL keeps one generic plan for them
+    instead of planning them again on every page. (At a million cases a LIMIT parameter had
+    every run planned; over this test's ten thousand PostgreSQL keeps a generic plan either
+    way, so the literal itself is checked too.)"""
+    await seed_postgres(database.database_url, fake_cases(PLAN_CASES))
+    query, values = QueryString(
+        inbox.mark_counts_sql(small=False), *inbox.mark_counts_args(TRIAGE_ID)
+    ).compile_string(engine_type="postgres")
+    assert f"LIMIT {MARK_COUNT_CAP + 1}" in query and "LIMIT $" not in query, query
+    async with db.current().pool.acquire() as connection:
+        for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
+            await connection.fetch(query, *values)
+        plans = await connection.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            query,
+        )
+    assert plans["generic_plans"] >= 3, dict(plans)

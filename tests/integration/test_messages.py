@@ -217,8 +217,8 @@ async def test_inbox_mark_filters_and_counts_use_their_indexes(database):
         )
         plan = await _plan(text, args)
         assert index in plan and not _full_scan_of_report(plan), (mark, plan)
-    counts = inbox.mark_counts_sql(small=False)
-    plan = await _plan(counts, inbox.mark_counts_args(TRIAGE_ID, PLAN_CASES // 1000))
+    counts = inbox.mark_counts_sql(small=False, cap=PLAN_CASES // 1000)
+    plan = await _plan(counts, inbox.mark_counts_args(TRIAGE_ID))
     assert not _full_scan_of_report(plan), plan
     # The unread count reads the officer's wraps flagged with an unseen answer (t14).
     assert "report_key_unseen_answer" in plan and "report_awaiting_reporter" in plan, plan
