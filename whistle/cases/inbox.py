@@ -463,18 +463,31 @@ async def unopened_count(officer_id: int, limit: int = FEW_UNOPENED) -> int:
 # stale answer costs at most a slower plan for a minute, and a page saves a statement (on
 # PostgreSQL a round trip and about 0.4 ms of CPU) by not counting again.
 HOLDS_FEW_SECONDS = 60.0
-_holds_few_until: dict[int, tuple[float, bool]] = {}
+
+
+@dataclass
+class _Holdings:
+    """Per officer id: until when the answer holds, and the answer; for one database only
+    (officer ids of another database, or of a restored one, name other officers)."""
+
+    database: object = None
+    until: dict[int, tuple[float, bool]] = field(default_factory=dict)
+
+
+_holdings = _Holdings()
 
 
 async def holds_few(officer_id: int) -> bool:
     """Whether the officer holds fewer than SMALL_INBOX wraps, counted at most once a minute
-    (see HOLDS_FEW_SECONDS)."""
+    (see HOLDS_FEW_SECONDS) per open database."""
+    if _holdings.database is not db.current():
+        _holdings.database, _holdings.until = db.current(), {}
     now = time.monotonic()
-    remembered = _holds_few_until.get(officer_id)
+    remembered = _holdings.until.get(officer_id)
     if remembered is not None and remembered[0] > now:
         return remembered[1]
     few = await wrap_count(officer_id) < SMALL_INBOX
-    _holds_few_until[officer_id] = (now + HOLDS_FEW_SECONDS, few)
+    _holdings.until[officer_id] = (now + HOLDS_FEW_SECONDS, few)
     return few
 
 
