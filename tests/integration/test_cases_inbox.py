@@ -687,7 +687,8 @@ async def test_postgres_keeps_its_generic_plan_for_the_wrap_walks(database):
     views = [InboxFilter(), InboxFilter(status="investigation", page=3), InboxFilter(mark="new")]
     async with db.current().pool.acquire() as connection:
         for view in views:
-            text, args = inbox.page_sql(TRIAGE_ID, view, now=NOW, due_soon_days=3, small=False)
+            page = inbox.inbox_sql(TRIAGE_ID, view, now=NOW, due_soon_days=3, small=False)
+            text, args = inbox.page_sql(TRIAGE_ID, page)
             query, values = QueryString(text, *args).compile_string(engine_type="postgres")
             for _ in range(8):  # PostgreSQL weighs its generic plan after five custom ones
                 await connection.fetch(query, *values)

@@ -573,28 +573,13 @@ def _assignees_sql() -> str:
     return f"ARRAY(SELECT o.display_name {assigned} ORDER BY o.display_name)"
 
 
-def page_sql(
-    officer_id: int,
-    view: InboxFilter,
-    *,
-    now: datetime,
-    due_soon_days: int,
-    small: bool,
-    few_unopened: bool = False,
-) -> tuple[str, list[Any]]:
-    """The page query of ``inbox_sql`` (same arguments) with, on each of its rows, the
+def page_sql(officer_id: int, page: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+    """``page``, a page query of ``inbox_sql`` and its arguments, with, on each of its rows, the
     assignees' names (in name order) and the reporter messages the officer had seen when they
     last opened the case (NULL: never opened), in one statement: on PostgreSQL one round trip
     a page instead of two, and the look-ups run for the page's rows only, however deep the
     page (the OFFSET stays inside)."""
-    text, args = inbox_sql(
-        officer_id,
-        view,
-        now=now,
-        due_soon_days=due_soon_days,
-        small=small,
-        few_unopened=few_unopened,
-    )
+    text, args = page
     # Constant fragments only; the subquery keeps its order (no join, no sort above it).
     return (
         f"SELECT p.*, {_assignees_sql()} AS assignees, "  # noqa: S608
@@ -694,11 +679,14 @@ async def inbox(
     )
     text, args = page_sql(
         officer_id,
-        view,
-        now=now,
-        due_soon_days=due_soon_days,
-        small=small,
-        few_unopened=few_unopened,
+        inbox_sql(
+            officer_id,
+            view,
+            now=now,
+            due_soon_days=due_soon_days,
+            small=small,
+            few_unopened=few_unopened,
+        ),
     )
 
     async def page_rows() -> list[Any]:
