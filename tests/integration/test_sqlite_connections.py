@@ -153,7 +153,7 @@ async def test_change_markers_of_two_engines_differ(settings):
         await db.close_database(engine)
 
 
-async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
+async def test_reads_run_on_the_loop_and_autocommit_writes_take_one_trip_each(database):
     # Every trip wakes the connection's thread and then the event loop: CPU per request.
     await db.fetch("SELECT 1 AS one")  # opens a reader
     async with db.transaction():  # opens the writer
@@ -168,10 +168,10 @@ async def test_reads_run_on_the_loop_and_writes_take_one_trip_each(database):
     assert trips() == 1
     async with db.transaction():
         await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "trip")
-    assert trips() == 4  # BEGIN IMMEDIATE, the update, COMMIT
+    assert trips() == 3  # BEGIN IMMEDIATE, COMMIT (the update ran on the loop)
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "trip")
     assert rows == [{"value": "2"}]
-    assert trips() == 4
+    assert trips() == 3
 
 
 async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writes(database):
@@ -186,24 +186,115 @@ async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writ
     async with db.transaction():
         assert trips() == 1  # BEGIN IMMEDIATE
         await SystemSetting.insert(SystemSetting(key="inside", value="1"))
-        assert trips() == 2
         rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
         assert rows == [{"value": "1"}]  # the uncommitted write, seen
         assert await db.fetch("SELECT * FROM pragma_query_only()") == [{"query_only": 0}]
-        assert trips() == 2  # the reads made none
         await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "inside")
-        assert trips() == 3
-    assert trips() == 4  # COMMIT
+        assert trips() == 1  # the reads and writes made none
+    assert trips() == 2  # COMMIT
     with db.long_reads():
         async with db.transaction():
             await db.fetch("SELECT count(*) AS n FROM system_setting")
-    assert trips() == 7  # a long read inside a transaction keeps its trip, off the loop
+    assert trips() == 5  # a long read inside a transaction keeps its trip, off the loop
     # A deferred transaction takes its locks at its first statement, which may wait on the busy
     # timeout: its reads keep their trip.
     async with engine.transaction():
         await db.fetch("SELECT count(*) AS n FROM system_setting")
-    assert trips() == 10
+    assert trips() == 8
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
+    assert rows == [{"value": "2"}]
+
+
+async def test_writes_inside_a_write_transaction_run_on_the_loop_and_commit(database):
+    """Inside a transaction that holds the write lock a write never waits (BEGIN IMMEDIATE took
+    the lock) and does not sync (COMMIT does): only BEGIN and COMMIT go to the writer's thread."""
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+
+    async with db.transaction():
+        await SystemSetting.insert(
+            SystemSetting(key="kept", value="1"), SystemSetting(key="dropped", value="1")
+        )
+        returned = await (
+            SystemSetting.update({SystemSetting.value: "2"})
+            .where(SystemSetting.key == "kept")
+            .returning(SystemSetting.value)
+        )
+        assert returned == [{"value": "2"}]
+        await SystemSetting.delete().where(SystemSetting.key == "dropped")
+        await db.fetch("INSERT INTO system_setting (key, value) VALUES ({}, {})", "raw", "3")
+        assert trips() == 1  # BEGIN IMMEDIATE only
+    assert trips() == 2  # COMMIT
+    # Committed: a read-only connection (another process's view) sees exactly the end state.
+    rows = await db.fetch("SELECT key, value FROM system_setting ORDER BY key")
+    assert rows == [{"key": "kept", "value": "2"}, {"key": "raw", "value": "3"}]
+    # A deferred transaction takes its write lock at its first write, which may wait on the busy
+    # timeout: its writes keep their trip.
+    async with engine.transaction():
+        await SystemSetting.insert(SystemSetting(key="deferred", value="4"))
+    assert trips() == 5
+    # Statements that are not plain reads or writes (schema changes, pragmas) keep their trip.
+    async with db.transaction():
+        await db.fetch("CREATE TEMP TABLE statement_kind (x INTEGER)")
+    assert trips() == 8
+
+
+async def test_a_large_write_inside_a_transaction_keeps_its_trip(database):
+    """A write carrying a lot of data (an evidence chunk) may spill the page cache into the WAL:
+    it runs on the writer's thread, off the event loop, as do writes inside long_reads()."""
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+
+    large = "x" * (db.SQLITE_INLINE_WRITE_BYTES + 1)
+    async with db.transaction():
+        await SystemSetting.insert(SystemSetting(key="large", value=large))
+        assert trips() == 2  # BEGIN IMMEDIATE, the insert
+        with db.long_reads():
+            await SystemSetting.update({SystemSetting.value: "small"}).where(
+                SystemSetting.key == "large"
+            )
+        assert trips() == 3
+    assert trips() == 4
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "large")
+    assert rows == [{"value": "small"}]
+
+
+@pytest.mark.parametrize(
+    "violation",
+    [
+        # The same key twice (UNIQUE), a missing value (NOT NULL), a missing officer (FOREIGN KEY).
+        "INSERT INTO system_setting (key, value) VALUES ('first', 'again')",
+        "INSERT INTO system_setting (key) VALUES ('second')",
+        "INSERT INTO web_session (lookup, kind, officer, secret, created_at, last_seen_at,"
+        " expires_at) VALUES ('x', 'officer', 999999, x'00', '2026-01-01', '2026-01-01',"
+        " '2026-01-01')",
+    ],
+)
+async def test_a_failed_write_on_the_loop_raises_rolls_back_and_frees_the_writer(
+    database, violation
+):
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="first", value="1"))
+            await db.fetch(violation)
+    assert trips() == 2  # BEGIN IMMEDIATE, ROLLBACK
+    assert await SystemSetting.count().where(SystemSetting.key == "first") == 0
+    async with asyncio.timeout(10):  # the writer was released, outside any transaction
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="first", value="2"))
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "first")
     assert rows == [{"value": "2"}]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import sqlite3
 import threading
 from collections import deque
@@ -31,6 +32,15 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Pooled readers beside the one writer (WAL lets them all read while it writes), for the reads
 # that would wait on a lock: the others run on the calling thread's own connection.
 SQLITE_READERS = 4
+# A statement inside a transaction that carries more than this in its parameters (an evidence
+# chunk is 64 KiB) may fill the page cache and spill it into the WAL: it runs on the writer's
+# thread, not on the event loop.
+SQLITE_INLINE_WRITE_BYTES = 16 * 1024
+# Statements a transaction that holds the write lock runs on the event loop: reads and writes
+# of rows. BEGIN, COMMIT (which syncs and may checkpoint), savepoints, pragmas and schema
+# changes keep their trip to the writer's thread.
+_INLINE_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE"})
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
 # Tells engines apart in change markers (a later engine may reuse a closed one's address).
 _watch_ids = itertools.count()
 # Set by long_reads(): SELECTs that walk many rows run on a pooled reader's thread even on SQLite.
@@ -312,11 +322,15 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
-        if _is_select(query) and not _long_reads.get() and self._holds_write_lock():
-            # A read inside the transaction must see its writes, so it runs on the writer's
-            # connection, but right here: it never waits (BEGIN IMMEDIATE took the write lock
-            # and the snapshot), and a trip to the connection's thread and back costs about
-            # 60-120 us of CPU against 2 us for a small read. Writes still take their trip.
+        if _runs_inline(query, args) and not _long_reads.get() and self._holds_write_lock():
+            # Right here on the writer's connection (its thread is idle: the transaction holds
+            # the writer), without the trip to that thread and back, which costs about 60-120 us
+            # of CPU against a few us for a small statement. Nothing here waits: BEGIN IMMEDIATE
+            # took the write lock and the snapshot, so no lock is left to wait for, and in WAL
+            # mode a write only changes pages in memory; the sync comes at COMMIT, on the thread.
+            # The one disk write a statement may make is a page-cache spill into the WAL (no
+            # sync), after some megabytes of changes in one transaction: statements carrying
+            # much data, and everything inside long_reads(), keep their trip instead.
             return connection._conn.execute(query, args or []).fetchall()
         return await connection.execute_fetchall(query, args or [])
 
@@ -345,6 +359,17 @@ class PersistentSQLiteEngine(SQLiteEngine):
 
 def _is_select(query: str) -> bool:
     return query.lstrip()[:6].upper() == "SELECT"
+
+
+def _runs_inline(query: str, args: list[Any] | None) -> bool:
+    """Whether a statement inside a write-locked transaction is a small read or write of rows."""
+    kind = _FIRST_WORD.match(query)
+    if kind is None or kind.group(1).upper() not in _INLINE_KINDS:
+        return False
+    carried = sum(
+        len(value) for value in args or () if isinstance(value, (bytes, bytearray, memoryview, str))
+    )
+    return carried <= SQLITE_INLINE_WRITE_BYTES
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
