@@ -168,10 +168,10 @@ async def test_reads_run_on_the_loop_and_autocommit_writes_take_one_trip_each(da
     assert trips() == 1
     async with db.transaction():
         await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "trip")
-    assert trips() == 3  # BEGIN IMMEDIATE, COMMIT (the update ran on the loop)
+    assert trips() == 2  # COMMIT (BEGIN and the update ran on the loop)
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "trip")
     assert rows == [{"value": "2"}]
-    assert trips() == 3
+    assert trips() == 2
 
 
 async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writes(database):
@@ -184,30 +184,31 @@ async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writ
     trips = count_trips([engine.writer, engine.readers])
 
     async with db.transaction():
-        assert trips() == 1  # BEGIN IMMEDIATE
+        assert trips() == 0  # BEGIN IMMEDIATE ran on the loop: nothing held the lock
         await SystemSetting.insert(SystemSetting(key="inside", value="1"))
         rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
         assert rows == [{"value": "1"}]  # the uncommitted write, seen
         assert await db.fetch("SELECT * FROM pragma_query_only()") == [{"query_only": 0}]
         await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "inside")
-        assert trips() == 1  # the reads and writes made none
-    assert trips() == 2  # COMMIT
+        assert trips() == 0  # the reads and writes made none
+    assert trips() == 1  # COMMIT
     with db.long_reads():
         async with db.transaction():
             await db.fetch("SELECT count(*) AS n FROM system_setting")
-    assert trips() == 5  # a long read inside a transaction keeps its trip, off the loop
+    assert trips() == 3  # a long read inside a transaction keeps its trip, off the loop
     # A deferred transaction takes its locks at its first statement, which may wait on the busy
     # timeout: its reads keep their trip.
     async with engine.transaction():
         await db.fetch("SELECT count(*) AS n FROM system_setting")
-    assert trips() == 8
+    assert trips() == 5
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "inside")
     assert rows == [{"value": "2"}]
 
 
 async def test_writes_inside_a_write_transaction_run_on_the_loop_and_commit(database):
     """Inside a transaction that holds the write lock a write never waits (BEGIN IMMEDIATE took
-    the lock) and does not sync (COMMIT does): only BEGIN and COMMIT go to the writer's thread."""
+    the lock) and does not sync (COMMIT does): only COMMIT goes to the writer's thread (BEGIN too
+    when it would wait, see below)."""
     async with db.transaction():  # opens the writer
         await db.fetch("SELECT 1 AS one")
     engine = db.current()
@@ -226,8 +227,8 @@ async def test_writes_inside_a_write_transaction_run_on_the_loop_and_commit(data
         assert returned == [{"value": "2"}]
         await SystemSetting.delete().where(SystemSetting.key == "dropped")
         await db.fetch("INSERT INTO system_setting (key, value) VALUES ({}, {})", "raw", "3")
-        assert trips() == 1  # BEGIN IMMEDIATE only
-    assert trips() == 2  # COMMIT
+        assert trips() == 0
+    assert trips() == 1  # COMMIT
     # Committed: a read-only connection (another process's view) sees exactly the end state.
     rows = await db.fetch("SELECT key, value FROM system_setting ORDER BY key")
     assert rows == [{"key": "kept", "value": "2"}, {"key": "raw", "value": "3"}]
@@ -235,11 +236,78 @@ async def test_writes_inside_a_write_transaction_run_on_the_loop_and_commit(data
     # timeout: its writes keep their trip.
     async with engine.transaction():
         await SystemSetting.insert(SystemSetting(key="deferred", value="4"))
-    assert trips() == 5
+    assert trips() == 3
     # Statements that are not plain reads or writes (schema changes, pragmas) keep their trip.
     async with db.transaction():
         await db.fetch("CREATE TEMP TABLE statement_kind (x INTEGER)")
-    assert trips() == 8
+    assert trips() == 5
+
+
+async def test_a_begin_that_would_wait_waits_on_the_writer_thread(database):
+    """BEGIN IMMEDIATE runs on the loop only when the write lock is free: while another process
+    (the worker, the CLI) holds it, the BEGIN waits on the busy timeout on the writer's thread,
+    the loop keeps serving, and the transaction goes on once the lock is let go."""
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+    holder = sqlite3.connect(engine.path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO system_setting (key, value) VALUES ('held', 'x')")
+
+        async def write() -> None:
+            async with db.transaction():
+                rows = await SystemSetting.select(SystemSetting.value).where(
+                    SystemSetting.key == "held"
+                )
+                await SystemSetting.insert(SystemSetting(key="after", value=rows[0]["value"]))
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.5)
+        assert not writing.done()  # waiting, not failed
+        assert trips() == 1  # the BEGIN, sent to the thread
+        # The loop is free meanwhile: reads of committed data answer.
+        assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    await asyncio.wait_for(writing, timeout=20)
+    assert trips() == 2  # and its COMMIT
+    rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "after")
+    assert rows == [{"value": "x"}]
+
+
+async def test_a_transaction_cancelled_while_its_begin_waits_leaves_the_writer_usable(database):
+    """A BEGIN still waiting on the writer's thread when its task is cancelled runs on there: the
+    writer is handed on only after it finished and was rolled back, so the next transaction
+    neither fails ("cannot start a transaction within a transaction") nor inherits it."""
+    async with db.transaction():  # opens the writer
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    holder = sqlite3.connect(engine.path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+
+        async def never() -> None:
+            async with db.transaction():
+                await SystemSetting.insert(SystemSetting(key="never", value="x"))
+
+        waiting = asyncio.create_task(never())
+        await asyncio.sleep(0.3)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    async with asyncio.timeout(20):
+        async with db.transaction():
+            await SystemSetting.insert(SystemSetting(key="next", value="y"))
+    rows = await db.fetch("SELECT key FROM system_setting ORDER BY key")
+    assert rows == [{"key": "next"}]
 
 
 async def test_a_large_write_inside_a_transaction_keeps_its_trip(database):
@@ -254,13 +322,13 @@ async def test_a_large_write_inside_a_transaction_keeps_its_trip(database):
     large = "x" * (db.SQLITE_INLINE_WRITE_BYTES + 1)
     async with db.transaction():
         await SystemSetting.insert(SystemSetting(key="large", value=large))
-        assert trips() == 2  # BEGIN IMMEDIATE, the insert
+        assert trips() == 1  # the insert
         with db.long_reads():
             await SystemSetting.update({SystemSetting.value: "small"}).where(
                 SystemSetting.key == "large"
             )
-        assert trips() == 3
-    assert trips() == 4
+        assert trips() == 2
+    assert trips() == 3
     rows = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == "large")
     assert rows == [{"value": "small"}]
 
@@ -289,7 +357,7 @@ async def test_a_failed_write_on_the_loop_raises_rolls_back_and_frees_the_writer
         async with db.transaction():
             await SystemSetting.insert(SystemSetting(key="first", value="1"))
             await db.fetch(violation)
-    assert trips() == 2  # BEGIN IMMEDIATE, ROLLBACK
+    assert trips() == 1  # ROLLBACK
     assert await SystemSetting.count().where(SystemSetting.key == "first") == 0
     async with asyncio.timeout(10):  # the writer was released, outside any transaction
         async with db.transaction():

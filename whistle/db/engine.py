@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -98,6 +99,23 @@ class _ConnectionPool:
         self._idle: deque[aiosqlite.Connection] = deque()
         self._waiters: deque[asyncio.Future] = deque()
         self._lock = threading.Lock()
+        # Connections whose caller was cancelled while a statement of theirs ran on their thread.
+        self._unsettled: set[aiosqlite.Connection] = set()
+
+    async def run(self, connection: aiosqlite.Connection, query: str, args: Any = ()) -> Any:
+        """One trip to ``connection``'s thread: run the statement, fetch its rows, drop the
+        cursor (one trip, not the four of execute()/fetchall()/close()).
+
+        A cancelled caller stops waiting but the statement still runs there: the connection is
+        then marked unsettled, and ``release`` hands it on only once its thread is done (and has
+        rolled back a transaction such a statement may have left open), so the next holder's
+        statements on the event loop never run beside it or inside it."""
+        try:
+            return await connection.execute_fetchall(query, args)
+        except asyncio.CancelledError:
+            with self._lock:
+                self._unsettled.add(connection)
+            raise
 
     async def acquire(self) -> aiosqlite.Connection:
         with self._lock:
@@ -133,6 +151,13 @@ class _ConnectionPool:
 
     def release(self, connection: aiosqlite.Connection) -> None:
         with self._lock:
+            unsettled = connection in self._unsettled
+            self._unsettled.discard(connection)
+        if unsettled:
+            # Queued behind what still runs on the thread, and run there.
+            connection._tx.put_nowait((None, partial(self._settle, connection)))
+            return
+        with self._lock:
             while self._waiters:
                 waiter = self._waiters.popleft()
                 try:
@@ -141,6 +166,14 @@ class _ConnectionPool:
                 except RuntimeError:  # that waiter's loop is closed
                     continue
             self._idle.append(connection)
+
+    def _settle(self, connection: aiosqlite.Connection) -> None:
+        """On the connection's thread, after what a cancelled caller left running there."""
+        try:
+            if connection._conn.in_transaction:
+                connection._conn.execute("ROLLBACK")
+        finally:
+            self.release(connection)
 
     def _hand_over(self, waiter: asyncio.Future, connection: aiosqlite.Connection) -> None:
         if waiter.done():  # cancelled meanwhile
@@ -165,14 +198,17 @@ class PersistentTransaction(SQLiteTransaction):
     # piccolo sends these through aiosqlite's execute(), two driver-thread round trips each
     # (make a cursor, run it): one is enough, and the writer is held for every one of them.
     async def begin(self) -> None:
-        await self.connection.execute_fetchall(f"BEGIN {self.transaction_type.value}")
+        statement = f"BEGIN {self.transaction_type.value}"
+        if not self.engine.begin_on_loop(self.connection._conn, statement):
+            await self.engine.writer.run(self.connection, statement)
 
     async def commit(self) -> None:
-        await self.connection.execute_fetchall("COMMIT")
+        # On the thread: COMMIT syncs the WAL to disk (and may checkpoint).
+        await self.engine.writer.run(self.connection, "COMMIT")
         self._committed = True
 
     async def rollback(self) -> None:
-        await self.connection.execute_fetchall("ROLLBACK")
+        await self.engine.writer.run(self.connection, "ROLLBACK")
         self._rolled_back = True
 
     async def __aenter__(self) -> SQLiteTransaction:
@@ -230,6 +266,26 @@ class PersistentSQLiteEngine(SQLiteEngine):
         self._inline = threading.local()
         self._inline_opened: list[sqlite3.Connection] = []
         self._inline_lock = threading.Lock()
+        self._busy_timeout_ms = int(self.connection_kwargs.get("timeout", 5.0) * 1000)
+
+    def begin_on_loop(self, connection: sqlite3.Connection, statement: str) -> bool:
+        """Run ``statement`` (a BEGIN) on the calling thread if it need not wait; False when it
+        would (another connection holds the write lock): then nothing was begun, and the caller
+        sends it to the writer's thread, which waits on the busy timeout. A DEFERRED BEGIN
+        takes no lock; IMMEDIATE and EXCLUSIVE try theirs once, without the busy wait."""
+        if statement == "BEGIN DEFERRED":
+            connection.execute(statement)
+            return True
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            connection.execute(statement)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            return False
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        return True
 
     def change_marker(self) -> tuple[int, int] | None:
         """A value that differs after any connection (this process's writer, the worker, the
@@ -307,9 +363,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
         try:
-            # One round trip to the connection's thread (run, fetch, drop the cursor), not the
-            # four of execute()/fetchall()/close(): each trip wakes a thread and the event loop.
-            return await connection.execute_fetchall(query, args or [])
+            return await pool.run(connection, query, args or [])
         finally:
             pool.release(connection)
 
@@ -332,7 +386,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
             # sync), after some megabytes of changes in one transaction: statements carrying
             # much data, and everything inside long_reads(), keep their trip instead.
             return connection._conn.execute(query, args or []).fetchall()
-        return await connection.execute_fetchall(query, args or [])
+        return await self.writer.run(connection, query, args or [])
 
     def _holds_write_lock(self) -> bool:
         """Whether the current transaction began IMMEDIATE or EXCLUSIVE (a DEFERRED one takes
