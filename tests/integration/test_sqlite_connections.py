@@ -174,6 +174,37 @@ async def test_reads_run_on_the_loop_and_autocommit_writes_take_one_trip_each(da
     assert trips() == 2
 
 
+async def test_an_autocommit_write_that_changes_nothing_makes_no_trip(database):
+    """Clearing expired sessions usually finds none: such a write has nothing to sync, so it is
+    begun, run and committed on the loop; one that changes rows commits (syncs) on the thread."""
+    await SystemSetting.insert(SystemSetting(key="kept", value="1"))  # opens the writer
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    trips = count_trips([engine.writer, engine.readers])
+
+    await SystemSetting.delete().where(SystemSetting.key == "missing")
+    await SystemSetting.update({SystemSetting.value: "2"}).where(SystemSetting.key == "missing")
+    await db.fetch(
+        "INSERT INTO system_setting (key, value) VALUES ('kept', 'x') ON CONFLICT DO NOTHING"
+    )
+    assert trips() == 0
+    await SystemSetting.update({SystemSetting.value: "3"}).where(SystemSetting.key == "kept")
+    assert trips() == 1  # its COMMIT
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.fetch("INSERT INTO system_setting (key, value) VALUES ('kept', 'again')")
+    assert trips() == 1  # refused on the loop and rolled back there: nothing was written
+    await SystemSetting.delete().where(SystemSetting.key == "kept")
+    assert trips() == 2
+    # Nothing is left open: another connection (another process) can write at once.
+    other = sqlite3.connect(engine.path, isolation_level=None, timeout=0)
+    try:
+        other.execute("INSERT INTO system_setting (key, value) VALUES ('theirs', 'y')")
+    finally:
+        other.close()
+    rows = await db.fetch("SELECT key, value FROM system_setting")
+    assert rows == [{"key": "theirs", "value": "y"}]
+
+
 async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writes(database):
     """A transaction's reads need the writer's connection (they must see its own writes) but no
     trip to its thread: BEGIN IMMEDIATE took the locks, so they never wait."""

@@ -149,6 +149,17 @@ class _ConnectionPool:
                 self.release(waiter.result())
             raise
 
+    async def commit(self, connection: aiosqlite.Connection) -> None:
+        """COMMIT on the connection's thread (it syncs the WAL to disk and may checkpoint). A
+        COMMIT that fails (a full disk) may leave the transaction open: it is rolled back, so
+        that the writer goes back to the pool outside any transaction."""
+        try:
+            await self.run(connection, "COMMIT")
+        except sqlite3.Error:
+            if connection._conn.in_transaction:
+                await self.run(connection, "ROLLBACK")
+            raise
+
     def release(self, connection: aiosqlite.Connection) -> None:
         with self._lock:
             unsettled = connection in self._unsettled
@@ -203,8 +214,7 @@ class PersistentTransaction(SQLiteTransaction):
             await self.engine.writer.run(self.connection, statement)
 
     async def commit(self) -> None:
-        # On the thread: COMMIT syncs the WAL to disk (and may checkpoint).
-        await self.engine.writer.run(self.connection, "COMMIT")
+        await self.engine.writer.commit(self.connection)
         self._committed = True
 
     async def rollback(self) -> None:
@@ -363,9 +373,34 @@ class PersistentSQLiteEngine(SQLiteEngine):
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
         try:
+            if not reads and not _long_reads.get() and _runs_inline(query, args):
+                return await self._autocommit_write(connection, query, args or [])
             return await pool.run(connection, query, args or [])
         finally:
             pool.release(connection)
+
+    async def _autocommit_write(
+        self, connection: aiosqlite.Connection, query: str, args: list[Any]
+    ) -> Iterable[Any]:
+        """A small write outside a transaction, as its own transaction begun and run on the
+        loop: only its COMMIT, which syncs, goes to the writer's thread, and none at all when
+        it changed nothing (clearing expired sessions usually finds none): such a COMMIT has
+        no page to write, so it neither writes nor syncs."""
+        own = connection._conn
+        if not self.begin_on_loop(own, "BEGIN IMMEDIATE"):
+            # Another process holds the write lock: wait for it on the thread, as before.
+            return await self.writer.run(connection, query, args)
+        changes = own.total_changes
+        try:
+            rows = own.execute(query, args).fetchall()
+        except BaseException:
+            own.execute("ROLLBACK")  # discards pages in memory: nothing to sync
+            raise
+        if own.total_changes == changes:
+            own.execute("COMMIT")
+        else:
+            await self.writer.commit(connection)
+        return rows
 
     async def _run_in_existing_connection(
         self,
