@@ -9,11 +9,14 @@ work, not the same duration: officer pages cost several times a reporter's reque
 engine whose officers wait longer would serve a cheaper mix in a fixed time. Both servers run at
 once and the rounds are split into ``--segments`` segments in which the engines take turns (the
 order turning each time), so that a swing of a shared machine's load hits both; the headline is
-the median of the segments' ratios, with each one printed. Cheap Argon2id by default, so it
-measures everything but the derivation (``--memory-kib``/``--iterations`` for the production
-cost). PostgreSQL syncs its commits to disk, as SQLite does.
+the median of the segments' ratios, every segment printed. Many short segments (one round each
+by default) rather than a few long ones: a swing then spoils a segment or two, which the median
+leaves out, instead of a third of the figure; a round on each server before them, not counted,
+warms what a server does once (templates compiled, statements prepared). Cheap Argon2id by
+default, so it measures everything but the derivation (``--memory-kib``/``--iterations`` for the
+production cost). PostgreSQL syncs its commits to disk, as SQLite does.
 
-    .venv/bin/python -m bench.mixed [--rounds 6] [--segments 3] [--reporters 20]
+    .venv/bin/python -m bench.mixed [--rounds 8] [--segments 8] [--reporters 20]
                                     [--officers 5] [--engine both]
 """
 
@@ -229,6 +232,22 @@ def line(label: str, result: dict) -> str:
     )
 
 
+def segment_line(index: int, servers: list[Served]) -> str:
+    """One segment's CPU per request on each engine (in the order they ran) and the ratio."""
+    order = servers if index % 2 == 0 else servers[::-1]
+    figures = ", ".join(
+        f"{served.label} {cpu_ms_per_request(served.segments[index]):.2f}" for served in order
+    )
+    line = f"  segment {index + 1}: ms CPU/request {figures}"
+    if len(servers) == 2:
+        sqlite, postgres = servers
+        ratio = cpu_ms_per_request(sqlite.segments[index]) / cpu_ms_per_request(
+            postgres.segments[index]
+        )
+        line += f", SQLite / PostgreSQL {ratio:.2f} x"
+    return line
+
+
 def segment_rounds(rounds: int, segments: int) -> list[int]:
     """``rounds`` shared out over ``segments`` (at least one round each)."""
     count = max(1, min(segments, rounds))
@@ -237,11 +256,11 @@ def segment_rounds(rounds: int, segments: int) -> list[int]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6, help="rounds per client")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds per client")
     parser.add_argument(
         "--segments",
         type=int,
-        default=3,
+        default=8,
         help="the rounds are run in this many segments, the engines taking turns",
     )
     parser.add_argument("--reporters", type=int, default=20)
@@ -287,11 +306,17 @@ async def main() -> None:
                     "PostgreSQL", postgres_settings, args, root / "pg.log", stack, postmaster
                 )
             )
+        # One round each first, not counted: the first officer pages compile their templates,
+        # and PostgreSQL's connections prepare their statements, once per server.
+        for served in servers:
+            await drive_segment(served, 1, args.reporters)
+            served.segments.clear()
         # Each segment runs every engine once, the order turning from one segment to the next,
         # so that a swing of the shared machine's load falls on both engines alike.
         for index, rounds in enumerate(plan):
             for served in servers if index % 2 == 0 else servers[::-1]:
                 await drive_segment(served, rounds, args.reporters)
+            print(segment_line(index, servers), flush=True)
         results = {served.label: summary(served) for served in servers}
         for label, result in results.items():
             print(line(label, result))
