@@ -192,15 +192,17 @@ def _as_datetime(value: Any) -> datetime:
 
 
 async def _destroy_content(ids: list[uuid.UUID]) -> None:
-    for held in CASE_CONTENT:
-        keys = ids if held.keys_of is None else await held.keys_of(ids)
-        if not keys:
-            continue
-        if held.delete_rows:
-            await held.table.delete().where(held.case.is_in(keys))
-        else:
-            empty = None if held.column._meta.null else b""
-            await held.table.update({held.column: empty}).where(held.case.is_in(keys))
+    # A batch of cases' content, files included, zeroed: off the event loop.
+    with db.long_writes():
+        for held in CASE_CONTENT:
+            keys = ids if held.keys_of is None else await held.keys_of(ids)
+            if not keys:
+                continue
+            if held.delete_rows:
+                await held.table.delete().where(held.case.is_in(keys))
+            else:
+                empty = None if held.column._meta.null else b""
+                await held.table.update({held.column: empty}).where(held.case.is_in(keys))
     await envelope.destroy_all_wraps(ids)
 
 

@@ -419,7 +419,8 @@ class PersistentSQLiteEngine(SQLiteEngine):
             # mode a write only changes pages in memory; the sync comes at COMMIT, on the thread.
             # The one disk write a statement may make is a page-cache spill into the WAL (no
             # sync), after some megabytes of changes in one transaction: statements carrying
-            # much data, and everything inside long_reads(), keep their trip instead.
+            # much data, and everything inside long_reads() or long_writes() (a statement that
+            # may touch many rows), keep their trip instead.
             return connection._conn.execute(query, args or []).fetchall()
         return await self.writer.run(connection, query, args or [])
 
@@ -497,6 +498,16 @@ def long_reads() -> Iterator[None]:
         yield
     finally:
         _long_reads.reset(token)
+
+
+@contextmanager
+def long_writes() -> Iterator[None]:
+    """Run the writes inside on the writer's thread, never on the event loop: for statements
+    that may touch many rows or megabytes (every wrap of an officer or of purged reports, a
+    file's chunks), which on the loop would hold every other request while SQLite works. On
+    SQLite a transaction's small writes otherwise run on the loop (they cost less there)."""
+    with long_reads():
+        yield
 
 
 def change_marker() -> Hashable | None:

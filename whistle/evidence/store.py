@@ -222,7 +222,8 @@ async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
 
 async def discard(file_id: uuid.UUID) -> None:
     """Delete the chunks of an upload that will not be committed."""
-    await PendingChunk.delete().where(PendingChunk.upload == file_id)
+    with db.long_writes():  # megabytes zeroed (secure_delete): off the event loop
+        await PendingChunk.delete().where(PendingChunk.upload == file_id)
 
 
 async def receive_file(
@@ -324,8 +325,9 @@ _MOVE_CHUNKS_SHUFFLED = _MOVE_CHUNKS + " ORDER BY random()"
 
 
 async def _move_chunks(file_id: uuid.UUID, *, shuffled: bool) -> None:
-    await db.fetch(_MOVE_CHUNKS_SHUFFLED if shuffled else _MOVE_CHUNKS, file_id)
-    await PendingChunk.delete().where(PendingChunk.upload == file_id)
+    with db.long_writes():  # megabytes copied and zeroed: off the event loop
+        await db.fetch(_MOVE_CHUNKS_SHUFFLED if shuffled else _MOVE_CHUNKS, file_id)
+        await PendingChunk.delete().where(PendingChunk.upload == file_id)
 
 
 async def attach_officer_file(sealed: SealedFile, at: datetime) -> None:

@@ -683,7 +683,11 @@ async def destroy_all_wraps(report_ids: Iterable[uuid.UUID]) -> int:
     ids = list(report_ids)
     if not ids:
         return 0
-    return len(await ReportKey.delete().where(ReportKey.report.is_in(ids)).returning(ReportKey.id))
+    with db.long_writes():  # every officer's wrap of each report: off the event loop
+        deleted = (
+            await ReportKey.delete().where(ReportKey.report.is_in(ids)).returning(ReportKey.id)
+        )
+    return len(deleted)
 
 
 async def revoked_from(officer_id: int) -> set[uuid.UUID]:
@@ -702,7 +706,8 @@ async def revoke_all(officer_id: int, *, keep_reports: Iterable[uuid.UUID] = ())
     keep = list(keep_reports)
     if keep:
         query = query.where(ReportKey.report.not_in(keep))
-    return len(await query.returning(ReportKey.id))
+    with db.long_writes():  # up to every case of the office: off the event loop
+        return len(await query.returning(ReportKey.id))
 
 
 async def recover_for_officer(
