@@ -33,18 +33,18 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Pooled readers beside the one writer (WAL lets them all read while it writes), for the reads
 # that would wait on a lock: the others run on the calling thread's own connection.
 SQLITE_READERS = 4
-# A statement inside a transaction that carries more than this in its parameters (an evidence
-# chunk is 64 KiB) may fill the page cache and spill it into the WAL: it runs on the writer's
-# thread, not on the event loop.
+# A write that carries more than this in its parameters (an evidence chunk is 64 KiB) may fill
+# the page cache and spill it into the WAL: it runs on the writer's thread, not on the loop.
 SQLITE_INLINE_WRITE_BYTES = 16 * 1024
-# Statements a transaction that holds the write lock runs on the event loop: reads and writes
-# of rows. BEGIN, COMMIT (which syncs and may checkpoint), savepoints, pragmas and schema
-# changes keep their trip to the writer's thread.
+# Statements the writer runs on the event loop while it holds the write lock: reads and writes
+# of rows. COMMIT (which syncs and may checkpoint), savepoints, pragmas and schema changes keep
+# their trip to the writer's thread.
 _INLINE_KINDS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE"})
 _FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
 # Tells engines apart in change markers (a later engine may reuse a closed one's address).
 _watch_ids = itertools.count()
-# Set by long_reads(): SELECTs that walk many rows run on a pooled reader's thread even on SQLite.
+# Set by long_reads() and long_writes(): statements that walk or touch many rows run on a
+# connection's thread even on SQLite (a pooled reader's for SELECTs, else the writer's).
 _long_reads: ContextVar[bool] = ContextVar("long_reads", default=False)
 
 _engine: Engine | None = None
@@ -256,9 +256,10 @@ class PersistentTransaction(SQLiteTransaction):
 class PersistentSQLiteEngine(SQLiteEngine):
     """piccolo's SQLite engine opens a connection (and a driver thread) for every query; this
     one keeps them open: one writer connection that every write and every transaction queues
-    for (each statement one trip to its thread), and for plain SELECTs outside a transaction a
-    read-only connection per calling thread, run right there on the event loop; a few pooled
-    read-only connections take the rare read that would wait on a lock.
+    for (its small statements run on the event loop once it holds the write lock; COMMIT, and
+    what may wait or run long, take a trip to its thread), and for plain SELECTs outside a
+    transaction a read-only connection per calling thread, run right there on the event loop;
+    a few pooled read-only connections take the rare read that would wait on a lock.
 
     The semantics stay those of piccolo's engine: autocommit outside transactions, BEGIN
     IMMEDIATE through ``transaction()``, foreign keys on, the busy timeout for other processes
@@ -394,7 +395,8 @@ class PersistentSQLiteEngine(SQLiteEngine):
         try:
             rows = own.execute(query, args).fetchall()
         except BaseException:
-            own.execute("ROLLBACK")  # discards pages in memory: nothing to sync
+            if own.in_transaction:  # (SQLite may have rolled it back itself, e.g. disk full)
+                own.execute("ROLLBACK")  # discards pages in memory: nothing to sync
             raise
         if own.total_changes == changes:
             own.execute("COMMIT")
