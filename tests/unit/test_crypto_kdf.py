@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
@@ -278,6 +279,30 @@ async def test_limiter_does_not_block_the_event_loop() -> None:
 
     # A blocked loop would have let the ticker run about once; a free one about 30 times.
     assert ticks >= 10
+
+
+@pytest.mark.anyio
+async def test_limiter_starts_the_next_derivation_before_the_caller_goes_on() -> None:
+    # A caller's work after its derivation (database reads on the loop, say) must not keep the
+    # next caller's derivation from starting: the budget's slot would stand idle meanwhile.
+    limiter = KeyDerivationLimiter(1)
+    events: list[str] = []
+    lock = threading.Lock()
+
+    def derive(name: str) -> None:
+        with lock:
+            events.append(f"{name} starts")
+
+    async def first() -> None:
+        await limiter.run(derive, "first")
+        time.sleep(0.2)  # noqa: ASYNC251 (blocks the loop, as work after a derivation would)
+        events.append("first goes on")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        await anyio.lowlevel.checkpoint()
+        tg.start_soon(limiter.run, derive, "second")
+    assert events == ["first starts", "second starts", "first goes on"]
 
 
 @pytest.mark.anyio

@@ -229,9 +229,13 @@ class KeyDerivationLimiter:
             raise DerivationQueueFull()
         self._in_flight += 1
         try:
-            return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+            result = await anyio.to_thread.run_sync(func, *args, limiter=limiter)
         finally:
             self._in_flight -= 1
+        # The freed slot went to the next waiter: let it start its thread before this caller
+        # goes on, or the slot stands idle through this caller's work up to its next wait.
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return result
 
 
 def _b64encode(data: bytes) -> str:
