@@ -47,9 +47,9 @@ from whistle.crypto import Argon2Params, add_receipt_params, argon2id, init_keys
 from whistle.settings import Settings
 
 GOAL = 0.9
-# A round of fewer operations lasts about a second at one client: one scheduler hiccup would
-# move its figure by a quarter.
-MINIMUM_PER_ROUND = 4
+# Fewer operations make a round of about half a second at one client, where one scheduler
+# hiccup of the shared machine moves the figure by a quarter.
+MINIMUM_PER_ROUND = 8
 # A bare block lasts about half the server work beside it, within these seconds.
 BARE_SECONDS = (1.5, 3.0)
 
