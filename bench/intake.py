@@ -9,8 +9,8 @@ else. A shared machine's load moves within seconds, so every level runs ``--roun
 (3 by default), each keeping every client busy (``--per-client`` operations per client, at least
 ``MINIMUM_PER_ROUND``), with a bare block before, between and after them; each round is judged
 against the mean of the bare blocks around it, and the level's figure is the median round (every
-round's ratio is printed). The ratio shows what HTTP,
-encryption, key wrapping and the database add on top (goal at least 0.9x). Beside it, the
+round's ratio is printed). The ratio shows what HTTP, encryption, key wrapping and the database
+add on top (goal at least 0.9x). Beside it, the
 server's CPU time per operation (from /proc) against the bare CPU time per derivation: the
 same question asked of CPU time, which the machine's other work moves less than the rates.
 Requests go to a real `whistle serve` process over loopback; every answer that is not a
