@@ -287,15 +287,18 @@ async def test_limiter_starts_the_next_derivation_before_the_caller_goes_on() ->
     # next caller's derivation from starting: the budget's slot would stand idle meanwhile.
     limiter = KeyDerivationLimiter(1)
     events: list[str] = []
-    lock = threading.Lock()
+    second_started = threading.Event()
 
     def derive(name: str) -> None:
-        with lock:
-            events.append(f"{name} starts")
+        events.append(f"{name} starts")
+        if name == "second":
+            second_started.set()
 
     async def first() -> None:
         await limiter.run(derive, "first")
-        time.sleep(0.2)  # noqa: ASYNC251 (blocks the loop, as work after a derivation would)
+        # Blocks the loop, as synchronous work after a derivation would: only a derivation
+        # already handed to its thread can start meanwhile.
+        second_started.wait(10)
         events.append("first goes on")
 
     async with anyio.create_task_group() as tg:
