@@ -5,11 +5,12 @@ Each submission and each look-up costs one Argon2id derivation of the tracking c
 production cost, so the derivation sets the ceiling: a server allowed ``b`` derivations at once
 (its budget for that operation) serving ``c`` clients can at best match the bare rate of
 ``min(b, c)`` derivations running side by side, measured here in this process with nothing
-else. A shared machine's load moves within seconds, so a level is split into rounds (as many
-as keep every client busy, at most ``--rounds``) with a bare block before, between and after
-them, each round is judged against the mean of the bare blocks around it, and the level's
-figure is the median round (every round's ratio is printed). The ratio shows what HTTP,
-encryption, key wrapping and the database add on top (goal at least 0.9x). Beside it, the
+else. A shared machine's load moves within seconds, so every level runs ``--rounds`` rounds
+(3 by default), each keeping every client busy (``--per-client`` operations per client, at least
+``MINIMUM_PER_ROUND``), with a bare block before, between and after them; each round is judged
+against the mean of the bare blocks around it, and the level's figure is the median round (every
+round's ratio is printed). The ratio shows what HTTP, encryption, key wrapping and the database
+add on top (goal at least 0.9x). Beside it, the
 server's CPU time per operation (from /proc) against the bare CPU time per derivation: the
 same question asked of CPU time, which the machine's other work moves less than the rates.
 Requests go to a real `whistle serve` process over loopback; every answer that is not a
@@ -46,7 +47,9 @@ from whistle.crypto import Argon2Params, add_receipt_params, argon2id, init_keys
 from whistle.settings import Settings
 
 GOAL = 0.9
-MINIMUM_OPERATIONS = 12
+# Fewer operations make a round of about half a second at one client, where one scheduler
+# hiccup of the shared machine moves the figure by a quarter.
+MINIMUM_PER_ROUND = 8
 # A bare block lasts about half the server work beside it, within these seconds.
 BARE_SECONDS = (1.5, 3.0)
 
@@ -171,13 +174,12 @@ async def measure(settings: Settings, args: argparse.Namespace, label: str, log:
             await client.post("/api/v1/reports", json=VALID_REPORT)  # warm-up
             guess = {n: bare_rate(params, n, 2 * n).rate for n in {1, *budgets.values()}}
             for clients in args.clients:
-                count = max(MINIMUM_OPERATIONS, args.per_client * clients)
-                # A level splits into rounds where each keeps every client busy, and a bare
-                # block comes before, between and after them: a shared machine's load moves
-                # within seconds, so each round is judged against the bare rate around it
-                # and the level's figure is the median round.
-                rounds = max(1, min(args.rounds, count // clients))
-                per_round = -(-count // rounds)
+                # Every round keeps every client busy, and a bare block comes before, between
+                # and after the rounds: a shared machine's load moves within seconds, so each
+                # round is judged against the bare rate around it and the level's figure is the
+                # median round.
+                rounds = args.rounds
+                per_round = max(MINIMUM_PER_ROUND, args.per_client * clients)
                 kinds = {name: min(clients, budget) for name, budget in budgets.items()}
                 expected = sum(per_round / guess[p] for p in kinds.values())
                 block = min(BARE_SECONDS[1], max(BARE_SECONDS[0], expected / 2))
@@ -249,10 +251,10 @@ async def main() -> None:
         "--per-client",
         type=int,
         default=1,
-        help=f"operations per client (at least {MINIMUM_OPERATIONS} a level)",
+        help=f"operations per client in a round (at least {MINIMUM_PER_ROUND} a round)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="most rounds a level is split into (median kept)"
+        "--rounds", type=int, default=3, help="rounds of every level (the median is its figure)"
     )
     parser.add_argument("--memory-kib", type=int, default=Settings().argon2_memory_kib)
     parser.add_argument("--iterations", type=int, default=Settings().argon2_iterations)
@@ -264,6 +266,8 @@ async def main() -> None:
     )
     parser.add_argument("--engine", choices=ENGINES, default="both")
     args = parser.parse_args()
+    if args.rounds < 1 or args.per_client < 1:
+        parser.error("--rounds and --per-client take at least 1")
     with tempfile.TemporaryDirectory(prefix="whistle-bench-") as tmp:
         root = Path(tmp)
         params = Argon2Params(args.memory_kib, args.iterations, 1)
