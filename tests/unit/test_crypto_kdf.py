@@ -11,8 +11,10 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 import pytest
+from _argon2_cffi_bindings import ffi
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from whistle.crypto import kdf
 from whistle.crypto.kdf import (
     Argon2Params,
     KeyDerivationLimiter,
@@ -103,6 +105,18 @@ def test_argon2id_matches_the_reference_implementation(
         secret=pepper,
     ).derive(secret)
     assert argon2id(secret, salt, params, length, pepper=pepper) == reference
+
+
+def test_argon2id_without_its_allocator_gives_the_same_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where the system refuses a callback's executable memory, the library's malloc serves.
+    params = Argon2Params(memory_kib=2048, iterations=2, lanes=2)
+    with_allocator = argon2id(b"secret", b"s" * 16, params, pepper=b"p" * 32)
+    monkeypatch.setattr(kdf, "_ALLOCATE", ffi.NULL)
+    monkeypatch.setattr(kdf, "_FREE", ffi.NULL)
+    assert argon2id(b"secret", b"s" * 16, params, pepper=b"p" * 32) == with_allocator
+    assert kdf._regions == {}
 
 
 def _transparent_huge_pages_off() -> bool:

@@ -132,8 +132,8 @@ def argon2id(
             # One thread a derivation: the budgets count derivations as threads.
             "threads": 1,
             "version": lib.ARGON2_VERSION_13,
-            "allocate_cbk": _allocate_in_huge_pages,
-            "free_cbk": _free_huge_pages,
+            "allocate_cbk": _ALLOCATE,
+            "free_cbk": _FREE,
             "flags": lib.ARGON2_DEFAULT_FLAGS,
         },
     )
@@ -155,7 +155,6 @@ _MIN_OUTPUT_BYTES = 4
 _regions: dict[int, tuple[mmap.mmap, Any]] = {}
 
 
-@ffi.callback("int(uint8_t **, size_t)", error=lib.ARGON2_MEMORY_ALLOCATION_ERROR)
 def _allocate_in_huge_pages(memory: Any, size: int) -> int:
     region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     try:
@@ -168,11 +167,30 @@ def _allocate_in_huge_pages(memory: Any, size: int) -> int:
     return int(lib.ARGON2_OK)
 
 
-@ffi.callback("void(uint8_t *, size_t)")
 def _free_huge_pages(memory: Any, size: int) -> None:
     region, pointer = _regions.pop(int(ffi.cast("uintptr_t", memory)))
     ffi.release(pointer)
     region.close()
+
+
+def _huge_page_allocator() -> tuple[Any, Any]:
+    """The (allocate, free) callbacks handing Argon2 its memory in huge pages, or NULL twice
+    (the library's own malloc and free: same outputs, a fifth more CPU) where the system refuses
+    the executable memory a callback needs (SELinux deny_execmem, some hardened kernels)."""
+    try:
+        return (
+            ffi.callback(
+                "int(uint8_t **, size_t)",
+                _allocate_in_huge_pages,
+                error=lib.ARGON2_MEMORY_ALLOCATION_ERROR,
+            ),
+            ffi.callback("void(uint8_t *, size_t)", _free_huge_pages),
+        )
+    except MemoryError:
+        return ffi.NULL, ffi.NULL
+
+
+_ALLOCATE, _FREE = _huge_page_allocator()
 
 
 def password_bytes(password: str) -> bytes:
