@@ -12,9 +12,9 @@ reading from the database costs (goal >= 0.9 x; the database assembles each entr
 its other core, so above 1 x is possible and honest). Each round's ratio is taken against the
 bare runs around it (each over half as many entries as the chain, so together they last about as
 long as the verification), so a swing of the machine's load hits both; every round is printed,
-the median round is the figure, the lowest and highest beside it. Also printed: entries checked and seconds of the full
-verification against --since-checkpoint, how many entries the exact path decided (0 for a chain
-``append`` wrote), and both rates in CPU time of this process.
+the median round is the figure, the lowest and highest beside it. Also printed: entries checked
+and seconds of the full verification against --since-checkpoint, how many entries the exact path
+decided (0 for a chain ``append`` wrote), and both rates in CPU time of this process.
 
     .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 5000]
         [--rounds 5] [--no-postgres | --no-sqlite]
