@@ -123,3 +123,25 @@ async def test_any_session_time_zone_and_date_style_and_the_pool_gets_its_connec
                 await pool.release(connection)
     finally:
         await db.close_database(engine)
+
+
+@pytest.mark.parametrize("engine_name", ["postgres"])
+@pytest.mark.parametrize(
+    "stored_time",
+    [
+        "0044-03-15 12:00:00.5+00 BC",
+        "10000-01-01 00:00:00+00",
+        "infinity",
+        "2026-05-17 08:30:15.12+00",
+    ],
+)
+async def test_a_time_out_of_python_s_range_or_moved_is_named(database, stored_time):
+    """Times the fast path writes as null (BC, past year 9999) or as another isoformat: the
+    exact path names the entry (infinity stands for datetime.max, which this entry was not)."""
+    await append_at(TIMES[:3])
+    await disable_append_only_triggers()
+    await db.fetch("UPDATE audit_entry SET at = {}::text::timestamptz WHERE seq = 2", stored_time)
+    for batch_size in BATCH_SIZES:
+        result = await verify_chain(batch_size=batch_size)
+        assert (result.problem.seq, result.problem.kind) == (2, ALTERED), batch_size
+        assert result.entries_checked == 1, batch_size
