@@ -10,13 +10,14 @@ rate of the chain function (``entry_body`` + ``entry_mac``: canonical JSON of th
 very HMAC-SHA256 code verify uses) over the stored values held in memory: the ratio shows what
 reading from the database costs (goal >= 0.9 x; the database assembles each entry's MAC input on
 its other core, so above 1 x is possible and honest). Each round's ratio is taken against the
-bare runs around it, so a swing of the machine's load hits both; the median round is the figure,
-the lowest and highest beside it. Also printed: entries checked and seconds of the full
-verification against --since-checkpoint, how many entries the exact path decided (0 for a chain
-``append`` wrote), and both rates in CPU time of this process.
+bare runs around it (each over half as many entries as the chain, so together they last about as
+long as the verification), so a swing of the machine's load hits both; every round is printed,
+the median round is the figure, the lowest and highest beside it. Also printed: entries checked
+and seconds of the full verification against --since-checkpoint, how many entries the exact path
+decided (0 for a chain ``append`` wrote), and both rates in CPU time of this process.
 
-    .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 20000]
-        [--rounds 3] [--no-postgres | --no-sqlite]
+    .venv/bin/python -m bench.audit_verify [--entries 1000000] [--batch-size 5000]
+        [--rounds 5] [--no-postgres | --no-sqlite]
 """
 
 from __future__ import annotations
@@ -109,21 +110,24 @@ def stored_rows(count: int) -> list[tuple[int, str, str, str, str | None, str, s
     return [(row[0], iso_utc(row[1]), *row[2:]) for row in next(chain(count))]
 
 
-def bare_rate(rows: list[tuple[int, str, str, str, str | None, str, str, str]]) -> Rates:
-    """The chain function alone over rows held in memory: entries/s of wall and of CPU time.
+def bare_rate(
+    rows: list[tuple[int, str, str, str, str | None, str, str, str]], passes: int = 1
+) -> Rates:
+    """The chain function alone over rows held in memory (``passes`` times over them): entries/s
+    of wall and of CPU time.
 
     Canonical JSON of the stored values plus HMAC-SHA256, nothing else (no database, no date
     formatting): the strictest baseline, the very work verify cannot avoid.
     """
     key = chain_key()
     started, cpu_started = time.perf_counter(), time.process_time()
-    for seq, at, actor, action, case_number, details, previous, digest in rows:
-        if entry_mac(key, previous, entry_body(seq, at, actor, action, case_number, details)) != (
-            digest
-        ):
-            raise AssertionError(f"bare chain function disagrees at {seq}")
+    for _ in range(passes):
+        for seq, at, actor, action, case_number, details, previous, digest in rows:
+            body = entry_body(seq, at, actor, action, case_number, details)
+            if entry_mac(key, previous, body) != digest:
+                raise AssertionError(f"bare chain function disagrees at {seq}")
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return Rates(len(rows) / wall, len(rows) / cpu)
+    return Rates(passes * len(rows) / wall, passes * len(rows) / cpu)
 
 
 def fill_sqlite(path: Path, count: int) -> None:
@@ -224,14 +228,17 @@ async def time_verify(
     try:
         await store_checkpoint(keyring, max(1, count * 9 // 10))
         keys = keyring.audit_verify_keys
-        bare_after = bare_rate(rows)
+        # Each bare run does half a verification's entries, so that together the two around a
+        # verification last about as long as it does and see the same swings of the load.
+        passes = max(1, count // (2 * len(rows)))
+        bare_after = bare_rate(rows, passes)
         for _ in range(rounds):
             bare_before = bare_after
             started, cpu_started = time.perf_counter(), time.process_time()
             full = await verify_chain(batch_size=batch_size, verify_keys=keys)
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
-            bare_after = bare_rate(rows)
+            bare_after = bare_rate(rows, passes)
             assert full.ok and full.entries_checked == count, full
             slow += full.slow_path_entries
             measured.append(
@@ -277,6 +284,11 @@ def report(label: str, built: float, timing: Timing) -> None:
         timing.since_seconds / median.seconds,
         "about the share of new entries (0.10)",
     )
+    rounds = ", ".join(
+        f"{timing.full_entries / r.seconds / r.bare:4.2f} x ({r.seconds:.2f} s)"
+        for r in timing.rounds
+    )
+    print(f"{'':<11} every round, in order: {rounds}")
     cpu_ratios = timing.cpu_ratios()
     print(
         f"{'':<11} CPU time of this process (PostgreSQL's own work not counted): verify / bare "
@@ -289,7 +301,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
-    parser.add_argument("--rounds", type=int, default=3, help="full verifications per engine")
+    parser.add_argument("--rounds", type=int, default=5, help="full verifications per engine")
     engines = parser.add_mutually_exclusive_group()
     engines.add_argument("--no-postgres", action="store_true", help="SQLite only")
     engines.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")

@@ -29,8 +29,7 @@ def chain(count: int = COUNT) -> tuple[list[bytes], list[bytes]]:
 
 
 def batch(messages: list[bytes], hashes: list[bytes]) -> _Batch:
-    lengths = b",".join(str(len(message)).encode() for message in messages)
-    return _Batch(len(messages), 1, len(messages), lengths, b"".join(hashes), b"".join(messages))
+    return _Batch(len(messages), 1, len(messages), b"".join(hashes), b"\n".join(messages))
 
 
 def test_a_valid_batch_passes_and_splits_into_its_entries():

@@ -79,7 +79,7 @@ class _Progress:
     is_flag=True,
     help="Check only what follows the newest stored checkpoint whose signature verifies.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), help="Entries per read (default 20,000).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Entries per read (default 5,000).")
 def verify(checkpoint_file: Path | None, since_checkpoint: bool, batch_size: int | None) -> None:
     """Recompute the chain, check every stored signed checkpoint, and name the first broken
     entry (exit status 1)."""
