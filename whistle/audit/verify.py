@@ -56,7 +56,7 @@ import hmac
 import sqlite3
 from binascii import hexlify
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -341,17 +341,6 @@ class _Batch:
     def stored_at(self, seq: int) -> bytes:
         offset = 64 * (seq - self.first)
         return self.stored[offset : offset + 64]
-
-    def rows(self) -> Iterator[FastRow]:
-        """The entries one by one as (seq, MAC input, stored MAC); an empty MAC input each when
-        the split cannot be trusted."""
-        hashes = map(slice, range(0, 64 * self.count, 64), range(64, 64 * self.count + 1, 64))
-        return zip(
-            range(self.first, self.last + 1),
-            self.message_list() or repeat(b"", self.count),
-            map(self.stored.__getitem__, hashes),
-            strict=True,
-        )
 
 
 # Batches read at once, each on its own connection: the database assembles the MAC inputs of
