@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import mmap
 import re
 import secrets
 import unicodedata
@@ -21,7 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
-from _argon2_cffi_bindings import ffi, lib
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from whistle.crypto.errors import DerivationQueueFull
 
@@ -107,90 +106,15 @@ def argon2id(
     so a guess cannot be checked against a stolen hash or blob alone."""
     if not isinstance(params, Argon2Params):
         raise TypeError("params must be Argon2Params")
-    if not _MIN_SALT_BYTES <= len(salt) or not _MIN_OUTPUT_BYTES <= length:
-        raise ValueError("Argon2 needs a salt of 8 bytes or more and an output of 4 or more")
-    # The buffers the context points into, held until the call returns.
-    secret_in, salt_in = ffi.from_buffer(bytes(secret)), ffi.from_buffer(bytes(salt))
-    pepper_in = ffi.from_buffer(bytes(pepper)) if pepper else ffi.NULL
-    output = ffi.new("uint8_t[]", length)
-    context = ffi.new(
-        "argon2_context *",
-        {
-            "out": output,
-            "outlen": length,
-            "pwd": secret_in,
-            "pwdlen": len(secret_in),
-            "salt": salt_in,
-            "saltlen": len(salt_in),
-            "secret": pepper_in,
-            "secretlen": len(pepper) if pepper else 0,
-            "ad": ffi.NULL,
-            "adlen": 0,
-            "t_cost": params.iterations,
-            "m_cost": params.memory_kib,
-            "lanes": params.lanes,
-            # One thread a derivation: the budgets count derivations as threads.
-            "threads": 1,
-            "version": lib.ARGON2_VERSION_13,
-            "allocate_cbk": _ALLOCATE,
-            "free_cbk": _FREE,
-            "flags": lib.ARGON2_DEFAULT_FLAGS,
-        },
+    kdf = Argon2id(
+        salt=bytes(salt),
+        length=length,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+        secret=bytes(pepper) if pepper is not None else None,
     )
-    # The call releases the GIL; the library wipes its memory before handing it back.
-    status = lib.argon2_ctx(context, lib.Argon2_id)
-    if status != lib.ARGON2_OK:
-        raise ValueError(ffi.string(lib.argon2_error_message(status)).decode("ascii"))
-    return bytes(ffi.buffer(output))
-
-
-# Argon2's limits that Argon2Params does not already check.
-_MIN_SALT_BYTES = 8
-_MIN_OUTPUT_BYTES = 4
-
-# The derivation's memory (64 MiB in production) comes from its own anonymous mapping, marked
-# for transparent huge pages: faulting it in one 4 KiB page at a time cost about a fifth of each
-# derivation's CPU. The mapping is unmapped when the derivation ends, so nothing stays resident.
-# Regions being used, by address (the mapping and the pointer into it must outlive the call).
-_regions: dict[int, tuple[mmap.mmap, Any]] = {}
-
-
-def _allocate_in_huge_pages(memory: Any, size: int) -> int:
-    region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    try:
-        region.madvise(mmap.MADV_HUGEPAGE)
-    except (AttributeError, OSError):
-        pass  # no huge pages here: small pages work, only slower
-    pointer = ffi.from_buffer(region)
-    _regions[int(ffi.cast("uintptr_t", pointer))] = (region, pointer)
-    memory[0] = pointer
-    return int(lib.ARGON2_OK)
-
-
-def _free_huge_pages(memory: Any, size: int) -> None:
-    region, pointer = _regions.pop(int(ffi.cast("uintptr_t", memory)))
-    ffi.release(pointer)
-    region.close()
-
-
-def _huge_page_allocator() -> tuple[Any, Any]:
-    """The (allocate, free) callbacks handing Argon2 its memory in huge pages, or NULL twice
-    (the library's own malloc and free: same outputs, a fifth more CPU) where the system refuses
-    the executable memory a callback needs (SELinux deny_execmem, some hardened kernels)."""
-    try:
-        return (
-            ffi.callback(
-                "int(uint8_t **, size_t)",
-                _allocate_in_huge_pages,
-                error=lib.ARGON2_MEMORY_ALLOCATION_ERROR,
-            ),
-            ffi.callback("void(uint8_t *, size_t)", _free_huge_pages),
-        )
-    except MemoryError:
-        return ffi.NULL, ffi.NULL
-
-
-_ALLOCATE, _FREE = _huge_page_allocator()
+    return kdf.derive(bytes(secret))
 
 
 def password_bytes(password: str) -> bytes:
