@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 # Development run: keys are created on first use with a passphrase kept in data/ (change it
 # and move keys/office_recovery.key offline for production; see README).
 RELEASE_MINUTES ?= 1
+# Argon2id's 64 MiB per derivation in transparent huge pages (glibc 2.35+; docs/DEPLOYMENT.md).
+HUGE_PAGES := glibc.malloc.hugetlb=1
+
 run: $(STAMP)
 	@mkdir -p data && chmod 700 data
 	@test -f data/dev-passphrase || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > data/dev-passphrase)
@@ -23,9 +26,9 @@ run: $(STAMP)
 	$(BIN)/whistle migrate
 	@# The worker (release of new reports, signed audit checkpoints) runs beside the server and
 	@# stops with it. New reports reach the inbox after RELEASE_MINUTES (an hour in production).
-	WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle worker & worker=$$!; \
+	GLIBC_TUNABLES=$(HUGE_PAGES) WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle serve --host 127.0.0.1 --port 8000
+	GLIBC_TUNABLES=$(HUGE_PAGES) WHISTLE_DEVELOPMENT=true WHISTLE_RELEASE_MINUTES=$(RELEASE_MINUTES) $(BIN)/whistle serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,6 +49,8 @@ format: $(STAMP)
 # goals into one table (the README's, with the date and machine). Sizes are trimmed so the whole
 # run stays within fifteen minutes on 2 cores; each benchmark's --help shows the full-size flags.
 BENCH_RESULTS ?= bench-results.jsonl
+# The servers run as in production, and the bare derivations they are measured against alike.
+bench: export GLIBC_TUNABLES = $(HUGE_PAGES)
 bench: $(STAMP)
 	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.results --start
 	WHISTLE_BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python -m bench.mixed

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -75,6 +79,44 @@ def test_argon2id_is_deterministic_and_sized() -> None:
     assert argon2id(b"secreT", salt, CHEAP) != first
     assert argon2id(b"secret", salt, Argon2Params(memory_kib=2048, iterations=1)) != first
     assert len(argon2id(b"secret", salt, CHEAP, length=64)) == 64
+
+
+# Page faults of one 64 MiB derivation, after a first one, in a fresh interpreter.
+_FAULTS_OF_A_DERIVATION = """
+import resource
+from whistle.crypto.kdf import Argon2Params, argon2id
+params = Argon2Params(memory_kib=65536, iterations=1)
+argon2id(b"secret", b"s" * 16, params)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+argon2id(b"secret", b"s" * 16, params)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _faults_of_a_derivation(tunables: str | None) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    if tunables is not None:
+        env["GLIBC_TUNABLES"] = tunables
+    run = [sys.executable, "-c", _FAULTS_OF_A_DERIVATION]
+    return int(subprocess.run(run, env=env, check=True, capture_output=True, text=True).stdout)
+
+
+def _transparent_huge_pages_off() -> bool:
+    try:
+        return "[never]" in Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(_transparent_huge_pages_off(), reason="the kernel offers no huge pages")
+def test_the_deployment_tunable_puts_a_derivation_in_huge_pages() -> None:
+    # The systemd units, `make run` and `make bench` set it (docs/DEPLOYMENT.md): faulting the
+    # 64 MiB in one 4 KiB page at a time cost about a tenth of each derivation's CPU.
+    small_pages = 65536 // 4
+    assert _faults_of_a_derivation(None) > small_pages // 2
+    assert _faults_of_a_derivation("glibc.malloc.hugetlb=1") < small_pages // 8
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md").read_text()
+    assert guide.count("Environment=GLIBC_TUNABLES=glibc.malloc.hugetlb=1") == 2
 
 
 def test_hash_password_format_and_verify() -> None:
