@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,22 @@ def _value(entry: dict) -> str:
     return f"{entry['value']:,.1f} {entry['unit']}"
 
 
+# A goal the table can judge: a bound ("<= 1.0 x", ">= 0.9 x", "<= 356 MiB") or an exact count
+# ("0"); a goal with more words ("<= 20 ms at 1,000,000 cases", "about 1 x") is left to the reader.
+_BOUND = re.compile(r"(?:(<=|>=) )?([0-9][0-9,]*(?:\.[0-9]+)?)(?: [A-Za-z]+)?")
+
+
+def verdict(entry: dict) -> str:
+    """'yes' or 'NO' where the goal is a plain bound or count, else empty."""
+    match = _BOUND.fullmatch(entry["goal"])
+    if match is None:
+        return ""
+    bound = float(match.group(2).replace(",", ""))
+    value = entry["value"]
+    met = {"<=": value <= bound, ">=": value >= bound, None: value == bound}[match.group(1)]
+    return "yes" if met else "NO"
+
+
 def table(lines: list[str]) -> str:
     """The Markdown table of the recorded figures, headed by the date, machine and duration."""
     started: float | None = None
@@ -71,15 +88,16 @@ def table(lines: list[str]) -> str:
             started = entry["started"]
             continue
         rows.append(
-            f"| {entry['benchmark']} | {entry['figure']} | {_value(entry)} | {entry['goal']} |"
+            f"| {entry['benchmark']} | {entry['figure']} | {_value(entry)} | {entry['goal']} "
+            f"| {verdict(entry)} |"
         )
     took = f", `make bench` took {(time.time() - started) / 60:.1f} min" if started else ""
     load = os.getloadavg()[0]
     head = [
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_machine()}; load average {load:.1f}{took}",
         "",
-        "| benchmark | figure | measured | goal |",
-        "|---|---|---|---|",
+        "| benchmark | figure | measured | goal | met |",
+        "|---|---|---|---|---|",
     ]
     return "\n".join(head + rows)
 
