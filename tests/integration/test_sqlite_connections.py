@@ -17,6 +17,15 @@ from whistle.db.tables import SystemSetting
 pytestmark = pytest.mark.parametrize("engine_name", ["sqlite"])
 
 
+async def opened_engine() -> db.PersistentSQLiteEngine:
+    """The SQLite engine with its writer connection already open (opening it is a trip)."""
+    async with db.transaction():
+        await db.fetch("SELECT 1 AS one")
+    engine = db.current()
+    assert isinstance(engine, db.PersistentSQLiteEngine)
+    return engine
+
+
 async def test_writes_reuse_one_connection(database):
     # A temporary table lives only as long as its connection: a connection per query loses it.
     await db.fetch("CREATE TEMP TABLE connection_marker (x INTEGER)")
@@ -156,10 +165,7 @@ async def test_change_markers_of_two_engines_differ(settings):
 async def test_reads_run_on_the_loop_and_autocommit_writes_take_one_trip_each(database):
     # Every trip wakes the connection's thread and then the event loop: CPU per request.
     await db.fetch("SELECT 1 AS one")  # opens a reader
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
 
     assert await db.fetch("SELECT count(*) AS n FROM system_setting") == [{"n": 0}]
@@ -208,10 +214,7 @@ async def test_an_autocommit_write_that_changes_nothing_makes_no_trip(database):
 async def test_reads_inside_a_write_transaction_run_on_the_loop_and_see_its_writes(database):
     """A transaction's reads need the writer's connection (they must see its own writes) but no
     trip to its thread: BEGIN IMMEDIATE took the locks, so they never wait."""
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
 
     async with db.transaction():
@@ -240,10 +243,7 @@ async def test_writes_inside_a_write_transaction_run_on_the_loop_and_commit(data
     """Inside a transaction that holds the write lock a write never waits (BEGIN IMMEDIATE took
     the lock) and does not sync (COMMIT does): only COMMIT goes to the writer's thread (BEGIN too
     when it would wait, see below)."""
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
 
     async with db.transaction():
@@ -278,10 +278,7 @@ async def test_a_begin_that_would_wait_waits_on_the_writer_thread(database):
     """BEGIN IMMEDIATE runs on the loop only when the write lock is free: while another process
     (the worker, the CLI) holds it, the BEGIN waits on the busy timeout on the writer's thread,
     the loop keeps serving, and the transaction goes on once the lock is let go."""
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
     holder = sqlite3.connect(engine.path, isolation_level=None)
     try:
@@ -314,10 +311,7 @@ async def test_a_transaction_cancelled_while_its_begin_waits_leaves_the_writer_u
     """A BEGIN still waiting on the writer's thread when its task is cancelled runs on there: the
     writer is handed on only after it finished and was rolled back, so the next transaction
     neither fails ("cannot start a transaction within a transaction") nor inherits it."""
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     holder = sqlite3.connect(engine.path, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")
@@ -344,10 +338,7 @@ async def test_a_transaction_cancelled_while_its_begin_waits_leaves_the_writer_u
 async def test_a_large_write_inside_a_transaction_keeps_its_trip(database):
     """A write carrying a lot of data (an evidence chunk) may spill the page cache into the WAL:
     it runs on the writer's thread, off the event loop, as do writes inside long_reads()."""
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
 
     large = "x" * (db.SQLITE_INLINE_WRITE_BYTES + 1)
@@ -385,10 +376,7 @@ async def test_a_large_write_inside_a_transaction_keeps_its_trip(database):
 async def test_a_failed_write_on_the_loop_raises_rolls_back_and_frees_the_writer(
     database, violation
 ):
-    async with db.transaction():  # opens the writer
-        await db.fetch("SELECT 1 AS one")
-    engine = db.current()
-    assert isinstance(engine, db.PersistentSQLiteEngine)
+    engine = await opened_engine()
     trips = count_trips([engine.writer, engine.readers])
 
     with pytest.raises(sqlite3.IntegrityError):
