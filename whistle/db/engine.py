@@ -45,7 +45,7 @@ _FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
 _watch_ids = itertools.count()
 # Set by long_reads() and long_writes(): statements that walk or touch many rows run on a
 # connection's thread even on SQLite (a pooled reader's for SELECTs, else the writer's).
-_long_reads: ContextVar[bool] = ContextVar("long_reads", default=False)
+_off_the_loop: ContextVar[bool] = ContextVar("off_the_loop", default=False)
 
 _engine: Engine | None = None
 
@@ -361,7 +361,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         reads = _is_select(query)
-        if reads and not _long_reads.get():
+        if reads and not _off_the_loop.get():
             # A WAL read takes no lock and costs tens of microseconds on the loop, where a trip
             # to a connection's thread and back costs several times that in thread and loop
             # wake-ups. Only a read that would wait (a checkpoint truncating the WAL, recovery)
@@ -374,7 +374,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         pool = self.readers if reads else self.writer
         connection = await pool.acquire()
         try:
-            if not reads and not _long_reads.get() and _runs_inline(query, args):
+            if not reads and not _off_the_loop.get() and _runs_inline(query, args):
                 return await self._autocommit_write(connection, query, args or [])
             return await pool.run(connection, query, args or [])
         finally:
@@ -413,7 +413,7 @@ class PersistentSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Iterable[Any]:
         # The connection was set up once (foreign keys, row factory) when it was opened.
-        if _runs_inline(query, args) and not _long_reads.get() and self._holds_write_lock():
+        if _runs_inline(query, args) and not _off_the_loop.get() and self._holds_write_lock():
             # Right here on the writer's connection (its thread is idle: the transaction holds
             # the writer), without the trip to that thread and back, which costs about 60-120 us
             # of CPU against a few us for a small statement. Nothing here waits: BEGIN IMMEDIATE
@@ -495,11 +495,11 @@ def long_reads() -> Iterator[None]:
     """Run the reads inside on a connection's own thread, never on the event loop: for queries
     that walk many rows (statistics over every report), which on the loop would hold every other
     request for as long as they run. Cheap indexed reads stay on the loop (they cost less there)."""
-    token = _long_reads.set(True)
+    token = _off_the_loop.set(True)
     try:
         yield
     finally:
-        _long_reads.reset(token)
+        _off_the_loop.reset(token)
 
 
 @contextmanager
