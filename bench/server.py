@@ -32,12 +32,14 @@ async def on_each_engine(
     measure: Callable[[Settings, str, Path], Awaitable[None]],
 ) -> None:
     """``measure(settings, label, log)`` on a SQLite file in ``root``, then on a throw-away
-    PostgreSQL cluster (``engines``: one of ENGINES); each database starts empty."""
+    PostgreSQL cluster (``engines``: one of ENGINES); each database starts empty. The cluster
+    syncs its commits as a production server does, as SQLite does (synchronous=FULL): a
+    submission is acknowledged only once it is on disk on both engines."""
     if engines in ("both", "sqlite"):
         sqlite_url = f"sqlite:///{root / 'bench.db'}"
         await measure(base.with_changes(database_url=sqlite_url), "SQLite", root / "s")
     if engines in ("both", "postgres"):
-        cluster = PostgresCluster.start()
+        cluster = PostgresCluster.start(durable=True)
         try:
             import asyncpg
 
