@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.results import record
-from bench.server import migrated
+from bench.server import migrated, settle_writes
 from tests.support.postgres import PostgresCluster
 from whistle.audit import actions
 from whistle.audit.checkpoint import sign
@@ -328,6 +328,7 @@ async def main() -> None:
             started = time.perf_counter()
             fill_sqlite(path, count)
             built = time.perf_counter() - started
+            settle_writes()
             timing = await time_verify(settings, keyring, count, args.batch_size, rows, args.rounds)
             report("SQLite", built, timing)
 
@@ -345,6 +346,7 @@ async def main() -> None:
             started = time.perf_counter()
             await fill_postgres(cluster.url("bench"), count)
             built = time.perf_counter() - started
+            settle_writes()
             timing = await time_verify(settings, keyring, count, args.batch_size, rows, args.rounds)
             report("PostgreSQL", built, timing)
         finally:

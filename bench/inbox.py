@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from bench.results import record
+from bench.server import settle_writes
 from tests.support.postgres import PostgresCluster
 from whistle.cases.inbox import InboxFilter, inbox, inbox_sql, mark_counts
 from whistle.crypto import Argon2Params, Keyring, init_keys
@@ -470,6 +471,7 @@ async def measure(
         started, cpu = time.perf_counter(), time.process_time()
         await seed()
         _note_seeded(seeded)
+        settle_writes()
         print(
             f"\n{label}: seeded in {time.perf_counter() - started:.1f} s "
             f"(this process's CPU {time.process_time() - cpu:.1f} s; load average "

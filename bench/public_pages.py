@@ -46,6 +46,7 @@ import httpx
 
 from bench.inbox import fake_cases, seed_sqlite
 from bench.results import record
+from bench.server import settle_writes
 from tests.support.server import free_port, server_env, serving_process
 from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
@@ -89,6 +90,7 @@ async def _prepare(directory: Path, cases: int) -> Settings:
     # The seeded key wraps carry holder tags, made under the installation's key.
     configure_holder_tag_key(Keyring.load(keys).holder_tag_key)
     seed_sqlite(settings.sqlite_path, fake_cases(cases))
+    settle_writes()
     return settings
 
 

@@ -1,6 +1,7 @@
 """What the benchmarks share about the servers they measure: a fresh database on each engine
-(bench.intake, bench.memory, bench.uploads), and a running `whistle serve` process's pid, CPU
-time and memory, read from /proc (bench.mixed, bench.memory, bench.uploads)."""
+(bench.intake, bench.memory, bench.uploads), seeded data written out before measuring, and a
+running `whistle serve` process's pid, CPU time and memory, read from /proc (bench.mixed,
+bench.memory, bench.uploads)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ async def on_each_engine(
             )
         finally:
             cluster.stop()
+
+
+def settle_writes() -> None:
+    """Write freshly seeded data out before measuring: left to the kernel, the writeback of its
+    dirty pages starts about 30 s later (vm.dirty_expire_centisecs), in the middle of the
+    measurement, and takes CPU from whichever round it lands in. The pages stay cached."""
+    os.sync()
 
 
 def server_pid(port: int) -> int:

@@ -21,6 +21,7 @@ import httpx
 
 from bench.inbox import fake_cases, seed_sqlite
 from bench.results import record
+from bench.server import settle_writes
 from whistle.app import create_app
 from whistle.crypto import Argon2Params, Keyring, init_keys
 from whistle.db import engine as db
@@ -50,6 +51,7 @@ async def _prepare(directory: Path, cases: int) -> Settings:
     # The seeded key wraps carry holder tags, made under the installation's key.
     configure_holder_tag_key(Keyring.load(keys).holder_tag_key)
     seed_sqlite(settings.sqlite_path, fake_cases(cases))
+    settle_writes()
     return settings
 
 
