@@ -4,12 +4,13 @@ fault lies."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
 
 from whistle.audit.service import GENESIS_HASH, entry_body, entry_mac
-from whistle.audit.verify import _GIL_SLICE, _Batch
+from whistle.audit.verify import _GIL_SLICE, _Batch, _passes
 
 KEY = os.urandom(32)
 COUNT = 2 * _GIL_SLICE + 100  # three slices, the last one short
@@ -86,3 +87,31 @@ def test_the_chain_mac_is_hmac_sha256_under_each_key_every_time():
 def test_a_batch_under_another_key_fails():
     messages, hashes = chain()
     assert not batch(messages, hashes).all_verify(os.urandom(32), GENESIS_HASH.encode())
+
+
+async def test_other_tasks_run_between_the_slices_of_a_batch():
+    # A reader waiting for its socket (PostgreSQL) or for the GIL (SQLite) gets a turn of the
+    # event loop after every slice, not only after the whole batch.
+    messages, hashes = chain()
+    turns = []
+
+    async def reader() -> None:
+        while True:
+            turns.append(len(turns))
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(reader())
+    await asyncio.sleep(0)  # the reader starts
+    started = len(turns)
+    assert await _passes(batch(messages, hashes).checks(KEY, GENESIS_HASH.encode()))
+    slices = -(-COUNT // _GIL_SLICE)
+    assert len(turns) - started >= slices
+    task.cancel()
+
+
+async def test_the_slices_stop_at_the_first_fault():
+    messages, hashes = chain()
+    hashes[0] = hashes[1]  # the first slice fails
+    checks = list(batch(messages, hashes).checks(KEY, GENESIS_HASH.encode()))
+    assert checks == [False]
+    assert not await _passes(iter(checks))
