@@ -44,7 +44,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ class Connection:
 
     host: str
     port: int
-    streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = field(default=None)
+    streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     last_used: float = 0.0
 
     async def post(self, path: str, payload: object) -> Answer:

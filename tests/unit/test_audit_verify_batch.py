@@ -36,7 +36,7 @@ def batch(messages: list[bytes], hashes: list[bytes]) -> _Batch:
 def test_a_valid_batch_passes_and_splits_into_its_entries():
     messages, hashes = chain()
     whole = batch(messages, hashes)
-    assert whole.all_verify(KEY, GENESIS_HASH.encode())
+    assert all(whole.checks(KEY, GENESIS_HASH.encode()))
     assert whole.message_list() == messages
     assert [whole.stored_at(seq) for seq in range(1, COUNT + 1)] == hashes
 
@@ -47,7 +47,7 @@ def test_a_batch_whose_separator_occurs_inside_an_entry_is_not_split():
     messages[5] = messages[5].replace(b'"siti"', b'"si\nti"')
     whole = batch(messages, hashes)
     assert whole.message_list() is None
-    assert not whole.all_verify(KEY, GENESIS_HASH.encode())
+    assert not all(whole.checks(KEY, GENESIS_HASH.encode()))
 
 
 def test_a_fault_in_any_slice_fails_the_batch():
@@ -55,19 +55,19 @@ def test_a_fault_in_any_slice_fails_the_batch():
     for index in (0, _GIL_SLICE - 1, _GIL_SLICE, COUNT - 1):
         altered = [*messages]
         altered[index] = altered[index].replace(b'"siti"', b'"sita"')
-        assert not batch(altered, hashes).all_verify(KEY, GENESIS_HASH.encode()), index
+        assert not all(batch(altered, hashes).checks(KEY, GENESIS_HASH.encode())), index
         wrong_hash = [*hashes]
         wrong_hash[index] = b"e" * 64
-        assert not batch(messages, wrong_hash).all_verify(KEY, GENESIS_HASH.encode()), index
+        assert not all(batch(messages, wrong_hash).checks(KEY, GENESIS_HASH.encode())), index
     # Valid MACs over messages that do not link (a batch starting elsewhere in the chain).
-    assert not batch(messages, hashes).all_verify(KEY, b"a" * 64)
-    assert not batch(messages[1:], hashes[1:]).all_verify(KEY, GENESIS_HASH.encode())
+    assert not all(batch(messages, hashes).checks(KEY, b"a" * 64))
+    assert not all(batch(messages[1:], hashes[1:]).checks(KEY, GENESIS_HASH.encode()))
 
 
 def test_an_entry_left_to_the_exact_path_fails_the_batch():
     messages, hashes = chain()
     messages[_GIL_SLICE + 1] = b""  # what the SQL hands over for a row it cannot encode
-    assert not batch(messages, hashes).all_verify(KEY, GENESIS_HASH.encode())
+    assert not all(batch(messages, hashes).checks(KEY, GENESIS_HASH.encode()))
 
 
 def test_the_chain_mac_is_hmac_sha256_under_each_key_every_time():
@@ -86,7 +86,7 @@ def test_the_chain_mac_is_hmac_sha256_under_each_key_every_time():
 
 def test_a_batch_under_another_key_fails():
     messages, hashes = chain()
-    assert not batch(messages, hashes).all_verify(os.urandom(32), GENESIS_HASH.encode())
+    assert not all(batch(messages, hashes).checks(os.urandom(32), GENESIS_HASH.encode()))
 
 
 async def test_other_tasks_run_between_the_slices_of_a_batch():

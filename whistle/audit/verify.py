@@ -12,7 +12,7 @@ exact bytes the MAC covers (``prev_hash`` followed by the canonical JSON body, a
 from the columns the way ``entry_body`` assembles it) and the stored MAC, a whole batch as one
 row (``_postgres_sql``, ``_sqlite_sql``): the MAC inputs joined by a newline, which none of them
 can hold. A batch of consecutive entries passes as one comparison of C-level iterations
-(``_Batch.all_verify``); any other batch is read again one row each and checked entry by entry.
+(``_Batch.checks``); any other batch is read again one row each and checked entry by entry.
 A batch is a range of seqs, so the next ones are asked for before this one is checked: SQLite's
 reader threads read them without the GIL, and on PostgreSQL two pooled connections each read
 one, so that the server assembles on both cores while this process hashes. Batches are
@@ -325,14 +325,11 @@ class _Batch:
         pieces = self.messages.split(_SEPARATOR)
         return pieces if len(pieces) == self.count else None
 
-    def all_verify(self, key: bytes, previous: bytes) -> bool:
-        """Whether every entry carries its MAC over its message and every message starts with
-        the MAC before it (``previous`` for the first): the whole batch passes as a unit."""
-        return all(self.checks(key, previous))
-
     def checks(self, key: bytes, previous: bytes) -> Iterator[bool]:
-        """``all_verify`` in slices of ``_GIL_SLICE`` entries, one result each, stopping at the
-        first False: the caller lets other work run between them (a C-level loop keeps the
+        """Whether every entry carries its MAC over its message and every message starts with
+        the MAC before it (``previous`` for the first), so that the whole batch passes as a
+        unit: told in slices of ``_GIL_SLICE`` entries, one result each, stopping at the first
+        False. The caller lets other work run between them (a C-level loop keeps the
         GIL, and the event loop, until it ends; SQLite's reader threads need the GIL for a
         moment to start and finish the next reads, PostgreSQL's next batches wait in their
         sockets for the event loop, their backends stalled once the buffers are full).
@@ -545,7 +542,7 @@ async def _walk(
     previous_seq: int,
     previous_hash: str,
 ) -> VerifyResult:
-    """The hot loop: a batch of consecutive entries passes as a unit (``_Batch.all_verify``);
+    """The hot loop: a batch of consecutive entries passes as a unit (``_Batch.checks``);
     in any other batch each entry is checked alone, one MAC over the bytes the database
     assembled, and an entry that does not pass that way is decided by ``_exact_check``."""
     checked = 0
