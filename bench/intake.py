@@ -220,12 +220,18 @@ class Served:
         return self.succeeded / self.seconds
 
 
-def paired_ratio(rounds: Sequence[tuple[Bare, Served, Bare]]) -> float:
-    """Operations served per second of serving against derivations per second of the bare
-    blocks just before and just after each block of requests, pooled over ``rounds``."""
+def pooled_rates(rounds: Sequence[tuple[Bare, Served, Bare]]) -> tuple[float, float]:
+    """Operations served per second of serving, and derivations per second of the bare blocks
+    just before and just after each block of requests, pooled over ``rounds``."""
     served = sum(s.succeeded for _, s, _ in rounds) / sum(s.seconds for _, s, _ in rounds)
     beside = [block for before, _, after in rounds for block in (before, after)]
     bare = sum(b.count for b in beside) / sum(b.seconds for b in beside)
+    return served, bare
+
+
+def paired_ratio(rounds: Sequence[tuple[Bare, Served, Bare]]) -> float:
+    """The served rate against the bare rate beside it (``pooled_rates``)."""
+    served, bare = pooled_rates(rounds)
     return served / bare
 
 
@@ -306,11 +312,10 @@ async def serve_level(
 
 def describe(rounds: Sequence[tuple[Bare, Served, Bare]], parallel: int) -> str:
     """A cell of the table: the rates, the ratio, each round's ratio and the CPU figures."""
-    ratio = paired_ratio(rounds)
+    rate, bare = pooled_rates(rounds)
+    ratio = rate / bare
     served = [block for _, block, _ in rounds]
     beside = [b for before, _, after in rounds for b in (before, after)]
-    rate = sum(r.succeeded for r in served) / sum(r.seconds for r in served)
-    bare = sum(b.count for b in beside) / sum(b.seconds for b in beside)
     done = max(1, sum(r.succeeded for r in served))
     cpu = sum(r.cpu_seconds for r in served) / done
     client = sum(r.client_cpu_seconds for r in served) / done
